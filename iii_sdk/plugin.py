@@ -1,0 +1,287 @@
+"""The plugin-author API: trigger types, built-in workers, and the narrow context they get.
+
+A *built-in worker* (iii-http, iii-state, or a third party's ``iii-webhook``) is a
+:class:`BuiltinWorker` described by a :class:`WorkerSpec` that a plugin adds to the registry in
+its ``iii_register_workers`` hook (see :mod:`iii_sdk.hookspecs`). The engine selects it by its
+``workers:`` entry, decodes the entry's ``config:`` block into ``spec.config_type`` and calls
+``start(ctx)`` with a :class:`WorkerContext`. Through that context the worker registers functions
+and :class:`TriggerType` providers and invokes functions; it never sees engine internals, so the
+same worker can run inside the engine or in a separate process over the wire.
+
+Example, a complete third-party trigger type::
+
+    class Every(msgspec.Struct):
+        interval_ms: int
+
+    class TickerType:
+        id = "ticker"
+        description = "fires the bound function every interval_ms"
+
+        def __init__(self, ctx: TriggerContext) -> None:
+            self.ctx, self.tasks = ctx, {}
+
+        async def register_trigger(self, trigger: Trigger) -> None:
+            cfg = decode_config(trigger.config, Every)
+            self.tasks[trigger.id] = asyncio.create_task(self._run(trigger, cfg))
+
+        async def unregister_trigger(self, trigger: Trigger) -> None:
+            self.tasks.pop(trigger.id).cancel()
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import msgspec
+
+from iii_sdk.errors import DESERIALIZATION_ERROR, InvocationError
+from iii_sdk.handlers import Handler
+from iii_sdk.protocol import StreamChannelRef
+
+__all__ = [
+    "BuiltinWorker",
+    "Channel",
+    "ChannelReader",
+    "ChannelWriter",
+    "Trigger",
+    "TriggerContext",
+    "TriggerType",
+    "WorkerContext",
+    "WorkerRegistry",
+    "WorkerSpec",
+    "check_condition",
+    "decode_config",
+    "decode_input",
+]
+
+T = TypeVar("T")
+
+
+class Trigger(msgspec.Struct, kw_only=True, frozen=True):
+    """A binding delivered to its trigger type's provider.
+
+    ``namespace`` is where ``function_id`` resolves; fire the binding by invoking
+    ``function_id`` there with ``metadata`` as the invocation metadata.
+    """
+
+    id: str
+    trigger_type: str
+    function_id: str
+    config: Any = None
+    metadata: Any = None
+    namespace: str = "default"
+
+
+@runtime_checkable
+class TriggerType(Protocol):
+    """A trigger type provider (``http``, ``cron``, ``state``, a third party's ``webhook`` …).
+
+    ``register_trigger`` raises to reject a binding; the exception's text reaches the registrant
+    as ``trigger_registration_failed``. Providers may also define ``trigger_request_format`` (JSON
+    Schema of a binding's config) and ``call_request_format`` (schema of the fired payload).
+    """
+
+    id: str
+    description: str
+
+    async def register_trigger(self, trigger: Trigger) -> None:
+        """Start serving ``trigger``; raise to reject it."""
+        ...
+
+    async def unregister_trigger(self, trigger: Trigger) -> None:
+        """Stop serving ``trigger``."""
+        ...
+
+
+class ChannelWriter(Protocol):
+    """The write side of a data channel; frames keep their type (text/binary) and order."""
+
+    async def write(self, data: bytes) -> None:
+        """Send one binary frame."""
+        ...
+
+    async def send_text(self, text: str) -> None:
+        """Send one text frame (used for control messages)."""
+        ...
+
+    async def close(self) -> None:
+        """End the stream; the reader gets the remaining frames then end-of-stream."""
+        ...
+
+
+class ChannelReader(Protocol):
+    """The read side of a data channel."""
+
+    async def read(self) -> bytes | str | None:
+        """The next frame (``bytes`` for binary, ``str`` for text), or ``None`` at the end."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[bytes | str]:
+        """Iterate frames until the writer closes."""
+        ...
+
+    async def read_all(self) -> bytes:
+        """Every remaining binary frame, concatenated."""
+        ...
+
+    async def close(self) -> None:
+        """Stop reading; the writer's side is dropped."""
+        ...
+
+
+class Channel(Protocol):
+    """A data channel created for streaming bodies between a worker and a handler.
+
+    Hand ``reader_ref`` / ``writer_ref`` to the other party inside a payload; claim the side you
+    use yourself with :meth:`writer` or :meth:`reader` (each side opens once).
+    """
+
+    reader_ref: StreamChannelRef
+    writer_ref: StreamChannelRef
+
+    async def writer(self) -> ChannelWriter:
+        """Claim the write side locally."""
+        ...
+
+    async def reader(self) -> ChannelReader:
+        """Claim the read side locally."""
+        ...
+
+
+class TriggerContext(Protocol):
+    """What a trigger type may do: invoke functions, log."""
+
+    logger: logging.Logger
+
+    async def invoke(
+        self,
+        function_id: str,
+        payload: Any = None,
+        *,
+        metadata: Any = None,
+        namespace: str = "default",
+        timeout_ms: float | None = None,
+    ) -> Any:
+        """Invoke a function and return its result; raise :class:`InvocationError` on failure."""
+        ...
+
+    def invoke_void(
+        self,
+        function_id: str,
+        payload: Any = None,
+        *,
+        metadata: Any = None,
+        namespace: str = "default",
+    ) -> None:
+        """Invoke without waiting for, or caring about, the result."""
+        ...
+
+
+class WorkerContext(TriggerContext, Protocol):
+    """What a built-in worker gets in ``start``: registration plus :class:`TriggerContext`."""
+
+    name: str
+    """The worker's instance name (its ``workers:`` entry name)."""
+
+    def register_function(
+        self,
+        function_id: str,
+        handler: Handler,
+        *,
+        description: str | None = None,
+        request_format: Any = None,
+        response_format: Any = None,
+        metadata: Any = None,
+    ) -> None:
+        """Export a function (handlers as in :func:`iii_sdk.handlers.adapt`)."""
+        ...
+
+    def unregister_function(self, function_id: str) -> None:
+        """Withdraw a function this worker registered."""
+        ...
+
+    def register_trigger_type(self, trigger_type: TriggerType) -> None:
+        """Become the provider of ``trigger_type.id``; existing bindings are replayed to it."""
+        ...
+
+    def unregister_trigger_type(self, trigger_type_id: str) -> None:
+        """Stop providing a trigger type; its bindings are parked until a provider returns."""
+        ...
+
+    async def create_channel(self, buffer_size: int = 64) -> Channel:
+        """Create a data channel (``engine::channels::create``)."""
+        ...
+
+
+class BuiltinWorker(Protocol):
+    """A worker started by the engine from a ``workers:`` entry."""
+
+    async def start(self, ctx: WorkerContext) -> None:
+        """Register functions and trigger types, open sockets; return when ready."""
+        ...
+
+    async def stop(self) -> None:
+        """Release everything ``start`` acquired. Registrations are removed by the engine."""
+        ...
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """How to build a built-in worker from its ``workers:`` entry.
+
+    ``factory`` receives the entry's ``config:`` decoded into ``config_type`` (a msgspec Struct
+    whose defaults apply when the block is absent). ``default`` workers run when the engine starts
+    without a config file.
+    """
+
+    name: str
+    factory: Callable[[Any], BuiltinWorker]
+    config_type: type[Any] | None = None
+    aliases: tuple[str, ...] = ()
+    default: bool = False
+    description: str = ""
+
+
+class WorkerRegistry(Protocol):
+    """Passed to ``iii_register_workers``; call :meth:`add` once per worker."""
+
+    def add(self, spec: WorkerSpec) -> None:
+        """Make a worker available by ``spec.name`` (and its aliases)."""
+        ...
+
+
+def decode_input(payload: Any, type_: type[T], function_id: str) -> T:
+    """Convert a function's payload into ``type_`` or raise ``deserialization_error``.
+
+    Unknown keys (such as the injected ``_caller_worker_id``) are ignored.
+    """
+    try:
+        return msgspec.convert(payload, type_)
+    except msgspec.ValidationError as exc:
+        raise InvocationError(
+            DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: {exc}"
+        ) from exc
+
+
+def decode_config(config: Any, type_: type[T]) -> T:
+    """Convert a trigger's config into ``type_``; raise ``ValueError`` naming the problem."""
+    try:
+        return msgspec.convert({} if config is None else config, type_)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"Failed to parse trigger config: {exc}") from exc
+
+
+async def check_condition(
+    ctx: TriggerContext, condition_function_id: str | None, payload: Any, namespace: str
+) -> bool:
+    """Run a binding's ``condition_function_id``; only a literal ``false`` result skips.
+
+    Raises :class:`InvocationError` when the condition itself fails (the caller decides).
+    """
+    if not condition_function_id:
+        return True
+    result = await ctx.invoke(condition_function_id, payload, namespace=namespace)
+    return result is not False
