@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import msgspec
@@ -185,6 +186,9 @@ class WorkerContext(TriggerContext, Protocol):
 
     name: str
     """The worker's instance name (its ``workers:`` entry name)."""
+
+    base_dir: Path
+    """Where relative paths in the worker's config resolve: the config file's directory."""
 
     def register_function(
         self,
