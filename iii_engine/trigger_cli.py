@@ -1,0 +1,243 @@
+"""``iii trigger FUNCTION [KEY=VALUE ...]``: invoke one function from the shell.
+
+Payload rules: each ``KEY=VALUE`` value is parsed as JSON when it is valid JSON (``a=2`` -> ``2``,
+``x=true``, ``l=[1,2]``) and kept as a string otherwise (``name=alice``, ``v=`` -> ``""``).
+Without arguments the payload is ``{}``; ``--json`` alone is sent verbatim; with both, ``--json``
+must be an object and the pairs override its keys. The result is printed as pretty JSON.
+
+Exit codes: 0 success, 1 remote error / timeout / bad payload, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any, Final
+
+import msgspec
+
+from iii_engine._rawclient import EngineUnreachable, RawClient, WebSocketFailure
+from iii_sdk.errors import InvocationError
+
+__all__ = ["PayloadError", "build_payload", "main", "render_function_help"]
+
+TIMEOUT_MESSAGE: Final = (
+    "Timed out waiting for the engine (no response within the timeout). "
+    "Is the engine running at the given address and port?"
+)
+_HELP_TIMEOUT_MS: Final = 5000
+_EPILOG: Final = """\
+payload:
+  KEY=VALUE       the value is JSON when it parses as JSON, else a string:
+                  a=2 -> 2, x=true -> true, l=[1,2] -> [1, 2], name=alice -> "alice", v= -> ""
+  --json JSON     the whole payload (any JSON value); combined with KEY=VALUE pairs it must be
+                  an object, and the pairs override its keys
+  (nothing)       {}
+
+examples:
+  iii trigger math::add a=2 b=3
+  iii trigger users::create --json '{"name": "alice"}' admin=true
+  iii trigger math::add --help      describe a function registered in the engine
+"""
+
+
+class PayloadError(ValueError):
+    """The command-line arguments do not form a valid payload."""
+
+
+def build_payload(pairs: list[str], json_text: str | None) -> Any:
+    """Build the invocation payload from ``KEY=VALUE`` tokens and an optional ``--json`` value."""
+    base: Any = {}
+    if json_text is not None:
+        try:
+            base = msgspec.json.decode(json_text)
+        except msgspec.DecodeError as exc:
+            raise PayloadError(f"--json: invalid JSON `{json_text}`") from exc
+        if not pairs:
+            return base
+        if not isinstance(base, dict):
+            raise PayloadError("--json must be an object when combined with kv pairs")
+    for token in pairs:
+        key, sep, raw = token.partition("=")
+        if not sep:
+            raise PayloadError(f"expected key=value, got `{token}`")
+        if not key:
+            raise PayloadError(f"empty key in `{token}`")
+        base[key] = _json_or_string(raw)
+    return base
+
+
+def _json_or_string(raw: str) -> Any:
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return raw
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {port}")
+    return port
+
+
+def _timeout(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("the timeout must not be negative")
+    return value
+
+
+def build_parser(prog: str = "iii trigger") -> argparse.ArgumentParser:
+    """The argument parser of ``iii trigger`` (its own ``-h/--help`` handles function help)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Invoke a function registered in a running iii engine and print its result.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
+        allow_abbrev=False,
+    )
+    parser.add_argument("function", nargs="?", metavar="FUNCTION", help="function id, e.g. a::b")
+    parser.add_argument("pairs", nargs="*", metavar="KEY=VALUE", help="payload fields")
+    parser.add_argument("--json", metavar="JSON", help="payload as JSON")
+    parser.add_argument("--address", default="localhost", help="engine host (default localhost)")
+    parser.add_argument("--port", type=_port, default=49134, help="engine port (default 49134)")
+    parser.add_argument(
+        "--timeout-ms", type=_timeout, default=30000, help="deadline in ms (default 30000)"
+    )
+    parser.add_argument("-n", "--namespace", help="namespace of the function")
+    parser.add_argument(
+        "-h", "--help", action="store_true", help="show help (of FUNCTION when given)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None, *, prog: str = "iii trigger") -> int:
+    """Run ``iii trigger`` with ``argv`` (without the command name); return the exit code."""
+    parser = build_parser(prog)
+    args = parser.parse_intermixed_args(sys.argv[1:] if argv is None else argv)
+    url = f"ws://{args.address}:{args.port}"
+    if args.help:
+        if args.function is None:
+            parser.print_help()
+            return 0
+        return asyncio.run(_function_help(parser, url, args))
+    if args.function is None:
+        parser.error("the following arguments are required: FUNCTION")
+    try:
+        payload = build_payload(args.pairs, args.json)
+    except PayloadError as exc:
+        return _fail(str(exc))
+    return asyncio.run(_invoke(url, args.function, payload, args.namespace, args.timeout_ms))
+
+
+async def _invoke(
+    url: str, function_id: str, payload: Any, namespace: str | None, timeout_ms: int
+) -> int:
+    client = RawClient(url, timeout_s=timeout_ms / 1000)
+    try:
+        await client.connect()
+        result = await client.call(function_id, payload, namespace=namespace)
+    except InvocationError as exc:
+        body = {"code": exc.code, "message": exc.message, "stacktrace": exc.stacktrace}
+        return _fail(_pretty(body))
+    except EngineUnreachable:
+        return _fail(TIMEOUT_MESSAGE)
+    except WebSocketFailure as exc:
+        return _fail(f"WebSocket error: {exc}")
+    finally:
+        await client.close()
+    if result is not None:
+        print(_pretty(result))
+    return 0
+
+
+async def _function_help(parser: argparse.ArgumentParser, url: str, args: Any) -> int:
+    request: dict[str, Any] = {"function_id": args.function}
+    if args.namespace:
+        request["namespace"] = args.namespace
+    client = RawClient(url, timeout_s=min(args.timeout_ms, _HELP_TIMEOUT_MS) / 1000)
+    try:
+        await client.connect()
+        info = await client.call("engine::functions::info", request)
+    except InvocationError as exc:
+        if exc.code in ("NOT_FOUND", "function_not_found"):
+            print(
+                f"error: function `{args.function}` not found in engine registry.", file=sys.stderr
+            )
+            return 1
+        return _fail(f"{exc.code}: {exc.message}")
+    except (EngineUnreachable, WebSocketFailure):
+        print(
+            f"warning: could not reach the engine at {url}; showing static help.", file=sys.stderr
+        )
+        parser.print_help()
+        return 0
+    finally:
+        await client.close()
+    print(render_function_help(info if isinstance(info, dict) else {}, args.function))
+    return 0
+
+
+def render_function_help(info: dict[str, Any], function_id: str) -> str:
+    """Describe a function from its ``engine::functions::info`` record: text plus a table."""
+    lines = [f"{function_id}" + (f"  ({info['worker_name']})" if info.get("worker_name") else "")]
+    if info.get("description"):
+        lines += ["", str(info["description"])]
+    lines += ["", f"usage: iii trigger {function_id} [KEY=VALUE ...] [--json JSON]"]
+    schema = info.get("request_schema")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict) or not properties:
+        lines += ["", "parameters: (no request schema registered)"]
+        return "\n".join(lines)
+    assert isinstance(schema, dict)
+    required = set(schema.get("required") or [])
+    rows = [("NAME", "TYPE", "REQUIRED", "DESCRIPTION")]
+    for name, raw in properties.items():
+        prop = raw if isinstance(raw, dict) else {}
+        rows.append(
+            (
+                str(name),
+                _type_name(prop),
+                "yes" if name in required else "no",
+                str(prop.get("description", "")),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines += ["", "parameters:"]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append(("  " + "  ".join([*cells, row[3]])).rstrip())
+    return "\n".join(lines)
+
+
+def _type_name(prop: dict[str, Any]) -> str:
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        return "|".join(str(k) for k in kind)
+    if kind is None and ("anyOf" in prop or "oneOf" in prop):
+        options = prop.get("anyOf") or prop.get("oneOf") or []
+        return "|".join(_type_name(o) for o in options if isinstance(o, dict)) or "any"
+    return str(kind) if kind is not None else "any"
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _fail(message: str) -> int:
+    print(f"Error: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
