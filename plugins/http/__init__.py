@@ -1,0 +1,1 @@
+"""The ``iii-http`` built-in worker: HTTP routes that fire ``http`` triggers."""

@@ -1,0 +1,67 @@
+"""Turning an HTTP request into the payloads handlers, conditions and middleware receive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+__all__ = ["header_map", "is_json", "middleware_input", "parse_json_body", "query_map"]
+
+_json_decode = msgspec.json.Decoder().decode
+
+
+def _utf8_or_empty(value: str) -> str:
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # aiohttp keeps undecodable bytes as surrogates; upstream sends "" for them.
+        return ""
+    return value
+
+
+def header_map(request: web.BaseRequest) -> dict[str, str]:
+    """Lower-case header names, one value each (the last one wins for repeated headers)."""
+    return {name.lower(): _utf8_or_empty(value) for name, value in request.headers.items()}
+
+
+def query_map(request: web.BaseRequest) -> dict[str, str]:
+    """Decoded query parameters, one string each (the last one wins for repeated keys)."""
+    query = request.query
+    if not query:
+        return {}
+    return dict(query.items())
+
+
+def is_json(headers: dict[str, str]) -> bool:
+    """Whether the request's Content-Type asks for a parsed JSON ``body``."""
+    return "application/json" in headers.get("content-type", "")
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """The parsed body, or ``None`` for an empty or invalid one."""
+    if not raw:
+        return None
+    try:
+        return _json_decode(raw)
+    except msgspec.DecodeError:
+        return None
+
+
+def middleware_input(
+    method: str, path_params: dict[str, str], query: dict[str, str], headers: dict[str, str]
+) -> dict[str, Any]:
+    """What a ``preHandler`` middleware receives (no body, no path: upstream's shape)."""
+    return {
+        "phase": "preHandler",
+        "request": {
+            "path_params": path_params,
+            "query_params": query,
+            "headers": headers,
+            "method": method,
+        },
+        "context": {},
+    }

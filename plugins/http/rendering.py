@@ -1,0 +1,150 @@
+"""Handler results and server errors as HTTP responses (``workers.md`` §2.6, §2.7)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import msgspec
+from aiohttp import web
+from multidict import CIMultiDict
+
+__all__ = [
+    "condition_not_met",
+    "error_response",
+    "internal_error",
+    "method_not_allowed",
+    "middleware_response",
+    "middleware_timeout",
+    "not_found",
+    "parse_headers",
+    "render_result",
+    "request_timeout",
+    "valid_header",
+]
+
+_json_encode = msgspec.json.Encoder().encode
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_JSON = "application/json"
+
+
+def _status(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 999:
+        return value
+    return 200
+
+
+def valid_header(name: str, value: str) -> bool:
+    """Whether ``name: value`` can be sent (a token name; no CR, LF or NUL in the value)."""
+    return (
+        bool(_TOKEN.match(name)) and "\r" not in value and "\n" not in value and "\0" not in value
+    )
+
+
+def parse_headers(value: Any) -> CIMultiDict[str]:
+    """Headers from a map (non-string values dropped) or ``["Name: value", …]``."""
+    headers: CIMultiDict[str] = CIMultiDict()
+    if isinstance(value, dict):
+        for name, val in value.items():
+            if isinstance(val, str) and valid_header(name, val):
+                headers.add(name, val)
+    elif isinstance(value, list):
+        for item in value:
+            if not isinstance(item, str):
+                continue
+            name, sep, val = item.partition(":")
+            name, val = name.strip(), val.strip()
+            if sep and valid_header(name, val):
+                headers.add(name, val)
+    return headers
+
+
+def render_result(result: Any) -> web.Response:
+    """Mode A: a handler's non-null return value as a response.
+
+    A string body is sent verbatim only when the handler set a Content-Type; otherwise the body
+    is compact JSON served as ``application/json``.
+    """
+    if not isinstance(result, dict):
+        return web.Response(body=b"{}", content_type=_JSON)
+    status = _status(result.get("status_code"))
+    headers = parse_headers(result.get("headers"))
+    body = result.get("body", {})
+    if "Content-Type" not in headers:
+        headers["Content-Type"] = _JSON
+        return web.Response(status=status, headers=headers, body=_json_encode(body))
+    if isinstance(body, str):
+        data = body.encode("utf-8")
+    elif body is None:
+        data = b""
+    else:
+        data = _json_encode(body)
+    return web.Response(status=status, headers=headers, body=data)
+
+
+def middleware_response(response: Any) -> web.Response:
+    """A middleware's ``respond`` action: body always JSON, status defaults to 200."""
+    if not isinstance(response, dict):
+        response = {}
+    headers = (
+        parse_headers(response.get("headers"))
+        if isinstance(response.get("headers"), dict)
+        else CIMultiDict()
+    )
+    headers.setdefault("Content-Type", _JSON)
+    return web.Response(
+        status=_status(response.get("status_code")),
+        headers=headers,
+        body=_json_encode(response.get("body")),
+    )
+
+
+def _envelope(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if status >= 500:
+        error["error_id"] = format(time.time_ns() & 0xFFFF_FFFF_FFFF, "x")
+    return web.Response(
+        status=status, body=_json_encode({"error": error, **extra}), content_type=_JSON
+    )
+
+
+def not_found() -> web.Response:
+    """No route serves the request path."""
+    return _envelope(404, "NOT_FOUND", "Not Found")
+
+
+def method_not_allowed(allowed: list[str]) -> web.Response:
+    """A route exists for the path, but not for this method: bare 405, like upstream."""
+    return web.Response(status=405, headers={"Allow": ", ".join(sorted(allowed))})
+
+
+def error_response(code: str, message: str) -> web.Response:
+    """A failed invocation (handler, condition or middleware): 500 with an ``error_id``."""
+    return _envelope(500, code, message)
+
+
+def internal_error() -> web.Response:
+    """An unexpected failure inside the server."""
+    return _envelope(500, "INTERNAL_ERROR", "internal server error")
+
+
+def condition_not_met() -> web.Response:
+    """The route's condition function returned ``false``."""
+    return _envelope(422, "CONDITION_NOT_MET", "Request condition not met", skipped=True)
+
+
+def middleware_timeout() -> web.Response:
+    """A middleware did not answer within ``default_timeout``."""
+    return web.Response(
+        status=504,
+        body=_json_encode(
+            {"error": {"code": "MIDDLEWARE_TIMEOUT", "message": "Middleware timeout"}}
+        ),
+        content_type=_JSON,
+    )
+
+
+def request_timeout() -> web.Response:
+    """The whole request exceeded ``default_timeout``: 504 with an empty body."""
+    return web.Response(status=504)

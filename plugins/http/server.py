@@ -1,0 +1,228 @@
+"""The HTTP server: one aiohttp low-level handler running the request pipeline of §2.4."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any
+
+from aiohttp import web
+
+from iii_sdk.errors import InvocationError
+from iii_sdk.plugin import Channel, WorkerContext, check_condition
+from plugins.http.config import HttpConfig
+from plugins.http.cors import Cors
+from plugins.http.middleware import run_middleware
+from plugins.http.payload import header_map, is_json, middleware_input, parse_json_body, query_map
+from plugins.http.rendering import (
+    condition_not_met,
+    error_response,
+    internal_error,
+    method_not_allowed,
+    not_found,
+    render_result,
+    request_timeout,
+)
+from plugins.http.routes import RouteTable
+from plugins.http.streaming import ResponseStream, pump_request_body, write_request_body
+from plugins.http.trigger import Binding
+
+__all__ = ["HttpServer"]
+
+log = logging.getLogger("iii.http")
+
+
+class _Streams:
+    """What a request started beside its invocation, cancelled when the request ends."""
+
+    __slots__ = ("body", "cors", "response")
+
+    def __init__(self, cors: dict[str, str] | None) -> None:
+        self.cors = cors
+        self.response: ResponseStream | None = None
+        self.body: asyncio.Future[None] | None = None
+
+    def cancel(self) -> None:
+        if self.response is not None:
+            self.response.cancel()
+        if self.body is not None:
+            self.body.cancel()
+
+
+def _ref(channel: Channel, direction: str) -> dict[str, str]:
+    ref = channel.reader_ref if direction == "read" else channel.writer_ref
+    return {"channel_id": ref.channel_id, "access_key": ref.access_key, "direction": direction}
+
+
+class HttpServer:
+    """Serves the routes of a :class:`RouteTable`, invoking functions through ``ctx``."""
+
+    def __init__(self, config: HttpConfig, ctx: WorkerContext, routes: RouteTable) -> None:
+        self.routes = routes
+        self.port: int | None = None
+        self._config = config
+        self._ctx = ctx
+        self._timeout = config.default_timeout / 1000
+        self._limit = asyncio.Semaphore(max(1, config.concurrency_request_limit))
+        self._global_middleware = [
+            m.function_id
+            for m in sorted(config.middleware, key=lambda m: m.priority)
+            if m.phase == "preHandler"
+        ]
+        self._cors = Cors(config.cors)
+        self._runner: web.ServerRunner | None = None
+
+    async def start(self) -> None:
+        """Listen on the configured host and port (``port`` holds the bound port)."""
+        server = web.Server(self._handle, access_log=None)
+        runner = web.ServerRunner(server, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self._config.host, self._config.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        sockets: list[socket.socket] = list(getattr(site._server, "sockets", ()) or ())
+        self.port = sockets[0].getsockname()[1] if sockets else self._config.port
+
+    async def stop(self) -> None:
+        """Close the listener and in-flight connections."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        cors = self._cors.response_headers(origin) if origin is not None else None
+        method = request.method
+        if method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            return self._cors.preflight(request)
+        path = request.raw_path
+        cut = path.find("?")
+        if cut >= 0:
+            path = path[:cut]
+        match = self.routes.lookup(method, path)
+        if match is None and method == "HEAD":
+            match = self.routes.lookup("GET", path)
+        response: web.StreamResponse
+        if match is None:
+            others = self.routes.other_methods(method, path)
+            response = method_not_allowed(others) if others else not_found()
+        else:
+            async with self._limit:
+                try:
+                    response = await self._serve(request, match[0].value, match[1], cors)
+                except Exception:
+                    log.exception("iii-http: failed serving %s %s", method, path)
+                    response = internal_error()
+        if cors and not response.prepared:
+            response.headers.update(cors)
+        return response
+
+    async def _serve(
+        self,
+        request: web.BaseRequest,
+        binding: Binding,
+        params: dict[str, str],
+        cors: dict[str, str] | None,
+    ) -> web.StreamResponse:
+        streams = _Streams(cors)
+        try:
+            async with asyncio.timeout(self._timeout or None) as deadline:
+                answer = await self._run(request, binding, params, streams)
+                if answer is not None:
+                    return answer
+                stream = streams.response
+                assert stream is not None
+                await stream.ready
+                deadline.reschedule(None)
+            return await stream.finish()
+        except TimeoutError:
+            return request_timeout()
+        finally:
+            streams.cancel()
+
+    async def _run(
+        self,
+        request: web.BaseRequest,
+        binding: Binding,
+        params: dict[str, str],
+        streams: _Streams,
+    ) -> web.StreamResponse | None:
+        """Steps 2-7 of the pipeline; an ``answer`` unless the response streams (mode B)."""
+        ctx, trigger = self._ctx, binding.trigger
+        headers = header_map(request)
+        query = query_map(request)
+        mw_input: dict[str, Any] | None = None
+        if self._global_middleware:
+            mw_input = middleware_input(request.method, params, query, headers)
+            answer = await run_middleware(ctx, self._global_middleware, mw_input, self._timeout)
+            if answer is not None:
+                return answer
+        raw: bytes | None = None
+        body: Any = None
+        if is_json(headers):
+            raw = await request.read()
+            body = parse_json_body(raw)
+        payload: dict[str, Any] = {
+            "query_params": query,
+            "path_params": params,
+            "headers": headers,
+            "path": binding.path,
+            "method": request.method,
+            "body": body,
+            "trigger": binding.trigger_info,
+        }
+        if binding.condition_function_id:
+            try:
+                passed = await check_condition(
+                    ctx, binding.condition_function_id, payload, trigger.namespace
+                )
+            except InvocationError as exc:
+                return error_response(exc.code, exc.message)
+            if not passed:
+                return condition_not_met()
+        if binding.middleware_function_ids:
+            if mw_input is None:
+                mw_input = middleware_input(request.method, params, query, headers)
+            answer = await run_middleware(
+                ctx, binding.middleware_function_ids, mw_input, self._timeout, trigger.namespace
+            )
+            if answer is not None:
+                return answer
+        return await self._invoke(request, binding, payload, raw, streams)
+
+    async def _invoke(
+        self,
+        request: web.BaseRequest,
+        binding: Binding,
+        payload: dict[str, Any],
+        raw: bytes | None,
+        streams: _Streams,
+    ) -> web.StreamResponse | None:
+        """Steps 3, 4 and 7: channels, request body, handler; ``None`` when mode B streams."""
+        ctx, trigger = self._ctx, binding.trigger
+        request_channel = await ctx.create_channel()
+        response_channel = await ctx.create_channel()
+        payload["request_body"] = _ref(request_channel, "read")
+        payload["response"] = _ref(response_channel, "write")
+        if raw is not None or not request.body_exists:
+            await write_request_body(request_channel, raw or b"")
+        else:
+            streams.body = asyncio.ensure_future(pump_request_body(request_channel, request))
+        stream = streams.response = ResponseStream(response_channel, request, streams.cors)
+        try:
+            result = await ctx.invoke(
+                trigger.function_id,
+                payload,
+                metadata=trigger.metadata,
+                namespace=trigger.namespace,
+            )
+        except InvocationError as exc:
+            return None if stream.started else error_response(exc.code, exc.message)
+        if result is not None and not stream.started:
+            return render_result(result)
+        return None
