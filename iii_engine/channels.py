@@ -1,0 +1,464 @@
+"""Data channels: bounded, ordered frame pipes between one writer and one reader.
+
+A channel is created with a writer ref and a reader ref (same ``channel_id`` and ``access_key``).
+Each side is claimed once, either by a WebSocket on ``/ws/channels/{id}?key=&dir=`` or in
+process through :meth:`ChannelManager.local`. Frames keep their type (``bytes`` = binary,
+``str`` = text) and order; the writer is held back (the engine stops reading its socket) while
+``buffer_size`` frames wait for the reader.
+
+Lifetime: the writer closing ends the stream (the reader gets the rest, then end-of-stream);
+the reader leaving drops the writer and deletes the channel; a channel both of whose sides
+have been claimed disappears once both are done; a channel never claimed by both sides is
+deleted by the sweep after ``ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+import msgspec
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from iii_sdk.plugin import decode_input
+from iii_sdk.protocol import StreamChannelRef
+
+__all__ = ["DEFAULT_BUFFER_SIZE", "MAX_FRAME_SIZE", "ChannelManager", "LocalChannel"]
+
+log = logging.getLogger("iii.channels")
+
+DEFAULT_BUFFER_SIZE = 64
+MAX_BUFFER_SIZE = 1024
+MAX_FRAME_SIZE = 64 * 1024
+"""Local writers split binary data into frames of at most this size (as the SDKs do)."""
+
+_MAX_INBOUND_MESSAGE = 16 * 1024 * 1024
+
+Frame = bytes | str
+
+
+class ChannelClosedError(ConnectionResetError):
+    """The other side of the channel is gone (reader closed, or the channel was deleted)."""
+
+
+class _Pipe:
+    """A single-producer single-consumer bounded frame queue with end and break states."""
+
+    __slots__ = ("_capacity", "_frames", "_has_data", "_has_room", "broken", "ended")
+
+    def __init__(self, capacity: int) -> None:
+        self._frames: deque[Frame] = deque()
+        self._capacity = capacity
+        self._has_data = asyncio.Event()
+        self._has_room = asyncio.Event()
+        self._has_room.set()
+        self.ended = False
+        self.broken = False
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    async def put(self, frame: Frame) -> bool:
+        """Queue ``frame``, waiting for room; ``False`` when the reader is gone."""
+        while len(self._frames) >= self._capacity and not self.broken:
+            self._has_room.clear()
+            await self._has_room.wait()
+        if self.broken or self.ended:
+            return False
+        self._frames.append(frame)
+        self._has_data.set()
+        return True
+
+    async def get(self) -> Frame | None:
+        """The next frame, or ``None`` once the writer has ended and the queue is empty."""
+        while not self._frames:
+            if self.ended or self.broken:
+                return None
+            self._has_data.clear()
+            await self._has_data.wait()
+        frame = self._frames.popleft()
+        self._has_room.set()
+        return frame
+
+    def end(self) -> None:
+        """The writer is done: the reader drains what is queued, then sees the end."""
+        self.ended = True
+        self._has_data.set()
+
+    def break_(self) -> None:
+        """The reader is gone: wake a waiting writer and refuse further frames."""
+        self.broken = True
+        self._frames.clear()
+        self._has_room.set()
+        self._has_data.set()
+
+
+class _Channel:
+    __slots__ = (
+        "access_key",
+        "created_at",
+        "id",
+        "owner",
+        "pipe",
+        "reader_claimed",
+        "reader_done",
+        "sockets",
+        "writer_claimed",
+        "writer_done",
+        "writer_ws",
+    )
+
+    def __init__(
+        self, channel_id: str, access_key: str, buffer_size: int, owner: str | None, now: float
+    ) -> None:
+        self.id = channel_id
+        self.access_key = access_key
+        self.owner = owner
+        self.created_at = now
+        self.pipe = _Pipe(buffer_size)
+        self.writer_claimed = False
+        self.reader_claimed = False
+        self.writer_done = False
+        self.reader_done = False
+        self.writer_ws: web.WebSocketResponse | None = None
+        self.sockets: set[web.WebSocketResponse] = set()
+
+    def ref(self, direction: str) -> StreamChannelRef:
+        return StreamChannelRef(
+            channel_id=self.id,
+            access_key=self.access_key,
+            direction="write" if direction == "write" else "read",
+        )
+
+
+class _CreateInput(msgspec.Struct):
+    buffer_size: int | None = None
+
+
+class ChannelManager:
+    """Every data channel of one engine; see the module docstring for the semantics.
+
+    ``ttl`` (seconds a channel may wait for both sides) and ``sweep_interval`` are parameters so
+    tests can use small values; upstream uses 5 minutes and 60 seconds.
+    """
+
+    def __init__(self, *, ttl: float = 300.0, sweep_interval: float = 60.0) -> None:
+        self._channels: dict[str, _Channel] = {}
+        self._by_owner: dict[str, set[str]] = {}
+        self._ttl = ttl
+        self._sweep_interval = sweep_interval
+        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- creation ---------------------------------------------------------------------------
+
+    def create(
+        self, buffer_size: int = DEFAULT_BUFFER_SIZE, *, owner: str | None = None
+    ) -> tuple[StreamChannelRef, StreamChannelRef]:
+        """Create a channel; return its ``(writer_ref, reader_ref)``.
+
+        ``buffer_size`` is clamped to 1..1024. A channel with an ``owner`` (a connection id) is
+        removed by :meth:`drop_owner` when that connection goes away.
+        """
+        size = min(max(int(buffer_size), 1), MAX_BUFFER_SIZE)
+        channel = _Channel(str(uuid.uuid4()), str(uuid.uuid4()), size, owner, time.monotonic())
+        self._channels[channel.id] = channel
+        if owner is not None:
+            self._by_owner.setdefault(owner, set()).add(channel.id)
+        return channel.ref("write"), channel.ref("read")
+
+    def create_result(self, payload: Any) -> dict[str, Any]:
+        """Serve ``engine::channels::create``: ``{buffer_size?}`` -> ``{writer, reader}``."""
+        args = decode_input(payload or {}, _CreateInput, "engine::channels::create")
+        size = DEFAULT_BUFFER_SIZE if args.buffer_size is None else args.buffer_size
+        writer, reader = self.create(size)
+        return {"writer": msgspec.to_builtins(writer), "reader": msgspec.to_builtins(reader)}
+
+    def create_local(
+        self, buffer_size: int = DEFAULT_BUFFER_SIZE, *, owner: str | None = None
+    ) -> LocalChannel:
+        """Create a channel and return its in-process handle (``WorkerContext.create_channel``)."""
+        writer_ref, _ = self.create(buffer_size, owner=owner)
+        return self.local(writer_ref.channel_id)
+
+    def local(self, channel_id: str) -> LocalChannel:
+        """The in-process handle of an existing channel; ``KeyError`` when it does not exist."""
+        return LocalChannel(self, self._channels[channel_id])
+
+    def __contains__(self, channel_id: object) -> bool:
+        return channel_id in self._channels
+
+    def __len__(self) -> int:
+        return len(self._channels)
+
+    def buffered(self, channel_id: str) -> int:
+        """How many frames wait in the channel for its reader (0 for an unknown channel)."""
+        channel = self._channels.get(channel_id)
+        return len(channel.pipe) if channel else 0
+
+    # --- removal ----------------------------------------------------------------------------
+
+    def discard(self, channel_id: str) -> None:
+        """Delete a channel now: a waiting writer fails, the reader ends, sockets close."""
+        channel = self._channels.get(channel_id)
+        if channel is not None:
+            self._remove(channel)
+            channel.pipe.break_()
+            for ws in list(channel.sockets):
+                self._spawn(ws.close(code=WSCloseCode.GOING_AWAY))
+
+    def drop_owner(self, owner: str) -> None:
+        """Delete every channel created on behalf of connection ``owner``."""
+        for channel_id in self._by_owner.pop(owner, set()):
+            self.discard(channel_id)
+
+    def _remove(self, channel: _Channel) -> None:
+        if self._channels.get(channel.id) is channel:
+            del self._channels[channel.id]
+        if channel.owner is not None:
+            owned = self._by_owner.get(channel.owner)
+            if owned is not None:
+                owned.discard(channel.id)
+                if not owned:
+                    del self._by_owner[channel.owner]
+
+    def _writer_finished(self, channel: _Channel) -> None:
+        channel.writer_done = True
+        channel.pipe.end()
+        if channel.reader_done:
+            self._remove(channel)
+
+    def _reader_finished(self, channel: _Channel) -> None:
+        # A stream nobody reads is useless: drop the writer and forget the channel.
+        if channel.reader_done:
+            return
+        channel.reader_done = True
+        channel.pipe.break_()
+        self._remove(channel)
+        if channel.writer_ws is not None and not channel.writer_done:
+            self._spawn(channel.writer_ws.close(code=WSCloseCode.GOING_AWAY))
+
+    def sweep(self) -> int:
+        """Delete channels older than ``ttl`` not claimed by both sides; return how many."""
+        deadline = time.monotonic() - self._ttl
+        stale = [
+            c
+            for c in self._channels.values()
+            if c.created_at <= deadline and not (c.writer_claimed and c.reader_claimed)
+        ]
+        for channel in stale:
+            self.discard(channel.id)
+        if stale:
+            log.debug("swept %d unclaimed channel(s)", len(stale))
+        return len(stale)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the periodic sweep (call from the running loop)."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="iii-channel-sweep")
+
+    async def stop(self) -> None:
+        """Stop the sweep, delete every channel and close their sockets."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        for channel_id in list(self._channels):
+            self.discard(channel_id)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            self.sweep()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- sockets ----------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Serve ``GET /ws/channels/{channel_id}?key=<access_key>&dir=read|write``."""
+        channel = self._channels.get(request.match_info.get("channel_id", ""))
+        key = request.query.get("key", "")
+        if channel is None or not hmac.compare_digest(key.encode(), channel.access_key.encode()):
+            raise web.HTTPNotFound(text="channel not found")
+        direction = request.query.get("dir")
+        if direction not in ("read", "write"):
+            raise web.HTTPBadRequest(text="dir must be 'read' or 'write'")
+        ws = web.WebSocketResponse(autoping=True, compress=False, max_msg_size=_MAX_INBOUND_MESSAGE)
+        await ws.prepare(request)
+        claimed = channel.writer_claimed if direction == "write" else channel.reader_claimed
+        if claimed or channel.id not in self._channels:
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"side already open")
+            return ws
+        channel.sockets.add(ws)
+        try:
+            if direction == "write":
+                await self._serve_writer(channel, ws)
+            else:
+                await self._serve_reader(channel, ws)
+        finally:
+            channel.sockets.discard(ws)
+        return ws
+
+    async def _serve_writer(self, channel: _Channel, ws: web.WebSocketResponse) -> None:
+        channel.writer_claimed = True
+        channel.writer_ws = ws
+        try:
+            if channel.pipe.broken:
+                return
+            async for msg in ws:
+                if msg.type is WSMsgType.BINARY or msg.type is WSMsgType.TEXT:
+                    if not await channel.pipe.put(msg.data):
+                        break
+                elif msg.type is WSMsgType.ERROR:
+                    break
+        finally:
+            self._writer_finished(channel)
+            await ws.close(code=WSCloseCode.GOING_AWAY if channel.pipe.broken else WSCloseCode.OK)
+
+    async def _serve_reader(self, channel: _Channel, ws: web.WebSocketResponse) -> None:
+        channel.reader_claimed = True
+        pump = asyncio.create_task(self._pump(channel, ws))
+        try:
+            # The reader sends nothing useful; receiving notices it leaving.
+            async for _ in ws:
+                pass
+        finally:
+            if not pump.done():
+                pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await pump
+            self._reader_finished(channel)
+
+    async def _pump(self, channel: _Channel, ws: web.WebSocketResponse) -> None:
+        pipe = channel.pipe
+        while (frame := await pipe.get()) is not None:
+            if isinstance(frame, bytes):
+                await ws.send_bytes(frame)
+            else:
+                await ws.send_str(frame)
+        self._reader_finished(channel)
+        await ws.close()
+
+
+class _LocalWriter:
+    """The write side claimed in process; frames go straight into the pipe."""
+
+    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
+        self._manager = manager
+        self._channel = channel
+        self._closed = False
+
+    async def _put(self, frame: Frame) -> None:
+        if self._closed or not await self._channel.pipe.put(frame):
+            raise ChannelClosedError(f"channel {self._channel.id} is closed")
+
+    async def write(self, data: bytes) -> None:
+        """Send ``data`` as binary frames of at most 64 KiB."""
+        view = memoryview(data)
+        if not view:
+            await self._put(b"")
+        for start in range(0, len(view), MAX_FRAME_SIZE):
+            await self._put(bytes(view[start : start + MAX_FRAME_SIZE]))
+
+    async def send_text(self, text: str) -> None:
+        """Send one text frame."""
+        await self._put(text)
+
+    async def send_message(self, message: Any) -> None:
+        """Send ``message`` as one JSON text frame."""
+        await self._put(msgspec.json.encode(message).decode())
+
+    async def close(self) -> None:
+        """End the stream (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._manager._writer_finished(self._channel)
+
+
+class _LocalReader:
+    """The read side claimed in process."""
+
+    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
+        self._manager = manager
+        self._channel = channel
+        self._closed = False
+
+    async def read(self) -> bytes | str | None:
+        """The next frame, or ``None`` at the end of the stream."""
+        if self._closed:
+            return None
+        frame = await self._channel.pipe.get()
+        if frame is None:
+            await self.close()
+        return frame
+
+    async def __aiter__(self) -> AsyncIterator[bytes | str]:
+        while (frame := await self.read()) is not None:
+            yield frame
+
+    async def read_all(self) -> bytes:
+        """Every remaining binary frame, concatenated (text frames are skipped)."""
+        chunks = [frame async for frame in self if isinstance(frame, bytes)]
+        return b"".join(chunks)
+
+    async def close(self) -> None:
+        """Stop reading: the writer is dropped and the channel deleted (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._manager._reader_finished(self._channel)
+
+
+class LocalChannel:
+    """In-process handle of a channel, implementing :class:`iii_sdk.plugin.Channel`.
+
+    Hand :attr:`reader_ref` / :attr:`writer_ref` to a remote party inside a payload and claim
+    the other side here with :meth:`writer` / :meth:`reader`. :meth:`discard` deletes the channel
+    at once (for example when the HTTP request it served is over).
+    """
+
+    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
+        self._manager = manager
+        self._channel = channel
+        self.reader_ref = channel.ref("read")
+        self.writer_ref = channel.ref("write")
+
+    @property
+    def channel_id(self) -> str:
+        """The channel's id."""
+        return self._channel.id
+
+    async def writer(self) -> _LocalWriter:
+        """Claim the write side; ``RuntimeError`` if it is already claimed."""
+        channel = self._channel
+        if channel.writer_claimed:
+            raise RuntimeError(f"the write side of channel {channel.id} is already open")
+        channel.writer_claimed = True
+        return _LocalWriter(self._manager, channel)
+
+    async def reader(self) -> _LocalReader:
+        """Claim the read side; ``RuntimeError`` if it is already claimed."""
+        channel = self._channel
+        if channel.reader_claimed:
+            raise RuntimeError(f"the read side of channel {channel.id} is already open")
+        channel.reader_claimed = True
+        return _LocalReader(self._manager, channel)
+
+    def discard(self) -> None:
+        """Delete the channel now (idempotent)."""
+        self._manager.discard(self._channel.id)

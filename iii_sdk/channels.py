@@ -1,0 +1,313 @@
+"""Data channels on the worker side: stream bytes and control messages through the engine.
+
+A payload may carry channel refs, ``{"channel_id", "access_key", "direction"}`` objects (an HTTP
+handler gets ``request_body`` to read and ``response`` to write).
+:func:`resolve_channel_refs` replaces each ref by a :class:`ChannelReader` (direction ``read``)
+or a :class:`ChannelWriter` (direction ``write``), which open a WebSocket to
+``<engine url>/ws/channels/<id>?key=<key>&dir=<read|write>`` on first use::
+
+    async def upload(req):
+        data = await req["request_body"].read_all()
+        out = req["response"]
+        await out.send_message({"type": "set_status", "status_code": 201})
+        await out.write(data)
+        await out.close()
+
+Binary frames carry data, text frames carry control messages; both keep their order.
+:func:`encode_channel_refs` (or :func:`enc_hook` for msgspec) turns readers and writers back into
+refs for sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any, Final, Literal
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+
+from iii_sdk.errors import IIIError
+from iii_sdk.protocol import StreamChannelRef
+
+__all__ = [
+    "MAX_FRAME_SIZE",
+    "ChannelError",
+    "ChannelReader",
+    "ChannelWriter",
+    "channel_ref",
+    "channel_url",
+    "enc_hook",
+    "encode_channel_refs",
+    "is_channel_ref",
+    "resolve_channel_refs",
+]
+
+MAX_FRAME_SIZE: Final = 64 * 1024
+"""Binary writes are split into frames of at most this many bytes."""
+
+_MAX_INBOUND_MESSAGE: Final = 16 * 1024 * 1024
+_CLOSE_TIMEOUT: Final = 60.0
+
+
+class ChannelError(IIIError):
+    """A channel could not be opened (unknown id, wrong key) or its other side is gone."""
+
+
+def channel_url(engine_url: str, ref: StreamChannelRef) -> str:
+    """The data-socket URL of ``ref`` on the engine listening at ``engine_url``."""
+    base = engine_url.rstrip("/")
+    key = quote(ref.access_key, safe="")
+    return f"{base}/ws/channels/{quote(ref.channel_id, safe='')}?key={key}&dir={ref.direction}"
+
+
+class _ChannelEnd:
+    """Shared lazy-connection logic of readers and writers."""
+
+    _direction: Literal["read", "write"]
+
+    def __init__(
+        self,
+        ref: StreamChannelRef | dict[str, Any],
+        engine_url: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        if isinstance(ref, dict):
+            ref = StreamChannelRef(ref["channel_id"], ref["access_key"], self._direction)
+        self.ref = ref
+        """The ref this end was built from (send it to hand the channel on)."""
+        self.url = channel_url(engine_url, ref)
+        self._session = session
+        self._owns_session = session is None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(channel_id={self.ref.channel_id!r})"
+
+    async def _socket(self) -> aiohttp.ClientWebSocketResponse:
+        if self._ws is not None:
+            return self._ws
+        async with self._lock:
+            if self._ws is None:
+                if self._closed:
+                    raise ChannelError(f"channel {self.ref.channel_id} is closed")
+                self._ws = await self._connect()
+                self._on_open(self._ws)
+            return self._ws
+
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            return await self._session.ws_connect(
+                self.url,
+                autoclose=True,
+                autoping=True,
+                max_msg_size=_MAX_INBOUND_MESSAGE,
+                timeout=aiohttp.ClientWSTimeout(ws_close=_CLOSE_TIMEOUT),
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            await self._release()
+            raise ChannelError(
+                f"cannot open channel {self.ref.channel_id} ({self._direction}): HTTP {exc.status}"
+            ) from exc
+        except BaseException:
+            await self._release()
+            raise
+
+    def _on_open(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Hook for subclasses, called once the socket is open."""
+
+    async def _release(self) -> None:
+        self._closed = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._owns_session and self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    async def close(self) -> None:
+        """Close this end (idempotent)."""
+        await self._release()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class ChannelWriter(_ChannelEnd):
+    """The write side of a channel: binary data frames and text (control) frames, in order.
+
+    Closing it ends the stream for the reader. Writing after the reader has gone raises
+    :class:`ChannelError`.
+    """
+
+    _direction = "write"
+
+    def __init__(
+        self,
+        ref: StreamChannelRef | dict[str, Any],
+        engine_url: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        super().__init__(ref, engine_url, session=session)
+        self._watcher: asyncio.Task[None] | None = None
+        self._peer_gone = False
+
+    def _on_open(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        # The engine only ever sends Close on a writer's socket (when the reader left).
+        self._watcher = asyncio.create_task(self._watch(ws))
+
+    async def _watch(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for _ in ws:
+            pass
+        self._peer_gone = True
+
+    async def _open(self) -> aiohttp.ClientWebSocketResponse:
+        ws = await self._socket()
+        if self._peer_gone or ws.closed:
+            raise ChannelError(f"channel {self.ref.channel_id}: the reader is gone")
+        return ws
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Send ``data`` as binary frames of at most 64 KiB (one empty frame for no data)."""
+        ws = await self._open()
+        payload = data if isinstance(data, bytes) else bytes(data)
+        try:
+            if len(payload) <= MAX_FRAME_SIZE:
+                await ws.send_bytes(payload)
+                return
+            for start in range(0, len(payload), MAX_FRAME_SIZE):
+                await ws.send_bytes(payload[start : start + MAX_FRAME_SIZE])
+        except ConnectionError as exc:
+            raise ChannelError(f"channel {self.ref.channel_id}: {exc}") from exc
+
+    async def send_text(self, text: str) -> None:
+        """Send one text frame."""
+        ws = await self._open()
+        try:
+            await ws.send_str(text)
+        except ConnectionError as exc:
+            raise ChannelError(f"channel {self.ref.channel_id}: {exc}") from exc
+
+    async def send_message(self, message: Any) -> None:
+        """Send ``message`` (e.g. ``{"type": "set_status", "status_code": 201}``) as JSON text."""
+        await self.send_text(msgspec.json.encode(message).decode())
+
+    async def close(self) -> None:
+        """End the stream: the reader gets every frame sent so far, then end-of-stream."""
+        await self._release()
+        if self._watcher is not None:
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await self._watcher
+
+
+class ChannelReader(_ChannelEnd):
+    """The read side of a channel.
+
+    :meth:`read` returns ``bytes`` (binary frame), ``str`` (text frame) or ``None`` at the end;
+    ``async for frame in reader`` iterates until the end; :meth:`read_all` concatenates the
+    binary frames. The socket closes by itself at the end of the stream.
+    """
+
+    _direction = "read"
+
+    async def read(self) -> bytes | str | None:
+        """The next frame, or ``None`` once the writer has closed the stream."""
+        if self._closed:
+            return None
+        ws = await self._socket()
+        msg = await ws.receive()
+        if msg.type is aiohttp.WSMsgType.BINARY:
+            data: bytes = msg.data
+            return data
+        if msg.type is aiohttp.WSMsgType.TEXT:
+            text: str = msg.data
+            return text
+        await self._release()
+        if msg.type is aiohttp.WSMsgType.ERROR:
+            raise ChannelError(f"channel {self.ref.channel_id}: {msg.data}")
+        return None
+
+    async def __aiter__(self) -> AsyncIterator[bytes | str]:
+        while (frame := await self.read()) is not None:
+            yield frame
+
+    async def read_all(self) -> bytes:
+        """Every remaining binary frame, concatenated (text frames are skipped)."""
+        chunks = [frame async for frame in self if isinstance(frame, bytes)]
+        return b"".join(chunks)
+
+    async def read_text(self, encoding: str = "utf-8") -> str:
+        """:meth:`read_all` decoded as text."""
+        return (await self.read_all()).decode(encoding)
+
+
+def is_channel_ref(value: Any) -> bool:
+    """Whether ``value`` is a channel ref object (string id and key, direction read/write)."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("channel_id"), str)
+        and isinstance(value.get("access_key"), str)
+        and value.get("direction") in ("read", "write")
+    )
+
+
+def resolve_channel_refs(
+    payload: Any, engine_url: str, *, session: aiohttp.ClientSession | None = None
+) -> Any:
+    """Return ``payload`` with every channel ref replaced by a reader or writer.
+
+    Refs are found at any depth in dicts and lists; other values are returned as they are.
+    ``session``, when given, is shared by the created ends (otherwise each end opens its own).
+    """
+    if isinstance(payload, dict):
+        if is_channel_ref(payload):
+            ref = StreamChannelRef(
+                payload["channel_id"], payload["access_key"], payload["direction"]
+            )
+            if ref.direction == "read":
+                return ChannelReader(ref, engine_url, session=session)
+            return ChannelWriter(ref, engine_url, session=session)
+        return {k: resolve_channel_refs(v, engine_url, session=session) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [resolve_channel_refs(v, engine_url, session=session) for v in payload]
+    return payload
+
+
+def channel_ref(end: ChannelReader | ChannelWriter | StreamChannelRef) -> dict[str, str]:
+    """The wire form of a reader's, writer's or ref's channel reference."""
+    ref = end if isinstance(end, StreamChannelRef) else end.ref
+    return {"channel_id": ref.channel_id, "access_key": ref.access_key, "direction": ref.direction}
+
+
+def encode_channel_refs(payload: Any) -> Any:
+    """Return ``payload`` with readers, writers and refs replaced by their wire refs."""
+    if isinstance(payload, ChannelReader | ChannelWriter | StreamChannelRef):
+        return channel_ref(payload)
+    if isinstance(payload, dict):
+        return {k: encode_channel_refs(v) for k, v in payload.items()}
+    if isinstance(payload, list | tuple):
+        return [encode_channel_refs(v) for v in payload]
+    return payload
+
+
+def enc_hook(obj: Any) -> Any:
+    """A msgspec ``enc_hook`` encoding readers and writers as their refs."""
+    if isinstance(obj, ChannelReader | ChannelWriter):
+        return channel_ref(obj)
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
