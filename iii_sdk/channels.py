@@ -177,6 +177,11 @@ class ChannelWriter(_ChannelEnd):
             pass
         self._peer_gone = True
 
+    @property
+    def closed(self) -> bool:
+        """Whether the stream is over: closed here, or dropped because the reader left."""
+        return self._closed or self._peer_gone
+
     async def _open(self) -> aiohttp.ClientWebSocketResponse:
         ws = await self._socket()
         if self._peer_gone or ws.closed:
