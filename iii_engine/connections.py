@@ -1,0 +1,185 @@
+"""One :class:`WorkerConnection` per worker socket: its state, its read loop, its sends.
+
+The read loop decodes only the envelope of each frame and dispatches it inline, in arrival
+order. Registration frames are applied before the next frame is read; invocations are
+forwarded without a task (see :mod:`iii_engine.router`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from iii_sdk.errors import ProtocolError
+from iii_sdk.protocol import (
+    ErrorBody,
+    InvocationResult,
+    InvokeFunction,
+    Ping,
+    Pong,
+    Reattach,
+    RegisterFunction,
+    RegisterService,
+    RegisterTrigger,
+    RegisterTriggerType,
+    TriggerRegistrationResult,
+    UnregisterFunction,
+    UnregisterTrigger,
+    UnregisterTriggerType,
+    decode,
+    encode,
+    new_id,
+)
+
+if TYPE_CHECKING:
+    from iii_engine.engine import Engine
+
+__all__ = ["TELEMETRY_PREFIXES", "WorkerConnection"]
+
+log = logging.getLogger("iii.engine")
+
+TELEMETRY_PREFIXES = (b"OTLP", b"MTRC", b"LOGS")
+_PONG = encode(Pong())
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
+
+
+class WorkerConnection:
+    """A connected worker: identity, self-reported metadata and what it registered."""
+
+    def __init__(self, engine: Engine, ws: web.WebSocketResponse, ip_address: str | None) -> None:
+        self.engine = engine
+        self.ws = ws
+        self.worker_id = new_id()
+        self.reattach_token = new_id()
+        self.ip_address = ip_address
+        self.connected_at_ms = int(time.time() * 1000)
+        self.namespace = "default"
+        self.info: dict[str, Any] = {}
+        """Metadata reported through ``engine::workers::register``."""
+        self.functions: set[str] = set()
+        self.trigger_types: set[tuple[str, str]] = set()
+        self.triggers: set[str] = set()
+        self.invocations: set[str] = set()
+        self.closing = False
+        self.cleaned = asyncio.get_running_loop().create_future()
+        self._stop_reading = False
+
+    # --- identity --------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str | None:
+        """The self-reported worker name, if any."""
+        name = self.info.get("name")
+        return name if isinstance(name, str) else None
+
+    @property
+    def pid(self) -> int | None:
+        """The self-reported process id, if any."""
+        pid = self.info.get("pid")
+        return pid if isinstance(pid, int) else None
+
+    def __repr__(self) -> str:
+        return f"<WorkerConnection {self.worker_id} {self.name or ''}>"
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    async def send(self, frame: bytes) -> bool:
+        """Send one encoded text frame; False when the socket is gone."""
+        if self.ws.closed:
+            return False
+        try:
+            await self.ws.send_frame(frame, _TEXT)
+        except (ConnectionError, RuntimeError):
+            return False
+        return True
+
+    async def send_void(self, frame: bytes) -> None:
+        """:meth:`send` for use as a fire-and-forget task."""
+        await self.send(frame)
+
+    async def send_error(self, invocation_id: str, function_id: str, code: str, msg: str) -> None:
+        """Answer an invocation with an error body."""
+        await self.send(
+            encode(
+                InvocationResult(
+                    invocation_id=invocation_id,
+                    function_id=function_id,
+                    error=ErrorBody(code=code, message=msg),
+                )
+            )
+        )
+
+    async def close(self, code: int = 1000, message: bytes = b"") -> None:
+        """Close the socket (the read loop ends and cleanup runs)."""
+        self._stop_reading = True
+        if not self.ws.closed:
+            await self.ws.close(code=code, message=message)
+
+    def stop_reading(self) -> None:
+        """Make the read loop stop before it reads another frame (``reattach`` eviction)."""
+        self._stop_reading = True
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    async def read_loop(self) -> None:
+        """Process frames until the socket closes."""
+        ws = self.ws
+        while not self._stop_reading:
+            msg = await ws.receive()
+            kind = msg.type
+            if kind is _TEXT:
+                data = msg.data
+            elif kind is _BINARY:
+                data = msg.data
+                if data[:4] in TELEMETRY_PREFIXES:
+                    self.engine.on_telemetry(self, data)
+                    continue
+            elif kind in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                break
+            else:
+                continue
+            if self._stop_reading:
+                break
+            await self.dispatch(data)
+
+    async def dispatch(self, data: bytes | str) -> None:
+        """Decode one frame and apply it."""
+        try:
+            message = decode(data)
+        except ProtocolError as exc:
+            if data.strip():
+                log.warning("ignoring undecodable frame from worker %s: %s", self.worker_id, exc)
+            return
+        engine = self.engine
+        match message:
+            case InvokeFunction():
+                await engine.router.on_invoke(self, message)
+            case InvocationResult():
+                await engine.router.on_result(self, message)
+            case RegisterFunction():
+                await engine.workers.register_function(self, message)
+            case UnregisterFunction():
+                engine.workers.unregister_function(self, message.id)
+            case RegisterTrigger():
+                await engine.triggers.on_register_trigger(self, message)
+            case UnregisterTrigger():
+                await engine.triggers.on_unregister_trigger(self, message)
+            case RegisterTriggerType():
+                await engine.triggers.on_register_trigger_type(self, message)
+            case UnregisterTriggerType():
+                await engine.triggers.on_unregister_trigger_type(self, message)
+            case TriggerRegistrationResult():
+                await engine.triggers.on_registration_result(self, message)
+            case Ping():
+                await self.send(_PONG)
+            case Reattach():
+                await engine.workers.reattach(self, message)
+            case RegisterService():
+                engine.workers.register_service(self, message)
+            case _:
+                pass  # pong, and frames only the engine sends

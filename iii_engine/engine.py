@@ -1,0 +1,266 @@
+"""The engine: registries, router, listeners, built-in workers and worker processes.
+
+Embed it and test against it in-process::
+
+    async with Engine(load_config("config.yaml")) as engine:
+        print(engine.worker_url)
+        await engine.invoke("state::get", {"scope": "s", "key": "k"})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, Self
+
+from iii_engine._version import ENGINE_VERSION
+from iii_engine.channels import ChannelManager
+from iii_engine.config import (
+    EngineConfig,
+    WorkerEntry,
+    WorkerManagerConfig,
+    decode_block,
+    default_config,
+)
+from iii_engine.connections import WorkerConnection
+from iii_engine.host import LocalWorkerContext, RunningBuiltin
+from iii_engine.introspection import Introspection
+from iii_engine.listener import Listener
+from iii_engine.plugins import PluginManager
+from iii_engine.registry import DEFAULT_NAMESPACE, FunctionRegistry
+from iii_engine.router import Router
+from iii_engine.supervisor import Supervisor
+from iii_engine.triggers import TriggerRegistry
+from iii_engine.workers import WorkerTable
+from iii_sdk.errors import ConfigError
+from iii_sdk.plugin import BuiltinWorker, Channel, WorkerSpec
+
+__all__ = ["CORE_WORKERS", "WORKER_MANAGER", "Engine"]
+
+log = logging.getLogger("iii.engine")
+
+WORKER_MANAGER = "iii-worker-manager"
+CORE_WORKERS = frozenset({"iii-engine-functions", "iii-observability"})
+"""Mandatory upstream entries the engine core serves itself; their entries are accepted."""
+
+
+class Engine:
+    """A running iii engine. Use ``async with Engine(config) as engine``."""
+
+    def __init__(
+        self, config: EngineConfig | None = None, *, plugins: PluginManager | None = None
+    ) -> None:
+        self.config = config if config is not None else default_config()
+        self.plugins = plugins if plugins is not None else PluginManager()
+        self.version = ENGINE_VERSION
+        self.functions = FunctionRegistry()
+        self.router = Router(self.functions)
+        self.triggers = TriggerRegistry(self.router)
+        self.workers = WorkerTable(self)
+        self.channels = ChannelManager()
+        self.supervisor = Supervisor()
+        self.introspection = Introspection(self)
+        self.core_context = LocalWorkerContext(self, "iii-engine-functions", self.config.base_dir)
+        self.listeners: list[Listener] = []
+        self.builtins: dict[str, RunningBuiltin] = {}
+        self.telemetry_frames = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started = False
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Validate the config, then start listeners, built-ins and worker processes."""
+        self.plugins.load()
+        managers, builtins, processes = self._plan(self.config)
+        self._started = True
+        try:
+            self.channels.start()
+            self.core_context.register_function(
+                "engine::channels::create",
+                self.channels.create_result,
+                description="Create a data channel",
+            )
+            await self.introspection.install()
+            for instance_id, manager_config in managers:
+                listener = Listener(self, manager_config, instance_id)
+                await listener.start()
+                self.listeners.append(listener)
+            for instance_id, spec, worker_config in builtins:
+                await self._start_builtin(instance_id, spec, worker_config)
+            for entry in processes:
+                await self.supervisor.start(entry, self.worker_url)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop everything: processes, built-ins (reverse order), listeners, tasks."""
+        if not self._started:
+            return
+        self._started = False
+        await self.supervisor.stop_all()
+        for instance_id in reversed(list(self.builtins)):
+            await self._stop_builtin(instance_id)
+        for listener in self.listeners:
+            await listener.stop()
+        self.listeners.clear()
+        await self.introspection.close()
+        await self.router.close()
+        await self.channels.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _plan(
+        self, config: EngineConfig
+    ) -> tuple[
+        list[tuple[str, WorkerManagerConfig]],
+        list[tuple[str, WorkerSpec, Any]],
+        list[WorkerEntry],
+    ]:
+        """Resolve every entry before anything starts, so a bad config starts nothing."""
+        managers: list[tuple[str, WorkerManagerConfig]] = []
+        builtins: list[tuple[str, WorkerSpec, Any]] = []
+        processes: list[WorkerEntry] = []
+        for entry in config.workers:
+            if entry.is_process:
+                processes.append(entry)
+            elif entry.name == WORKER_MANAGER:
+                block = decode_block(entry.config, WorkerManagerConfig, f"{entry.path}.config")
+                managers.append((entry.instance_id, block))
+            elif entry.name in CORE_WORKERS:
+                continue
+            else:
+                spec = self.plugins.resolve(entry.name)
+                if spec is None:
+                    known = ", ".join(sorted(self.plugins.specs)) or "none"
+                    raise ConfigError(
+                        f"unknown worker {entry.name!r} (built-in workers: {known}; "
+                        "a worker process needs `command:`)",
+                        f"{entry.path}.name",
+                    )
+                builtins.append((entry.instance_id, spec, self._worker_config(entry, spec)))
+        if not config.from_file:
+            for spec in self.plugins.defaults():
+                builtins.append((spec.name, spec, self._worker_config(None, spec)))
+        if not managers:
+            managers.append((WORKER_MANAGER, WorkerManagerConfig()))
+        return managers, builtins, processes
+
+    @staticmethod
+    def _worker_config(entry: WorkerEntry | None, spec: WorkerSpec) -> Any:
+        if spec.config_type is None:
+            return None if entry is None else entry.config
+        block = None if entry is None else entry.config
+        path = f"{entry.path}.config" if entry is not None else f"{spec.name}.config"
+        return decode_block({} if block is None else block, spec.config_type, path)
+
+    async def _start_builtin(self, instance_id: str, spec: WorkerSpec, config: Any) -> None:
+        worker: BuiltinWorker = spec.factory(config)
+        ctx = LocalWorkerContext(self, instance_id, self.config.base_dir)
+        running = RunningBuiltin(instance_id, worker, ctx)
+        self.builtins[instance_id] = running
+        await running.start()
+        log.info("worker started: %s", instance_id)
+
+    async def _stop_builtin(self, instance_id: str) -> None:
+        running = self.builtins.pop(instance_id, None)
+        if running is not None:
+            try:
+                await running.stop()
+            except Exception:
+                log.exception("worker %s failed to stop cleanly", instance_id)
+
+    # --- queries ---------------------------------------------------------------------------------
+
+    @property
+    def worker_url(self) -> str:
+        """The URL workers connect to (the first worker-manager listener)."""
+        return self.listeners[0].url
+
+    @property
+    def worker_urls(self) -> list[str]:
+        """Every worker-manager listener's URL."""
+        return [listener.url for listener in self.listeners]
+
+    def builtin(self, name: str) -> BuiltinWorker:
+        """The running built-in worker for an entry name (or alias); ``KeyError`` if none."""
+        running = self.builtins.get(name)
+        if running is None:
+            spec = self.plugins.resolve(name)
+            for instance_id, candidate in self.builtins.items():
+                base = instance_id.split("#", 1)[0]
+                if spec is not None and self.plugins.resolve(base) is spec:
+                    running = candidate
+                    break
+        if running is None:
+            raise KeyError(name)
+        return running.worker
+
+    def builtin_rows(self) -> list[dict[str, Any]]:
+        """``WorkerSummary`` rows for in-process workers."""
+        rows = []
+        for instance_id, running in [("iii-engine-functions", None), *self.builtins.items()]:
+            ctx = self.core_context if running is None else running.ctx
+            rows.append(
+                {
+                    "name": instance_id,
+                    "description": None,
+                    "version": self.version,
+                    "id": instance_id,
+                    "namespace": DEFAULT_NAMESPACE,
+                    "runtime": "engine",
+                    "os": None,
+                    "status": "available",
+                    "function_count": ctx.function_count,
+                    "connected_at_ms": 0,
+                    "active_invocations": 0,
+                    "isolation": "in-process",
+                    "ip_address": None,
+                }
+            )
+        return rows
+
+    # --- services for components -----------------------------------------------------------------
+
+    async def invoke(
+        self,
+        function_id: str,
+        payload: Any = None,
+        *,
+        metadata: Any = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        timeout_ms: float | None = None,
+    ) -> Any:
+        """Invoke a function from inside the engine."""
+        return await self.router.invoke(
+            function_id, payload, metadata=metadata, namespace=namespace, timeout_ms=timeout_ms
+        )
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a background task owned by the engine (cancelled on stop)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def on_telemetry(self, conn: WorkerConnection | None, frame: bytes) -> None:
+        """An ``OTLP``/``MTRC``/``LOGS`` frame: accepted; no observability worker consumes it."""
+        self.telemetry_frames += 1
+
+    def drop_channels(self, conn: WorkerConnection) -> None:
+        """Remove data channels owned by a disconnected worker."""
+        self.channels.drop_owner(conn.worker_id)
+
+    def local_channel(self, buffer_size: int) -> Channel:
+        """A data channel with in-process ends (``WorkerContext.create_channel``)."""
+        return self.channels.create_local(buffer_size)

@@ -1,0 +1,112 @@
+"""The worker WebSocket listener (one per ``iii-worker-manager`` entry).
+
+Routes: ``/`` (the worker protocol), ``/otel`` (telemetry frames, accepted and drained) and
+``/ws/channels/{channel_id}`` (data channels). Every listener shares the engine's registries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import TYPE_CHECKING
+
+from aiohttp import WSMsgType, web
+
+from iii_engine.config import WorkerManagerConfig
+from iii_engine.connections import WorkerConnection
+
+if TYPE_CHECKING:
+    from iii_engine.engine import Engine
+
+__all__ = ["MAX_MESSAGE_BYTES", "Listener"]
+
+log = logging.getLogger("iii.engine")
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+"""Upstream's WebSocket message limit; larger frames close the socket with 1009."""
+
+
+class Listener:
+    """An aiohttp server accepting worker sockets for one worker-manager entry."""
+
+    def __init__(self, engine: Engine, config: WorkerManagerConfig, instance_id: str) -> None:
+        self.engine = engine
+        self.config = config
+        self.instance_id = instance_id
+        self.port = config.port
+        self._runner: web.AppRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port`` of this listener (loopback when bound to every interface)."""
+        host = self.config.host
+        if host in ("0.0.0.0", "", "::"):
+            host = "127.0.0.1"
+        return f"ws://{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Bind and start serving."""
+        app = web.Application(client_max_size=MAX_MESSAGE_BYTES)
+        app.router.add_get("/", self._worker_socket)
+        app.router.add_get("/otel", self._otel_socket)
+        app.router.add_get("/ws/channels/{channel_id}", self.engine.channels.handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None)
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Close every socket and stop serving."""
+        for ws in list(self._sockets):
+            await ws.close(code=1001, message=b"engine shutting down")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _worker_socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(
+            compress=False, max_msg_size=MAX_MESSAGE_BYTES, decode_text=False
+        )
+        await ws.prepare(request)
+        _nodelay(request)
+        self._sockets.add(ws)
+        conn = WorkerConnection(self.engine, ws, request.remote)
+        try:
+            await self.engine.workers.admit(conn)
+            await conn.read_loop()
+        except Exception:
+            log.exception("worker %s: read loop failed", conn.worker_id)
+        finally:
+            self._sockets.discard(ws)
+            await asyncio.shield(self._finish(conn))
+        return ws
+
+    async def _finish(self, conn: WorkerConnection) -> None:
+        await self.engine.workers.cleanup(conn)
+        if not conn.ws.closed:
+            await conn.ws.close()
+
+    async def _otel_socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_MESSAGE_BYTES)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.BINARY:
+                    self.engine.on_telemetry(None, msg.data)
+        finally:
+            self._sockets.discard(ws)
+        return ws
+
+
+def _nodelay(request: web.Request) -> None:
+    transport = request.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,98 @@
+"""The live function registry, keyed by ``(namespace, function_id)``.
+
+A function is either *remote* (owned by a worker connection, invoked over its socket) or
+*local* (an in-process handler of a built-in worker). Remote functions follow upstream's
+ownership rule: the first live owner wins and a second live worker is rejected; in-process
+functions are not owned, so a worker registering the same id replaces them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from msgspec import UNSET, Raw, UnsetType
+
+from iii_sdk.handlers import AsyncHandler
+
+if TYPE_CHECKING:
+    from iii_engine.connections import WorkerConnection
+
+__all__ = ["DEFAULT_NAMESPACE", "FunctionEntry", "FunctionRegistry"]
+
+DEFAULT_NAMESPACE = "default"
+
+
+@dataclass(slots=True, eq=False)
+class FunctionEntry:
+    """One registered function."""
+
+    function_id: str
+    namespace: str
+    owner: WorkerConnection | None = None
+    handler: AsyncHandler | None = None
+    worker_name: str | None = None
+    description: str | None = None
+    request_format: Raw | UnsetType = UNSET
+    response_format: Raw | UnsetType = UNSET
+    metadata: Raw | UnsetType = UNSET
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        """True for an in-process handler."""
+        return self.handler is not None
+
+
+class FunctionRegistry:
+    """Functions by namespace then id; lookups are two dict gets."""
+
+    def __init__(self) -> None:
+        self._by_namespace: dict[str, dict[str, FunctionEntry]] = {}
+        self.version = 0
+        """Bumped whenever the set of keys changes (drives ``engine::functions-available``)."""
+
+    def get(self, namespace: str, function_id: str) -> FunctionEntry | None:
+        """The entry registered under ``(namespace, function_id)``, if any."""
+        functions = self._by_namespace.get(namespace)
+        return None if functions is None else functions.get(function_id)
+
+    def put(self, entry: FunctionEntry) -> FunctionEntry | None:
+        """Insert or replace; returns the replaced entry."""
+        functions = self._by_namespace.setdefault(entry.namespace, {})
+        previous = functions.get(entry.function_id)
+        functions[entry.function_id] = entry
+        if previous is None:
+            self.version += 1
+        return previous
+
+    def remove(
+        self, namespace: str, function_id: str, *, only: FunctionEntry | None = None
+    ) -> bool:
+        """Remove a function; with ``only``, only if that exact entry is still registered."""
+        functions = self._by_namespace.get(namespace)
+        if functions is None:
+            return False
+        current = functions.get(function_id)
+        if current is None or (only is not None and current is not only):
+            return False
+        del functions[function_id]
+        if not functions:
+            del self._by_namespace[namespace]
+        self.version += 1
+        return True
+
+    def namespaces_of(self, function_id: str) -> list[str]:
+        """Every namespace in which ``function_id`` is registered, sorted."""
+        return sorted(ns for ns, fns in self._by_namespace.items() if function_id in fns)
+
+    def all(self) -> list[FunctionEntry]:
+        """Every entry (unsorted)."""
+        return [entry for fns in self._by_namespace.values() for entry in fns.values()]
+
+    def keys(self) -> frozenset[tuple[str, str]]:
+        """The set of ``(namespace, function_id)`` keys."""
+        return frozenset((ns, fid) for ns, fns in self._by_namespace.items() for fid in fns)
+
+    def __len__(self) -> int:
+        return sum(len(fns) for fns in self._by_namespace.values())

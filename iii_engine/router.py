@@ -1,0 +1,426 @@
+"""Invocation routing: the engine's hot path.
+
+A call from a worker to a function owned by another worker is forwarded as bytes: the payload
+stays :class:`msgspec.Raw`, a pending record maps the invocation id back to the caller, and the
+executor's result is written straight to the caller's socket from the executor's read loop — no
+task, queue or future per call. In-process callers (trigger types, HTTP) wait on a future;
+in-process functions run on a task so a slow one never blocks a connection's read loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from msgspec import UNSET, Raw, UnsetType
+
+from iii_engine.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
+from iii_sdk import errors
+from iii_sdk.errors import InvocationError
+from iii_sdk.protocol import (
+    EnqueueAction,
+    ErrorBody,
+    InvocationResult,
+    InvokeFunction,
+    encode,
+    from_raw,
+    new_id,
+    to_raw,
+)
+
+if TYPE_CHECKING:
+    from iii_engine.connections import WorkerConnection
+
+__all__ = ["Router", "inject_caller", "not_found_message"]
+
+log = logging.getLogger("iii.router")
+
+ENQUEUE_FUNCTION = "engine::queue::enqueue"
+_EMPTY_OBJECT = re.compile(rb"\{\s*\}")
+_STOPPED = ErrorBody(code=errors.INVOCATION_STOPPED, message="Invocation stopped")
+
+
+class Pending:
+    """Where the result of one forwarded invocation goes."""
+
+    __slots__ = ("caller", "caller_invocation_id", "executor", "function_id", "future")
+
+    def __init__(
+        self,
+        function_id: str,
+        executor: WorkerConnection,
+        caller: WorkerConnection | None = None,
+        caller_invocation_id: str | None = None,
+        future: asyncio.Future[tuple[Raw | UnsetType, ErrorBody | None]] | None = None,
+    ) -> None:
+        self.function_id = function_id
+        self.executor = executor
+        self.caller = caller
+        self.caller_invocation_id = caller_invocation_id
+        self.future = future
+
+
+def inject_caller(data: Raw | UnsetType, worker_id: str) -> Raw | UnsetType:
+    """Add ``"_caller_worker_id"`` to a JSON object payload, editing the bytes in place.
+
+    The key goes last so it wins over a caller-supplied one (JSON parsers keep the last).
+    """
+    if data is UNSET:
+        return data
+    raw = bytes(data)
+    if not raw.startswith(b"{") or not raw.endswith(b"}"):
+        return data
+    tail = b'"_caller_worker_id":"' + worker_id.encode() + b'"}'
+    if _EMPTY_OBJECT.fullmatch(raw):
+        return Raw(b"{" + tail)
+    return Raw(raw[:-1] + b"," + tail)
+
+
+def not_found_message(registry: FunctionRegistry, function_id: str, namespace: str) -> str:
+    """Upstream's ``function_not_found`` message, naming namespaces that do hold the id."""
+    message = f"Function {function_id} not found in namespace {namespace}."
+    elsewhere = registry.namespaces_of(function_id)
+    if elsewhere:
+        message += f" It is registered in namespace(s): {', '.join(elsewhere)}."
+    return message
+
+
+def error_body(exc: BaseException) -> ErrorBody:
+    """The wire error for an exception raised by an in-process function."""
+    if isinstance(exc, InvocationError):
+        return ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace)
+    return ErrorBody(
+        code=errors.INVOCATION_FAILED,
+        message=str(exc) or type(exc).__name__,
+        stacktrace="".join(traceback.format_exception(exc)),
+    )
+
+
+class Router:
+    """Routes ``invokefunction`` frames and in-process calls to the function's provider."""
+
+    def __init__(self, functions: FunctionRegistry) -> None:
+        self.functions = functions
+        self.pending: dict[str, Pending] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- frames from workers ---------------------------------------------------------------------
+
+    async def on_invoke(self, conn: WorkerConnection, msg: InvokeFunction) -> None:
+        """Handle an ``invokefunction`` from a worker."""
+        action = msg.action
+        reply_id = (
+            msg.invocation_id if action is None or isinstance(action, EnqueueAction) else None
+        )
+        namespace = msg.namespace
+        if namespace is None:
+            namespace = DEFAULT_NAMESPACE
+        elif not namespace.strip():
+            if reply_id is not None:
+                await conn.send_error(
+                    reply_id,
+                    msg.function_id,
+                    errors.INVALID_NAMESPACE,
+                    "namespace must not be blank",
+                )
+            return
+        if isinstance(action, EnqueueAction):
+            self._spawn(self._enqueue(conn, msg, action.queue, namespace))
+            return
+        entry = self.functions.get(namespace, msg.function_id)
+        if entry is None:
+            if reply_id is not None:
+                await conn.send_error(
+                    reply_id,
+                    msg.function_id,
+                    errors.FUNCTION_NOT_FOUND,
+                    not_found_message(self.functions, msg.function_id, namespace),
+                )
+            return
+        data = inject_caller(msg.data, conn.worker_id)
+        executor = entry.owner
+        if executor is None:
+            self._spawn(self._run_local(entry, conn, reply_id, msg, data))
+            return
+        invocation_id = new_id() if reply_id is None else reply_id
+        if reply_id is not None:
+            if invocation_id in self.pending:
+                invocation_id = new_id()  # two callers chose the same id
+            self.pending[invocation_id] = Pending(msg.function_id, executor, conn, reply_id)
+            conn.invocations.add(invocation_id)
+            executor.invocations.add(invocation_id)
+        frame = encode(
+            InvokeFunction(
+                invocation_id=invocation_id,
+                function_id=msg.function_id,
+                data=data,
+                traceparent=msg.traceparent,
+                baggage=msg.baggage,
+                metadata=msg.metadata,
+            )
+        )
+        if not await executor.send(frame) and reply_id is not None:
+            self._fail(invocation_id, errors.CHANNEL_SEND_FAILED, "Executor channel is closed")
+
+    async def on_result(self, conn: WorkerConnection, msg: InvocationResult) -> None:
+        """Handle an ``invocationresult``: hand it to whoever waits for it."""
+        invocation_id = msg.invocation_id
+        conn.invocations.discard(invocation_id)
+        pending = self.pending.pop(invocation_id, None)
+        if pending is None:
+            return
+        pending.executor.invocations.discard(invocation_id)
+        caller = pending.caller
+        if caller is not None:
+            caller.invocations.discard(invocation_id)
+            await caller.send(
+                encode(
+                    InvocationResult(
+                        invocation_id=pending.caller_invocation_id or invocation_id,
+                        function_id=pending.function_id,
+                        result=msg.result,
+                        error=msg.error,
+                        traceparent=msg.traceparent,
+                        baggage=msg.baggage,
+                    )
+                )
+            )
+        elif pending.future is not None and not pending.future.done():
+            pending.future.set_result((msg.result, msg.error))
+
+    def stop_invocations(self, conn: WorkerConnection) -> list[tuple[WorkerConnection, bytes]]:
+        """Drop every invocation ``conn`` executes or waits on (it disconnected).
+
+        Returns the ``invocation_stopped`` frames owed to other waiting callers; the caller sends
+        them (cleanup step 4 of protocol.md section 2.6).
+        """
+        owed: list[tuple[WorkerConnection, bytes]] = []
+        for invocation_id in list(conn.invocations):
+            pending = self.pending.pop(invocation_id, None)
+            if pending is None:
+                continue
+            pending.executor.invocations.discard(invocation_id)
+            if pending.caller is not None:
+                pending.caller.invocations.discard(invocation_id)
+                if pending.caller is not conn:
+                    frame = encode(
+                        InvocationResult(
+                            invocation_id=pending.caller_invocation_id or invocation_id,
+                            function_id=pending.function_id,
+                            error=_STOPPED,
+                        )
+                    )
+                    owed.append((pending.caller, frame))
+            elif pending.future is not None and not pending.future.done():
+                pending.future.set_result((UNSET, _STOPPED))
+        conn.invocations.clear()
+        return owed
+
+    # --- in-process calls ------------------------------------------------------------------------
+
+    async def invoke(
+        self,
+        function_id: str,
+        payload: Any = None,
+        *,
+        metadata: Any = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        timeout_ms: float | None = None,
+    ) -> Any:
+        """Invoke a function from inside the engine and return its decoded result."""
+        entry = self.functions.get(namespace, function_id)
+        if entry is None:
+            raise InvocationError(
+                errors.FUNCTION_NOT_FOUND,
+                not_found_message(self.functions, function_id, namespace),
+                function_id=function_id,
+            )
+        if entry.handler is not None:
+            if timeout_ms is None:
+                return await entry.handler(payload, metadata)
+            try:
+                async with asyncio.timeout(timeout_ms / 1000):
+                    return await entry.handler(payload, metadata)
+            except TimeoutError:
+                raise InvocationError(errors.TIMEOUT, "Invocation timed out") from None
+        result = await self.invoke_remote(
+            entry,
+            to_raw(payload),
+            UNSET if metadata is None else to_raw(metadata),
+            timeout_ms,
+        )
+        return from_raw(result)
+
+    async def invoke_remote(
+        self,
+        entry: FunctionEntry,
+        data: Raw,
+        metadata: Raw | UnsetType,
+        timeout_ms: float | None,
+    ) -> Raw | UnsetType:
+        """Send an invocation to the worker owning ``entry`` and wait for the raw result."""
+        executor = entry.owner
+        assert executor is not None
+        invocation_id = new_id()
+        future: asyncio.Future[tuple[Raw | UnsetType, ErrorBody | None]]
+        future = asyncio.get_running_loop().create_future()
+        self.pending[invocation_id] = Pending(entry.function_id, executor, future=future)
+        executor.invocations.add(invocation_id)
+        frame = encode(
+            InvokeFunction(
+                invocation_id=invocation_id,
+                function_id=entry.function_id,
+                data=data,
+                metadata=metadata,
+            )
+        )
+        if not await executor.send(frame):
+            self._fail(invocation_id, errors.CHANNEL_SEND_FAILED, "Executor channel is closed")
+        try:
+            if timeout_ms is None:
+                result, error = await future
+            else:
+                async with asyncio.timeout(timeout_ms / 1000):
+                    result, error = await future
+        except TimeoutError:
+            self.pending.pop(invocation_id, None)
+            executor.invocations.discard(invocation_id)
+            raise InvocationError(
+                errors.TIMEOUT, "Invocation timed out", function_id=entry.function_id
+            ) from None
+        if error is not None:
+            raise InvocationError(
+                error.code,
+                error.message,
+                function_id=entry.function_id,
+                invocation_id=invocation_id,
+                stacktrace=error.stacktrace,
+            )
+        return result
+
+    def invoke_void(
+        self,
+        function_id: str,
+        payload: Any = None,
+        *,
+        metadata: Any = None,
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> None:
+        """Invoke without waiting; failures are logged."""
+        self._spawn(self._void(function_id, payload, metadata, namespace))
+
+    # --- internals -------------------------------------------------------------------------------
+
+    async def _void(self, function_id: str, payload: Any, metadata: Any, namespace: str) -> None:
+        try:
+            await self.invoke(function_id, payload, metadata=metadata, namespace=namespace)
+        except InvocationError as exc:
+            log.debug("void invocation of %s failed: %s", function_id, exc)
+
+    async def _run_local(
+        self,
+        entry: FunctionEntry,
+        conn: WorkerConnection,
+        reply_id: str | None,
+        msg: InvokeFunction,
+        data: Raw | UnsetType,
+    ) -> None:
+        assert entry.handler is not None
+        result: Raw | UnsetType = UNSET
+        error: ErrorBody | None = None
+        try:
+            value = await entry.handler(from_raw(data), from_raw(msg.metadata))
+            if reply_id is None:
+                return
+            result = to_raw(value) if value is not None else UNSET
+        except Exception as exc:
+            if reply_id is None:
+                log.debug("void call of %s failed: %s", entry.function_id, exc)
+                return
+            error = error_body(exc)
+        await conn.send(
+            encode(
+                InvocationResult(
+                    invocation_id=reply_id,
+                    function_id=msg.function_id,
+                    result=result,
+                    error=error,
+                )
+            )
+        )
+
+    async def _enqueue(
+        self, conn: WorkerConnection, msg: InvokeFunction, queue: str, namespace: str
+    ) -> None:
+        receipt = new_id()
+        request: dict[str, Any] = {
+            "queue": queue,
+            "function_id": msg.function_id,
+            "data": from_raw(msg.data),
+            "messageReceiptId": receipt,
+            "traceparent": msg.traceparent,
+            "baggage": msg.baggage,
+        }
+        if namespace != DEFAULT_NAMESPACE:
+            request["namespace"] = namespace
+        result: Raw | UnsetType = UNSET
+        error: ErrorBody | None = None
+        try:
+            await self.invoke(ENQUEUE_FUNCTION, request)
+            result = to_raw({"messageReceiptId": receipt})
+        except InvocationError as exc:
+            message = f"Failed to enqueue to queue '{queue}': {exc.message}"
+            if exc.code == errors.FUNCTION_NOT_FOUND:
+                message = (
+                    f"Cannot enqueue to queue '{queue}': no worker provides "
+                    f"{ENQUEUE_FUNCTION}. Add the iii-queue worker to config.yaml "
+                    "(upstream: `iii worker add queue`)."
+                )
+            error = ErrorBody(code=errors.ENQUEUE_ERROR, message=message)
+        except Exception as exc:
+            error = ErrorBody(code=errors.ENQUEUE_ERROR, message=f"Failed to enqueue: {exc}")
+        if msg.invocation_id is not None:
+            await conn.send(
+                encode(
+                    InvocationResult(
+                        invocation_id=msg.invocation_id,
+                        function_id=msg.function_id,
+                        result=result,
+                        error=error,
+                    )
+                )
+            )
+
+    def _fail(self, invocation_id: str, code: str, message: str) -> None:
+        pending = self.pending.pop(invocation_id, None)
+        if pending is None:
+            return
+        pending.executor.invocations.discard(invocation_id)
+        body = ErrorBody(code=code, message=message)
+        if pending.caller is not None:
+            pending.caller.invocations.discard(invocation_id)
+            frame = encode(
+                InvocationResult(
+                    invocation_id=pending.caller_invocation_id or invocation_id,
+                    function_id=pending.function_id,
+                    error=body,
+                )
+            )
+            self._spawn(pending.caller.send_void(frame))
+        elif pending.future is not None and not pending.future.done():
+            pending.future.set_result((UNSET, body))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Cancel in-process invocations still running."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

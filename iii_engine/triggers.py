@@ -1,0 +1,426 @@
+"""Trigger types (providers), bindings, and bindings parked until a provider exists.
+
+Registration is order-independent: a binding whose type has no provider is parked and
+delivered when one registers; a provider that goes away parks its bindings again. In-process
+providers (built-in plugins) and remote ones (:class:`iii_engine.remote.RemoteTriggerType`)
+share one code path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from iii_engine.registry import DEFAULT_NAMESPACE
+from iii_engine.remote import RemoteTriggerType
+from iii_sdk import errors
+from iii_sdk.plugin import Trigger, TriggerType
+from iii_sdk.protocol import (
+    ErrorBody,
+    RegisterTrigger,
+    RegisterTriggerType,
+    TriggerRegistrationResult,
+    UnregisterTrigger,
+    UnregisterTriggerType,
+    encode,
+    from_raw,
+)
+
+if TYPE_CHECKING:
+    from iii_engine.connections import WorkerConnection
+    from iii_engine.router import Router
+
+__all__ = ["Binding", "TriggerRegistry", "TriggerTypeEntry"]
+
+log = logging.getLogger("iii.engine")
+TypeKey = tuple[str, str]
+ACK_TIMEOUT_S = 10.0
+
+
+@dataclass(eq=False)
+class TriggerTypeEntry:
+    """A registered trigger type and its provider."""
+
+    id: str
+    namespace: str
+    provider: TriggerType
+    owner: WorkerConnection | None = None
+    worker_name: str | None = None
+    bindings: dict[str, Binding] = field(default_factory=dict)
+
+    @property
+    def key(self) -> TypeKey:
+        """``(namespace, id)``."""
+        return (self.namespace, self.id)
+
+    @property
+    def description(self) -> str:
+        """The provider's description."""
+        return str(getattr(self.provider, "description", ""))
+
+
+@dataclass(eq=False)
+class Binding:
+    """A trigger: ``function_id`` runs when ``trigger_type`` fires with ``config``."""
+
+    id: str
+    trigger_type: str
+    function_id: str
+    config: Any = None
+    metadata: Any = None
+    owner: WorkerConnection | None = None
+    namespace: str = DEFAULT_NAMESPACE
+    trigger_namespace: str | None = None
+    home_namespace: str = DEFAULT_NAMESPACE
+    provider: TriggerTypeEntry | None = None
+
+    def as_trigger(self) -> Trigger:
+        """The view handed to a provider."""
+        return Trigger(
+            id=self.id,
+            trigger_type=self.trigger_type,
+            function_id=self.function_id,
+            config=self.config,
+            metadata=self.metadata,
+            namespace=self.namespace,
+        )
+
+
+class RegistrationFailed(Exception):
+    """A provider rejected a binding."""
+
+
+class TriggerRegistry:
+    """Trigger types by ``(namespace, id)``; live and parked bindings by id."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.types: dict[TypeKey, TriggerTypeEntry] = {}
+        self.live: dict[str, Binding] = {}
+        self.parked: dict[str, Binding] = {}
+        self._acks: dict[tuple[str, str], asyncio.Future[ErrorBody | None]] = {}
+
+    # --- providers -------------------------------------------------------------------------------
+
+    async def add_type(
+        self,
+        provider: TriggerType,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        owner: WorkerConnection | None = None,
+        worker_name: str | None = None,
+    ) -> TriggerTypeEntry:
+        """Publish a provider (replacing any other for the key) and deliver its bindings."""
+        entry = TriggerTypeEntry(provider.id, namespace, provider, owner, worker_name)
+        previous = self.types.get(entry.key)
+        self.types[entry.key] = entry
+        if owner is not None:
+            owner.trigger_types.add(entry.key)
+        if previous is not None:
+            for binding in list(previous.bindings.values()):
+                await self._deliver_or_park(binding, entry)
+        for binding in list(self.parked.values()):
+            if self._resolve(binding) is entry:
+                await self._deliver_or_park(binding, entry)
+        return entry
+
+    async def remove_type(self, key: TypeKey, *, owner: WorkerConnection | None) -> None:
+        """Withdraw a provider (only if ``owner`` still owns it); re-home or park its bindings."""
+        entry = self.types.get(key)
+        if entry is None or entry.owner is not owner:
+            return
+        del self.types[key]
+        if owner is not None:
+            owner.trigger_types.discard(key)
+        for binding in list(entry.bindings.values()):
+            entry.bindings.pop(binding.id, None)
+            binding.provider = None
+            self.live.pop(binding.id, None)
+            other = self._resolve(binding)
+            if other is not None:
+                await self._deliver_or_park(binding, other)
+            else:
+                log.info("[DISABLED] trigger %s waits for a %s provider", binding.id, key[1])
+                self.parked[binding.id] = binding
+
+    # --- bindings --------------------------------------------------------------------------------
+
+    async def add_binding(self, binding: Binding) -> None:
+        """Register a binding; raise :class:`RegistrationFailed` when its provider rejects it."""
+        entry = self._resolve(binding)
+        if entry is None:
+            await self._drop_live(binding.id)
+            self._park(binding)
+            log.info(
+                "[PENDING] trigger %s (%s -> %s) waits for a provider of %r",
+                binding.id,
+                binding.trigger_type,
+                binding.function_id,
+                binding.trigger_type,
+            )
+            return
+        if isinstance(entry.provider, RemoteTriggerType):
+            await self._drop_live(binding.id)
+            if binding.owner is not None:
+                await self._deliver_or_park(binding, entry)
+                return
+            await self._deliver_and_wait(binding, entry, entry.provider)
+            return
+        existing = self.live.get(binding.id)
+        try:
+            if existing is not None and existing.provider is entry:
+                await entry.provider.unregister_trigger(existing.as_trigger())
+            await entry.provider.register_trigger(binding.as_trigger())
+        except Exception as exc:
+            if existing is not None and existing.provider is entry:
+                self._forget(existing)  # its route/job is gone with the failed replacement
+            raise RegistrationFailed(str(exc) or type(exc).__name__) from exc
+        if existing is not None and existing.provider is not entry:
+            await self._drop_live(binding.id)
+        self._make_live(binding, entry)
+
+    async def remove_binding(self, binding_id: str) -> bool:
+        """Remove a live or parked binding; True when one existed."""
+        if binding_id in self.parked:
+            self._forget(self.parked[binding_id])
+            return True
+        return await self._drop_live(binding_id)
+
+    def fire(self, type_id: str, payload: Any, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Invoke every live binding of an engine-provided type, each independently."""
+        entry = self.types.get((namespace, type_id))
+        if entry is None:
+            return
+        for binding in list(entry.bindings.values()):
+            self.router.invoke_void(
+                binding.function_id,
+                payload,
+                metadata=binding.metadata,
+                namespace=binding.namespace,
+            )
+
+    # --- frames from workers ---------------------------------------------------------------------
+
+    async def on_register_trigger_type(
+        self, conn: WorkerConnection, msg: RegisterTriggerType
+    ) -> None:
+        """``registertriggertype``: the connection becomes the provider."""
+        namespace = conn.namespace if msg.namespace is None else msg.namespace
+        if not namespace.strip():
+            log.warning("ignoring trigger type %s with a blank namespace", msg.id)
+            return
+        provider = RemoteTriggerType(
+            conn,
+            msg.id,
+            msg.description,
+            from_raw(msg.trigger_request_format),
+            from_raw(msg.call_request_format),
+            namespace,
+        )
+        await self.add_type(provider, namespace=namespace, owner=conn)
+
+    async def on_unregister_trigger_type(
+        self, conn: WorkerConnection, msg: UnregisterTriggerType
+    ) -> None:
+        """``unregistertriggertype`` (an extension): withdraw the connection's provider."""
+        namespace = conn.namespace if msg.namespace is None else msg.namespace
+        await self.remove_type((namespace, msg.id), owner=conn)
+
+    async def on_register_trigger(self, conn: WorkerConnection, msg: RegisterTrigger) -> None:
+        """``registertrigger`` from a worker."""
+        for field_name in ("namespace", "trigger_namespace"):
+            value = getattr(msg, field_name)
+            if value is not None and not value.strip():
+                await self._reject(
+                    conn,
+                    msg.id,
+                    msg.trigger_type,
+                    msg.function_id,
+                    errors.INVALID_NAMESPACE,
+                    f"{field_name} must not be blank",
+                )
+                return
+        binding = Binding(
+            id=msg.id,
+            trigger_type=msg.trigger_type,
+            function_id=msg.function_id,
+            config=from_raw(msg.config),
+            metadata=from_raw(msg.metadata),
+            owner=conn,
+            namespace=msg.namespace or DEFAULT_NAMESPACE,
+            trigger_namespace=msg.trigger_namespace,
+            home_namespace=conn.namespace,
+        )
+        try:
+            await self.add_binding(binding)
+        except RegistrationFailed as exc:
+            await self._reject(
+                conn,
+                msg.id,
+                msg.trigger_type,
+                msg.function_id,
+                errors.TRIGGER_REGISTRATION_FAILED,
+                str(exc),
+            )
+
+    async def on_unregister_trigger(self, conn: WorkerConnection, msg: UnregisterTrigger) -> None:
+        """``unregistertrigger``: idempotent, any connection may remove any id."""
+        await self.remove_binding(msg.id)
+
+    async def on_registration_result(
+        self, conn: WorkerConnection, msg: TriggerRegistrationResult
+    ) -> None:
+        """A provider's ack/nack of a delivered binding."""
+        waiter = self._acks.pop((conn.worker_id, msg.id), None)
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(msg.error)
+            return
+        binding = self.live.get(msg.id)
+        if binding is None or binding.provider is None or binding.provider.owner is not conn:
+            return
+        if msg.error is None:
+            return
+        log.warning("provider rejected trigger %s: %s", msg.id, msg.error.message)
+        binding.provider.bindings.pop(binding.id, None)
+        binding.provider = None
+        self.live.pop(binding.id, None)
+        self.parked[binding.id] = binding
+        owner = binding.owner
+        if owner is not None and not owner.closing:
+            await owner.send(
+                encode(
+                    TriggerRegistrationResult(
+                        id=binding.id,
+                        trigger_type=binding.trigger_type,
+                        function_id=binding.function_id,
+                        error=msg.error,
+                    )
+                )
+            )
+
+    async def drop_connection(self, conn: WorkerConnection) -> None:
+        """Cleanup for a disconnected worker: its bindings, parked intents, trigger types."""
+        for binding_id in list(conn.triggers):
+            binding = self.live.get(binding_id) or self.parked.get(binding_id)
+            if binding is not None and binding.owner is conn:
+                await self.remove_binding(binding_id)
+        conn.triggers.clear()
+        self.release_acks(conn)
+        for key in list(conn.trigger_types):
+            await self.remove_type(key, owner=conn)
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _resolve(self, binding: Binding) -> TriggerTypeEntry | None:
+        if binding.trigger_namespace is not None:
+            return self.types.get((binding.trigger_namespace, binding.trigger_type))
+        return self.types.get((binding.home_namespace, binding.trigger_type)) or self.types.get(
+            (DEFAULT_NAMESPACE, binding.trigger_type)
+        )
+
+    async def _deliver_or_park(self, binding: Binding, entry: TriggerTypeEntry) -> None:
+        try:
+            await entry.provider.register_trigger(binding.as_trigger())
+        except Exception as exc:
+            log.warning("trigger %s parked: provider %s refused it: %s", binding.id, entry.id, exc)
+            if binding.provider is not None:
+                binding.provider.bindings.pop(binding.id, None)
+                binding.provider = None
+            self.live.pop(binding.id, None)
+            self._park(binding)
+            return
+        self._make_live(binding, entry)
+
+    async def _deliver_and_wait(
+        self, binding: Binding, entry: TriggerTypeEntry, provider: RemoteTriggerType
+    ) -> None:
+        # Ownerless bindings (engine::register_trigger) wait up to 10 s for the provider's ack;
+        # silence or the provider leaving counts as success (protocol.md section 4.4).
+        key = (provider.conn.worker_id, binding.id)
+        waiter: asyncio.Future[ErrorBody | None] = asyncio.get_running_loop().create_future()
+        self._acks[key] = waiter
+        self._make_live(binding, entry)
+        try:
+            await provider.register_trigger(binding.as_trigger())
+            async with asyncio.timeout(ACK_TIMEOUT_S):
+                error = await asyncio.shield(waiter)
+        except (TimeoutError, ConnectionError):
+            error = None
+        finally:
+            self._acks.pop(key, None)
+        if error is not None:
+            self._forget(binding)
+            self._park(binding)
+            raise RegistrationFailed(f"{error.code}: {error.message}")
+
+    def release_acks(self, conn: WorkerConnection) -> None:
+        """A provider left: ownerless registrations waiting on it succeed."""
+        for key, waiter in list(self._acks.items()):
+            if key[0] == conn.worker_id and not waiter.done():
+                waiter.set_result(None)
+
+    def _make_live(self, binding: Binding, entry: TriggerTypeEntry) -> None:
+        if binding.provider is not None and binding.provider is not entry:
+            binding.provider.bindings.pop(binding.id, None)
+        binding.provider = entry
+        entry.bindings[binding.id] = binding
+        self.parked.pop(binding.id, None)
+        self.live[binding.id] = binding
+        if binding.owner is not None:
+            binding.owner.triggers.add(binding.id)
+
+    def _park(self, binding: Binding) -> None:
+        self.parked[binding.id] = binding
+        if binding.owner is not None:
+            binding.owner.triggers.add(binding.id)
+
+    def _forget(self, binding: Binding) -> None:
+        self.parked.pop(binding.id, None)
+        if self.live.get(binding.id) is binding:
+            del self.live[binding.id]
+        if binding.provider is not None:
+            binding.provider.bindings.pop(binding.id, None)
+            binding.provider = None
+        if binding.owner is not None:
+            binding.owner.triggers.discard(binding.id)
+
+    async def _drop_live(self, binding_id: str) -> bool:
+        binding = self.live.get(binding_id)
+        if binding is None:
+            return False
+        entry = binding.provider
+        if entry is not None:
+            try:
+                await entry.provider.unregister_trigger(binding.as_trigger())
+            except Exception as exc:
+                log.warning("provider %s failed to drop trigger %s: %s", entry.id, binding_id, exc)
+        self._forget(binding)
+        return True
+
+    async def _reject(
+        self,
+        conn: WorkerConnection,
+        binding_id: str,
+        type_id: str,
+        function_id: str,
+        code: str,
+        message: str,
+    ) -> None:
+        await conn.send(
+            encode(
+                TriggerRegistrationResult(
+                    id=binding_id,
+                    trigger_type=type_id,
+                    function_id=function_id,
+                    error=ErrorBody(code=code, message=message),
+                )
+            )
+        )
+
+    async def close(self) -> None:
+        """Let every in-process provider drop its bindings (engine shutdown)."""
+        for binding in list(self.live.values()):
+            await self._drop_live(binding.id)

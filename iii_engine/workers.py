@@ -1,0 +1,270 @@
+"""Connected workers: admission, function ownership, names, reattach and cleanup.
+
+Implements protocol.md sections 2 and 3.1: first live owner of a function wins, one live
+worker per name, ``reattach`` evicts a previous connection, and disconnect cleanup runs once,
+in upstream's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import unicodedata
+from typing import TYPE_CHECKING, Any
+
+from iii_engine.registry import DEFAULT_NAMESPACE, FunctionEntry
+from iii_sdk import errors
+from iii_sdk.protocol import (
+    Reattach,
+    RegisterFunction,
+    RegisterService,
+    RegistrationRejected,
+    WorkerRegistered,
+    encode,
+)
+
+if TYPE_CHECKING:
+    from iii_engine.connections import WorkerConnection
+    from iii_engine.engine import Engine
+
+__all__ = ["WorkerTable", "sanitize_name"]
+
+log = logging.getLogger("iii.engine")
+
+REATTACH_WAIT_S = 5.0
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
+
+
+def sanitize_name(value: Any) -> str | None:
+    """Self-reported names: control/bidi characters stripped, 280 chars, trimmed, empty=None."""
+    if not isinstance(value, str):
+        return None
+    kept = "".join(
+        c for c in value if c not in _BIDI and unicodedata.category(c) not in ("Cc", "Cf")
+    )
+    kept = kept[:280].strip()
+    return kept or None
+
+
+class WorkerTable:
+    """Every live connection, the worker-name leases, and the services map."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connections: dict[str, WorkerConnection] = {}
+        self.names: dict[tuple[str, str], WorkerConnection] = {}
+        self.services: dict[tuple[str, str], set[str]] = {}
+
+    def is_live(self, conn: WorkerConnection | None) -> bool:
+        """Registered and not tearing down."""
+        return (
+            conn is not None and not conn.closing and self.connections.get(conn.worker_id) is conn
+        )
+
+    # --- connect / disconnect --------------------------------------------------------------------
+
+    async def admit(self, conn: WorkerConnection) -> None:
+        """Steps 2-6 of protocol.md section 2.1: file it, greet it, announce it."""
+        self.connections[conn.worker_id] = conn
+        await conn.send(
+            encode(WorkerRegistered(worker_id=conn.worker_id, reattach_token=conn.reattach_token))
+        )
+        log.info("worker connected: %s (%s)", conn.worker_id, conn.ip_address or "?")
+        self.engine.triggers.fire(
+            "engine::workers-available", {"event": "worker_connected", "worker_id": conn.worker_id}
+        )
+
+    async def cleanup(self, conn: WorkerConnection) -> None:
+        """Disconnect cleanup (protocol.md section 2.6); runs once, later callers wait for it."""
+        if conn.closing:
+            await asyncio.shield(conn.cleaned)
+            return
+        conn.closing = True
+        try:
+            functions = self.engine.functions
+            for function_id in list(conn.functions):
+                entry = functions.get(conn.namespace, function_id)
+                if entry is not None and entry.owner is conn:
+                    functions.remove(conn.namespace, function_id, only=entry)
+                    self._drop_service_member(conn.namespace, function_id)
+            conn.functions.clear()
+            for caller, frame in self.engine.router.stop_invocations(conn):
+                await caller.send(frame)
+            await self.engine.triggers.drop_connection(conn)
+            self.engine.drop_channels(conn)
+            name = conn.name
+            if name is not None and self.names.get((conn.namespace, name)) is conn:
+                del self.names[(conn.namespace, name)]
+            if self.connections.get(conn.worker_id) is conn:
+                del self.connections[conn.worker_id]
+            log.info("worker disconnected: %s %s", conn.worker_id, name or "")
+            self.engine.triggers.fire(
+                "engine::workers-available",
+                {"event": "worker_disconnected", "worker_id": conn.worker_id},
+            )
+        finally:
+            if not conn.cleaned.done():
+                conn.cleaned.set_result(None)
+
+    async def reattach(self, conn: WorkerConnection, msg: Reattach) -> None:
+        """Evict the previous connection of a reconnecting worker (protocol.md section 2.5)."""
+        previous_id = msg.previous_worker_id
+        if not _UUID.fullmatch(previous_id) or previous_id == conn.worker_id:
+            return
+        previous = self.connections.get(previous_id)
+        if previous is None or msg.reattach_token != previous.reattach_token:
+            return
+        previous.stop_reading()
+        self.engine.spawn(previous.close())
+        try:
+            async with asyncio.timeout(REATTACH_WAIT_S):
+                await asyncio.shield(previous.cleaned)
+        except TimeoutError:
+            pass
+        if not previous.cleaned.done():
+            await self.cleanup(previous)
+
+    # --- functions -------------------------------------------------------------------------------
+
+    async def register_function(self, conn: WorkerConnection, msg: RegisterFunction) -> None:
+        """``registerfunction`` with first-live-owner-wins (protocol.md section 3.1.1)."""
+        namespace = conn.namespace
+        function_id = msg.id
+        if msg.invocation is not None:
+            log.warning(
+                "function %s is HTTP-invoked; no iii-http-functions worker runs here: ignored",
+                function_id,
+            )
+            return
+        if function_id.startswith("engine::") and namespace != DEFAULT_NAMESPACE:
+            await self._reject_function(conn, function_id, "")
+            return
+        functions = self.engine.functions
+        existing = functions.get(namespace, function_id)
+        if (
+            existing is not None
+            and existing.owner is not None
+            and existing.owner is not conn
+            and self.is_live(existing.owner)
+        ):
+            await self._reject_function(conn, function_id, existing.owner.worker_id)
+            return
+        if existing is not None and existing.owner is not conn:
+            log.warning("function %s re-registered by worker %s", function_id, conn.worker_id)
+        functions.put(
+            FunctionEntry(
+                function_id=function_id,
+                namespace=namespace,
+                owner=conn,
+                description=msg.description,
+                request_format=msg.request_format,
+                response_format=msg.response_format,
+                metadata=msg.metadata,
+            )
+        )
+        conn.functions.add(function_id)
+        if "::" in function_id:
+            service = function_id.split("::", 1)[0]
+            self.services.setdefault((namespace, service), set()).add(function_id)
+
+    def unregister_function(self, conn: WorkerConnection, function_id: str) -> None:
+        """``unregisterfunction``: only the recorded owner may remove it."""
+        entry = self.engine.functions.get(conn.namespace, function_id)
+        if entry is not None and entry.owner is conn:
+            self.engine.functions.remove(conn.namespace, function_id, only=entry)
+            self._drop_service_member(conn.namespace, function_id)
+        conn.functions.discard(function_id)
+
+    def register_service(self, conn: WorkerConnection, msg: RegisterService) -> None:
+        """``registerservice``: bookkeeping only."""
+        self.services.setdefault((conn.namespace, msg.id), set())
+
+    async def _reject_function(self, conn: WorkerConnection, function_id: str, owner: str) -> None:
+        log.warning("rejected function %s from %s: owned by %r", function_id, conn.worker_id, owner)
+        await conn.send(
+            encode(
+                RegistrationRejected(
+                    code=errors.FUNCTION_NAMESPACE_CONFLICT,
+                    namespace=conn.namespace,
+                    function_id=function_id,
+                    owner_worker_id=owner,
+                )
+            )
+        )
+
+    def _drop_service_member(self, namespace: str, function_id: str) -> None:
+        if "::" not in function_id:
+            return
+        key = (namespace, function_id.split("::", 1)[0])
+        members = self.services.get(key)
+        if members is not None:
+            members.discard(function_id)
+            if not members:
+                del self.services[key]
+
+    # --- engine::workers::register ---------------------------------------------------------------
+
+    async def register_worker(self, payload: Any) -> dict[str, bool]:
+        """``engine::workers::register`` (protocol.md section 2.3)."""
+        if not isinstance(payload, dict):
+            raise errors.InvocationError(
+                errors.DESERIALIZATION_ERROR,
+                "Failed to deserialize input for engine::workers::register: expected an object",
+            )
+        conn = self.connections.get(str(payload.get("_caller_worker_id")))
+        if conn is None:
+            raise errors.InvocationError(
+                errors.DESERIALIZATION_ERROR,
+                "Failed to deserialize input for engine::workers::register: "
+                "missing field `_caller_worker_id`",
+            )
+        declared = payload.get("namespace")
+        if isinstance(declared, str) and not declared.strip():
+            raise errors.InvocationError(errors.INVALID_NAMESPACE, "namespace must not be blank")
+        name = sanitize_name(payload.get("name"))
+        if name is not None:
+            holder = self.names.get((conn.namespace, name))
+            if holder is not None and holder is not conn and self.is_live(holder):
+                await conn.send(
+                    encode(
+                        RegistrationRejected(
+                            code=errors.WORKER_NAMESPACE_CONFLICT,
+                            namespace=conn.namespace,
+                            worker_name=name,
+                            owner_worker_id=holder.worker_id,
+                        )
+                    )
+                )
+                self.engine.spawn(conn.close())
+                return {"success": False}
+            previous_name = conn.name
+            if (
+                previous_name is not None
+                and self.names.get((conn.namespace, previous_name)) is conn
+            ):
+                del self.names[(conn.namespace, previous_name)]
+            self.names[(conn.namespace, name)] = conn
+        self._store_info(conn, payload, name)
+        self.engine.triggers.fire(
+            "engine::workers-available",
+            {"event": "worker_metadata_updated", "worker_id": conn.worker_id},
+        )
+        return {"success": True}
+
+    @staticmethod
+    def _store_info(conn: WorkerConnection, payload: dict[str, Any], name: str | None) -> None:
+        info = conn.info
+        runtime = payload.get("runtime")
+        info["runtime"] = runtime if isinstance(runtime, str) else info.get("runtime", "unknown")
+        info["version"] = payload.get("version")
+        info["telemetry"] = payload.get("telemetry")
+        if name is not None:
+            info["name"] = name
+        description = sanitize_name(payload.get("description"))
+        if description is not None:
+            info["description"] = description
+        for key in ("os", "pid", "isolation", "namespace"):
+            if payload.get(key) is not None:
+                info[key] = payload[key]
