@@ -1,0 +1,144 @@
+"""The ``file`` adapter: an in-memory mirror written behind to an embedded SQLite database.
+
+Reads and writes are served from memory, exactly like :class:`MemoryAdapter`; each write is
+also journalled and committed by a single dedicated thread, in write order, batching whatever
+accumulated while the previous commit ran (group commit). The event loop never waits for disk,
+and a clean :meth:`close` commits everything, so data survives an engine restart. A crash loses
+at most the batch in flight (upstream's kv loses up to ``save_interval_ms``).
+
+Table ``state(scope, key, value, seq)``: ``value`` is the JSON text, ``seq`` the insertion
+order (an overwrite keeps its position, a re-insert after a delete goes last, as in a dict).
+One engine process per database file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from plugins.state.adapters.memory import MemoryAdapter
+
+__all__ = ["FileAdapter"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (
+    scope TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    value TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID
+"""
+_UPSERT = (
+    "INSERT INTO state (scope, key, value, seq) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value"
+)
+_DELETE = "DELETE FROM state WHERE scope = ? AND key = ?"
+
+# (scope, key, value or None for a delete, seq)
+_Write = tuple[str, str, str | None, int]
+
+
+class FileAdapter(MemoryAdapter):
+    """SQLite-backed store at ``path`` (parent directories are created)."""
+
+    def __init__(self, path: Path, logger: logging.Logger | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self._logger = logger or logging.getLogger("iii.state")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iii-state-sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[_Write] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._seq = 0
+
+    async def open(self) -> None:
+        """Open (or create) the database and load it into memory."""
+        loop = asyncio.get_running_loop()
+        rows = await loop.run_in_executor(self._executor, self._open_db)
+        for scope, key, value, seq in rows:
+            super()._put(scope, key, value.encode())
+            self._seq = max(self._seq, seq)
+
+    async def close(self) -> None:
+        """Commit every pending write, then close the database."""
+        if self._flusher is not None:
+            await asyncio.shield(self._flusher)
+        loop = asyncio.get_running_loop()
+        try:
+            if self._pending:
+                batch, self._pending = self._pending, []
+                await loop.run_in_executor(self._executor, self._commit, batch)
+            await loop.run_in_executor(self._executor, self._close_db)
+        finally:
+            self._executor.shutdown(wait=False)
+
+    async def flush(self) -> None:
+        """Wait until every write made so far is committed."""
+        while self._flusher is not None:
+            await asyncio.shield(self._flusher)
+
+    def _put(self, scope: str, key: str, data: bytes) -> bytes | None:
+        self._seq += 1
+        self._journal((scope, key, data.decode(), self._seq))
+        return super()._put(scope, key, data)
+
+    def _remove(self, scope: str, key: str) -> bytes | None:
+        old = super()._remove(scope, key)
+        if old is not None:
+            self._journal((scope, key, None, 0))
+        return old
+
+    def _journal(self, write: _Write) -> None:
+        self._pending.append(write)
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_pending())
+
+    async def _flush_pending(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await loop.run_in_executor(self._executor, self._commit, batch)
+                except (sqlite3.Error, OSError):
+                    self._logger.exception(
+                        "iii-state: could not write %d change(s) to %s", len(batch), self.path
+                    )
+        finally:
+            self._flusher = None
+
+    # --- runs on the dedicated thread --------------------------------------------------------
+
+    def _open_db(self) -> list[tuple[str, str, str, int]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(_SCHEMA)
+        self._conn = conn
+        cursor = conn.execute("SELECT scope, key, value, seq FROM state ORDER BY seq")
+        return cursor.fetchall()
+
+    def _commit(self, batch: list[_Write]) -> None:
+        conn = self._conn
+        assert conn is not None
+        conn.execute("BEGIN")
+        try:
+            for scope, key, value, seq in batch:
+                if value is None:
+                    conn.execute(_DELETE, (scope, key))
+                else:
+                    conn.execute(_UPSERT, (scope, key, value, seq))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _close_db(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -1,0 +1,116 @@
+"""The ``config:`` block of an ``iii-state`` worker entry, and which adapter it selects.
+
+Accepted adapter spellings (upstream's first, then ours)::
+
+    adapter: {name: kv, config: {store_method: file_based, file_path: ./data/state_store.db}}
+    adapter: {name: kv}                        # store_method defaults to in_memory upstream
+    adapter: {name: memory}
+    adapter: {name: file, config: {path: ./data/state.sqlite3}}
+    adapter: {name: redis, config: {redis_url: redis://localhost:6379}}
+
+Without ``adapter`` the store is the embedded durable default: SQLite at
+``<base_dir>/data/state.sqlite3``. A ``file_path``/``path`` names the SQLite file itself when it
+ends in ``.db``, ``.sqlite`` or ``.sqlite3`` and is not an existing directory; otherwise it is a
+directory (upstream's kv keeps a directory there) holding ``state.sqlite3``. Relative paths
+resolve against the config file's directory. ``save_interval_ms`` is accepted for upstream
+compatibility; the file adapter commits continuously in the background, so it has no effect.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+
+from iii_sdk.errors import ConfigError
+
+__all__ = ["AdapterChoice", "AdapterConfig", "StateConfig", "resolve_adapter"]
+
+logger = logging.getLogger("iii.state")
+
+C = TypeVar("C")
+
+DB_FILE_NAME = "state.sqlite3"
+DB_SUFFIXES = frozenset({".db", ".sqlite", ".sqlite3"})
+DEFAULT_REDIS_URL = "redis://localhost:6379"
+
+
+class AdapterConfig(msgspec.Struct, forbid_unknown_fields=True):
+    """``adapter: {name, config?}``."""
+
+    name: str
+    config: dict[str, Any] | None = None
+
+
+class StateConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The ``iii-state`` worker config (workers.md §3.4); unknown keys are rejected."""
+
+    adapter: AdapterConfig | None = None
+    triggers_enabled: bool = True
+    max_value_bytes: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    save_interval_ms: Annotated[int, msgspec.Meta(ge=100, le=3_600_000)] | None = None
+
+
+class _KvConfig(msgspec.Struct):
+    store_method: str = "in_memory"
+    file_path: str = "kv_store_data.db"
+    save_interval_ms: int | None = None
+
+
+class _FileConfig(msgspec.Struct):
+    path: str = f"data/{DB_FILE_NAME}"
+
+
+class _RedisConfig(msgspec.Struct):
+    redis_url: str = DEFAULT_REDIS_URL
+
+
+@dataclass(frozen=True)
+class AdapterChoice:
+    """The resolved store: ``kind`` plus its ``path`` (file) or ``url`` (redis)."""
+
+    kind: Literal["memory", "file", "redis"]
+    path: Path | None = None
+    url: str | None = None
+
+
+def resolve_adapter(config: StateConfig, base_dir: Path) -> AdapterChoice:
+    """Pick the adapter ``config`` asks for; raise :class:`ConfigError` naming the bad key."""
+    adapter = config.adapter
+    if adapter is None:
+        return AdapterChoice("file", path=base_dir / "data" / DB_FILE_NAME)
+    if adapter.name == "memory":
+        return AdapterChoice("memory")
+    if adapter.name == "file":
+        file_cfg = _sub_config(adapter, _FileConfig)
+        return AdapterChoice("file", path=db_path(base_dir / file_cfg.path))
+    if adapter.name == "redis":
+        return AdapterChoice("redis", url=_sub_config(adapter, _RedisConfig).redis_url)
+    if adapter.name == "kv":
+        kv = _sub_config(adapter, _KvConfig)
+        if kv.store_method == "file_based":
+            return AdapterChoice("file", path=db_path(base_dir / kv.file_path))
+        if kv.store_method != "in_memory":
+            logger.warning("iii-state: unknown store_method %r, using in_memory", kv.store_method)
+        return AdapterChoice("memory")
+    raise ConfigError(
+        f"unknown state adapter {adapter.name!r} (expected kv, memory, file or redis)",
+        "adapter.name",
+    )
+
+
+def db_path(path: Path) -> Path:
+    """The SQLite file for a configured path (a directory gets ``state.sqlite3`` inside)."""
+    if path.suffix in DB_SUFFIXES and not path.is_dir():
+        return path
+    return path / DB_FILE_NAME
+
+
+def _sub_config(adapter: AdapterConfig, type_: type[C]) -> C:
+    try:
+        return msgspec.convert(adapter.config or {}, type_)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(str(exc), "adapter.config") from exc
