@@ -1,0 +1,7 @@
+"""``python -m iii_engine``: the same as the ``iii`` command."""
+
+import sys
+
+from iii_engine.cli import main
+
+sys.exit(main())

@@ -1,0 +1,189 @@
+"""The ``iii`` command (also ``python -m iii_engine``).
+
+``iii`` with no command runs the engine: the config is ``--config PATH``, else ``$III_CONFIG``,
+else ``./config.yaml`` when it exists, else the embedded defaults (no file is created). The engine
+runs until SIGINT/SIGTERM and then exits 0. Subcommands: ``trigger`` (alias ``t``),
+``check-config PATH``, ``plugins``, ``status``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+from iii_engine import trigger_cli
+from iii_engine._logsetup import LEVELS, configure_logging
+from iii_engine._version import ENGINE_VERSION
+from iii_engine.config import EngineConfig, default_config, load_config
+from iii_sdk.errors import ConfigError
+
+__all__ = ["build_parser", "main", "resolve_config"]
+
+DEFAULT_CONFIG: Final = "config.yaml"
+_TRIGGER_COMMANDS: Final = frozenset({"trigger", "t"})
+_VALUE_OPTIONS: Final = frozenset({"--config", "-c", "--log-level", "--log-format"})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser (``trigger`` is parsed by :mod:`iii_engine.trigger_cli`)."""
+    parser = argparse.ArgumentParser(
+        prog="iii",
+        description="The iii engine (Python). Without a command, run the engine.",
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "-c", "--config", metavar="PATH", help="config file (env III_CONFIG; default config.yaml)"
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default=os.environ.get("III_LOG_LEVEL", "info").lower(),
+        help="log level (env III_LOG_LEVEL; default info)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("III_LOG_FORMAT", "text"),
+        help="log line format (env III_LOG_FORMAT; default text)",
+    )
+    parser.add_argument("-v", "--version", action="version", version=f"iii {ENGINE_VERSION}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "trigger", aliases=["t"], help="invoke a function: trigger FUNCTION [KEY=VALUE ...]"
+    )
+    check = commands.add_parser("check-config", help="validate a config file (exit 0 or 1)")
+    check.add_argument("path", type=Path, metavar="PATH")
+    commands.add_parser("plugins", help="list installed plugins and the workers they provide")
+    status = commands.add_parser("status", help="show a running engine's workers and functions")
+    status.add_argument("--address", default="localhost", help="engine host (default localhost)")
+    status.add_argument("--port", type=int, default=49134, help="engine port (default 49134)")
+    status.add_argument("--timeout-ms", type=int, default=5000, help="deadline (default 5000)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``iii`` console script; returns the process exit code."""
+    args_in = sys.argv[1:] if argv is None else argv
+    index = _command_index(args_in)
+    if index is not None and args_in[index] in _TRIGGER_COMMANDS:
+        return trigger_cli.main(args_in[index + 1 :])
+    args = build_parser().parse_args(args_in)
+    configure_logging(args.log_level, args.log_format)
+    if args.command == "check-config":
+        from iii_engine.cli_info import check_config
+
+        return check_config(args.path)
+    if args.command == "plugins":
+        from iii_engine.cli_info import list_plugins
+
+        return list_plugins()
+    if args.command == "status":
+        from iii_engine.cli_info import status
+
+        url = f"ws://{args.address}:{args.port}"
+        return asyncio.run(status(url, args.timeout_ms / 1000))
+    try:
+        config = resolve_config(args.config)
+    except ConfigError as exc:
+        return _error(str(exc))
+    return _run(config)
+
+
+def _command_index(argv: list[str]) -> int | None:
+    """Index of the first positional token (the command), skipping global options."""
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if not token.startswith("-"):
+            return i
+        i += 2 if token in _VALUE_OPTIONS else 1
+    return None
+
+
+def resolve_config(flag: str | None) -> EngineConfig:
+    """Flag, then ``$III_CONFIG``, then ``./config.yaml`` if present, else the defaults."""
+    path = flag or os.environ.get("III_CONFIG")
+    if path:
+        return load_config(path)
+    if Path(DEFAULT_CONFIG).is_file():
+        return load_config(DEFAULT_CONFIG)
+    return default_config()
+
+
+def _run(config: EngineConfig) -> int:
+    try:
+        return _run_loop(_serve(config))
+    except ConfigError as exc:
+        return _error(str(exc))
+    except OSError as exc:  # e.g. a port already in use
+        return _error(f"cannot start the engine: {exc}")
+
+
+def _run_loop(coro: Any) -> int:
+    try:
+        import uvloop
+    except ImportError:
+        result: int = asyncio.run(coro)
+        return result
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        value: int = runner.run(coro)
+        return value
+
+
+async def _serve(config: EngineConfig) -> int:
+    from iii_engine.engine import Engine
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with Engine(config) as engine:
+        print(banner(engine, config), flush=True)
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+        closed = getattr(engine, "wait_closed", None)
+        if closed is not None:
+            # A fatal hot-reload error ends the engine on its own.
+            waiters.append(asyncio.ensure_future(closed()))
+        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+    code = getattr(engine, "exit_code", 0)
+    return code if isinstance(code, int) else 0
+
+
+def banner(engine: Any, config: EngineConfig) -> str:
+    """The start-up summary: version, config file, listening URLs, workers."""
+    source = str(config.path) if config.path else "none (embedded defaults)"
+    urls = getattr(engine, "worker_urls", None) or [getattr(engine, "worker_url", "?")]
+    lines = [f"iii engine {ENGINE_VERSION} (python)", f"  config   {source}"]
+    lines += [f"  workers  {url}" for url in urls]
+    for label, url in _builtin_urls(engine):
+        lines.append(f"  {label:<8} {url}")
+    names = getattr(engine, "worker_names", None) or [e.instance_id for e in config.workers]
+    lines.append(f"  running  {', '.join(names) or '(engine functions only)'}")
+    return "\n".join(lines)
+
+
+def _builtin_urls(engine: Any) -> list[tuple[str, str]]:
+    urls = getattr(engine, "urls", None)
+    if callable(urls):
+        found = urls()
+        if isinstance(found, dict):
+            return [(str(k), str(v)) for k, v in found.items()]
+    return []
+
+
+def _error(message: str) -> int:
+    print(f"Error: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The informational subcommands: ``check-config``, ``plugins`` and ``status``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from iii_engine._rawclient import EngineUnreachable, RawClient, WebSocketFailure
+from iii_engine.config import WorkerEntry, WorkerManagerConfig, decode_block, load_config
+from iii_engine.plugins import PluginManager
+from iii_sdk.errors import ConfigError, InvocationError
+
+__all__ = ["check_config", "list_plugins", "status", "table"]
+
+ENGINE_OWN_WORKERS: Final = frozenset({"iii-worker-manager", "iii-engine-functions"})
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain left-aligned text table (no colour, safe for pipes)."""
+    cells = [[str(h) for h in headers], *[["" if c is None else str(c) for c in r] for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
+    return "\n".join(lines)
+
+
+def check_config(path: Path, plugins: PluginManager | None = None) -> int:
+    """Validate a config file: syntax, entries, worker names and each built-in's ``config:``."""
+    try:
+        config = load_config(path)
+        manager = plugins or PluginManager()
+        manager.load()
+        for entry in config.workers:
+            _check_entry(entry, manager)
+    except ConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    names = ", ".join(e.instance_id for e in config.workers) or "(none)"
+    print(f"{path}: OK ({len(config.workers)} workers: {names})")
+    return 0
+
+
+def _check_entry(entry: WorkerEntry, pm: PluginManager) -> None:
+    name, where, block, image = entry.name, entry.path, entry.config, entry.image
+    spec = pm.resolve(name)
+    builtin = spec is not None or name in ENGINE_OWN_WORKERS
+    if image is not None and builtin:
+        raise ConfigError(f"{name!r} is built in; it cannot also have an image", f"{where}.image")
+    if entry.is_process or image is not None:
+        return
+    if name == "iii-worker-manager":
+        decode_block(block, WorkerManagerConfig, f"{where}.config")
+    elif spec is None and name not in ENGINE_OWN_WORKERS:
+        known = ", ".join(sorted(pm.specs)) or "none installed"
+        raise ConfigError(
+            f"unknown worker {name!r} (built-ins: {known}; or declare a command: to run it)",
+            f"{where}.name",
+        )
+    elif spec is not None and spec.config_type is not None:
+        decode_block(block, spec.config_type, f"{where}.config")
+
+
+def list_plugins(plugins: PluginManager | None = None) -> int:
+    """Print the installed plugins and the workers they provide."""
+    manager = plugins or PluginManager()
+    manager.load()
+    rows = [
+        (p.name, p.value, ", ".join(p.workers) or "-", p.error or "loaded") for p in manager.plugins
+    ]
+    print(table(("PLUGIN", "MODULE", "WORKERS", "STATUS"), rows))
+    print()
+    workers = [
+        (
+            spec.name,
+            ", ".join(spec.aliases) or "-",
+            "yes" if spec.default else "no",
+            spec.description,
+        )
+        for spec in sorted(manager.specs.values(), key=lambda s: s.name)
+    ]
+    print(table(("WORKER", "ALIASES", "DEFAULT", "DESCRIPTION"), workers))
+    failed = [p for p in manager.plugins if p.error]
+    return 1 if failed else 0
+
+
+async def status(url: str, timeout_s: float) -> int:
+    """Print the workers and functions of a running engine; 1 when it is unreachable."""
+    client = RawClient(url, timeout_s=timeout_s, name="iii-cli:status")
+    try:
+        await client.connect()
+        workers = (await client.call("engine::workers::list", {})) or {}
+        functions = (await client.call("engine::functions::list", {})) or {}
+    except (EngineUnreachable, WebSocketFailure) as exc:
+        detail = "" if isinstance(exc, EngineUnreachable) else f": {exc}"
+        print(f"Error: no engine answering at {url}{detail}", file=sys.stderr)
+        return 1
+    except InvocationError as exc:
+        print(f"Error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await client.close()
+    worker_rows = [
+        (
+            w.get("name") or "-",
+            w.get("runtime") or "-",
+            w.get("status"),
+            w.get("function_count"),
+            w.get("namespace"),
+            w.get("id"),
+        )
+        for w in workers.get("workers", [])
+    ]
+    print(f"engine at {url}\n")
+    print(table(("WORKER", "RUNTIME", "STATUS", "FUNCTIONS", "NAMESPACE", "ID"), worker_rows))
+    function_rows = [
+        (f.get("function_id"), f.get("worker_name"), f.get("description") or "")
+        for f in functions.get("functions", [])
+    ]
+    print()
+    print(table(("FUNCTION", "WORKER", "DESCRIPTION"), function_rows))
+    return 0
