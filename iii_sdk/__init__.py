@@ -7,12 +7,27 @@ from iii_sdk.errors import (
     ProtocolError,
     RegistrationRejected,
 )
+from iii_sdk.sync import SyncWorker
+from iii_sdk.worker import (
+    FunctionHandle,
+    RemoteContext,
+    TriggerHandle,
+    TriggerTypeHandle,
+    Worker,
+)
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - grouped by topic, sorted within a group
     # errors
     "ConfigError",
     "IIIError",
     "InvocationError",
     "ProtocolError",
     "RegistrationRejected",
+    # workers
+    "FunctionHandle",
+    "RemoteContext",
+    "SyncWorker",
+    "TriggerHandle",
+    "TriggerTypeHandle",
+    "Worker",
 ]

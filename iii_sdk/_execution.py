@@ -1,0 +1,134 @@
+"""Running this worker's functions for the engine's ``invokefunction`` frames.
+
+Each invocation runs in its own task (handlers may take long and must run concurrently). The
+answer goes back on the socket the call came in on; if that socket is gone the engine has
+already answered the caller with ``invocation_stopped`` and the result is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import traceback
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import msgspec
+
+from iii_sdk.channels import resolve_channel_refs
+from iii_sdk.errors import FUNCTION_NOT_FOUND, INVOCATION_FAILED, InvocationError
+from iii_sdk.protocol import (
+    UNSET,
+    ErrorBody,
+    InvocationResult,
+    InvokeFunction,
+    encode,
+    from_raw,
+)
+
+from ._registrations import FunctionEntry
+from ._values import raw_value
+
+__all__ = ["Executor"]
+
+log = logging.getLogger("iii.sdk")
+
+
+class Executor:
+    """Dispatches engine invocations to local handlers and sends their results."""
+
+    def __init__(
+        self,
+        functions: dict[str, FunctionEntry],
+        send_on: Callable[[int, bytes], Coroutine[Any, Any, None]],
+        engine_url: str,
+    ) -> None:
+        self._functions = functions
+        self._send_on = send_on
+        self._engine_url = engine_url
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def handle(self, message: InvokeFunction, generation: int) -> None:
+        """Start running ``message`` (called inline on the read task)."""
+        entry = self._functions.get(message.function_id)
+        if entry is None:
+            self._not_found(message, generation)
+            return
+        task = asyncio.get_running_loop().create_task(self._run(entry, message, generation))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Cancel running handlers."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _payload(self, message: InvokeFunction) -> Any:
+        data = message.data
+        payload = from_raw(data)
+        # A cheap byte scan spares the tree walk for the common payload without channels.
+        if data is not UNSET and b'"channel_id"' in bytes(data):
+            payload = resolve_channel_refs(payload, self._engine_url)
+        return payload
+
+    async def _run(self, entry: FunctionEntry, message: InvokeFunction, generation: int) -> None:
+        function_id = message.function_id
+        error: ErrorBody | None = None
+        result: Any = None
+        try:
+            result = await entry.handler(self._payload(message), from_raw(message.metadata))
+        except InvocationError as exc:
+            error = ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace)
+        except Exception as exc:
+            log.exception("function %s failed", function_id)
+            error = ErrorBody(
+                code=INVOCATION_FAILED, message=str(exc), stacktrace=traceback.format_exc()
+            )
+        if message.invocation_id is None:
+            return
+        await self._send_on(generation, self._encode(message, result, error))
+
+    def _encode(self, message: InvokeFunction, result: Any, error: ErrorBody | None) -> bytes:
+        assert message.invocation_id is not None
+        if error is None:
+            try:
+                return encode(
+                    InvocationResult(
+                        invocation_id=message.invocation_id,
+                        function_id=message.function_id,
+                        result=raw_value(result),
+                    )
+                )
+            except (TypeError, ValueError, msgspec.EncodeError) as exc:
+                error = ErrorBody(
+                    code=INVOCATION_FAILED,
+                    message=f"result of {message.function_id} is not JSON-encodable: {exc}",
+                )
+        return encode(
+            InvocationResult(
+                invocation_id=message.invocation_id, function_id=message.function_id, error=error
+            )
+        )
+
+    def _not_found(self, message: InvokeFunction, generation: int) -> None:
+        log.warning("invocation of unknown function %s", message.function_id)
+        if message.invocation_id is None:
+            return
+        frame = encode(
+            InvocationResult(
+                invocation_id=message.invocation_id,
+                function_id=message.function_id,
+                error=ErrorBody(
+                    code=FUNCTION_NOT_FOUND,
+                    message=f"Function '{message.function_id}' not found",
+                ),
+            )
+        )
+        task = asyncio.get_running_loop().create_task(self._send_on(generation, frame))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

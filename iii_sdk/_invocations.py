@@ -1,0 +1,140 @@
+"""Outgoing invocations waiting for their ``invocationresult``.
+
+Each call is a future keyed by its invocation id. Results resolve the future inline on the
+socket's read task (no task per result). Timeouts are enforced by one periodic sweep that runs
+only while calls are pending, instead of one timer per call.
+
+A call remembers the connection generation it was written on. When that connection drops, the
+engine forgets the call (it answers ``invocation_stopped`` to a socket that no longer exists),
+so the SDK fails it at once with ``invocation_stopped`` rather than letting it hang until its
+timeout. Calls still waiting in the offline queue stay pending and are sent after reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, Final
+
+from iii_sdk.errors import INVOCATION_STOPPED, TIMEOUT, UNKNOWN, InvocationError
+from iii_sdk.protocol import InvocationResult, Raw, UnsetType
+
+__all__ = ["PendingCalls"]
+
+SWEEP_INTERVAL_S: Final = 0.05
+NOT_SENT: Final = -1
+
+
+class _Call:
+    __slots__ = ("deadline", "function_id", "future", "generation")
+
+    def __init__(self, future: asyncio.Future[Any], function_id: str, deadline: float) -> None:
+        self.future = future
+        self.function_id = function_id
+        self.deadline = deadline
+        self.generation = NOT_SENT
+
+
+class PendingCalls:
+    """The table of calls this worker is waiting on."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, _Call] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __contains__(self, invocation_id: object) -> bool:
+        return invocation_id in self._calls
+
+    def add(
+        self, invocation_id: str, function_id: str, timeout_s: float
+    ) -> asyncio.Future[Raw | UnsetType]:
+        """Register a call; the future gets the raw ``result`` or an :class:`InvocationError`."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._calls[invocation_id] = _Call(future, function_id, loop.time() + timeout_s)
+        if self._sweeper is None:
+            self._sweeper = loop.create_task(self._sweep())
+        return future
+
+    def mark_sent(self, invocation_id: str, generation: int) -> None:
+        """Record that the call's frame was written on connection ``generation``."""
+        call = self._calls.get(invocation_id)
+        if call is not None:
+            call.generation = generation
+
+    def discard(self, invocation_id: str) -> None:
+        """Forget a call (its frame could not be sent, or the caller gave up)."""
+        self._calls.pop(invocation_id, None)
+
+    def resolve(self, message: InvocationResult) -> None:
+        """Settle the call ``message`` answers; a late or unknown result is ignored."""
+        call = self._calls.pop(message.invocation_id, None)
+        if call is None or call.future.done():
+            return
+        error = message.error
+        if error is None:
+            call.future.set_result(message.result)
+            return
+        call.future.set_exception(
+            InvocationError(
+                error.code or UNKNOWN,
+                error.message,
+                function_id=message.function_id,
+                invocation_id=message.invocation_id,
+                stacktrace=error.stacktrace,
+            )
+        )
+
+    def fail_generation(self, generation: int) -> None:
+        """Fail every call written on a connection that has just dropped."""
+        lost = [iid for iid, call in self._calls.items() if call.generation == generation]
+        for invocation_id in lost:
+            self._fail(invocation_id, INVOCATION_STOPPED, "Invocation stopped (connection lost)")
+
+    def fail_all(self, code: str, message: str) -> None:
+        """Fail every pending call (worker shutdown, fatal rejection)."""
+        for invocation_id in list(self._calls):
+            self._fail(invocation_id, code, message)
+
+    async def stop(self) -> None:
+        """Stop the timeout sweep."""
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+
+    def fail(self, invocation_id: str, code: str, message: str) -> None:
+        """Fail one call."""
+        self._fail(invocation_id, code, message)
+
+    def _fail(self, invocation_id: str, code: str, message: str) -> None:
+        call = self._calls.pop(invocation_id, None)
+        if call is None or call.future.done():
+            return
+        call.future.set_exception(
+            InvocationError(
+                code, message, function_id=call.function_id, invocation_id=invocation_id
+            )
+        )
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._calls:
+                await asyncio.sleep(SWEEP_INTERVAL_S)
+                now = loop.time()
+                expired = [iid for iid, call in self._calls.items() if call.deadline <= now]
+                for invocation_id in expired:
+                    call = self._calls[invocation_id]
+                    self._fail(
+                        invocation_id,
+                        TIMEOUT,
+                        f"Invocation of {call.function_id} timed out",
+                    )
+        finally:
+            if self._sweeper is asyncio.current_task():
+                self._sweeper = None

@@ -1,0 +1,167 @@
+"""What a worker has registered, kept to be replayed on every (re)connect, and the handles.
+
+A registration is stored with its pre-encoded frame, so the replay after a reconnect is a
+sequence of writes in the upstream Python SDK's order: trigger types, functions, triggers.
+Trigger ids are chosen once, client side, so a replayed trigger replaces its earlier binding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from iii_sdk.errors import InvocationError, RegistrationRejected
+from iii_sdk.handlers import AsyncHandler
+from iii_sdk.plugin import Trigger, TriggerType
+
+__all__ = [
+    "FunctionHandle",
+    "Registrations",
+    "TriggerHandle",
+    "TriggerTypeHandle",
+]
+
+log = logging.getLogger("iii.sdk")
+
+
+class FunctionHandle:
+    """A function this worker exports; :meth:`unregister` withdraws it.
+
+    ``error`` is set when the engine rejects the id (``FUNCTION_NAMESPACE_CONFLICT``: another
+    live worker owns it).
+    """
+
+    def __init__(self, function_id: str, unregister: Callable[[str], None]) -> None:
+        self.function_id = function_id
+        self.error: RegistrationRejected | None = None
+        self._unregister = unregister
+
+    def unregister(self) -> None:
+        """Withdraw the function (sends ``unregisterfunction``)."""
+        self._unregister(self.function_id)
+
+    def __repr__(self) -> str:
+        return f"FunctionHandle({self.function_id!r})"
+
+
+class TriggerHandle:
+    """A trigger (binding) this worker registered.
+
+    The engine acknowledges nothing on success; a provider's rejection arrives later as a
+    ``triggerregistrationresult`` error, stored in :attr:`error` and returned by
+    :meth:`rejected`. The engine keeps a rejected binding parked and retries it when its
+    trigger type is registered again.
+    """
+
+    def __init__(
+        self,
+        trigger_id: str,
+        *,
+        trigger_type: str,
+        function_id: str,
+        config: Any,
+        metadata: Any,
+        unregister: Callable[[str], None],
+    ) -> None:
+        self.id = trigger_id
+        self.trigger_type = trigger_type
+        self.function_id = function_id
+        self.config = config
+        self.metadata = metadata
+        self.error: InvocationError | None = None
+        self._unregister = unregister
+        self._rejected: asyncio.Future[InvocationError] | None = None
+
+    def unregister(self) -> None:
+        """Remove the binding (sends ``unregistertrigger``)."""
+        self._unregister(self.id)
+
+    async def rejected(self) -> InvocationError:
+        """Wait until the binding is rejected and return the error (code, message)."""
+        if self.error is not None:
+            return self.error
+        if self._rejected is None or self._rejected.done():
+            self._rejected = asyncio.get_running_loop().create_future()
+        return await asyncio.shield(self._rejected)
+
+    def _reject(self, error: InvocationError) -> None:
+        self.error = error
+        if self._rejected is not None and not self._rejected.done():
+            self._rejected.set_result(error)
+
+    def __repr__(self) -> str:
+        return f"TriggerHandle({self.id!r}, {self.trigger_type!r} -> {self.function_id!r})"
+
+
+class TriggerTypeHandle:
+    """A trigger type this worker provides; :meth:`unregister` stops providing it."""
+
+    def __init__(self, trigger_type: TriggerType, unregister: Callable[[str], None]) -> None:
+        self.id = trigger_type.id
+        self.trigger_type = trigger_type
+        self._unregister = unregister
+
+    def unregister(self) -> None:
+        """Stop providing the type (sends ``unregistertriggertype``)."""
+        self._unregister(self.id)
+
+    def __repr__(self) -> str:
+        return f"TriggerTypeHandle({self.id!r})"
+
+
+@dataclass(slots=True)
+class FunctionEntry:
+    """A local function: its adapted handler and its registration frame."""
+
+    handler: AsyncHandler
+    frame: bytes
+    handle: FunctionHandle
+
+
+@dataclass(slots=True)
+class TriggerTypeEntry:
+    """A local trigger type provider and the bindings it currently serves."""
+
+    provider: TriggerType
+    frame: bytes
+    handle: TriggerTypeHandle
+    active: dict[str, Trigger] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TriggerEntry:
+    """A binding this worker registered."""
+
+    frame: bytes
+    handle: TriggerHandle
+
+
+class Registrations:
+    """Every registration of one worker, in insertion order."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, FunctionEntry] = {}
+        self.trigger_types: dict[str, TriggerTypeEntry] = {}
+        self.triggers: dict[str, TriggerEntry] = {}
+
+    def replay_frames(self) -> list[bytes]:
+        """The frames to send on a fresh socket, in the upstream Python SDK's order."""
+        frames = [entry.frame for entry in self.trigger_types.values()]
+        frames.extend(entry.frame for entry in self.functions.values())
+        frames.extend(entry.frame for entry in self.triggers.values())
+        return frames
+
+    def trigger_rejected(self, trigger_id: str, error: InvocationError) -> None:
+        """Record a provider's rejection on the trigger's handle."""
+        entry = self.triggers.get(trigger_id)
+        if entry is not None:
+            entry.handle._reject(error)
+
+    def function_rejected(self, function_id: str, error: RegistrationRejected) -> None:
+        """Record the engine's refusal of a function id on its handle."""
+        entry = self.functions.get(function_id)
+        if entry is not None:
+            entry.handle.error = error

@@ -1,0 +1,145 @@
+"""Run a built-in worker out of process: a :class:`~iii_sdk.plugin.WorkerContext` over a Worker.
+
+::
+
+    worker = Worker(name="iii-webhook")
+    await WebhookWorker(config).start(RemoteContext(worker))
+    await worker.connect()
+
+Registrations map onto the worker's (replayed on reconnect), invocations onto
+:meth:`Worker.trigger`, channels onto ``engine::channels::create``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from iii_sdk.channels import ChannelReader, ChannelWriter
+from iii_sdk.handlers import Handler
+from iii_sdk.plugin import TriggerType
+from iii_sdk.protocol import StreamChannelRef
+
+if TYPE_CHECKING:
+    from iii_sdk.worker import Worker
+
+__all__ = ["RemoteChannel", "RemoteContext"]
+
+log = logging.getLogger("iii.sdk")
+
+
+def _ref(value: Any) -> StreamChannelRef:
+    return StreamChannelRef(value["channel_id"], value["access_key"], value["direction"])
+
+
+class RemoteChannel:
+    """A data channel created through the engine (satisfies :class:`iii_sdk.plugin.Channel`)."""
+
+    def __init__(self, reader_ref: StreamChannelRef, writer_ref: StreamChannelRef, url: str):
+        self.reader_ref = reader_ref
+        self.writer_ref = writer_ref
+        self._url = url
+
+    async def writer(self) -> ChannelWriter:
+        """Claim the write side locally."""
+        return ChannelWriter(self.writer_ref, self._url)
+
+    async def reader(self) -> ChannelReader:
+        """Claim the read side locally."""
+        return ChannelReader(self.reader_ref, self._url)
+
+
+class RemoteContext:
+    """A :class:`~iii_sdk.plugin.WorkerContext` whose every call goes through a :class:`Worker`."""
+
+    def __init__(
+        self,
+        worker: Worker,
+        *,
+        name: str | None = None,
+        base_dir: Path | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.worker = worker
+        self.name = name or worker.name
+        self.base_dir = base_dir or Path.cwd()
+        self.logger = logger or logging.getLogger(f"iii.worker.{self.name}")
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def invoke(
+        self,
+        function_id: str,
+        payload: Any = None,
+        *,
+        metadata: Any = None,
+        namespace: str = "default",
+        timeout_ms: float | None = None,
+    ) -> Any:
+        """Invoke a function and return its result."""
+        return await self.worker.trigger(
+            function_id, payload, metadata=metadata, namespace=namespace, timeout_ms=timeout_ms
+        )
+
+    def invoke_void(
+        self,
+        function_id: str,
+        payload: Any = None,
+        *,
+        metadata: Any = None,
+        namespace: str = "default",
+    ) -> None:
+        """Invoke without waiting for the result (the frame is sent from a background task)."""
+        call = self.worker.trigger(
+            function_id,
+            payload,
+            action={"type": "void"},
+            metadata=metadata,
+            namespace=namespace,
+        )
+        task = asyncio.get_running_loop().create_task(call)
+        self._background.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("void invocation failed: %s", task.exception())
+
+    def register_function(
+        self,
+        function_id: str,
+        handler: Handler,
+        *,
+        description: str | None = None,
+        request_format: Any = None,
+        response_format: Any = None,
+        metadata: Any = None,
+    ) -> None:
+        """Export a function through the worker."""
+        self.worker.register_function(
+            function_id,
+            handler,
+            description=description,
+            request_format=request_format,
+            response_format=response_format,
+            metadata=metadata,
+        )
+
+    def unregister_function(self, function_id: str) -> None:
+        """Withdraw a function."""
+        self.worker.unregister_function(function_id)
+
+    def register_trigger_type(self, trigger_type: TriggerType) -> None:
+        """Provide a trigger type through the worker."""
+        self.worker.register_trigger_type(trigger_type)
+
+    def unregister_trigger_type(self, trigger_type_id: str) -> None:
+        """Stop providing a trigger type."""
+        self.worker.unregister_trigger_type(trigger_type_id)
+
+    async def create_channel(self, buffer_size: int = 64) -> RemoteChannel:
+        """Create a data channel with ``engine::channels::create``."""
+        refs = await self.worker.trigger("engine::channels::create", {"buffer_size": buffer_size})
+        return RemoteChannel(_ref(refs["reader"]), _ref(refs["writer"]), self.worker.url)

@@ -1,0 +1,25 @@
+"""Encoding user values (payloads, results, metadata) into raw JSON for the wire.
+
+Channel readers and writers found in a value are written as their channel refs, so a handler
+can pass or return them as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+from iii_sdk.channels import enc_hook
+from iii_sdk.protocol import NULL, Raw
+
+__all__ = ["raw_value"]
+
+_encoder: Final = msgspec.json.Encoder(enc_hook=enc_hook)
+
+
+def raw_value(value: Any) -> Raw:
+    """``value`` as Raw JSON (``None`` is ``null``); raise ``TypeError`` if not encodable."""
+    if value is None:
+        return NULL
+    return Raw(_encoder.encode(value))

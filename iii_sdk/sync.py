@@ -1,0 +1,166 @@
+"""Blocking use of the SDK, for scripts.
+
+Serve functions until Ctrl-C::
+
+    def add(payload):
+        return {"c": payload["a"] + payload["b"]}
+
+    worker = Worker()
+    worker.register_function("math::add", add)
+    worker.run_forever()
+
+Call functions from ordinary code (the worker's event loop runs in a background thread)::
+
+    with SyncWorker() as worker:
+        print(worker.trigger("math::add", {"a": 2, "b": 3}))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Coroutine
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from iii_sdk.handlers import Handler
+from iii_sdk.plugin import TriggerType
+from iii_sdk.worker import Worker
+
+__all__ = ["SyncHandle", "SyncWorker", "run_forever"]
+
+T = TypeVar("T")
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+async def _serve(worker: Worker) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    connecting = asyncio.ensure_future(worker.connect())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if connecting.done():
+            connecting.result()
+            await stopping
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        connecting.cancel()
+        stopping.cancel()
+        await worker.close()
+
+
+def run_forever(worker: Worker, *, use_uvloop: bool | None = None) -> None:
+    """Connect ``worker`` and serve until SIGINT or SIGTERM, then close it (blocking).
+
+    uvloop is used when installed, unless ``use_uvloop`` is False.
+    """
+    factory = _loop_factory() if use_uvloop is not False else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_serve(worker))
+
+
+class SyncHandle:
+    """A registration handle whose :meth:`unregister` may be called from any thread."""
+
+    def __init__(self, handle: Any, owner: SyncWorker) -> None:
+        self.handle = handle
+        self._owner = owner
+
+    def unregister(self) -> None:
+        """Withdraw the registration."""
+        self._owner._call(self.handle.unregister)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+
+class SyncWorker:
+    """A :class:`~iii_sdk.worker.Worker` driven from blocking code.
+
+    The worker's event loop runs in a daemon thread; every method blocks until done. Handlers
+    run as in the async worker (sync ones in a thread pool), so a sync handler may itself call
+    :meth:`trigger`.
+    """
+
+    def __init__(self, url: str | None = None, **options: Any) -> None:
+        self.worker = Worker(url, **options)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="iii-sync-worker", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def worker_id(self) -> str | None:
+        """The engine-assigned id of the current connection."""
+        return self.worker.worker_id
+
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        async def call() -> T:
+            return fn(*args, **kwargs)
+
+        return self._run(call())
+
+    def connect(self, timeout: float | None = None) -> None:
+        """Connect and wait for the engine's ``workerregistered``."""
+        self._run(asyncio.wait_for(self.worker.connect(), timeout))
+
+    def close(self) -> None:
+        """Close the worker and stop its thread."""
+        if self._loop.is_closed():
+            return
+        try:
+            self._run(self.worker.close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
+
+    def __enter__(self) -> Self:
+        self.connect()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def register_function(self, function_id: str, handler: Handler, **options: Any) -> SyncHandle:
+        """See :meth:`Worker.register_function`."""
+        return SyncHandle(
+            self._call(self.worker.register_function, function_id, handler, **options), self
+        )
+
+    def register_trigger(self, *args: Any, **options: Any) -> SyncHandle:
+        """See :meth:`Worker.register_trigger`."""
+        return SyncHandle(self._call(self.worker.register_trigger, *args, **options), self)
+
+    def register_trigger_type(self, trigger_type: TriggerType) -> SyncHandle:
+        """See :meth:`Worker.register_trigger_type`."""
+        return SyncHandle(self._call(self.worker.register_trigger_type, trigger_type), self)
+
+    def trigger(self, request: Any, payload: Any = None, **options: Any) -> Any:
+        """See :meth:`Worker.trigger`; blocks until the result arrives."""
+        return self._run(self.worker.trigger(request, payload, **options))

@@ -1,0 +1,562 @@
+"""``Worker``: connect to an iii engine, export functions, bind triggers, invoke functions.
+
+Async-first::
+
+    async def add(payload):
+        return {"c": payload["a"] + payload["b"]}
+
+    async with Worker("ws://127.0.0.1:49134", name="math") as worker:
+        worker.register_function("math::add", add)
+        print(await worker.trigger("math::add", {"a": 2, "b": 3}))   # {'c': 5}
+
+or blocking, for scripts: ``worker.register_function(...)`` then ``worker.run_forever()``.
+
+The worker reconnects on its own (exponential backoff, 0.1 s doubling to 5 s, jittered). On
+every connection it sends, in the upstream Python SDK's order: ``reattach`` (after a drop),
+every trigger type, function and trigger it has registered, the invocations queued while
+offline, then ``engine::workers::register``. Calls already written on a socket that drops fail
+at once with ``invocation_stopped`` (the engine forgot them); calls made while offline wait in
+the offline queue until they are sent or time out.
+
+Registration methods are synchronous and may be called before :meth:`Worker.connect`; call
+them from the worker's event loop thread (see :mod:`iii_sdk.sync` for other threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import msgspec
+
+from iii_sdk import errors
+from iii_sdk.errors import IIIError, InvocationError, RegistrationRejected
+from iii_sdk.handlers import Handler, adapt
+from iii_sdk.plugin import TriggerType
+from iii_sdk.protocol import (
+    UNSET,
+    EnqueueAction,
+    ErrorFrame,
+    InvocationResult,
+    InvokeFunction,
+    Ping,
+    Pong,
+    Raw,
+    Reattach,
+    RegisterFunction,
+    RegisterTrigger,
+    RegisterTriggerType,
+    TriggerAction,
+    TriggerRegistrationResult,
+    UnregisterFunction,
+    UnregisterTrigger,
+    UnregisterTriggerType,
+    UnsetType,
+    VoidAction,
+    WorkerRegistered,
+    decode,
+    encode,
+    from_raw,
+    new_id,
+    to_raw,
+)
+from iii_sdk.protocol import RegistrationRejected as RegistrationRejectedFrame
+
+from ._connection import Connection, ConnectionClosed
+from ._execution import Executor
+from ._invocations import PendingCalls
+from ._metadata import resolve_name, resolve_namespace, resolve_url, worker_metadata
+from ._providers import Providers
+from ._registrations import (
+    FunctionEntry,
+    FunctionHandle,
+    Registrations,
+    TriggerEntry,
+    TriggerHandle,
+    TriggerTypeEntry,
+    TriggerTypeHandle,
+)
+from ._remote import RemoteContext
+from ._values import raw_value
+
+__all__ = [
+    "ConnectionClosed",
+    "FunctionHandle",
+    "RemoteContext",
+    "TriggerHandle",
+    "TriggerTypeHandle",
+    "Worker",
+]
+
+log = logging.getLogger("iii.sdk")
+
+WORKERS_REGISTER = "engine::workers::register"
+
+
+def _schema(value: Any) -> Raw | UnsetType:
+    """A request/response format: JSON Schema dict as is, a msgspec type turned into one."""
+    if value is None:
+        return UNSET
+    if isinstance(value, type):
+        value = msgspec.json.schema(value)
+    return to_raw(value)
+
+
+def _action(action: Any) -> TriggerAction | None:
+    if action is None or isinstance(action, VoidAction | EnqueueAction):
+        return action
+    if isinstance(action, Mapping):
+        kind = action.get("type")
+        if kind == "void":
+            return VoidAction()
+        if kind == "enqueue":
+            return EnqueueAction(queue=str(action["queue"]))
+    raise ValueError(f"unknown trigger action {action!r}")
+
+
+class Worker:
+    """A connection to an iii engine that exports functions and invokes others.
+
+    ``url`` defaults to ``III_URL``, then ``ws://127.0.0.1:49134``; ``name`` to
+    ``III_WORKER_NAME``, then ``<hostname>:<pid>``; ``namespace`` to ``III_NAMESPACE`` (unset:
+    the engine's ``default``). ``invocation_timeout_ms`` is the default for :meth:`trigger`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        name: str | None = None,
+        namespace: str | None = None,
+        description: str | None = None,
+        invocation_timeout_ms: float = 30000,
+        headers: Mapping[str, str] | None = None,
+        reconnect: bool = True,
+    ) -> None:
+        self.url = resolve_url(url)
+        self.name = resolve_name(name)
+        self.namespace = resolve_namespace(namespace)
+        self.description = description
+        self.invocation_timeout_ms = invocation_timeout_ms
+        self._registrations = Registrations()
+        self._pending = PendingCalls()
+        self._connection = Connection(
+            self.url,
+            headers=headers,
+            reconnect=reconnect,
+            on_open=self._on_open,
+            on_frame=self._on_frame,
+            on_close=self._on_close,
+            on_flushed=self._on_flushed,
+            on_dropped=self._on_dropped,
+        )
+        send_on = self._connection.send_on
+        self._executor = Executor(self._registrations.functions, send_on, self.url)
+        self._providers = Providers(self._registrations, send_on)
+        self._worker_id: str | None = None
+        self._reattach_token: str | None = None
+        self._registered: asyncio.Future[str] | None = None
+        self._closed = False
+        self._dispatch: dict[type[Any], Callable[[Any, int], None]] = {
+            InvocationResult: self._on_result,
+            InvokeFunction: self._executor.handle,
+            WorkerRegistered: self._on_worker_registered,
+            RegisterTrigger: self._providers.deliver,
+            UnregisterTrigger: self._on_unregister_trigger,
+            TriggerRegistrationResult: self._on_trigger_result,
+            RegistrationRejectedFrame: self._on_rejected,
+            Ping: self._on_ping,
+            ErrorFrame: self._on_error_frame,
+        }
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def worker_id(self) -> str | None:
+        """The id the engine gave the current (or last) connection; ``None`` before that."""
+        return self._worker_id
+
+    @property
+    def connected(self) -> bool:
+        """True while a socket is open and its registrations have been sent."""
+        return self._connection.ready
+
+    async def connect(self) -> None:
+        """Open the connection; return once the engine has answered ``workerregistered``.
+
+        With ``reconnect=True`` a refused connection is retried with backoff for as long as it
+        takes (bound it with ``asyncio.timeout``); with ``reconnect=False`` it raises
+        ``ConnectionError``.
+        """
+        if self._closed:
+            raise ConnectionClosed("the worker is closed")
+        if self._registered is None:
+            self._registered = asyncio.get_running_loop().create_future()
+        self._connection.start()
+        task = self._connection.task
+        assert task is not None
+        registered = self._registered
+        waiters: list[asyncio.Future[Any]] = [registered, task]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if registered.done():
+            registered.result()
+            return
+        cause = self._connection.failed
+        raise ConnectionError(f"cannot connect to {self.url}: {cause}") from cause
+
+    async def close(self) -> None:
+        """Close the connection, fail pending calls with ``SHUTDOWN``, stop handlers."""
+        if self._closed:
+            return
+        self._closed = True
+        self._pending.fail_all(errors.SHUTDOWN, "the worker is shutting down")
+        if self._registered is not None and not self._registered.done():
+            self._registered.set_exception(ConnectionClosed("the worker was closed"))
+            self._registered.exception()  # retrieved: nobody else may be waiting
+        await self._executor.close()
+        await self._connection.close()
+        self._providers.drop()
+        await self._providers.close()
+        await self._pending.stop()
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def run_forever(self) -> None:
+        """Connect and serve until SIGINT/SIGTERM (blocking; see :mod:`iii_sdk.sync`)."""
+        from iii_sdk.sync import run_forever
+
+        run_forever(self)
+
+    # --- registrations ----------------------------------------------------------------------
+
+    def register_function(
+        self,
+        function_id: str,
+        handler: Handler,
+        *,
+        description: str | None = None,
+        request_format: Any = None,
+        response_format: Any = None,
+        metadata: Any = None,
+    ) -> FunctionHandle:
+        """Export ``handler`` as ``function_id`` (replacing an earlier local registration).
+
+        ``handler`` may be sync (run in a thread) or async, taking ``(payload)`` or
+        ``(payload, metadata)``. Raise :class:`InvocationError` to answer a specific error
+        code; any other exception answers ``invocation_failed`` with its traceback. Formats
+        are JSON Schema dicts or msgspec types (informational, never validated).
+        """
+        frame = encode(
+            RegisterFunction(
+                id=function_id,
+                description=description,
+                request_format=_schema(request_format),
+                response_format=_schema(response_format),
+                metadata=UNSET if metadata is None else to_raw(metadata),
+            )
+        )
+        handle = FunctionHandle(function_id, self._unregister_function)
+        self._registrations.functions[function_id] = FunctionEntry(adapt(handler), frame, handle)
+        self._connection.send_registration(frame)
+        return handle
+
+    def unregister_function(self, function_id: str) -> None:
+        """Withdraw a function registered by this worker."""
+        self._unregister_function(function_id)
+
+    def _unregister_function(self, function_id: str) -> None:
+        if self._registrations.functions.pop(function_id, None) is not None:
+            self._connection.send_registration(encode(UnregisterFunction(id=function_id)))
+
+    def register_trigger(
+        self,
+        trigger_type: str | Mapping[str, Any],
+        function_id: str | None = None,
+        config: Any = None,
+        *,
+        metadata: Any = None,
+        trigger_id: str | None = None,
+        namespace: str | None = None,
+        trigger_namespace: str | None = None,
+    ) -> TriggerHandle:
+        """Bind ``function_id`` to a trigger of ``trigger_type`` configured by ``config``.
+
+        Also accepts upstream's dict form ``{"type": ..., "function_id": ..., "config": ...}``.
+        The binding's ``metadata`` reaches the handler as its ``metadata`` argument.
+        """
+        if isinstance(trigger_type, Mapping):
+            spec = trigger_type
+            trigger_type = str(spec.get("type") or spec["trigger_type"])
+            function_id = spec["function_id"]
+            config = spec.get("config", config)
+            metadata = spec.get("metadata", metadata)
+            trigger_id = spec.get("id", trigger_id)
+            namespace = spec.get("namespace", namespace)
+            trigger_namespace = spec.get("trigger_namespace", trigger_namespace)
+        if function_id is None:
+            raise ValueError("register_trigger needs a function_id")
+        trigger_id = trigger_id or new_id()
+        frame = encode(
+            RegisterTrigger(
+                id=trigger_id,
+                trigger_type=trigger_type,
+                function_id=function_id,
+                config=to_raw(config),
+                metadata=UNSET if metadata is None else to_raw(metadata),
+                namespace=self._binding_namespace(namespace),
+                trigger_namespace=trigger_namespace,
+            )
+        )
+        handle = TriggerHandle(
+            trigger_id,
+            trigger_type=trigger_type,
+            function_id=function_id,
+            config=config,
+            metadata=metadata,
+            unregister=self._unregister_trigger,
+        )
+        self._registrations.triggers[trigger_id] = TriggerEntry(frame, handle)
+        self._connection.send_registration(frame)
+        return handle
+
+    def _unregister_trigger(self, trigger_id: str) -> None:
+        entry = self._registrations.triggers.pop(trigger_id, None)
+        if entry is not None:
+            frame = UnregisterTrigger(id=trigger_id, trigger_type=entry.handle.trigger_type)
+            self._connection.send_registration(encode(frame))
+
+    def register_trigger_type(self, trigger_type: TriggerType) -> TriggerTypeHandle:
+        """Provide ``trigger_type``: the engine delivers its bindings to it.
+
+        ``register_trigger`` raising rejects a binding (the registrant gets
+        ``trigger_registration_failed`` with the exception text).
+        """
+        previous = self._registrations.trigger_types.pop(trigger_type.id, None)
+        if previous is not None:
+            self._providers.drop_entry(previous)
+        frame = encode(
+            RegisterTriggerType(
+                id=trigger_type.id,
+                description=trigger_type.description,
+                trigger_request_format=_schema(
+                    getattr(trigger_type, "trigger_request_format", None)
+                ),
+                call_request_format=_schema(getattr(trigger_type, "call_request_format", None)),
+            )
+        )
+        handle = TriggerTypeHandle(trigger_type, self._unregister_trigger_type)
+        self._registrations.trigger_types[trigger_type.id] = TriggerTypeEntry(
+            trigger_type, frame, handle
+        )
+        self._connection.send_registration(frame)
+        return handle
+
+    def unregister_trigger_type(self, trigger_type_id: str) -> None:
+        """Stop providing a trigger type; its bindings are dropped locally."""
+        self._unregister_trigger_type(trigger_type_id)
+
+    def _unregister_trigger_type(self, type_id: str) -> None:
+        entry = self._registrations.trigger_types.pop(type_id, None)
+        if entry is None:
+            return
+        self._providers.drop_entry(entry)
+        self._connection.send_registration(encode(UnregisterTriggerType(id=type_id)))
+
+    # --- invoking ---------------------------------------------------------------------------
+
+    async def trigger(
+        self,
+        request: str | Mapping[str, Any],
+        payload: Any = None,
+        *,
+        action: Any = None,
+        timeout_ms: float | None = None,
+        metadata: Any = None,
+        namespace: str | None = None,
+    ) -> Any:
+        """Invoke a function and return its result.
+
+        ``request`` is a function id, or upstream's dict ``{"function_id", "payload",
+        "action", "timeout_ms"}``. ``action`` ``{"type": "void"}`` returns ``None`` at once;
+        ``{"type": "enqueue", "queue": Q}`` returns the queue receipt. Failures raise
+        :class:`InvocationError` with the wire code; ``TIMEOUT`` after ``timeout_ms``,
+        ``SHUTDOWN`` when the worker closes.
+        """
+        if isinstance(request, Mapping):
+            function_id = str(request["function_id"])
+            payload = request.get("payload", payload)
+            action = request.get("action", action)
+            timeout_ms = request.get("timeout_ms", timeout_ms)
+            metadata = request.get("metadata", metadata)
+            namespace = request.get("namespace", namespace)
+        else:
+            function_id = request
+        if self._closed:
+            raise InvocationError(errors.SHUTDOWN, "the worker is closed", function_id=function_id)
+        self._connection.start()
+        message = InvokeFunction(
+            function_id=function_id,
+            data=raw_value(payload),
+            action=_action(action),
+            metadata=UNSET if metadata is None else raw_value(metadata),
+            namespace=self._call_namespace(namespace, function_id),
+        )
+        connection = self._connection
+        if isinstance(message.action, VoidAction):
+            await connection.send_async(encode(message))
+            return None
+        invocation_id = message.invocation_id = new_id()
+        timeout = (self.invocation_timeout_ms if timeout_ms is None else timeout_ms) / 1000
+        future = self._pending.add(invocation_id, function_id, timeout)
+        if connection.ready:
+            self._pending.mark_sent(invocation_id, connection.generation)
+        await connection.send_async(encode(message), invocation_id)
+        try:
+            raw = await future
+        except asyncio.CancelledError:
+            self._pending.discard(invocation_id)
+            raise
+        return from_raw(raw)
+
+    def _call_namespace(self, explicit: str | None, function_id: str) -> str | None:
+        if explicit is not None:
+            if not explicit.strip():
+                raise ValueError("namespace is empty: give it a name or leave it unset")
+            return explicit
+        if function_id.startswith("engine::"):
+            return "default"
+        return self.namespace
+
+    def _binding_namespace(self, explicit: str | None) -> str | None:
+        if explicit is not None and not explicit.strip():
+            raise ValueError("namespace is empty: give it a name or leave it unset")
+        return explicit if explicit is not None else self.namespace
+
+    # --- connection callbacks ---------------------------------------------------------------
+
+    async def _on_open(self, generation: int) -> None:
+        connection = self._connection
+        if self._worker_id is not None:
+            connection.send_direct(
+                encode(
+                    Reattach(
+                        previous_worker_id=self._worker_id, reattach_token=self._reattach_token
+                    )
+                )
+            )
+        for frame in self._registrations.replay_frames():
+            connection.send_direct(frame)
+        await connection.flush()
+        connection.flush_offline()
+        register = InvokeFunction(
+            function_id=WORKERS_REGISTER,
+            data=to_raw(worker_metadata(self.name, self.namespace, self.description)),
+            action=VoidAction(),
+            namespace="default",
+        )
+        connection.send_direct(encode(register))
+
+    def _on_frame(self, data: bytes, generation: int) -> None:
+        try:
+            message = decode(data)
+        except IIIError as exc:
+            log.warning("ignoring an undecodable frame from the engine: %s", exc)
+            return
+        handler = self._dispatch.get(type(message))
+        if handler is not None:
+            handler(message, generation)
+
+    def _on_close(self, generation: int) -> None:
+        self._pending.fail_generation(generation)
+        self._providers.drop()
+        if not self._closed:
+            log.warning("worker %s lost its connection to %s", self.name, self.url)
+
+    def _on_flushed(self, invocation_id: str, generation: int) -> bool:
+        if invocation_id not in self._pending:
+            return False
+        self._pending.mark_sent(invocation_id, generation)
+        return True
+
+    def _on_dropped(self, invocation_id: str) -> None:
+        self._pending.fail(
+            invocation_id, errors.INVOCATION_STOPPED, "dropped from the full offline queue"
+        )
+
+    # --- inbound frames ---------------------------------------------------------------------
+
+    def _on_result(self, message: InvocationResult, generation: int) -> None:
+        self._pending.resolve(message)
+
+    def _on_worker_registered(self, message: WorkerRegistered, generation: int) -> None:
+        self._worker_id = message.worker_id
+        self._reattach_token = message.reattach_token
+        self._connection.backoff_reset()
+        log.info("worker %s connected to %s as %s", self.name, self.url, message.worker_id)
+        if self._registered is not None and not self._registered.done():
+            self._registered.set_result(message.worker_id)
+
+    def _on_unregister_trigger(self, message: UnregisterTrigger, generation: int) -> None:
+        self._providers.remove(message)
+
+    def _on_trigger_result(self, message: TriggerRegistrationResult, generation: int) -> None:
+        if message.error is None:
+            return
+        error = message.error
+        log.error(
+            "trigger %s (%s -> %s) was rejected: %s: %s",
+            message.id,
+            message.trigger_type,
+            message.function_id,
+            error.code,
+            error.message,
+        )
+        self._registrations.trigger_rejected(
+            message.id,
+            InvocationError(error.code, error.message, function_id=message.function_id),
+        )
+
+    def _on_rejected(self, message: RegistrationRejectedFrame, generation: int) -> None:
+        rejection = RegistrationRejected(
+            message.code,
+            message.namespace,
+            owner_worker_id=message.owner_worker_id,
+            worker_name=message.worker_name,
+            function_id=message.function_id,
+        )
+        log.error("registration rejected: %s", rejection)
+        if message.code != errors.WORKER_NAMESPACE_CONFLICT:
+            if message.function_id is not None:
+                self._registrations.function_rejected(message.function_id, rejection)
+            return
+        # Fatal: another live worker holds this name; the engine closes the socket.
+        self._connection.stop_reconnecting()
+        self._pending.fail_all(message.code, str(rejection))
+        if self._registered is not None and not self._registered.done():
+            self._registered.set_exception(rejection)
+
+    def _on_ping(self, message: Ping, generation: int) -> None:
+        self._connection.send(encode(Pong()))
+
+    def _on_error_frame(self, message: ErrorFrame, generation: int) -> None:
+        log.error(
+            "the engine refused the connection: %s: %s", message.error.code, message.error.message
+        )
+        if self._registered is not None and not self._registered.done():
+            self._connection.stop_reconnecting()
+            self._registered.set_exception(
+                IIIError(f"{message.error.code}: {message.error.message}")
+            )
