@@ -1,0 +1,1 @@
+"""``iii-pubsub``: fire-and-forget topic broadcast (function ``publish``, trigger ``subscribe``)."""
