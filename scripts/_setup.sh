@@ -1,0 +1,82 @@
+# Shared set-up for scripts/run and scripts/test (sourced, not executed).
+#
+# Idempotent and fast when already done: each step writes a stamp keyed on a hash of what it
+# installed from (pyproject.toml, the extra packages, package-lock.json), and is skipped while the
+# stamp matches. Network use is limited to PyPI, npm and Debian's apt.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON_BIN="${PYTHON:-python3}"
+STAMPS="$VENV/.iii-stamps"
+export DEBIAN_FRONTEND=noninteractive
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+section() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
+}
+
+apt_install() {
+    section "Installing $* with apt-get"
+    as_root apt-get update -qq && as_root apt-get install -y -qq "$@"
+}
+
+ensure_venv() {
+    if [ -x "$VENV/bin/python" ]; then return; fi
+    section "Creating the virtualenv $VENV"
+    if ! "$PYTHON_BIN" -m venv "$VENV" 2>/dev/null; then
+        # Debian ships venv/ensurepip separately.
+        rm -rf "$VENV"
+        apt_install python3-venv
+        "$PYTHON_BIN" -m venv "$VENV"
+    fi
+}
+
+# ensure_python_packages NAME PIP_ARGS...: pip install once per (pyproject.toml, args) hash.
+ensure_python_packages() {
+    local name="$1"; shift
+    local key; key="$( { cat "$ROOT/pyproject.toml"; echo "$*"; } | sha256sum | cut -c1-16)"
+    mkdir -p "$STAMPS"
+    if [ -f "$STAMPS/$name-$key" ]; then return; fi
+    section "Installing Python packages ($name)"
+    (cd "$ROOT" && "$VENV/bin/python" -m pip install -q "$@")
+    rm -f "$STAMPS/$name-"*
+    touch "$STAMPS/$name-$key"
+}
+
+ensure_engine() {
+    ensure_venv
+    ensure_python_packages engine -e ".[dev,redis]"
+}
+
+ensure_test_tools() {
+    ensure_engine
+    ensure_python_packages compat "iii-sdk==0.23.0"
+    ensure_node_packages "$ROOT/tests/compat/node"
+    if ! command -v redis-server >/dev/null 2>&1; then
+        apt_install redis-server
+    fi
+}
+
+# ensure_node_packages DIR: npm ci (or npm install without a lock file) once per lock hash.
+ensure_node_packages() {
+    local dir="$1"
+    if [ ! -f "$dir/package.json" ]; then return; fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "npm is required for the Node compatibility tests (install node 20 and npm)" >&2
+        return 1
+    fi
+    local key; key="$(hash_of "$dir/package.json" "$dir/package-lock.json")"
+    if [ -f "$dir/node_modules/.iii-stamp-$key" ]; then return; fi
+    section "Installing Node packages in ${dir#"$ROOT"/}"
+    if [ -f "$dir/package-lock.json" ]; then
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    else
+        (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
+    fi
+    rm -f "$dir/node_modules/.iii-stamp-"*
+    touch "$dir/node_modules/.iii-stamp-$key"
+}
