@@ -36,18 +36,24 @@ log = logging.getLogger("iii.http")
 class _Streams:
     """What a request started beside its invocation, cancelled when the request ends."""
 
-    __slots__ = ("body", "cors", "response")
+    __slots__ = ("body", "channels", "cors", "response")
 
     def __init__(self, cors: dict[str, str] | None) -> None:
         self.cors = cors
         self.response: ResponseStream | None = None
         self.body: asyncio.Future[None] | None = None
+        self.channels: tuple[Channel, ...] = ()
 
-    def cancel(self) -> None:
+    def close(self) -> None:
         if self.response is not None:
             self.response.cancel()
         if self.body is not None:
             self.body.cancel()
+        for channel in self.channels:
+            # A request body nobody read would otherwise wait for the engine's sweep.
+            discard = getattr(channel, "discard", None)
+            if discard is not None:
+                discard()
 
 
 def _ref(channel: Channel, direction: str) -> dict[str, str]:
@@ -143,7 +149,7 @@ class HttpServer:
         except TimeoutError:
             return request_timeout()
         finally:
-            streams.cancel()
+            streams.close()
 
     async def _run(
         self,
@@ -207,6 +213,7 @@ class HttpServer:
         ctx, trigger = self._ctx, binding.trigger
         request_channel = await ctx.create_channel()
         response_channel = await ctx.create_channel()
+        streams.channels = (request_channel, response_channel)
         payload["request_body"] = _ref(request_channel, "read")
         payload["response"] = _ref(response_channel, "write")
         if raw is not None or not request.body_exists:
