@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, Raw, UnsetType
 
+from iii_engine.enqueue import enqueue
 from iii_engine.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
@@ -38,7 +39,6 @@ __all__ = ["Router", "inject_caller", "not_found_message"]
 
 log = logging.getLogger("iii.router")
 
-ENQUEUE_FUNCTION = "engine::queue::enqueue"
 _EMPTY_OBJECT = re.compile(rb"\{\s*\}")
 _STOPPED = ErrorBody(code=errors.INVOCATION_STOPPED, message="Invocation stopped")
 
@@ -128,7 +128,7 @@ class Router:
                 )
             return
         if isinstance(action, EnqueueAction):
-            self._spawn(self._enqueue(conn, msg, action.queue, namespace))
+            self._spawn(enqueue(self, conn, msg, action.queue, namespace))
             return
         entry = self.functions.get(namespace, msg.function_id)
         if entry is None:
@@ -351,48 +351,6 @@ class Router:
                 )
             )
         )
-
-    async def _enqueue(
-        self, conn: WorkerConnection, msg: InvokeFunction, queue: str, namespace: str
-    ) -> None:
-        receipt = new_id()
-        request: dict[str, Any] = {
-            "queue": queue,
-            "function_id": msg.function_id,
-            "data": from_raw(msg.data),
-            "messageReceiptId": receipt,
-            "traceparent": msg.traceparent,
-            "baggage": msg.baggage,
-        }
-        if namespace != DEFAULT_NAMESPACE:
-            request["namespace"] = namespace
-        result: Raw | UnsetType = UNSET
-        error: ErrorBody | None = None
-        try:
-            await self.invoke(ENQUEUE_FUNCTION, request)
-            result = to_raw({"messageReceiptId": receipt})
-        except InvocationError as exc:
-            message = f"Failed to enqueue to queue '{queue}': {exc.message}"
-            if exc.code == errors.FUNCTION_NOT_FOUND:
-                message = (
-                    f"Cannot enqueue to queue '{queue}': no worker provides "
-                    f"{ENQUEUE_FUNCTION}. Add the iii-queue worker to config.yaml "
-                    "(upstream: `iii worker add queue`)."
-                )
-            error = ErrorBody(code=errors.ENQUEUE_ERROR, message=message)
-        except Exception as exc:
-            error = ErrorBody(code=errors.ENQUEUE_ERROR, message=f"Failed to enqueue: {exc}")
-        if msg.invocation_id is not None:
-            await conn.send(
-                encode(
-                    InvocationResult(
-                        invocation_id=msg.invocation_id,
-                        function_id=msg.function_id,
-                        result=result,
-                        error=error,
-                    )
-                )
-            )
 
     def _fail(self, invocation_id: str, code: str, message: str) -> None:
         pending = self.pending.pop(invocation_id, None)
