@@ -7,7 +7,7 @@
         assert await w.recv("pong") == {"type": "pong"}
 
 Frames that arrive while a test waits for another type are kept in an inbox, so a later
-``recv`` still finds them. Every wait is bounded (``timeout``); nothing ever sleeps.
+``recv`` still finds them. Every wait is bounded (``within``); nothing ever sleeps.
 
 ``barrier()`` is the tool for asserting that something did *not* arrive: the engine answers a
 JSON ``ping`` in order on the same socket, so once the ``pong`` is here, every frame the engine
@@ -82,7 +82,7 @@ class RawWorker:
         frame_type: str | None = None,
         match: Match | None = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
+        within: float = DEFAULT_TIMEOUT,
     ) -> Frame:
         """The first frame (inbox first) of ``frame_type`` satisfying ``match``."""
 
@@ -94,33 +94,33 @@ class RawWorker:
         for index, frame in enumerate(self.inbox):
             if wanted(frame):
                 return self.inbox.pop(index)
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 frame = await self._read()
                 if wanted(frame):
                     return frame
                 self.inbox.append(frame)
 
-    async def result(self, invocation_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Frame:
+    async def result(self, invocation_id: str, *, within: float = DEFAULT_TIMEOUT) -> Frame:
         """The ``invocationresult`` for ``invocation_id``."""
         return await self.recv(
-            "invocationresult", lambda f: f.get("invocation_id") == invocation_id, timeout=timeout
+            "invocationresult", lambda f: f.get("invocation_id") == invocation_id, within=within
         )
 
     async def invocation(
-        self, function_id: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
+        self, function_id: str | None = None, *, within: float = DEFAULT_TIMEOUT
     ) -> Frame:
         """The next ``invokefunction`` the engine sends this worker (for ``function_id``)."""
         return await self.recv(
             "invokefunction",
             None if function_id is None else lambda f: f.get("function_id") == function_id,
-            timeout=timeout,
+            within=within,
         )
 
-    async def barrier(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    async def barrier(self, *, within: float = DEFAULT_TIMEOUT) -> None:
         """Round-trip a JSON ping: afterwards every earlier frame for us is in the inbox."""
         await self.send({"type": "ping"})
-        await self.recv("pong", timeout=timeout)
+        await self.recv("pong", within=within)
 
     def take(self, frame_type: str) -> list[Frame]:
         """Remove and return every inbox frame of ``frame_type``."""
@@ -128,9 +128,9 @@ class RawWorker:
         self.inbox = [f for f in self.inbox if f.get("type") != frame_type]
         return taken
 
-    async def closed(self, *, timeout: float = DEFAULT_TIMEOUT) -> int | None:
+    async def closed(self, *, within: float = DEFAULT_TIMEOUT) -> int | None:
         """Wait until the engine closes the socket; return the close code."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while self.close_code is None:
                 try:
                     self.inbox.append(await self._read())
@@ -182,7 +182,9 @@ class RawWorker:
         assert "error" not in frame, frame
         return frame.get("result")
 
-    async def reply(self, invocation: Frame, result: Any = None, *, error: Frame | None = None) -> None:
+    async def reply(
+        self, invocation: Frame, result: Any = None, *, error: Frame | None = None
+    ) -> None:
         """Answer an ``invokefunction`` the engine sent us."""
         frame: Frame = {
             "type": "invocationresult",
@@ -213,11 +215,11 @@ class RawWorker:
         await self.session.close()
 
 
-async def open_raw(url: str, *, path: str = "/", timeout: float = DEFAULT_TIMEOUT) -> RawWorker:
+async def open_raw(url: str, *, path: str = "/", within: float = DEFAULT_TIMEOUT) -> RawWorker:
     """Connect to ``url + path`` and read ``workerregistered`` (only for the ``/`` path)."""
     session = aiohttp.ClientSession()
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             ws = await session.ws_connect(url + path, autoping=False, max_msg_size=0)
         worker = RawWorker(session, ws)
         if path == "/":

@@ -140,13 +140,15 @@ async def test_unknown_path_is_404(engine: Engine, path: str) -> None:
 async def test_oversized_frame_closes_with_1009_and_others_unaffected(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import iii_engine.listener as listener
+    from iii_engine import listener
 
     monkeypatch.setattr(listener, "MAX_MESSAGE_BYTES", 64 * 1024)
     async with start_engine() as engine, raw_worker(engine) as bystander:
         big = await open_raw(engine.worker_url)
         try:
-            await big.send({"type": "registerfunction", "id": "big::fn", "description": "x" * 100_000})
+            await big.send(
+                {"type": "registerfunction", "id": "big::fn", "description": "x" * 100_000}
+            )
             assert await big.closed() == 1009
         finally:
             await big.close()
