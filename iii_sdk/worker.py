@@ -160,6 +160,7 @@ class Worker:
         self._reattach_token: str | None = None
         self._registered: asyncio.Future[str] | None = None
         self._closed = False
+        self._listeners: list[Callable[[str], None]] = []
         self._dispatch: dict[type[Any], Callable[[Any, int], None]] = {
             InvocationResult: self._on_result,
             InvokeFunction: self._executor.handle,
@@ -183,6 +184,27 @@ class Worker:
     def connected(self) -> bool:
         """True while a socket is open and its registrations have been sent."""
         return self._connection.ready
+
+    def add_connection_listener(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``listener(state)`` on each change: ``"connected"`` (the engine registered
+        this connection), ``"disconnected"`` (the socket dropped), ``"closed"``.
+
+        Returns a function that removes the listener.
+        """
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    def _notify(self, state: str) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(state)
+            except Exception:
+                log.exception("connection listener failed")
 
     async def connect(self) -> None:
         """Open the connection; return once the engine has answered ``workerregistered``.
@@ -221,6 +243,7 @@ class Worker:
         self._providers.drop()
         await self._providers.close()
         await self._pending.stop()
+        self._notify("closed")
 
     async def __aenter__(self) -> Self:
         await self.connect()
@@ -484,6 +507,7 @@ class Worker:
         self._providers.drop()
         if not self._closed:
             log.warning("worker %s lost its connection to %s", self.name, self.url)
+            self._notify("disconnected")
 
     def _on_flushed(self, invocation_id: str, generation: int) -> bool:
         if invocation_id not in self._pending:
@@ -508,6 +532,7 @@ class Worker:
         log.info("worker %s connected to %s as %s", self.name, self.url, message.worker_id)
         if self._registered is not None and not self._registered.done():
             self._registered.set_result(message.worker_id)
+        self._notify("connected")
 
     def _on_unregister_trigger(self, message: UnregisterTrigger, generation: int) -> None:
         self._providers.remove(message)

@@ -1,0 +1,99 @@
+"""A raw WebSocket server that records what an SDK sends (it checks our frames, it is no engine).
+
+Each accepted socket gets ``workerregistered`` (like an engine) and is handed to the test as a
+:class:`RawConnection` whose inbound frames can be awaited one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+WAIT_S = 5.0
+
+
+class RawConnection:
+    """One accepted socket: the frames it received and a way to answer or drop it."""
+
+    def __init__(self, ws: web.WebSocketResponse, worker_id: str, token: str) -> None:
+        self.ws = ws
+        self.worker_id = worker_id
+        self.token = token
+        self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.text_only = True
+        self.closed = asyncio.Event()
+
+    async def next(self) -> dict[str, Any]:
+        """The next frame the SDK sent (waits at most 5 s)."""
+        return await asyncio.wait_for(self.frames.get(), WAIT_S)
+
+    async def take(self, count: int) -> list[dict[str, Any]]:
+        """The next ``count`` frames."""
+        return [await self.next() for _ in range(count)]
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        """Send a frame to the SDK."""
+        await self.ws.send_str(json.dumps(frame))
+
+    async def close(self) -> None:
+        """Drop the socket from the server side."""
+        await self.ws.close()
+
+
+class RawServer:
+    """Accepts worker sockets on 127.0.0.1 and queues them for the test."""
+
+    def __init__(self) -> None:
+        self.connections: asyncio.Queue[RawConnection] = asyncio.Queue()
+        self.url = ""
+        self._open: list[RawConnection] = []
+
+    async def accept(self) -> RawConnection:
+        """The next socket an SDK opened (waits at most 5 s)."""
+        return await asyncio.wait_for(self.connections.get(), WAIT_S)
+
+    async def _handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        conn = RawConnection(ws, str(uuid.uuid4()), str(uuid.uuid4()))
+        self._open.append(conn)
+        hello = {
+            "type": "workerregistered",
+            "worker_id": conn.worker_id,
+            "reattach_token": conn.token,
+        }
+        await ws.send_str(json.dumps(hello))
+        await self.connections.put(conn)
+        async for message in ws:
+            if message.type is WSMsgType.TEXT:
+                await conn.frames.put(json.loads(message.data))
+            elif message.type is WSMsgType.BINARY:
+                conn.text_only = False
+        conn.closed.set()
+        return ws
+
+
+@asynccontextmanager
+async def raw_server() -> AsyncIterator[RawServer]:
+    """Run a :class:`RawServer` on an ephemeral port."""
+    server = RawServer()
+    app = web.Application()
+    app.router.add_get("/", server._handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    server.url = f"ws://127.0.0.1:{port}"
+    try:
+        yield server
+    finally:
+        for conn in server._open:
+            await conn.ws.close()
+        await runner.cleanup()
