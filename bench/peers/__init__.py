@@ -1,0 +1,1 @@
+"""Worker and peer processes the systems under test talk to."""

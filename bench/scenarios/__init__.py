@@ -1,0 +1,26 @@
+"""The scenarios of the targets table (design/benchmarks.md), in table order."""
+
+from __future__ import annotations
+
+from bench.scenarios.base import Row, Scenario, Target
+from bench.scenarios.http import HTTP_SCENARIOS
+from bench.scenarios.invoke import INVOKE_SCENARIOS
+from bench.scenarios.scale import SCALE_SCENARIOS
+
+__all__ = ["NOT_IN_HARNESS", "SCENARIOS", "Row", "Scenario", "Target", "by_name"]
+
+_ORDER = ["floors", "1", "1b", "1c", "2", "3", "4", "5", "5b", "6", "7", "8", "9", "10", "11"]
+
+NOT_IN_HARNESS: dict[str, str] = {
+    "4": "fan-out: pubsub / trigger to 1, 8, 32, 128 subscribers",
+    "9": "queue: enqueue -> worker -> ack vs arq on Redis",
+}
+
+SCENARIOS: list[Scenario] = sorted(
+    [*INVOKE_SCENARIOS, *HTTP_SCENARIOS, *SCALE_SCENARIOS], key=lambda s: _ORDER.index(s.name)
+)
+
+
+def by_name(name: str) -> Scenario | None:
+    """The scenario called ``name`` (``"1b"``, ``"7"``, ...), or None."""
+    return next((s for s in SCENARIOS if s.name == name), None)
