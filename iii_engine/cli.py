@@ -15,13 +15,16 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from iii_engine import trigger_cli
 from iii_engine._logsetup import LEVELS, configure_logging
 from iii_engine._version import ENGINE_VERSION
 from iii_engine.config import EngineConfig, default_config, load_config
 from iii_sdk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from iii_engine.engine import Engine
 
 __all__ = ["build_parser", "main", "resolve_config"]
 
@@ -158,26 +161,22 @@ async def _serve(config: EngineConfig) -> int:
     return code if isinstance(code, int) else 0
 
 
-def banner(engine: Any, config: EngineConfig) -> str:
-    """The start-up summary: version, config file, listening URLs, workers."""
+def banner(engine: Engine, config: EngineConfig) -> str:
+    """The start-up summary: version, config file, listening URLs, workers, plugins."""
     source = str(config.path) if config.path else "none (embedded defaults)"
-    urls = getattr(engine, "worker_urls", None) or [getattr(engine, "worker_url", "?")]
-    lines = [f"iii engine {ENGINE_VERSION} (python)", f"  config   {source}"]
-    lines += [f"  workers  {url}" for url in urls]
-    for label, url in _builtin_urls(engine):
-        lines.append(f"  {label:<8} {url}")
-    names = getattr(engine, "worker_names", None) or [e.instance_id for e in config.workers]
-    lines.append(f"  running  {', '.join(names) or '(engine functions only)'}")
-    return "\n".join(lines)
-
-
-def _builtin_urls(engine: Any) -> list[tuple[str, str]]:
-    urls = getattr(engine, "urls", None)
-    if callable(urls):
-        found = urls()
+    lines = [f"iii engine {ENGINE_VERSION} (python)", f"  config    {source}"]
+    lines += [f"  workers   {url}" for url in engine.worker_urls]
+    for instance_id, running in engine.builtins.items():
+        urls = getattr(running.worker, "urls", None)
+        found = urls() if callable(urls) else None
         if isinstance(found, dict):
-            return [(str(k), str(v)) for k, v in found.items()]
-    return []
+            lines += [f"  {label!s:<9} {url}  ({instance_id})" for label, url in found.items()]
+    processes = [f"{e.instance_id} (process)" for e in config.workers if e.is_process]
+    names = [*engine.builtins, *processes]
+    lines.append(f"  running   {', '.join(names) or '(engine functions only)'}")
+    plugins = [p.name for p in engine.plugins.plugins if p.error is None]
+    lines.append(f"  plugins   {', '.join(plugins) or '(none)'}")
+    return "\n".join(lines)
 
 
 def _error(message: str) -> int:

@@ -112,6 +112,7 @@ async def status(url: str, timeout_s: float) -> int:
             w.get("id"),
         )
         for w in workers.get("workers", [])
+        if w.get("name") != client.name  # this command's own connection
     ]
     print(f"engine at {url}\n")
     print(table(("WORKER", "RUNTIME", "STATUS", "FUNCTIONS", "NAMESPACE", "ID"), worker_rows))

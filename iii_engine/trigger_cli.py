@@ -194,7 +194,7 @@ def render_function_help(info: dict[str, Any], function_id: str) -> str:
     if info.get("description"):
         lines += ["", str(info["description"])]
     lines += ["", f"usage: iii trigger {function_id} [KEY=VALUE ...] [--json JSON]"]
-    schema = info.get("request_schema")
+    schema = _resolve_ref(info.get("request_schema"), info.get("request_schema"))
     properties = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(properties, dict) or not properties:
         lines += ["", "parameters: (no request schema registered)"]
@@ -203,7 +203,8 @@ def render_function_help(info: dict[str, Any], function_id: str) -> str:
     required = set(schema.get("required") or [])
     rows = [("NAME", "TYPE", "REQUIRED", "DESCRIPTION")]
     for name, raw in properties.items():
-        prop = raw if isinstance(raw, dict) else {}
+        resolved = _resolve_ref(raw, info.get("request_schema"))
+        prop = resolved if isinstance(resolved, dict) else {}
         rows.append(
             (
                 str(name),
@@ -218,6 +219,17 @@ def render_function_help(info: dict[str, Any], function_id: str) -> str:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         lines.append(("  " + "  ".join([*cells, row[3]])).rstrip())
     return "\n".join(lines)
+
+
+def _resolve_ref(schema: Any, root: Any, depth: int = 0) -> Any:
+    """Follow a local ``$ref`` (``#/$defs/Name``), as msgspec-generated schemas use."""
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    if not isinstance(ref, str) or not ref.startswith("#/") or depth > 16:
+        return schema
+    target: Any = root
+    for part in ref[2:].split("/"):
+        target = target.get(part) if isinstance(target, dict) else None
+    return _resolve_ref(target, root, depth + 1) if target is not None else schema
 
 
 def _type_name(prop: dict[str, Any]) -> str:
