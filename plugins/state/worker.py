@@ -28,8 +28,11 @@ class StateWorker:
         await adapter.open()
         self.adapter = adapter
         self.triggers = StateTriggerType(ctx, enabled=self.config.triggers_enabled)
-        self.triggers.start()
-        ctx.register_trigger_type(self.triggers)
+        if self.config.triggers_enabled:
+            self.triggers.start()
+            ctx.register_trigger_type(self.triggers)
+        # Disabled: the type is not provided at all, so bindings stay parked (visibly pending
+        # in the engine) instead of being accepted and silently never fired.
         functions = StateFunctions(
             adapter, self.triggers, max_value_bytes=self.config.max_value_bytes
         )
