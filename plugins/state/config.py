@@ -96,6 +96,8 @@ def resolve_adapter(config: StateConfig, base_dir: Path) -> AdapterChoice:
         if kv.store_method != "in_memory":
             logger.warning("iii-state: unknown store_method %r, using in_memory", kv.store_method)
         return AdapterChoice("memory")
+    if adapter.name == "bridge":
+        raise ConfigError("the bridge state adapter is not supported; use redis", "adapter.name")
     raise ConfigError(
         f"unknown state adapter {adapter.name!r} (expected kv, memory, file or redis)",
         "adapter.name",
