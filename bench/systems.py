@@ -154,7 +154,16 @@ async def engine(
     url = f"ws://127.0.0.1:{ws_port}/"
     procs: list[Proc] = []
     async with _running(procs):
-        eng = await _python(opts, "engine", "iii_engine", "--config", str(config), pipe=False)
+        eng = await _python(
+            opts,
+            "engine",
+            "iii_engine",
+            "--config",
+            str(config),
+            "--log-level",
+            "warning",
+            pipe=False,
+        )
         procs.append(eng)
         await eng.wait_port(ws_port)
         if http_port is not None:
