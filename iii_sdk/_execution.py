@@ -14,8 +14,6 @@ import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import msgspec
-
 from iii_sdk.channels import resolve_channel_refs
 from iii_sdk.errors import FUNCTION_NOT_FOUND, INVOCATION_FAILED, InvocationError
 from iii_sdk.protocol import (
@@ -104,7 +102,7 @@ class Executor:
                         result=raw_value(result),
                     )
                 )
-            except (TypeError, ValueError, msgspec.EncodeError) as exc:
+            except Exception as exc:  # any encoding failure is the handler's failure
                 error = ErrorBody(
                     code=INVOCATION_FAILED,
                     message=f"result of {message.function_id} is not JSON-encodable: {exc}",

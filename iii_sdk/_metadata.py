@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 from functools import cache
@@ -35,9 +36,20 @@ def resolve_url(url: str | None) -> str:
     return url or os.environ.get("III_URL") or DEFAULT_URL
 
 
+_default_names = itertools.count(1)
+
+
 def resolve_name(name: str | None) -> str:
-    """The explicit name, else ``III_WORKER_NAME``, else ``<hostname>:<pid>``."""
-    return name or os.environ.get("III_WORKER_NAME") or f"{platform.node()}:{os.getpid()}"
+    """The explicit name, else ``III_WORKER_NAME``, else ``<hostname>:<pid>``.
+
+    The engine allows one live worker per name, so further unnamed workers of the same
+    process get ``<hostname>:<pid>-2``, ``-3`` …
+    """
+    if name or os.environ.get("III_WORKER_NAME"):
+        return name or os.environ["III_WORKER_NAME"]
+    base = f"{platform.node()}:{os.getpid()}"
+    count = next(_default_names)
+    return base if count == 1 else f"{base}-{count}"
 
 
 def resolve_namespace(namespace: str | None) -> str | None:

@@ -22,4 +22,7 @@ def raw_value(value: Any) -> Raw:
     """``value`` as Raw JSON (``None`` is ``null``); raise ``TypeError`` if not encodable."""
     if value is None:
         return NULL
-    return Raw(_encoder.encode(value))
+    try:
+        return Raw(_encoder.encode(value))
+    except NotImplementedError as exc:  # msgspec's enc_hook convention for "unsupported"
+        raise TypeError(str(exc)) from exc

@@ -160,6 +160,7 @@ class Worker:
         self._reattach_token: str | None = None
         self._registered: asyncio.Future[str] | None = None
         self._closed = False
+        self._fatal: RegistrationRejected | None = None
         self._listeners: list[Callable[[str], None]] = []
         self._dispatch: dict[type[Any], Callable[[Any, int], None]] = {
             InvocationResult: self._on_result,
@@ -429,6 +430,9 @@ class Worker:
             function_id = request
         if self._closed:
             raise InvocationError(errors.SHUTDOWN, "the worker is closed", function_id=function_id)
+        if self._fatal is not None:
+            fatal = self._fatal
+            raise InvocationError(fatal.code, str(fatal), function_id=function_id)
         self._connection.start()
         message = InvokeFunction(
             function_id=function_id,
@@ -568,6 +572,7 @@ class Worker:
                 self._registrations.function_rejected(message.function_id, rejection)
             return
         # Fatal: another live worker holds this name; the engine closes the socket.
+        self._fatal = rejection
         self._connection.stop_reconnecting()
         self._pending.fail_all(message.code, str(rejection))
         if self._registered is not None and not self._registered.done():
