@@ -29,7 +29,7 @@ import aiohttp
 if TYPE_CHECKING:
     from iii_engine.engine import Engine
 
-__all__ = ["DEFAULT_TIMEOUT", "RawWorker", "is_uuid4", "raw_worker"]
+__all__ = ["DEFAULT_TIMEOUT", "RawWorker", "disconnect", "is_uuid4", "open_raw", "raw_worker"]
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -231,6 +231,15 @@ async def open_raw(url: str, *, path: str = "/", within: float = DEFAULT_TIMEOUT
         await session.close()
         raise
     return worker
+
+
+async def disconnect(engine: Engine, worker: RawWorker, *, within: float = DEFAULT_TIMEOUT) -> None:
+    """Close ``worker`` and wait until the engine finished its disconnect cleanup."""
+    conn = engine.workers.connections.get(worker.worker_id)
+    await worker.close()
+    if conn is not None:
+        async with asyncio.timeout(within):
+            await asyncio.shield(conn.cleaned)
 
 
 @asynccontextmanager
