@@ -1,0 +1,84 @@
+"""The blocking facade: SyncWorker from plain threads, run_forever in a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import textwrap
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from iii_engine.engine import Engine
+from iii_sdk import SyncWorker, Worker
+
+Connect = Callable[..., Awaitable[Worker]]
+
+
+def _blocking_session(url: str) -> dict[str, Any]:
+    """Everything a script does, in one thread, without touching asyncio itself."""
+    with SyncWorker(url, name="script") as serving, SyncWorker(url, name="user") as calling:
+        handle = serving.register_function("sync::double", lambda p: p["n"] * 2)
+        calling.trigger("engine::functions::list", {})
+        serving.trigger("engine::functions::list", {})  # the registration is applied
+        doubled = calling.trigger("sync::double", {"n": 21})
+        handle.unregister()
+        serving.trigger("engine::functions::list", {})
+        try:
+            calling.trigger({"function_id": "sync::double", "payload": {"n": 1}})
+        except Exception as exc:
+            missing = getattr(exc, "code", None)
+        return {"doubled": doubled, "missing": missing, "id": serving.worker_id}
+
+
+async def test_sync_worker_from_a_plain_thread(engine: Engine) -> None:
+    result = await asyncio.to_thread(_blocking_session, engine.worker_url)
+    assert result["doubled"] == 42
+    assert result["missing"] == "function_not_found"
+    assert result["id"]
+
+
+SCRIPT = textwrap.dedent(
+    """
+    from iii_sdk import Worker
+
+    def add(payload):
+        return {"c": payload["a"] + payload["b"]}
+
+    worker = Worker(name="script-worker")
+    worker.register_function("math::add", add)
+    worker.run_forever()
+    """
+)
+
+
+async def test_run_forever_serves_until_sigterm(
+    engine: Engine, connect_worker: Connect, tmp_path: Path
+) -> None:
+    watcher = await connect_worker(engine, name="watcher")
+    updated: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def on_workers(event: Any) -> None:
+        if event["worker_id"] != watcher.worker_id:
+            updated.put_nowait(event)
+
+    watcher.register_function("watch::workers", on_workers)
+    watcher.register_trigger("engine::workers-available", "watch::workers", {})
+    await watcher.trigger("engine::functions::list", {})
+    script = tmp_path / "math_worker.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "III_URL": engine.worker_url}
+    proc = await asyncio.create_subprocess_exec(sys.executable, str(script), env=env)
+    try:
+        # metadata is sent after the replay, so the function is registered by then
+        while (await asyncio.wait_for(updated.get(), 10))["event"] != "worker_metadata_updated":
+            pass
+        assert await watcher.trigger("math::add", {"a": 2, "b": 3}) == {"c": 5}
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
