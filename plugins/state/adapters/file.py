@@ -54,6 +54,7 @@ class FileAdapter(MemoryAdapter):
         self._pending: list[_Write] = []
         self._flusher: asyncio.Task[None] | None = None
         self._seq = 0
+        self._closed = False
 
     async def open(self) -> None:
         """Open (or create) the database and load it into memory."""
@@ -65,8 +66,10 @@ class FileAdapter(MemoryAdapter):
 
     async def close(self) -> None:
         """Commit every pending write, then close the database."""
+        self._closed = True
         if self._flusher is not None:
-            await asyncio.shield(self._flusher)
+            # Even a cancelled flusher leaves its batch queued on the thread, ahead of ours.
+            await asyncio.gather(self._flusher, return_exceptions=True)
         loop = asyncio.get_running_loop()
         try:
             if self._pending:
@@ -78,38 +81,46 @@ class FileAdapter(MemoryAdapter):
 
     async def flush(self) -> None:
         """Wait until every write made so far is committed."""
-        while self._flusher is not None:
-            await asyncio.shield(self._flusher)
+        while (flusher := self._flusher) is not None and not flusher.done():
+            await asyncio.gather(flusher, return_exceptions=True)
 
     def _put(self, scope: str, key: str, data: bytes) -> bytes | None:
+        self._check_open()
         self._seq += 1
         self._journal((scope, key, data.decode(), self._seq))
         return super()._put(scope, key, data)
 
     def _remove(self, scope: str, key: str) -> bytes | None:
+        self._check_open()
         old = super()._remove(scope, key)
         if old is not None:
             self._journal((scope, key, None, 0))
         return old
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"the state store {self.path} is closed")
+
     def _journal(self, write: _Write) -> None:
         self._pending.append(write)
-        if self._flusher is None:
+        if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_pending())
+            self._flusher.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        if self._flusher is task:
+            self._flusher = None
 
     async def _flush_pending(self) -> None:
         loop = asyncio.get_running_loop()
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                try:
-                    await loop.run_in_executor(self._executor, self._commit, batch)
-                except (sqlite3.Error, OSError):
-                    self._logger.exception(
-                        "iii-state: could not write %d change(s) to %s", len(batch), self.path
-                    )
-        finally:
-            self._flusher = None
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await loop.run_in_executor(self._executor, self._commit, batch)
+            except (sqlite3.Error, OSError):
+                self._logger.exception(
+                    "iii-state: could not write %d change(s) to %s", len(batch), self.path
+                )
 
     # --- runs on the dedicated thread --------------------------------------------------------
 

@@ -205,3 +205,37 @@ async def test_redis_open_fails_when_the_server_is_unreachable() -> None:
     store = RedisAdapter("redis://127.0.0.1:1/0")
     with pytest.raises(redis.ConnectionError):
         await store.open()
+
+
+async def test_file_adapter_close_commits_even_if_the_flusher_was_cancelled(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = FileAdapter(path)
+    await store.open()
+    for i in range(100):
+        await store.set("s", f"k{i}", b"1")
+    flusher = store._flusher
+    assert flusher is not None
+    flusher.cancel()
+    for i in range(100, 150):
+        await store.set("s", f"k{i}", b"1")
+    await store.close()
+    reopened = FileAdapter(path)
+    await reopened.open()
+    try:
+        assert len(await reopened.list_values("s")) == 150
+    finally:
+        await reopened.close()
+
+
+async def test_file_adapter_refuses_writes_after_close(tmp_path: Path) -> None:
+    store = FileAdapter(tmp_path / "state.sqlite3")
+    await store.open()
+    await store.set("s", "k", b"1")
+    await store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.set("s", "k", b"2")
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.delete("s", "k")
+    assert await store.get("s", "k") == b"1"

@@ -175,3 +175,14 @@ async def test_functions_are_listed_by_the_engine(client: Worker) -> None:
         "state::list",
         "state::list_groups",
     } <= ids
+
+
+async def test_unknown_input_keys_are_ignored(client: Worker) -> None:
+    payload = {"scope": "s", "key": "k", "value": 1, "_caller_worker_id": "w", "extra": [1]}
+    assert await call(client, "state::set", payload) == {"old_value": None, "new_value": 1}
+    assert await call(client, "state::get", {"scope": "s", "key": "k", "x": 1}) == 1
+
+
+async def test_value_wins_over_data_when_both_are_given(client: Worker) -> None:
+    payload = {"scope": "s", "key": "k", "value": "v", "data": "d"}
+    assert await call(client, "state::set", payload) == {"old_value": None, "new_value": "v"}
