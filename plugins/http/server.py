@@ -13,6 +13,7 @@ from iii_sdk.errors import InvocationError
 from iii_sdk.plugin import Channel, WorkerContext, check_condition
 from plugins.http.config import HttpConfig
 from plugins.http.cors import Cors
+from plugins.http.deadlines import Deadlines
 from plugins.http.middleware import run_middleware
 from plugins.http.payload import header_map, is_json, middleware_input, parse_json_body, query_map
 from plugins.http.rendering import (
@@ -78,6 +79,7 @@ class HttpServer:
         ]
         self._cors = Cors(config.cors)
         self._runner: web.ServerRunner | None = None
+        self._deadlines = Deadlines(self._timeout)
 
     async def start(self) -> None:
         """Listen on the configured host and port (``port`` holds the bound port)."""
@@ -91,6 +93,7 @@ class HttpServer:
             await runner.cleanup()
             raise
         self._runner = runner
+        self._deadlines.start()
         sockets: list[socket.socket] = list(getattr(site._server, "sockets", ()) or ())
         self.port = sockets[0].getsockname()[1] if sockets else self._config.port
 
@@ -99,6 +102,7 @@ class HttpServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        await self._deadlines.stop()
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         origin = request.headers.get("Origin")
@@ -136,19 +140,24 @@ class HttpServer:
         cors: dict[str, str] | None,
     ) -> web.StreamResponse:
         streams = _Streams(cors)
+        deadline = self._deadlines.add()
         try:
-            async with asyncio.timeout(self._timeout or None) as deadline:
-                answer = await self._run(request, binding, params, streams)
-                if answer is not None:
-                    return answer
-                stream = streams.response
-                assert stream is not None
-                await stream.ready
-                deadline.reschedule(None)
+            answer = await self._run(request, binding, params, streams)
+            if answer is not None:
+                return answer
+            stream = streams.response
+            assert stream is not None
+            await stream.ready
+            # Like upstream, the timeout covers the wait for the response, not its streaming.
+            self._deadlines.remove(deadline)
             return await stream.finish()
-        except TimeoutError:
+        except asyncio.CancelledError:
+            if not deadline.expired or deadline.task is None:
+                raise
+            deadline.task.uncancel()
             return request_timeout()
         finally:
+            self._deadlines.remove(deadline)
             streams.close()
 
     async def _run(
@@ -217,7 +226,7 @@ class HttpServer:
         payload["request_body"] = _ref(request_channel, "read")
         payload["response"] = _ref(response_channel, "write")
         if raw is not None or not request.body_exists:
-            await write_request_body(request_channel, raw or b"")
+            await write_request_body(request_channel, raw)
         else:
             streams.body = asyncio.ensure_future(pump_request_body(request_channel, request))
         stream = streams.response = ResponseStream(response_channel, request, streams.cors)

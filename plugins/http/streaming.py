@@ -21,7 +21,7 @@ _CHUNK = 64 * 1024
 _json_decode = msgspec.json.Decoder().decode
 
 
-async def write_request_body(channel: Channel, data: bytes) -> None:
+async def write_request_body(channel: Channel, data: bytes | None) -> None:
     """Put an already-read body into the request-body channel as one chunk, then end it."""
     writer = await channel.writer()
     try:

@@ -292,3 +292,14 @@ async def test_cors_preflight_and_response_headers(serve: Serve) -> None:
             env.url("/open"), headers={"Origin": "https://good.example"}
         ) as resp:
             assert resp.headers["Access-Control-Allow-Origin"] == "https://good.example"
+
+
+async def test_head_falls_back_to_get_and_urls_name_the_bound_port(serve: Serve) -> None:
+    async with serve() as env:
+        assert env.http.port not in (None, 0)
+        assert env.http.urls() == {"http": f"http://127.0.0.1:{env.http.port}"}
+        await env.route("/doc", lambda req: {"headers": {"X-Method": req["method"]}, "body": "b"})
+        async with env.session.head(env.url("/doc")) as resp:
+            assert resp.status == 200
+            assert resp.headers["X-Method"] == "HEAD"
+            assert await resp.read() == b""
