@@ -278,17 +278,18 @@ def _append(current: Any, op: AppendOp) -> Any:
     *parents, leaf = segments
     node: Any = root
     for segment in parents:
-        node = node.get(segment, MISSING)
-        if node is MISSING:
-            break
+        node = node.get(segment)
         if not isinstance(node, dict):
-            raise _OpFailed("append.target_not_object", f"{segment!r} is not an object")
+            break  # missing or not an object: replaced by {} below, so the leaf is missing
     target = node.get(leaf, MISSING) if isinstance(node, dict) else MISSING
-    # Computed before any parent is created so a failed op leaves the value unchanged.
+    # Computed before any parent changes so a failed op leaves the value untouched.
     new_leaf = _appended(target, op.value, nested=bool(parents))
     node = root
     for segment in parents:
-        node = node.setdefault(segment, {})
+        child = node.get(segment)
+        if not isinstance(child, dict):
+            child = node[segment] = {}
+        node = child
     node[leaf] = new_leaf
     return root
 

@@ -406,16 +406,20 @@ def test_append_nested_path_creates_parents_and_a_missing_leaf_is_always_an_arra
     )
 
 
-def test_append_nested_failure_creates_no_parents() -> None:
+def test_append_nested_failure_leaves_the_value_unchanged() -> None:
     current = {"a": {"b": 1}}
     assert run(current, {"type": "append", "path": ["a", "b"], "value": "y"}) == (
         {"a": {"b": 1}},
         ["append.type_mismatch"],
     )
-    current = {"a": 5}
-    assert run(current, {"type": "append", "path": ["a", "b"], "value": "y"}) == (
-        {"a": 5},
-        ["append.target_not_object"],
+
+
+@pytest.mark.parametrize("intermediate", [5, "s", [1], None])
+def test_append_nested_replaces_non_object_intermediates(intermediate: Any) -> None:
+    current = {"a": intermediate, "keep": 1}
+    assert run(current, {"type": "append", "path": ["a", "b", "c"], "value": "y"}) == (
+        {"a": {"b": {"c": ["y"]}}, "keep": 1},
+        [],
     )
 
 
