@@ -18,8 +18,8 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import os
 import time
-import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
@@ -48,17 +48,29 @@ class ChannelClosedError(ConnectionResetError):
     """The other side of the channel is gone (reader closed, or the channel was deleted)."""
 
 
-class _Pipe:
-    """A single-producer single-consumer bounded frame queue with end and break states."""
+def _uuid4() -> str:
+    """A random UUIDv4 string, about three times cheaper than ``str(uuid.uuid4())``."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
-    __slots__ = ("_capacity", "_frames", "_has_data", "_has_room", "broken", "ended")
+
+_VARIANT = "89ab"
+
+
+class _Pipe:
+    """A single-producer single-consumer bounded frame queue with end and break states.
+
+    Waiters are futures created only when a side actually has to wait, so an idle channel
+    costs no event-loop objects (HTTP creates two per request).
+    """
+
+    __slots__ = ("_capacity", "_data_waiter", "_frames", "_room_waiter", "broken", "ended")
 
     def __init__(self, capacity: int) -> None:
         self._frames: deque[Frame] = deque()
         self._capacity = capacity
-        self._has_data = asyncio.Event()
-        self._has_room = asyncio.Event()
-        self._has_room.set()
+        self._data_waiter: asyncio.Future[None] | None = None
+        self._room_waiter: asyncio.Future[None] | None = None
         self.ended = False
         self.broken = False
 
@@ -68,12 +80,12 @@ class _Pipe:
     async def put(self, frame: Frame) -> bool:
         """Queue ``frame``, waiting for room; ``False`` when the reader is gone."""
         while len(self._frames) >= self._capacity and not self.broken:
-            self._has_room.clear()
-            await self._has_room.wait()
+            self._room_waiter = asyncio.get_running_loop().create_future()
+            await self._room_waiter
         if self.broken or self.ended:
             return False
         self._frames.append(frame)
-        self._has_data.set()
+        self._wake_reader()
         return True
 
     async def get(self) -> Frame | None:
@@ -81,23 +93,33 @@ class _Pipe:
         while not self._frames:
             if self.ended or self.broken:
                 return None
-            self._has_data.clear()
-            await self._has_data.wait()
+            self._data_waiter = asyncio.get_running_loop().create_future()
+            await self._data_waiter
         frame = self._frames.popleft()
-        self._has_room.set()
+        self._wake_writer()
         return frame
 
     def end(self) -> None:
         """The writer is done: the reader drains what is queued, then sees the end."""
         self.ended = True
-        self._has_data.set()
+        self._wake_reader()
 
     def break_(self) -> None:
         """The reader is gone: wake a waiting writer and refuse further frames."""
         self.broken = True
         self._frames.clear()
-        self._has_room.set()
-        self._has_data.set()
+        self._wake_writer()
+        self._wake_reader()
+
+    def _wake_reader(self) -> None:
+        waiter, self._data_waiter = self._data_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_writer(self) -> None:
+        waiter, self._room_waiter = self._room_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 class _Channel:
@@ -168,7 +190,7 @@ class ChannelManager:
         removed by :meth:`drop_owner` when that connection goes away.
         """
         size = min(max(int(buffer_size), 1), MAX_BUFFER_SIZE)
-        channel = _Channel(str(uuid.uuid4()), str(uuid.uuid4()), size, owner, time.monotonic())
+        channel = _Channel(_uuid4(), _uuid4(), size, owner, time.monotonic())
         self._channels[channel.id] = channel
         if owner is not None:
             self._by_owner.setdefault(owner, set()).add(channel.id)

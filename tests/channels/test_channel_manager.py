@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import aiohttp
 import pytest
@@ -234,6 +235,10 @@ async def test_create_result_shape_and_clamping(channel_server: ChannelServer) -
     assert out["writer"]["channel_id"] == out["reader"]["channel_id"]
     assert out["writer"]["access_key"] == out["reader"]["access_key"]
     assert set(out["writer"]) == {"channel_id", "access_key", "direction"}
+    for value in (out["writer"]["channel_id"], out["writer"]["access_key"]):
+        parsed = uuid.UUID(value)
+        assert (str(parsed), parsed.version, parsed.variant) == (value, 4, uuid.RFC_4122)
+    assert out["writer"]["channel_id"] != out["writer"]["access_key"]
     # Clamped to 1024: the 1025th frame has to wait.
     writer = await manager.local(out["writer"]["channel_id"]).writer()
     for _ in range(1024):
