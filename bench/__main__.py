@@ -30,6 +30,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=0.0, help="seconds per measured cell")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the engine under cProfile (slower); .prof files land in the log directory",
+    )
+    parser.add_argument(
         "--uvloop", action="store_true", help="run floors, peers and systems under test with uvloop"
     )
     return parser.parse_args(argv)

@@ -113,14 +113,21 @@ def ws_cell(
     heads: Callable[[], list[bytes]] | None = None,
     payload: bytes = b'{"n":1}',
     function_id: str = "bench::echo",
+    prime: tuple[str, Any] | None = None,
 ) -> Cell:
-    """Raw client: ``connections`` sockets, each with ``window`` invocations in flight."""
+    """Raw client: ``connections`` sockets, each with ``window`` invocations in flight.
+
+    ``prime`` is one ``(function_id, payload)`` call made before the warm-up (e.g. a state set
+    so that the measured gets find a value).
+    """
 
     async def run(ctx: Context) -> Metrics:
         frames = heads() if heads is not None else [invoke_head(function_id, payload)]
         b = ctx.budget
         per = max(1, b.max_ops // connections)
         async with factory(ctx.opts) as system, raw_sockets(system.ws_url, connections) as wss:
+            if prime is not None:
+                await load.call(wss[0], *prime)
             await _gather_pumps(wss, frames, window, per // 10 + window, b.warmup)
             meter = CpuMeter(system)
             meter.start()

@@ -1,18 +1,41 @@
-"""Run a module as ``__main__``, optionally with uvloop installed as the event loop policy.
+"""Run a module as ``__main__``, optionally with uvloop or under cProfile.
 
-``python -m bench.launch [--uvloop] MODULE ARGS...``: every bench process (floors, peers and the
-engine) starts through here, so ``--uvloop`` switches all of them alike.
+``python -m bench.launch [--uvloop] [--cprofile FILE] MODULE ARGS...``: every bench process
+(floors, peers and the engine) starts through here, so ``--uvloop`` switches all of them alike.
+With ``--cprofile`` the stats are written to FILE when the module exits (SIGTERM included).
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import runpy
+import signal
 import sys
 
 
+def _run(module: str) -> None:
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+def _profiled(module: str, out: str) -> None:
+    profiler = cProfile.Profile()
+
+    def on_term(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    # The engine installs its own SIGTERM handler inside its loop; ours only runs if it does not.
+    signal.signal(signal.SIGTERM, on_term)
+    profiler.enable()
+    try:
+        _run(module)
+    finally:
+        profiler.disable()
+        profiler.dump_stats(out)
+
+
 def main() -> None:
-    """Install uvloop when asked, then run the named module with the remaining arguments."""
+    """Install uvloop or hide it, then run the named module with the remaining arguments."""
     argv = sys.argv[1:]
     if argv and argv[0] == "--uvloop":
         import uvloop
@@ -23,10 +46,16 @@ def main() -> None:
         # The engine switches to uvloop whenever it can import it; hiding it keeps every process
         # of a run on the same loop, so ratios compare like with like.
         sys.modules["uvloop"] = None  # type: ignore[assignment]
+    profile_to = ""
+    if len(argv) > 1 and argv[0] == "--cprofile":
+        profile_to, argv = argv[1], argv[2:]
     if not argv:
-        raise SystemExit("usage: python -m bench.launch [--uvloop] MODULE [ARGS...]")
+        raise SystemExit("usage: python -m bench.launch [--uvloop] [--cprofile FILE] MODULE ...")
     sys.argv = argv
-    runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+    if profile_to:
+        _profiled(argv[0], profile_to)
+    else:
+        _run(argv[0])
 
 
 if __name__ == "__main__":

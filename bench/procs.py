@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -13,6 +14,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # PR_SET_PDEATHSIG: a bench killed mid-run must not leave an engine or worker running.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ProcessFailed(RuntimeError):
@@ -145,10 +153,11 @@ async def spawn(
             cwd=REPO,
             env=full_env,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     return Proc(name, proc, log)
 
 
-def python_module(module: str, *args: str, uvloop: bool = False) -> list[str]:
-    """argv running ``module`` through :mod:`bench.launch`."""
-    return [sys.executable, "-m", "bench.launch", *(["--uvloop"] if uvloop else []), module, *args]
+def python_module(*args: str, uvloop: bool = False) -> list[str]:
+    """argv running ``[--cprofile FILE] MODULE ARGS...`` through :mod:`bench.launch`."""
+    return [sys.executable, "-m", "bench.launch", *(["--uvloop"] if uvloop else []), *args]

@@ -15,7 +15,7 @@ from bench.scenarios import NOT_IN_HARNESS, SCENARIOS, Scenario, by_name
 from bench.scenarios.base import Results
 from bench.systems import Options
 
-QUICK = Budget(warmup=0.15, duration=0.6, max_ops=100_000)
+QUICK = Budget(warmup=0.2, duration=0.8, max_ops=100_000)
 FULL = Budget(warmup=0.5, duration=3.0, max_ops=1_000_000)
 CELL_TIMEOUT = 180.0
 
@@ -53,7 +53,7 @@ async def run(args: argparse.Namespace) -> Report:
         uvloop=args.uvloop, reps=reps, quick=args.quick, scenarios=scenarios, not_here=missing
     )
     logdir = Path(tempfile.mkdtemp(prefix="iii-bench-"))
-    ctx = Context(Options(uvloop=args.uvloop, logdir=logdir), budget, args.quick)
+    ctx = Context(Options(args.uvloop, logdir, args.profile), budget, args.quick)
     _log(f"bench: logs in {logdir}")
     started = time.monotonic()
     for rep in range(reps):

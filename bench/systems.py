@@ -31,6 +31,8 @@ class Options:
 
     uvloop: bool
     logdir: Path
+    profile: bool = False
+    """Run the engine under cProfile; stats go to ``logdir/engine-<port>.prof``."""
 
 
 @dataclass
@@ -53,8 +55,8 @@ async def _running(procs: list[Proc]) -> AsyncIterator[None]:
         await asyncio.gather(*(p.stop() for p in reversed(procs)))
 
 
-async def _python(opts: Options, name: str, module: str, *args: str, pipe: bool = True) -> Proc:
-    argv = python_module(module, *args, uvloop=opts.uvloop)
+async def _python(opts: Options, name: str, *args: str, pipe: bool = True) -> Proc:
+    argv = python_module(*args, uvloop=opts.uvloop)
     return await spawn(name, argv, opts.logdir, pipe_stdout=pipe)
 
 
@@ -154,9 +156,13 @@ async def engine(
     url = f"ws://127.0.0.1:{ws_port}/"
     procs: list[Proc] = []
     async with _running(procs):
+        profile = (
+            ["--cprofile", str(opts.logdir / f"engine-{ws_port}.prof")] if opts.profile else []
+        )
         eng = await _python(
             opts,
             "engine",
+            *profile,
             "iii_engine",
             "--config",
             str(config),

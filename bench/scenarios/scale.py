@@ -24,9 +24,9 @@ from bench.frames import (
 )
 from bench.load import LoadError, call, connect_ws
 from bench.scenarios.base import Results, Row, Scenario, Target, metric, ratio
-from bench.scenarios.invoke import ECHO_64, ENGINE_64
+from bench.scenarios.invoke import ECHO_64, ENGINE_64, RELAY_64
 from bench.stats import percentile
-from bench.systems import Options, engine, engine_available
+from bench.systems import Options, engine, engine_available, relay_floor
 
 if TYPE_CHECKING:
     from bench.load import RawSocket
@@ -54,6 +54,15 @@ def _grid_engine(opts: Options):  # type: ignore[no-untyped-def]
 
 GRID_64 = ws_cell(
     f"engine ws {WORKERS}x{PER_WORKER} functions w64", _grid_engine, window=64, heads=_grid_heads
+)
+
+
+def _grid_relay(opts: Options):  # type: ignore[no-untyped-def]
+    return relay_floor(opts, connections=WORKERS, functions=PER_WORKER, prefix="bench7")
+
+
+RELAY_GRID_64 = ws_cell(
+    f"relay ws {WORKERS}x{PER_WORKER} functions w64", _grid_relay, window=64, heads=_grid_heads
 )
 
 
@@ -205,6 +214,7 @@ STATE_GET = ws_cell(
     window=64,
     function_id="state::get",
     payload=b'{"scope":"bench","key":"k"}',
+    prime=("state::set", {"scope": "bench", "key": "k", "value": {"n": 1, "text": "hello"}}),
 )
 STATE_SET = ws_cell(
     "engine state::set w64",
@@ -285,7 +295,7 @@ SCALE_SCENARIOS = [
     Scenario(
         "7",
         f"{BIG:,} functions over {WORKERS} workers; register; cleanup",
-        lambda ctx: [ENGINE_64, GRID_64, REG_CLEANUP],
+        lambda ctx: [ENGINE_64, GRID_64, RELAY_64, RELAY_GRID_64, REG_CLEANUP],
         _s7_rows,
         engine_available,
     ),
