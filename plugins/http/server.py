@@ -33,6 +33,9 @@ __all__ = ["HttpServer"]
 
 log = logging.getLogger("iii.http")
 
+MAX_JSON_BODY = 32 * 1024 * 1024
+"""JSON bodies are read whole to parse them; other bodies stream through the channel."""
+
 
 class _Streams:
     """What a request started beside its invocation, cancelled when the request ends."""
@@ -83,7 +86,7 @@ class HttpServer:
 
     async def start(self) -> None:
         """Listen on the configured host and port (``port`` holds the bound port)."""
-        server = web.Server(self._handle, access_log=None)
+        server = web.Server(self._handle, request_factory=self._make_request, access_log=None)
         runner = web.ServerRunner(server, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self._config.host, self._config.port)
@@ -96,6 +99,24 @@ class HttpServer:
         self._deadlines.start()
         sockets: list[socket.socket] = list(getattr(site._server, "sockets", ()) or ())
         self.port = sockets[0].getsockname()[1] if sockets else self._config.port
+
+    def _make_request(
+        self,
+        message: Any,
+        payload: Any,
+        protocol: Any,
+        writer: Any,
+        task: asyncio.Task[None],
+    ) -> web.BaseRequest:
+        return web.BaseRequest(
+            message,
+            payload,
+            protocol,
+            writer,
+            task,
+            asyncio.get_running_loop(),
+            client_max_size=MAX_JSON_BODY,
+        )
 
     async def stop(self) -> None:
         """Close the listener and in-flight connections."""
@@ -125,6 +146,8 @@ class HttpServer:
             async with self._limit:
                 try:
                     response = await self._serve(request, match[0].value, match[1], cors)
+                except web.HTTPException as exc:  # a JSON body over MAX_JSON_BODY
+                    response = web.Response(status=exc.status, text=exc.text)
                 except Exception:
                     log.exception("iii-http: failed serving %s %s", method, path)
                     response = internal_error()

@@ -152,3 +152,18 @@ async def test_server_sent_events_arrive_as_they_are_written(serve: Serve) -> No
                     next_event.put_nowait(None)
             assert await resp.content.read() == b""
     assert received == [f"id: {i}\ndata: event {i}" for i in range(4)]
+
+
+async def test_json_body_larger_than_aiohttp_default_limit(serve: Serve) -> None:
+    async def sizes(req: dict[str, Any]) -> dict[str, Any]:
+        raw = await req["request_body"].read_all()
+        return {"body": {"items": len(req["body"]), "raw": len(raw)}}
+
+    document = [{"i": i, "pad": "x" * 40} for i in range(40_000)]  # ~2.4 MB of JSON
+    async with serve() as env:
+        await env.route("/big", sizes, method="POST")
+        async with env.session.post(env.url("/big"), json=document) as resp:
+            assert resp.status == 200
+            data = await resp.json()
+    assert data["items"] == 40_000
+    assert data["raw"] > 2_000_000
