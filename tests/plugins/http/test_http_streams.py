@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
+import json
 import os
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -162,7 +164,9 @@ async def test_json_body_larger_than_aiohttp_default_limit(serve: Serve) -> None
     document = [{"i": i, "pad": "x" * 40} for i in range(40_000)]  # ~2.4 MB of JSON
     async with serve() as env:
         await env.route("/big", sizes, method="POST")
-        async with env.session.post(env.url("/big"), json=document) as resp:
+        body = io.BytesIO(json.dumps(document).encode())
+        headers = {"Content-Type": "application/json"}
+        async with env.session.post(env.url("/big"), data=body, headers=headers) as resp:
             assert resp.status == 200
             data = await resp.json()
     assert data["items"] == 40_000
