@@ -7,7 +7,7 @@ key fires no event (decisions.md §2.4).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import msgspec
 
@@ -25,26 +25,43 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 
-class _Key(msgspec.Struct):
-    scope: str
-    key: str
+Scope = Annotated[str, msgspec.Meta(description="Group of keys (e.g. a table name)")]
+Key = Annotated[str, msgspec.Meta(description="Key within the scope")]
+Value = Annotated[Any, msgspec.Meta(description="Any JSON value")]
 
 
-class _SetInput(msgspec.Struct):
-    scope: str
-    key: str
-    value: Any = msgspec.UNSET
-    data: Any = msgspec.UNSET  # upstream accepts ``data`` as an alias of ``value``
+class KeyInput(msgspec.Struct):
+    """Input of ``state::get`` and ``state::delete``."""
+
+    scope: Scope
+    key: Key
 
 
-class _UpdateInput(msgspec.Struct):
-    scope: str
-    key: str
-    ops: list[UpdateOp]
+class SetInput(msgspec.Struct):
+    """Input of ``state::set``."""
+
+    scope: Scope
+    key: Key
+    value: Value = msgspec.UNSET
+    data: Annotated[Any, msgspec.Meta(description="Alias of value")] = msgspec.UNSET
 
 
-class _ScopeInput(msgspec.Struct):
-    scope: str
+class UpdateInput(msgspec.Struct):
+    """Input of ``state::update``."""
+
+    scope: Scope
+    key: Key
+    ops: Annotated[list[UpdateOp], msgspec.Meta(description="Operations applied in order")]
+
+
+class ScopeInput(msgspec.Struct):
+    """Input of ``state::list``."""
+
+    scope: Scope
+
+
+class GroupsInput(msgspec.Struct):
+    """Input of ``state::list_groups`` (none)."""
 
 
 def _loads(data: bytes | None) -> Any:
@@ -67,20 +84,25 @@ class StateFunctions:
 
     def register(self, ctx: WorkerContext) -> None:
         """Register every ``state::*`` function on ``ctx``."""
-        table: dict[str, tuple[Callable[[Any], Awaitable[Any]], str]] = {
-            "state::set": (self.set, "Store a value; returns {old_value, new_value}"),
-            "state::get": (self.get, "The stored value, or null"),
-            "state::delete": (self.delete, "Delete a key; returns the deleted value, or null"),
-            "state::update": (self.update, "Apply update ops; returns {old_value, new_value}"),
-            "state::list": (self.list_values, "Every value stored in a scope"),
-            "state::list_groups": (self.list_groups, "Every scope holding a value: {groups}"),
-        }
-        for function_id, (handler, description) in table.items():
-            ctx.register_function(function_id, handler, description=description)
+        table: list[tuple[str, Callable[[Any], Awaitable[Any]], type[Any], str]] = [
+            ("state::set", self.set, SetInput, "Store a value; returns {old_value, new_value}"),
+            ("state::get", self.get, KeyInput, "The stored value, or null"),
+            ("state::delete", self.delete, KeyInput, "Delete a key; returns the deleted value"),
+            ("state::update", self.update, UpdateInput, "Apply update ops atomically"),
+            ("state::list", self.list_values, ScopeInput, "Every value stored in a scope"),
+            ("state::list_groups", self.list_groups, GroupsInput, "Every scope: {groups}"),
+        ]
+        for function_id, handler, input_type, description in table:
+            ctx.register_function(
+                function_id,
+                handler,
+                description=description,
+                request_format=msgspec.json.schema(input_type),
+            )
 
     async def set(self, payload: Any) -> dict[str, Any]:
         """``{scope, key, value}`` -> ``{old_value, new_value}``."""
-        request = decode_input(payload, _SetInput, "state::set")
+        request = decode_input(payload, SetInput, "state::set")
         value = request.data if request.value is msgspec.UNSET else request.value
         if value is msgspec.UNSET:
             raise InvocationError(
@@ -104,7 +126,7 @@ class StateFunctions:
 
     async def get(self, payload: Any) -> Any:
         """``{scope, key}`` -> the raw stored value, or null."""
-        request = decode_input(payload, _Key, "state::get")
+        request = decode_input(payload, KeyInput, "state::get")
         try:
             data = await self.adapter.get(request.scope, request.key)
         except Exception as exc:
@@ -113,7 +135,7 @@ class StateFunctions:
 
     async def delete(self, payload: Any) -> Any:
         """``{scope, key}`` -> the raw deleted value, or null."""
-        request = decode_input(payload, _Key, "state::delete")
+        request = decode_input(payload, KeyInput, "state::delete")
         try:
             old = await self.adapter.delete(request.scope, request.key)
         except Exception as exc:
@@ -126,7 +148,7 @@ class StateFunctions:
 
     async def update(self, payload: Any) -> dict[str, Any]:
         """``{scope, key, ops}`` -> ``{old_value, new_value, errors?}``."""
-        request = decode_input(payload, _UpdateInput, "state::update")
+        request = decode_input(payload, UpdateInput, "state::update")
 
         def transform(old: bytes | None) -> tuple[bytes, tuple[Any, list[dict[str, Any]]]]:
             # Decoding gives the ops a private working copy; ``old`` itself stays intact.
@@ -149,7 +171,7 @@ class StateFunctions:
 
     async def list_values(self, payload: Any) -> list[Any]:
         """``{scope}`` -> the values stored in the scope."""
-        request = decode_input(payload, _ScopeInput, "state::list")
+        request = decode_input(payload, ScopeInput, "state::list")
         try:
             values = await self.adapter.list_values(request.scope)
         except Exception as exc:

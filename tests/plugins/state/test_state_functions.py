@@ -186,3 +186,11 @@ async def test_unknown_input_keys_are_ignored(client: Worker) -> None:
 async def test_value_wins_over_data_when_both_are_given(client: Worker) -> None:
     payload = {"scope": "s", "key": "k", "value": "v", "data": "d"}
     assert await call(client, "state::set", payload) == {"old_value": None, "new_value": "v"}
+
+
+async def test_functions_advertise_their_request_schema(client: Worker) -> None:
+    info = await call(client, "engine::functions::info", {"function_id": "state::update"})
+    assert info["description"]
+    schema = info["request_schema"]
+    body = schema["$defs"][schema["$ref"].rsplit("/", 1)[1]]
+    assert set(body["required"]) == {"scope", "key", "ops"}
