@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from typing import Any
 
@@ -230,7 +231,9 @@ def test_defaults_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("III_NAMESPACE", "  ")
     worker = Worker()
     assert worker.url == "ws://127.0.0.1:49134"
-    assert worker.name.endswith(f":{os.getpid()}")
+    assert re.search(rf":{os.getpid()}(-\d+)?$", worker.name)
+    # one live worker per name: unnamed workers of one process must not collide
+    assert Worker().name != worker.name
     assert worker.namespace is None
     with pytest.raises(ValueError, match="namespace is empty"):
         Worker(namespace=" ")
