@@ -303,3 +303,35 @@ async def test_head_falls_back_to_get_and_urls_name_the_bound_port(serve: Serve)
             assert resp.status == 200
             assert resp.headers["X-Method"] == "HEAD"
             assert await resp.read() == b""
+
+
+async def test_trigger_metadata_reaches_the_handler(serve: Serve) -> None:
+    def tagged(req: dict[str, Any], metadata: Any = None) -> dict[str, Any]:
+        return {"body": {"metadata": metadata}}
+
+    async with serve() as env:
+        env.worker.register_function("test::tagged", tagged)
+        handle = env.worker.register_trigger(
+            "http",
+            "test::tagged",
+            {"api_path": "/tagged", "http_method": "GET"},
+            metadata={"team": "core"},
+        )
+        await env.wait_route("GET", "/tagged", handle.id)
+        async with env.session.get(env.url("/tagged")) as resp:
+            assert await resp.json() == {"metadata": {"team": "core"}}
+
+
+async def test_routes_of_a_disconnected_worker_are_removed(serve: Serve) -> None:
+    from iii_sdk.worker import Worker
+
+    async with serve() as env:
+        async with Worker(env.engine.worker_url) as other:
+            other.register_function("other::hi", lambda req: {"body": "hi"})
+            handle = other.register_trigger("http", "other::hi", {"api_path": "/hi"})
+            await env.wait_route("GET", "/hi", handle.id)
+            async with env.session.get(env.url("/hi")) as resp:
+                assert await resp.json() == "hi"
+        await env.wait_route("GET", "/hi", handle.id, present=False)
+        async with env.session.get(env.url("/hi")) as resp:
+            assert resp.status == 404
