@@ -1,0 +1,73 @@
+"""iii-state unchanged in a separate worker (over the wire), as decisions.md §3.6 promises."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from iii_engine.engine import Engine
+from iii_sdk import RemoteContext, Worker
+from iii_sdk.plugin import Trigger, TriggerType
+from plugins.state.config import AdapterConfig, StateConfig
+from plugins.state.worker import StateWorker
+from tests.plugins.state.state_helpers import Recorder, call, event
+
+Connect = Callable[..., Awaitable[Worker]]
+
+
+class Announcing:
+    """Wraps the provider to tell the test when a binding is in place (a readiness signal)."""
+
+    def __init__(self, inner: TriggerType, ready: asyncio.Queue[str]) -> None:
+        self.id = inner.id
+        self.description = inner.description
+        self._inner = inner
+        self._ready = ready
+
+    async def register_trigger(self, trigger: Trigger) -> None:
+        await self._inner.register_trigger(trigger)
+        self._ready.put_nowait(trigger.id)
+
+    async def unregister_trigger(self, trigger: Trigger) -> None:
+        await self._inner.unregister_trigger(trigger)
+
+
+class AnnouncingContext(RemoteContext):
+    def __init__(self, worker: Worker, ready: asyncio.Queue[str], base_dir: Path) -> None:
+        super().__init__(worker, name="iii-state", base_dir=base_dir)
+        self._ready = ready
+
+    def register_trigger_type(self, trigger_type: TriggerType) -> None:
+        super().register_trigger_type(Announcing(trigger_type, self._ready))
+
+
+async def test_state_worker_runs_out_of_process(
+    engine: Engine, connect_worker: Connect, tmp_path: Path
+) -> None:
+    host = Worker(engine.worker_url, name="remote-state")
+    ready: asyncio.Queue[str] = asyncio.Queue()
+    config = StateConfig(adapter=AdapterConfig("file", {"path": "remote.sqlite3"}))
+    state = StateWorker(config)
+    await state.start(AnnouncingContext(host, ready, tmp_path))
+    await host.connect()
+    try:
+        app = await connect_worker(engine, name="app")
+        recorder = Recorder()
+        app.register_function("app::on_change", recorder)
+        handle = app.register_trigger("state", "app::on_change", {"scope": "s"}, metadata={"m": 1})
+        assert await asyncio.wait_for(ready.get(), 5) == handle.id
+        assert await call(app, "state::set", {"scope": "s", "key": "k", "value": 1}) == {
+            "old_value": None,
+            "new_value": 1,
+        }
+        payload, metadata = await recorder.next()
+        # Calls made by a connected worker carry the engine-injected caller id.
+        payload.pop("_caller_worker_id")
+        assert payload == event("state:created", "s", "k", None, 1)
+        assert metadata == {"m": 1}
+        assert await call(app, "state::list_groups", {}) == {"groups": ["s"]}
+    finally:
+        await state.stop()
+        await host.close()
+    assert (tmp_path / "remote.sqlite3").is_file()
