@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from iii_engine.engine import Engine
 from tests.raw_client import raw_worker
@@ -138,12 +139,13 @@ async def test_functions_info_batch_and_invalid_arguments(engine: Engine) -> Non
         assert [r["function_id"] for r in out["functions"]] == ["b::two", "x::none", "a::one"]
         assert out["functions"][1] == {"function_id": "x::none", "error": "not_found"}
         assert out["functions"][0]["registered_triggers"] == []
-        for bad in (
+        bad_queries: list[dict[str, Any]] = [
             {},
             {"function_id": "a::one", "function_ids": ["a::one"]},
             {"function_ids": []},
             {"function_ids": [f"f::{n}" for n in range(33)]},
-        ):
+        ]
+        for bad in bad_queries:
             frame = await w.call("engine::functions::info", bad)
             assert frame["error"]["code"] == "INVALID_ARGUMENTS", bad
         ok = await w.call_ok(
