@@ -13,8 +13,6 @@ _json_decode = msgspec.json.Decoder().decode
 
 
 def _utf8_or_empty(value: str) -> str:
-    if value.isascii():
-        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -25,7 +23,10 @@ def _utf8_or_empty(value: str) -> str:
 
 def header_map(request: web.BaseRequest) -> dict[str, str]:
     """Lower-case header names, one value each (the last one wins for repeated headers)."""
-    return {name.lower(): _utf8_or_empty(value) for name, value in request.headers.items()}
+    return {
+        name.lower(): value if value.isascii() else _utf8_or_empty(value)
+        for name, value in request.headers.items()
+    }
 
 
 def query_map(request: web.BaseRequest) -> dict[str, str]:

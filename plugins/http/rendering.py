@@ -69,8 +69,10 @@ def render_result(result: Any) -> web.Response:
     if not isinstance(result, dict):
         return web.Response(body=b"{}", content_type=_JSON)
     status = _status(result.get("status_code"))
-    headers = parse_headers(result.get("headers"))
     body = result.get("body", {})
+    if result.get("headers") is None:
+        return web.Response(status=status, body=_json_encode(body), content_type=_JSON)
+    headers = parse_headers(result["headers"])
     if "Content-Type" not in headers:
         headers["Content-Type"] = _JSON
         return web.Response(status=status, headers=headers, body=_json_encode(body))

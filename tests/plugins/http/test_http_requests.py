@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -335,3 +336,22 @@ async def test_routes_of_a_disconnected_worker_are_removed(serve: Serve) -> None
         await env.wait_route("GET", "/hi", handle.id, present=False)
         async with env.session.get(env.url("/hi")) as resp:
             assert resp.status == 404
+
+
+async def test_repeated_and_non_utf8_headers(serve: Serve) -> None:
+    async def seen(req: dict[str, Any]) -> dict[str, Any]:
+        return {"body": {k: req["headers"].get(k) for k in ("x-bad", "x-good", "x-rep")}}
+
+    async with serve() as env:
+        await env.route("/hdr", seen)
+        reader, writer = await asyncio.open_connection("127.0.0.1", env.http.port)
+        writer.write(
+            b"GET /hdr HTTP/1.1\r\nHost: t\r\nX-Bad: caf\xe9\r\nX-Good: caf\xc3\xa9\r\n"
+            b"X-Rep: one\r\nX-Rep: two\r\nConnection: close\r\n\r\n"
+        )
+        response = await reader.read()
+        writer.close()
+        await writer.wait_closed()
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert json.loads(body) == {"x-bad": "", "x-good": "café", "x-rep": "two"}
