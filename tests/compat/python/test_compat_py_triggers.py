@@ -25,7 +25,7 @@ pytestmark = pytest.mark.compat
 WEBHOOK = {"id": "offpy-webhook", "description": "webhook events, provided by the official SDK"}
 
 
-class WebhookProvider(TriggerHandler[Any]):
+class WebhookProvider(TriggerHandler[Any]):  # type: ignore[misc]
     """An official-SDK trigger provider that records bindings and fires them on demand."""
 
     def __init__(self, client: Any, inbox: Inbox, reject: str | None = None) -> None:

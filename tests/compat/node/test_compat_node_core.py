@@ -1,0 +1,164 @@
+"""The official Node SDK (iii-sdk@0.22.1) against our engine, with our SDK on the other side."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from iii_engine.engine import Engine
+from iii_sdk.errors import InvocationError
+from tests.compat.support import (
+    WAIT,
+    Inbox,
+    OfficialFactory,
+    official_call,
+    wait_for_functions,
+    wait_for_functions_gone,
+)
+
+pytestmark = pytest.mark.compat
+
+
+async def test_node_function_calls_back_our_python_function(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    ours = await connect_worker(engine, name="py-doubler")
+    ours.register_function("py::double", lambda p: {"value": p["n"] * 2})
+    await node(engine, "combine.mjs")
+
+    result = await ours.trigger("node::combine", {"n": 21, "label": "answer"})
+    assert result == {"label": "answer", "n": 21, "doubled": 42, "sum": 63}
+
+
+async def test_official_python_calls_node_which_calls_ours(
+    engine: Engine, node: Any, connect_worker: Any, official: OfficialFactory
+) -> None:
+    ours = await connect_worker(engine, name="py-doubler")
+    ours.register_function("py::double", lambda p: {"value": p["n"] * 2})
+    await node(engine, "combine.mjs")
+    client = await official(engine, "official-py")
+
+    result = await official_call(client, "node::combine", {"n": 5, "label": "chain"})
+    assert result == {"label": "chain", "n": 5, "doubled": 10, "sum": 15}
+
+
+async def test_node_handler_error_reaches_our_caller(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    await node(engine, "combine.mjs")
+    ours = await connect_worker(engine, name="ours")
+    with pytest.raises(InvocationError) as caught:
+        await ours.trigger("node::fail", {})
+    assert caught.value.code == "invocation_failed"
+    assert caught.value.message == "node says no"
+
+
+async def test_node_sees_function_not_found_and_our_error_codes(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    ours = await connect_worker(engine, name="ours")
+
+    def refuse(payload: Any) -> Any:
+        raise InvocationError("NOT_ALLOWED", "python says no")
+
+    ours.register_function("py::refuse", refuse)
+    await node(engine, "combine.mjs")
+
+    missing = await ours.trigger("node::probe", {"target": "nobody::here", "payload": {}})
+    assert missing["error"]["code"] == "function_not_found"
+    refused = await ours.trigger("node::probe", {"target": "py::refuse", "payload": {}})
+    # The Node SDK's InvocationError prefixes its message with the code.
+    assert refused["error"] == {"code": "NOT_ALLOWED", "message": "NOT_ALLOWED: python says no"}
+
+
+async def test_node_void_call_reaches_our_function(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    ours = await connect_worker(engine, name="ours")
+    received: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    ours.register_function("py::sink", received.set_result)
+    await node(engine, "combine.mjs")
+
+    probe = {"target": "py::sink", "payload": {"fire": "forget"}, "void": True}
+    assert await ours.trigger("node::probe", probe) == {"result": None}
+    payload = await asyncio.wait_for(received, WAIT)
+    assert payload["fire"] == "forget"
+
+
+async def test_node_worker_is_listed_with_its_runtime(engine: Engine, node: Any) -> None:
+    await node(engine, "combine.mjs")
+    workers = await engine.invoke("engine::workers::list", {"runtime": "node"})
+    [row] = workers["workers"]
+    assert (row["name"], row["runtime"], row["version"]) == ("node-combiner", "node", "0.22.1")
+    assert row["status"] == "connected"
+    assert row["function_count"] == 5
+
+
+async def test_node_worker_killed_mid_call_stops_our_invocation(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    worker = await node(engine, "combine.mjs")
+    ours = await connect_worker(engine, name="ours")
+    call = asyncio.create_task(ours.trigger("node::hang", {"job": 9}, timeout_ms=20000))
+    assert json.loads(await worker.expect("INVOKED"))["job"] == 9
+    await worker.kill()
+
+    with pytest.raises(InvocationError) as caught:
+        await asyncio.wait_for(call, WAIT)
+    assert caught.value.code == "invocation_stopped"
+    await wait_for_functions_gone(engine, "node::combine", "node::hang")
+
+
+async def test_node_trigger_provider_receives_and_fires_our_binding(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    worker = await node(engine, "combine.mjs")
+    ours = await connect_worker(engine, name="ours")
+    calls = Inbox()
+
+    def on_tick(payload: Any, metadata: Any) -> None:
+        calls.put((payload, metadata))
+
+    ours.register_function("py::on_tick", on_tick)
+    handle = ours.register_trigger(
+        "node-ticker", "py::on_tick", {"every": "second"}, metadata={"owner": "py"}
+    )
+    binding = json.loads(await worker.expect("BINDING"))
+    assert binding["id"] == handle.id
+    assert binding["function_id"] == "py::on_tick"
+    assert binding["config"] == {"every": "second"}
+    assert binding["metadata"] == {"owner": "py"}
+
+    await wait_for_functions(engine, "py::on_tick")
+    assert await ours.trigger("node::tick", {"tick": 1}) == {"fired": 1}
+    payload, metadata = await calls.get()
+    assert payload["tick"] == 1
+    assert payload["config"] == {"every": "second"}
+    assert metadata == {"owner": "py"}
+
+    handle.unregister()
+    assert json.loads(await worker.expect("UNBINDING"))["id"] == handle.id
+    assert await ours.trigger("node::tick", {"tick": 2}) == {"fired": 0}
+
+
+async def test_node_trigger_provider_rejection_reaches_our_registrant(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    await node(engine, "combine.mjs")
+    ours = await connect_worker(engine, name="ours")
+    ours.register_function("py::never", lambda p: None)
+    handle = ours.register_trigger("node-ticker", "py::never", {"reject": "bad config"})
+    error = await asyncio.wait_for(handle.rejected(), WAIT)
+    assert error.code == "trigger_registration_failed"
+    assert error.message == "rejected: bad config"
+
+
+async def test_node_telemetry_socket_is_accepted(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    """The Node SDK's OpenTelemetry exporter connects to ``<url>/otel`` by default."""
+    worker = await node(engine, "combine.mjs")
+    assert any("/otel" in line and "Connected" in line for line in worker.lines)
