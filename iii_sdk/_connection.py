@@ -266,6 +266,10 @@ class Connection:
         except (ConnectionError, RuntimeError) as exc:
             log.warning("connection lost while replaying registrations: %s", exc)
             return
+        except Exception:
+            log.exception("could not replay registrations; reconnecting")
+            await ws.close()
+            return
         self.replaying = False
         self.ready = True
         on_frame = self._on_frame

@@ -579,7 +579,8 @@ class Worker:
             self._registered.set_exception(rejection)
 
     def _on_ping(self, message: Ping, generation: int) -> None:
-        self._connection.send(encode(Pong()))
+        if self._connection.ready:
+            self._connection.send(encode(Pong()))
 
     def _on_error_frame(self, message: ErrorFrame, generation: int) -> None:
         log.error(

@@ -80,14 +80,14 @@ class RawServer:
 
 
 @asynccontextmanager
-async def raw_server() -> AsyncIterator[RawServer]:
-    """Run a :class:`RawServer` on an ephemeral port."""
+async def raw_server(port: int = 0) -> AsyncIterator[RawServer]:
+    """Run a :class:`RawServer` on ``port`` (default: an ephemeral one)."""
     server = RawServer()
     app = web.Application()
     app.router.add_get("/", server._handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = runner.addresses[0][1]
     server.url = f"ws://127.0.0.1:{port}"

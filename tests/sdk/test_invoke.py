@@ -242,3 +242,22 @@ async def test_worker_metadata_reaches_the_engine(engine: Engine, connect_worker
     assert row["runtime"] == "python"
     assert row["description"] == "does things"
     assert row["id"] == worker.worker_id
+
+
+async def test_duplicate_worker_name_is_fatal_for_the_newcomer(
+    engine: Engine, connect_worker: Connect
+) -> None:
+    await connect_worker(engine, name="unique")
+    newcomer = Worker(engine.worker_url, name="unique")
+    states: asyncio.Queue[str] = asyncio.Queue()
+    newcomer.add_connection_listener(states.put_nowait)
+    await newcomer.connect()
+    try:
+        assert await asyncio.wait_for(states.get(), 5) == "connected"
+        # the engine rejects the name after workerregistered and closes the socket
+        assert await asyncio.wait_for(states.get(), 5) == "disconnected"
+        with pytest.raises(InvocationError) as info:
+            await newcomer.trigger("engine::functions::list", {})
+        assert info.value.code == "WORKER_NAMESPACE_CONFLICT"
+    finally:
+        await newcomer.close()

@@ -246,3 +246,22 @@ async def test_connect_without_reconnect_raises_when_refused() -> None:
     with pytest.raises(ConnectionError):
         await worker.connect()
     await worker.close()
+
+
+async def test_offline_call_that_timed_out_is_not_sent_later() -> None:
+    async with raw_server() as server:
+        url = server.url
+    worker = Worker(url)  # nothing listens there yet: the call waits in the offline queue
+    try:
+        with pytest.raises(InvocationError) as info:
+            await worker.trigger("svc::stale", {}, timeout_ms=1)
+        assert info.value.code == "TIMEOUT"
+        fresh = asyncio.create_task(worker.trigger("svc::fresh", {}, timeout_ms=5000))
+        async with raw_server(int(url.rsplit(":", 1)[1])) as server:
+            conn = await server.accept()
+            invoke, register = await conn.take(2)
+            assert invoke["function_id"] == "svc::fresh"
+            assert register["function_id"] == "engine::workers::register"
+            fresh.cancel()
+    finally:
+        await worker.close()
