@@ -9,6 +9,7 @@ running the ops in Lua would go through cjson, which loses integers above 2^53 a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -49,6 +50,7 @@ class RedisAdapter:
         self.prefix = prefix
         self._client: redis.Redis | None = None
         self._scripts: dict[str, Any] = {}
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
 
     @property
     def client(self) -> redis.Redis:
@@ -94,13 +96,31 @@ class RedisAdapter:
     ) -> tuple[bytes | None, bytes, T]:
         """Replace the value by ``transform(old)``, retrying if another writer got in between."""
         name = self._hash(scope)
+        # Updates of one key from this process queue up locally, so compare-and-set retries
+        # only happen when another process writes the same key.
+        slot = (name, key)
+        lock, users = self._locks.get(slot) or (asyncio.Lock(), 0)
+        self._locks[slot] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._update_once_free(name, key, transform)
+        finally:
+            lock, users = self._locks[slot]
+            if users == 1:
+                del self._locks[slot]
+            else:
+                self._locks[slot] = (lock, users - 1)
+
+    async def _update_once_free(
+        self, name: str, key: str, transform: Callable[[bytes | None], tuple[bytes, T]]
+    ) -> tuple[bytes | None, bytes, T]:
         for _attempt in range(_MAX_UPDATE_ATTEMPTS):
             old = cast(bytes | None, await self.client.hget(name, key))
             new, extra = transform(old)
             args = [key, "0" if old is None else "1", old or b"", new]
             if await self._scripts["cas"](keys=[name], args=args):
                 return old, new, extra
-        raise RuntimeError(f"too many concurrent writers on {scope!r}/{key!r}")
+        raise RuntimeError(f"too many concurrent writers on {name!r}/{key!r}")
 
     async def list_values(self, scope: str) -> list[bytes]:
         """Every value of a scope."""

@@ -239,3 +239,14 @@ async def test_file_adapter_refuses_writes_after_close(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="closed"):
         await store.delete("s", "k")
     assert await store.get("s", "k") == b"1"
+
+
+async def test_redis_update_locks_are_released(redis_db: str) -> None:
+    store = RedisAdapter(redis_db)
+    await store.open()
+    try:
+        await asyncio.gather(*(store.update("s", f"k{i % 3}", _appending(b"x")) for i in range(30)))
+        assert [await store.get("s", f"k{i}") for i in range(3)] == [b"x" * 10] * 3
+        assert store._locks == {}
+    finally:
+        await store.close()
