@@ -16,6 +16,7 @@ from typing import Any
 
 from iii_sdk.channels import resolve_channel_refs
 from iii_sdk.errors import FUNCTION_NOT_FOUND, INVOCATION_FAILED, InvocationError
+from iii_sdk.handlers import AsyncHandler
 from iii_sdk.protocol import (
     UNSET,
     ErrorBody,
@@ -29,6 +30,8 @@ from ._registrations import FunctionEntry
 from ._values import raw_value
 
 __all__ = ["Executor"]
+
+FUNCTION_NOT_INVOKABLE = "function_not_invokable"
 
 log = logging.getLogger("iii.sdk")
 
@@ -50,10 +53,10 @@ class Executor:
     def handle(self, message: InvokeFunction, generation: int) -> None:
         """Start running ``message`` (called inline on the read task)."""
         entry = self._functions.get(message.function_id)
-        if entry is None:
-            self._not_found(message, generation)
+        if entry is None or entry.handler is None:
+            self._not_found(message, generation, http_invoked=entry is not None)
             return
-        task = asyncio.get_running_loop().create_task(self._run(entry, message, generation))
+        task = asyncio.get_running_loop().create_task(self._run(entry.handler, message, generation))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -74,12 +77,12 @@ class Executor:
             payload = resolve_channel_refs(payload, self._engine_url)
         return payload
 
-    async def _run(self, entry: FunctionEntry, message: InvokeFunction, generation: int) -> None:
+    async def _run(self, handler: AsyncHandler, message: InvokeFunction, generation: int) -> None:
         function_id = message.function_id
         error: ErrorBody | None = None
         result: Any = None
         try:
-            result = await entry.handler(self._payload(message), from_raw(message.metadata))
+            result = await handler(self._payload(message), from_raw(message.metadata))
         except InvocationError as exc:
             error = ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace)
         except Exception as exc:
@@ -113,18 +116,24 @@ class Executor:
             )
         )
 
-    def _not_found(self, message: InvokeFunction, generation: int) -> None:
-        log.warning("invocation of unknown function %s", message.function_id)
+    def _not_found(self, message: InvokeFunction, generation: int, *, http_invoked: bool) -> None:
+        if http_invoked:
+            error = ErrorBody(
+                code=FUNCTION_NOT_INVOKABLE,
+                message="Function is HTTP-invoked and cannot be invoked locally",
+            )
+        else:
+            error = ErrorBody(
+                code=FUNCTION_NOT_FOUND, message=f"Function '{message.function_id}' not found"
+            )
+        log.warning("cannot run %s here: %s", message.function_id, error.message)
         if message.invocation_id is None:
             return
         frame = encode(
             InvocationResult(
                 invocation_id=message.invocation_id,
                 function_id=message.function_id,
-                error=ErrorBody(
-                    code=FUNCTION_NOT_FOUND,
-                    message=f"Function '{message.function_id}' not found",
-                ),
+                error=error,
             )
         )
         task = asyncio.get_running_loop().create_task(self._send_on(generation, frame))

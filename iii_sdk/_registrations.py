@@ -114,9 +114,9 @@ class TriggerTypeHandle:
 
 @dataclass(slots=True)
 class FunctionEntry:
-    """A local function: its adapted handler and its registration frame."""
+    """A function: its adapted handler (``None`` when HTTP-invoked) and registration frame."""
 
-    handler: AsyncHandler
+    handler: AsyncHandler | None
     frame: bytes
     handle: FunctionHandle
 

@@ -25,7 +25,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Final, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 import msgspec
@@ -59,7 +59,9 @@ class ChannelError(IIIError):
 
 def channel_url(engine_url: str, ref: StreamChannelRef) -> str:
     """The data-socket URL of ``ref`` on the engine listening at ``engine_url``."""
-    base = engine_url.rstrip("/")
+    parts = urlsplit(engine_url)
+    # Only the listener's address matters: drop any query (auth tokens) and fragment.
+    base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
     key = quote(ref.access_key, safe="")
     return f"{base}/ws/channels/{quote(ref.channel_id, safe='')}?key={key}&dir={ref.direction}"
 

@@ -40,6 +40,7 @@ from iii_sdk.protocol import (
     UNSET,
     EnqueueAction,
     ErrorFrame,
+    HttpInvocationRef,
     InvocationResult,
     InvokeFunction,
     Ping,
@@ -279,10 +280,14 @@ class Worker:
         """Export ``handler`` as ``function_id`` (replacing an earlier local registration).
 
         ``handler`` may be sync (run in a thread) or async, taking ``(payload)`` or
-        ``(payload, metadata)``. Raise :class:`InvocationError` to answer a specific error
-        code; any other exception answers ``invocation_failed`` with its traceback. Formats
-        are JSON Schema dicts or msgspec types (informational, never validated).
+        ``(payload, metadata)``; or an :class:`~iii_sdk.protocol.HttpInvocationRef` for a
+        function the engine calls over HTTP (needs the engine's ``iii-http-functions``).
+
+        A handler raises :class:`InvocationError` to answer a specific error code; any other
+        exception answers ``invocation_failed`` with its traceback. Formats are JSON Schema
+        dicts or msgspec types (informational, never validated).
         """
+        http = handler if isinstance(handler, HttpInvocationRef) else None
         frame = encode(
             RegisterFunction(
                 id=function_id,
@@ -290,10 +295,12 @@ class Worker:
                 request_format=_schema(request_format),
                 response_format=_schema(response_format),
                 metadata=UNSET if metadata is None else to_raw(metadata),
+                invocation=http,
             )
         )
         handle = FunctionHandle(function_id, self._unregister_function)
-        self._registrations.functions[function_id] = FunctionEntry(adapt(handler), frame, handle)
+        adapted = None if http is not None else adapt(handler)
+        self._registrations.functions[function_id] = FunctionEntry(adapted, frame, handle)
         self._connection.send_registration(frame)
         return handle
 

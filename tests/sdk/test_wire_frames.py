@@ -12,6 +12,7 @@ import pytest
 
 from iii_sdk import InvocationError, Worker
 from iii_sdk.plugin import Trigger
+from iii_sdk.protocol import HttpInvocationRef
 from tests.sdk.rawserver import RawConnection, raw_server
 
 
@@ -264,4 +265,27 @@ async def test_offline_call_that_timed_out_is_not_sent_later() -> None:
             assert register["function_id"] == "engine::workers::register"
             fresh.cancel()
     finally:
+        await worker.close()
+
+
+async def test_http_invoked_function_registration_and_local_refusal() -> None:
+    async with raw_server() as server:
+        worker = Worker(server.url)
+        ref = HttpInvocationRef(url="https://example.com/hook", method="PUT", timeout_ms=500)
+        worker.register_function("hooks::remote", ref, description="over http")
+        await worker.connect()
+        conn = await server.accept()
+        registration, _ = await conn.take(2)
+        assert registration == {
+            "type": "registerfunction",
+            "id": "hooks::remote",
+            "description": "over http",
+            "invocation": {"url": "https://example.com/hook", "method": "PUT", "timeout_ms": 500},
+        }
+        call = str(uuid.uuid4())
+        await conn.send(
+            {"type": "invokefunction", "invocation_id": call, "function_id": "hooks::remote"}
+        )
+        answer = await conn.next()
+        assert answer["error"]["code"] == "function_not_invokable"
         await worker.close()
