@@ -110,6 +110,7 @@ async def test_opening_an_unknown_channel_fails(channel_server: ChannelServer) -
         await reader.read()
     assert await reader.read() is None
     assert channel_url("ws://h:1", ref) == "ws://h:1/ws/channels/no-such-channel?key=key&dir=read"
+    assert channel_url("ws://h:1/?token=t", ref) == channel_url("ws://h:1", ref)
 
 
 async def test_sdk_writer_feeds_a_local_reader(channel_server: ChannelServer) -> None:
