@@ -209,3 +209,14 @@ async def test_redis_adapter_fans_out_across_engines(
         await on_two.trigger("publish", {"topic": t, "data": {"from": "two"}})
         for inbox in (inbox_one, inbox_two, inbox_two_b):
             assert [await inbox.next(), await inbox.next()] == [{"from": "one"}, {"from": "two"}]
+
+
+async def test_publish_and_subscribe_are_advertised(
+    pubsub_engine: Engine, connect_worker: ConnectWorker
+) -> None:
+    worker = await connect_worker(pubsub_engine, name="w-info")
+    info = await worker.trigger("engine::triggers::info", {"id": "subscribe"})
+    assert info["worker_name"] == "iii-pubsub"
+    assert info["configuration_schema"]["required"] == ["topic"]
+    function = await worker.trigger("engine::functions::info", {"function_id": "publish"})
+    assert set(function["request_schema"]["required"]) == {"topic", "data"}
