@@ -312,3 +312,19 @@ def thread_event() -> Iterator[threading.Event]:
     event = threading.Event()
     yield event
     event.set()
+
+
+async def wait_for_binding(
+    engine: Engine, function_id: str, within: float = WAIT
+) -> dict[str, Any]:
+    """Wait until a live binding targeting ``function_id`` is listed; return its row."""
+
+    async def row() -> dict[str, Any] | None:
+        listing = await engine.invoke(
+            "engine::registered-triggers::list", {"function_id": function_id}
+        )
+        rows = [r for r in listing["registered_triggers"] if r["function_id"] == function_id]
+        return rows[0] if rows else None
+
+    found: dict[str, Any] = await eventually(row, f"a binding to {function_id}", within)
+    return found

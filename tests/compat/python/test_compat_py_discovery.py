@@ -14,6 +14,7 @@ from iii_engine.testing import start_engine
 from tests.compat.support import (
     Inbox,
     OfficialFactory,
+    close_official,
     eventually,
     official_call,
     wait_for_functions,
@@ -123,8 +124,6 @@ async def test_functions_available_event_reaches_an_official_handler(
         row = next(r for r in event["functions"] if r["function_id"] == "ours::brand_new")
         assert row["worker_name"] == "ours-new-fn"
         await ours.close()
-        from tests.compat.support import close_official
-
         await close_official(client)
 
 
