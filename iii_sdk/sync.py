@@ -50,23 +50,25 @@ async def _serve(worker: Worker) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
-    connecting = asyncio.ensure_future(worker.connect())
+    serving = asyncio.ensure_future(worker.serve_forever())
     stopping = asyncio.ensure_future(stop.wait())
     try:
-        await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
-        if connecting.done():
-            connecting.result()
-            await stopping
+        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if serving.done():
+            serving.result()  # a fatal rejection or a lost connection without reconnect
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-        connecting.cancel()
+        serving.cancel()
         stopping.cancel()
         await worker.close()
 
 
 def run_forever(worker: Worker, *, use_uvloop: bool | None = None) -> None:
     """Connect ``worker`` and serve until SIGINT or SIGTERM, then close it (blocking).
+
+    Raises if the worker cannot go on (its name is taken, or the connection ended without
+    ``reconnect``), so a supervisor sees a non-zero exit.
 
     uvloop is used when installed, unless ``use_uvloop`` is False.
     """
@@ -136,7 +138,11 @@ class SyncWorker:
             self._loop.close()
 
     def __enter__(self) -> Self:
-        self.connect()
+        try:
+            self.connect()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(

@@ -259,6 +259,22 @@ class Worker:
     ) -> None:
         await self.close()
 
+    async def serve_forever(self) -> None:
+        """Connect, then serve until :meth:`close` is called.
+
+        Raises :class:`~iii_sdk.errors.RegistrationRejected` if the engine refuses this
+        worker's name for good (``WORKER_NAMESPACE_CONFLICT``), and ``ConnectionError`` if the
+        connection ends without ``reconnect``.
+        """
+        await self.connect()
+        task = self._connection.task
+        if task is not None:
+            await asyncio.wait([task])
+        if self._fatal is not None:
+            raise self._fatal
+        if not self._closed:
+            raise ConnectionError(f"the connection to {self.url} ended")
+
     def run_forever(self) -> None:
         """Connect and serve until SIGINT/SIGTERM (blocking; see :mod:`iii_sdk.sync`)."""
         from iii_sdk.sync import run_forever

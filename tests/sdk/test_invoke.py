@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from iii_engine.engine import Engine
-from iii_sdk import InvocationError, Worker
+from iii_sdk import InvocationError, RegistrationRejected, Worker
 
 Connect = Callable[..., Awaitable[Worker]]
 
@@ -261,3 +261,22 @@ async def test_duplicate_worker_name_is_fatal_for_the_newcomer(
         assert info.value.code == "WORKER_NAMESPACE_CONFLICT"
     finally:
         await newcomer.close()
+
+
+async def test_serve_forever_returns_on_close_and_raises_on_rejection(
+    engine: Engine, connect_worker: Connect
+) -> None:
+    worker = Worker(engine.worker_url, name="server")
+    serving = asyncio.create_task(worker.serve_forever())
+    states: asyncio.Queue[str] = asyncio.Queue()
+    worker.add_connection_listener(states.put_nowait)
+    assert await asyncio.wait_for(states.get(), 5) == "connected"
+    await worker.close()
+    assert await asyncio.wait_for(serving, 5) is None
+
+    taken = Worker(engine.worker_url, name="server-2")
+    await connect_worker(engine, name="server-2")
+    with pytest.raises(RegistrationRejected) as info:
+        await asyncio.wait_for(taken.serve_forever(), 5)
+    assert info.value.code == "WORKER_NAMESPACE_CONFLICT"
+    await taken.close()

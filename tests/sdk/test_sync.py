@@ -82,3 +82,18 @@ async def test_run_forever_serves_until_sigterm(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_run_forever_exits_non_zero_when_its_name_is_taken(
+    engine: Engine, connect_worker: Connect, tmp_path: Path
+) -> None:
+    await connect_worker(engine, name="script-worker")
+    script = tmp_path / "math_worker.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "III_URL": engine.worker_url}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode != 0
+    assert b"WORKER_NAMESPACE_CONFLICT" in stderr
