@@ -374,8 +374,10 @@ class ChannelManager:
                 await ws.send_bytes(frame)
             else:
                 await ws.send_str(frame)
+        # A deleted channel ends abnormally, so the reader can tell it from a finished stream.
+        code = WSCloseCode.GOING_AWAY if pipe.broken else WSCloseCode.OK
         self._reader_finished(channel)
-        await ws.close()
+        await ws.close(code=code)
 
 
 class _LocalWriter:

@@ -260,3 +260,20 @@ async def test_discard_ends_local_reader_and_fails_writer(channel_server: Channe
     assert await pending is None
     with pytest.raises(ConnectionResetError):
         await writer.write(b"late")
+
+
+async def test_deleted_channel_ends_the_reader_abnormally(channel_server: ChannelServer) -> None:
+    finished, deleted = channel_server.manager.create_local(), channel_server.manager.create_local()
+    for channel in (finished, deleted):
+        writer = await channel.writer()
+        await writer.send_text("first")
+        reader = await channel_server.open(channel.reader_ref)
+        assert (await reader.receive()).data == "first"
+        if channel is finished:
+            await writer.close()
+        else:
+            channel.discard()
+        end = await reader.receive()
+        assert end.type is aiohttp.WSMsgType.CLOSE
+        expected = aiohttp.WSCloseCode.OK if channel is finished else aiohttp.WSCloseCode.GOING_AWAY
+        assert end.data == expected
