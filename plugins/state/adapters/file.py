@@ -1,8 +1,9 @@
 """The ``file`` adapter: an in-memory mirror written behind to an embedded SQLite database.
 
 Reads and writes are served from memory, exactly like :class:`MemoryAdapter`; each write is
-also journalled and committed by a single dedicated thread, in write order, batching whatever
-accumulated while the previous commit ran (group commit). The event loop never waits for disk,
+also journalled and committed by a single dedicated thread, batching whatever accumulated
+while the previous commit ran (group commit; a key written many times in one batch costs one
+row write). The event loop never waits for disk,
 and a clean :meth:`close` commits everything, so data survives an engine restart. A crash loses
 at most the batch in flight (upstream's kv loses up to ``save_interval_ms``).
 
@@ -38,8 +39,10 @@ _UPSERT = (
 )
 _DELETE = "DELETE FROM state WHERE scope = ? AND key = ?"
 
-# (scope, key, value or None for a delete, seq)
-_Write = tuple[str, str, str | None, int]
+_Slot = tuple[str, str]
+# The net change of one key since the last batch: (value or None for a delete, seq of the
+# row if it gets inserted, whether the committed row must be deleted first).
+_Change = tuple[str | None, int, bool]
 
 
 class FileAdapter(MemoryAdapter):
@@ -51,7 +54,7 @@ class FileAdapter(MemoryAdapter):
         self._logger = logger or logging.getLogger("iii.state")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iii-state-sqlite")
         self._conn: sqlite3.Connection | None = None
-        self._pending: list[_Write] = []
+        self._pending: dict[_Slot, _Change] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._seq = 0
         self._closed = False
@@ -73,7 +76,7 @@ class FileAdapter(MemoryAdapter):
         loop = asyncio.get_running_loop()
         try:
             if self._pending:
-                batch, self._pending = self._pending, []
+                batch, self._pending = self._pending, {}
                 await loop.run_in_executor(self._executor, self._commit, batch)
             await loop.run_in_executor(self._executor, self._close_db)
         finally:
@@ -87,22 +90,32 @@ class FileAdapter(MemoryAdapter):
     def _put(self, scope: str, key: str, data: bytes) -> bytes | None:
         self._check_open()
         self._seq += 1
-        self._journal((scope, key, data.decode(), self._seq))
+        self._journal((scope, key), data.decode())
         return super()._put(scope, key, data)
 
     def _remove(self, scope: str, key: str) -> bytes | None:
         self._check_open()
         old = super()._remove(scope, key)
         if old is not None:
-            self._journal((scope, key, None, 0))
+            self._journal((scope, key), None)
         return old
 
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"the state store {self.path} is closed")
 
-    def _journal(self, write: _Write) -> None:
-        self._pending.append(write)
+    def _journal(self, slot: _Slot, value: str | None) -> None:
+        # Coalesce per key: a hot key rewritten many times costs one row write per batch.
+        previous = self._pending.get(slot)
+        if value is None:
+            change: _Change = (None, 0, True)
+        elif previous is None:
+            change = (value, self._seq, False)
+        elif previous[0] is None:
+            change = (value, self._seq, True)  # deleted then re-inserted: it moves last
+        else:
+            change = (value, previous[1], previous[2])
+        self._pending[slot] = change
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_pending())
             self._flusher.add_done_callback(self._flushed)
@@ -114,7 +127,7 @@ class FileAdapter(MemoryAdapter):
     async def _flush_pending(self) -> None:
         loop = asyncio.get_running_loop()
         while self._pending:
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._pending, {}
             try:
                 await loop.run_in_executor(self._executor, self._commit, batch)
             except (sqlite3.Error, OSError):
@@ -134,15 +147,15 @@ class FileAdapter(MemoryAdapter):
         cursor = conn.execute("SELECT scope, key, value, seq FROM state ORDER BY seq")
         return cursor.fetchall()
 
-    def _commit(self, batch: list[_Write]) -> None:
+    def _commit(self, batch: dict[_Slot, _Change]) -> None:
         conn = self._conn
         assert conn is not None
         conn.execute("BEGIN")
         try:
-            for scope, key, value, seq in batch:
-                if value is None:
+            for (scope, key), (value, seq, delete_first) in batch.items():
+                if delete_first:
                     conn.execute(_DELETE, (scope, key))
-                else:
+                if value is not None:
                     conn.execute(_UPSERT, (scope, key, value, seq))
         except BaseException:
             conn.execute("ROLLBACK")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -250,3 +251,33 @@ async def test_redis_update_locks_are_released(redis_db: str) -> None:
         assert store._locks == {}
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("seed", range(5))
+async def test_file_adapter_reopens_exactly_as_memory_after_random_writes(
+    tmp_path: Path, seed: int
+) -> None:
+    """Coalesced background commits must reproduce every value and the key order."""
+    rng = random.Random(seed)
+    model = MemoryAdapter()
+    path = tmp_path / "state.sqlite3"
+    store = FileAdapter(path)
+    await store.open()
+    for step in range(600):
+        scope, key = rng.choice("ab"), rng.choice("uvwxyz")
+        if rng.random() < 0.3:
+            assert await store.delete(scope, key) == await model.delete(scope, key)
+        else:
+            data = str(step).encode()
+            assert await store.set(scope, key, data) == await model.set(scope, key, data)
+        if rng.random() < 0.05:
+            await store.flush()
+    await store.close()
+    reopened = FileAdapter(path)
+    await reopened.open()
+    try:
+        assert await reopened.list_groups() == await model.list_groups()
+        for scope in "ab":
+            assert await reopened.list_values(scope) == await model.list_values(scope)
+    finally:
+        await reopened.close()
