@@ -228,7 +228,8 @@ class ChannelReader(_ChannelEnd):
 
     :meth:`read` returns ``bytes`` (binary frame), ``str`` (text frame) or ``None`` at the end;
     ``async for frame in reader`` iterates until the end; :meth:`read_all` concatenates the
-    binary frames. The socket closes by itself at the end of the stream.
+    binary frames. The socket closes by itself at the end of the stream. A stream cut short
+    (the channel deleted, the side already open elsewhere) raises :class:`ChannelError`.
     """
 
     _direction = "read"
@@ -248,6 +249,11 @@ class ChannelReader(_ChannelEnd):
         await self._release()
         if msg.type is aiohttp.WSMsgType.ERROR:
             raise ChannelError(f"channel {self.ref.channel_id}: {msg.data}")
+        if msg.type is aiohttp.WSMsgType.CLOSE and msg.data != aiohttp.WSCloseCode.OK:
+            # The engine closes a finished stream with 1000; anything else cut it short.
+            raise ChannelError(
+                f"channel {self.ref.channel_id} ended abnormally (close code {msg.data})"
+            )
         return None
 
     async def __aiter__(self) -> AsyncIterator[bytes | str]:

@@ -122,3 +122,23 @@ async def test_sdk_writer_feeds_a_local_reader(channel_server: ChannelServer) ->
     await writer.close()
     assert await local_reader.read() == '{"type":"set_status","status_code":418}'
     assert await local_reader.read_all() == b"teapot"
+
+
+async def test_reader_raises_when_the_stream_is_cut_short(channel_server: ChannelServer) -> None:
+    channel = channel_server.manager.create_local()
+    writer = await channel.writer()
+    await writer.write(b"partial")
+    reader = ChannelReader(channel.reader_ref, channel_server.base_url)
+    assert await reader.read() == b"partial"
+    channel.discard()
+    with pytest.raises(ChannelError, match="ended abnormally"):
+        await reader.read()
+    assert await reader.read() is None
+
+
+async def test_second_sdk_reader_of_one_side_fails(channel_server: ChannelServer) -> None:
+    channel = channel_server.manager.create_local()
+    await channel.reader()
+    late = ChannelReader(channel.reader_ref, channel_server.base_url)
+    with pytest.raises(ChannelError, match="ended abnormally"):
+        await late.read()
