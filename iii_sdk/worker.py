@@ -217,12 +217,9 @@ class Worker:
         """
         if self._closed:
             raise ConnectionClosed("the worker is closed")
-        if self._registered is None:
-            self._registered = asyncio.get_running_loop().create_future()
-        self._connection.start()
+        registered = self._start()
         task = self._connection.task
         assert task is not None
-        registered = self._registered
         waiters: list[asyncio.Future[Any]] = [registered, task]
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         if registered.done():
@@ -231,15 +228,19 @@ class Worker:
         cause = self._connection.failed
         raise ConnectionError(f"cannot connect to {self.url}: {cause}") from cause
 
+    def _start(self) -> asyncio.Future[str]:
+        if self._registered is None:
+            self._registered = asyncio.get_running_loop().create_future()
+        self._connection.start()
+        return self._registered
+
     async def close(self) -> None:
         """Close the connection, fail pending calls with ``SHUTDOWN``, stop handlers."""
         if self._closed:
             return
         self._closed = True
         self._pending.fail_all(errors.SHUTDOWN, "the worker is shutting down")
-        if self._registered is not None and not self._registered.done():
-            self._registered.set_exception(ConnectionClosed("the worker was closed"))
-            self._registered.exception()  # retrieved: nobody else may be waiting
+        self._fail_registered(ConnectionClosed("the worker was closed"))
         await self._executor.close()
         await self._connection.close()
         self._providers.drop()
@@ -456,7 +457,7 @@ class Worker:
         if self._fatal is not None:
             fatal = self._fatal
             raise InvocationError(fatal.code, str(fatal), function_id=function_id)
-        self._connection.start()
+        self._start()
         message = InvokeFunction(
             function_id=function_id,
             data=raw_value(payload),
@@ -598,19 +599,21 @@ class Worker:
         self._fatal = rejection
         self._connection.stop_reconnecting()
         self._pending.fail_all(message.code, str(rejection))
-        if self._registered is not None and not self._registered.done():
-            self._registered.set_exception(rejection)
+        self._fail_registered(rejection)
 
     def _on_ping(self, message: Ping, generation: int) -> None:
         if self._connection.ready:
             self._connection.send(encode(Pong()))
 
     def _on_error_frame(self, message: ErrorFrame, generation: int) -> None:
-        log.error(
-            "the engine refused the connection: %s: %s", message.error.code, message.error.message
-        )
+        error = message.error
+        log.error("the engine refused the connection: %s: %s", error.code, error.message)
         if self._registered is not None and not self._registered.done():
             self._connection.stop_reconnecting()
-            self._registered.set_exception(
-                IIIError(f"{message.error.code}: {message.error.message}")
-            )
+            self._fail_registered(IIIError(f"{error.code}: {error.message}"))
+
+    def _fail_registered(self, exc: BaseException) -> None:
+        registered = self._registered
+        if registered is not None and not registered.done():
+            registered.set_exception(exc)
+            registered.exception()  # marks it retrieved: connect() may never be awaited

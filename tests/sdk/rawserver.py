@@ -52,6 +52,8 @@ class RawServer:
     def __init__(self) -> None:
         self.connections: asyncio.Queue[RawConnection] = asyncio.Queue()
         self.url = ""
+        self.refuse: str | None = None
+        """When set, answer new sockets with an auth ``error`` frame carrying this message."""
         self._open: list[RawConnection] = []
 
     async def accept(self) -> RawConnection:
@@ -61,6 +63,11 @@ class RawServer:
     async def _handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        if self.refuse is not None:
+            error = {"code": "AUTH_ERROR", "message": self.refuse}
+            await ws.send_str(json.dumps({"type": "error", "error": error}))
+            await ws.close()
+            return ws
         conn = RawConnection(ws, str(uuid.uuid4()), str(uuid.uuid4()))
         self._open.append(conn)
         hello = {

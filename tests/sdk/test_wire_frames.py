@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from iii_sdk import InvocationError, Worker
+from iii_sdk import IIIError, InvocationError, Worker
 from iii_sdk.plugin import Trigger
 from iii_sdk.protocol import HttpInvocationRef
 from tests.sdk.rawserver import RawConnection, raw_server
@@ -288,4 +288,13 @@ async def test_http_invoked_function_registration_and_local_refusal() -> None:
         )
         answer = await conn.next()
         assert answer["error"]["code"] == "function_not_invokable"
+        await worker.close()
+
+
+async def test_auth_error_frame_fails_connect() -> None:
+    async with raw_server() as server:
+        server.refuse = "bad token"
+        worker = Worker(server.url, headers={"Authorization": "Bearer nope"})
+        with pytest.raises(IIIError, match="AUTH_ERROR: bad token"):
+            await worker.connect()
         await worker.close()
