@@ -56,6 +56,7 @@ ensure_test_tools() {
     ensure_engine
     ensure_python_packages compat "iii-sdk==0.23.0"
     ensure_node_packages "$ROOT/tests/compat/node"
+    ensure_node_packages "$ROOT/examples/quickstart"
     if ! command -v redis-server >/dev/null 2>&1; then
         apt_install redis-server
     fi
