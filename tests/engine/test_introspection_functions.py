@@ -255,3 +255,15 @@ async def test_builtin_bad_input_is_deserialization_error(engine: Engine) -> Non
             assert frame["error"]["message"].startswith(
                 f"Failed to deserialize input for {function_id}"
             )
+
+
+async def test_workers_register_defaults_and_overwrites(engine: Engine) -> None:
+    async with raw_worker(engine) as w:
+        first = {"name": "meta", "pid": 7, "version": "1.0", "telemetry": {"language": "en"}}
+        assert (await w.call("engine::workers::register", first))["result"] == {"success": True}
+        info = (await w.call_ok("engine::workers::info", {"name": "meta"}))["worker"]
+        assert (info["runtime"], info["version"], info["pid"]) == ("unknown", "1.0", 7)
+        # version is overwritten even when absent; other fields only when present.
+        await w.call_ok("engine::workers::register", {"name": "meta", "runtime": "node"})
+        info = (await w.call_ok("engine::workers::info", {"name": "meta"}))["worker"]
+        assert (info["runtime"], info["version"], info["pid"]) == ("node", None, 7)

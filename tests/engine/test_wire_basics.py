@@ -160,3 +160,13 @@ async def test_oversized_frame_closes_with_1009_and_others_unaffected(
         assert result["functions"]
         async with raw_worker(engine) as fresh:
             await fresh.barrier()
+
+
+@pytest.mark.parametrize("path", ["/", "/otel"])
+async def test_plain_http_on_socket_routes_is_a_client_error(engine: Engine, path: str) -> None:
+    http_url = engine.worker_url.replace("ws://", "http://")
+    async with aiohttp.ClientSession() as session, session.get(http_url + path) as response:
+        assert 400 <= response.status < 500
+    async with raw_worker(engine) as w:
+        await w.barrier()
+        assert list(engine.workers.connections) == [w.worker_id]
