@@ -280,3 +280,19 @@ async def test_channels_create_and_data_sockets_on_the_worker_listener(engine: E
         with pytest.raises(aiohttp.WSServerHandshakeError) as info:
             await open_raw(f"{engine.worker_url}/ws/channels/nope", path="?key=x&dir=read")
         assert info.value.status == 404
+
+
+async def test_abrupt_executor_drop_stops_invocation(engine: Engine) -> None:
+    async with raw_worker(engine) as caller:
+        executor = await open_raw(engine.worker_url)
+        conn = engine.workers.connections[executor.worker_id]
+        await executor.register_function("drop::fn")
+        invocation_id = await caller.invoke("drop::fn", {})
+        await executor.invocation("drop::fn")
+        # Close the TCP connection without a WebSocket close frame.
+        await executor.session.close()
+        reply = await caller.result(invocation_id)
+        assert reply["error"]["code"] == "invocation_stopped"
+        async with asyncio.timeout(5):
+            await asyncio.shield(conn.cleaned)
+        assert engine.functions.get("default", "drop::fn") is None
