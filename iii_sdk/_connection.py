@@ -35,6 +35,7 @@ OFFLINE_QUEUE_MAX: Final = 1000
 BACKOFF_INITIAL_S: Final = 0.1
 BACKOFF_MAX_S: Final = 5.0
 HEARTBEAT_S: Final = 20.0
+HANDSHAKE_TIMEOUT_S: Final = 15.0
 MAX_MESSAGE_BYTES: Final = 64 * 1024 * 1024
 _Socket = aiohttp.ClientWebSocketResponse[Literal[False]]
 _TEXT: Final = aiohttp.WSMsgType.TEXT
@@ -87,7 +88,9 @@ class Connection:
     def start(self) -> None:
         """Start the connect/read/reconnect loop in the background."""
         if self._task is None:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=HANDSHAKE_TIMEOUT_S)
+            )
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def stop_reconnecting(self) -> None:
@@ -125,11 +128,6 @@ class Connection:
             await self._session.close()
         self._buffer.clear()
         self._offline.clear()
-
-    async def drop(self) -> None:
-        """Close the current socket without stopping; the loop reconnects (tests, recovery)."""
-        if self._ws is not None:
-            await self._ws.close()
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -238,6 +236,9 @@ class Connection:
                 self.ready = self.replaying = False
                 self._buffer.clear()
                 self._on_close(generation)
+                if not ws.closed:
+                    with contextlib.suppress(Exception):
+                        await ws.close()
             if not self._reconnect or self._closed or self._stopped:
                 return
             await self._sleep_backoff()
