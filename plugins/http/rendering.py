@@ -63,12 +63,15 @@ def parse_headers(value: Any) -> CIMultiDict[str]:
 def render_result(result: Any) -> web.Response:
     """Mode A: a handler's non-null return value as a response.
 
+    ``statusCode`` is accepted for ``status_code``: the official Python SDK serialises its
+    ``HttpResponse`` model by alias.
+
     A string body is sent verbatim only when the handler set a Content-Type; otherwise the body
     is compact JSON served as ``application/json``.
     """
     if not isinstance(result, dict):
         return web.Response(body=b"{}", content_type=_JSON)
-    status = _status(result.get("status_code"))
+    status = _status(result.get("status_code", result.get("statusCode")))
     body = result.get("body", {})
     if result.get("headers") is None:
         return web.Response(status=status, body=_json_encode(body), content_type=_JSON)
@@ -96,7 +99,7 @@ def middleware_response(response: Any) -> web.Response:
     )
     headers.setdefault("Content-Type", _JSON)
     return web.Response(
-        status=_status(response.get("status_code")),
+        status=_status(response.get("status_code", response.get("statusCode"))),
         headers=headers,
         body=_json_encode(response.get("body")),
     )

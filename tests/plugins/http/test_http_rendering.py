@@ -52,6 +52,11 @@ def test_content_type_with_null_or_structured_body() -> None:
     assert text.headers["Content-Type"] == "text/plain"
 
 
+def test_status_code_alias_of_the_official_sdk_model() -> None:
+    assert render_result({"statusCode": 201, "body": {}}).status == 201
+    assert render_result({"status_code": 202, "statusCode": 201}).status == 202
+
+
 def test_lenient_status_body_and_non_object_results() -> None:
     assert render_result({"status_code": "201"}).status == 200
     assert render_result({"status_code": 42}).status == 200
