@@ -31,6 +31,7 @@ __all__ = ["build_parser", "main", "resolve_config"]
 DEFAULT_CONFIG: Final = "config.yaml"
 _TRIGGER_COMMANDS: Final = frozenset({"trigger", "t"})
 _VALUE_OPTIONS: Final = frozenset({"--config", "-c", "--log-level", "--log-format"})
+"""Global options that take a separate value (skipped when finding the command)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="log line format (env III_LOG_FORMAT; default text)",
     )
     parser.add_argument("-v", "--version", action="version", version=f"iii {ENGINE_VERSION}")
+    # Accepted for upstream compatibility (scripts pass it); this engine never checks.
+    parser.add_argument("--no-update-check", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser(
         "trigger", aliases=["t"], help="invoke a function: trigger FUNCTION [KEY=VALUE ...]"
