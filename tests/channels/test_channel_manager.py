@@ -180,7 +180,6 @@ async def test_local_side_claims_like_a_socket(channel_server: ChannelServer) ->
 
 async def test_sweep_removes_only_unclaimed_channels(wait_until: WaitUntil) -> None:
     manager = ChannelManager(ttl=0.05, sweep_interval=0.02)
-    manager.start()
     runner, url = await serve(manager)
     try:
         async with aiohttp.ClientSession() as session:
@@ -197,6 +196,10 @@ async def test_sweep_removes_only_unclaimed_channels(wait_until: WaitUntil) -> N
             r = await session.ws_connect(
                 f"{base}/{both_r.channel_id}?key={both_r.access_key}&dir=read"
             )
+            # A frame through proves both sides are claimed before the sweeper starts.
+            await w.send_str("claimed")
+            assert (await r.receive()).data == "claimed"
+            manager.start()
             await wait_until(
                 lambda: unclaimed.channel_id not in manager and half_w.channel_id not in manager
             )
