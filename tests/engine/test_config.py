@@ -16,6 +16,7 @@ from iii_engine.config import (
     load_config,
     parse_config,
 )
+from iii_engine.config_diff import diff_configs
 from iii_sdk.errors import ConfigError
 
 # --- environment expansion -------------------------------------------------------------------
@@ -264,3 +265,40 @@ def test_decode_block_errors_name_the_path(block: object, path: str, message: st
 def test_worker_manager_rejects_unknown_keys() -> None:
     with pytest.raises(ConfigError, match=r"workers\[0\]\.config\.prot: unknown key"):
         decode_block({"prot": 1}, WorkerManagerConfig, "workers[0].config")
+
+
+# --- diff_configs ---------------------------------------------------------------------------
+
+
+def test_diff_configs_by_instance_id(tmp_path: Path) -> None:
+    old = parse_config(
+        "workers:\n"
+        "  - name: iii-state\n"
+        "  - name: iii-http\n    config: {port: 1}\n"
+        "  - name: w\n    command: [python, w.py]\n"
+        "  - name: gone\n    command: [x]\n",
+        base_dir=tmp_path,
+    )
+    new = parse_config(
+        "workers:\n"
+        "  - name: w\n    command: [python, w.py]\n"
+        "  - name: iii-http\n    config: {port: 2}\n"
+        "  - name: iii-state\n"
+        "  - name: fresh\n    command: [y]\n",
+        base_dir=tmp_path,
+    )
+    diff = diff_configs(old, new)
+    assert [e.instance_id for e in diff.unchanged] == ["w", "iii-state"]
+    assert [(a.config, b.config) for a, b in diff.changed] == [({"port": 1}, {"port": 2})]
+    assert [e.instance_id for e in diff.added] == ["fresh"]
+    assert [e.instance_id for e in diff.removed] == ["gone"]
+    assert not diff.empty
+    assert diff_configs(new, new).empty
+
+
+def test_diff_sees_process_field_changes(tmp_path: Path) -> None:
+    old = parse_config("workers:\n  - name: w\n    command: [a]\n", base_dir=tmp_path)
+    new = parse_config(
+        "workers:\n  - name: w\n    command: [a]\n    env: {K: v}\n", base_dir=tmp_path
+    )
+    assert [b.env for _, b in diff_configs(old, new).changed] == [{"K": "v"}]
