@@ -287,7 +287,7 @@ class Worker:
     def register_function(
         self,
         function_id: str,
-        handler: Handler,
+        handler: Handler | HttpInvocationRef,
         *,
         description: str | None = None,
         request_format: Any = None,
@@ -316,7 +316,7 @@ class Worker:
             )
         )
         handle = FunctionHandle(function_id, self._unregister_function)
-        adapted = None if http is not None else adapt(handler)
+        adapted = None if isinstance(handler, HttpInvocationRef) else adapt(handler)
         self._registrations.functions[function_id] = FunctionEntry(adapted, frame, handle)
         self._connection.send_registration(frame)
         return handle

@@ -8,7 +8,7 @@ from typing import Any
 
 from iii_engine.engine import Engine
 from iii_sdk import RemoteContext, Worker
-from iii_sdk.plugin import Trigger, TriggerType
+from iii_sdk.plugin import Trigger, TriggerType, WorkerContext
 from plugins.pubsub.worker import PubSubWorker
 
 Connect = Callable[..., Awaitable[Worker]]
@@ -65,7 +65,7 @@ async def test_pubsub_builtin_runs_out_of_process(engine: Engine, connect_worker
 
 async def test_invoke_void_and_channels(engine: Engine, connect_worker: Connect) -> None:
     host = await connect_worker(engine)
-    ctx = RemoteContext(host)
+    ctx: WorkerContext = RemoteContext(host)  # statically a WorkerContext (mypy checks this)
     assert ctx.name == host.name
     got: asyncio.Queue[Any] = asyncio.Queue()
 

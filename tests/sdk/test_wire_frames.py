@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 import uuid
 from typing import Any
 
@@ -297,4 +298,16 @@ async def test_auth_error_frame_fails_connect() -> None:
         worker = Worker(server.url, headers={"Authorization": "Bearer nope"})
         with pytest.raises(IIIError, match="AUTH_ERROR: bad token"):
             await worker.connect()
+        await worker.close()
+
+
+async def test_client_socket_has_nodelay_and_no_compression() -> None:
+    async with raw_server() as server:
+        worker = Worker(server.url)
+        await worker.connect()
+        ws = worker._connection._ws  # the SDK's own socket: checked, not faked
+        assert ws is not None
+        sock = ws.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert ws.compress == 0
         await worker.close()
