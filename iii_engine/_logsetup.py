@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Final
 
-__all__ = ["LEVELS", "configure_logging"]
+__all__ = ["LEVELS", "JsonFormatter", "configure_logging"]
 
 LEVELS: Final = ("trace", "debug", "info", "warning", "error", "critical")
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
