@@ -216,7 +216,14 @@ class ChannelWriter(_ChannelEnd):
         await self.send_text(msgspec.json.encode(message).decode())
 
     async def close(self) -> None:
-        """End the stream: the reader gets every frame sent so far, then end-of-stream."""
+        """End the stream: the reader gets every frame sent so far, then end-of-stream.
+
+        A writer that never sent anything opens its socket just to close it, so the reader
+        still sees the (empty) stream end.
+        """
+        if self._ws is None and not self._closed:
+            with contextlib.suppress(ChannelError, aiohttp.ClientError, OSError):
+                await self._socket()
         await self._release()
         if self._watcher is not None:
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):

@@ -142,3 +142,13 @@ async def test_second_sdk_reader_of_one_side_fails(channel_server: ChannelServer
     late = ChannelReader(channel.reader_ref, channel_server.base_url)
     with pytest.raises(ChannelError, match="ended abnormally"):
         await late.read()
+
+
+async def test_closing_an_unused_writer_ends_the_stream(channel_server: ChannelServer) -> None:
+    channel = channel_server.manager.create_local()
+    local_reader = await channel.reader()
+    writer = ChannelWriter(channel.writer_ref, channel_server.base_url)
+    await writer.close()
+    assert await local_reader.read() is None
+    # Closing a writer whose channel is gone is quiet.
+    await ChannelWriter(StreamChannelRef("gone", "k", "write"), channel_server.base_url).close()
