@@ -30,7 +30,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from iii_sdk.plugin import decode_input
 from iii_sdk.protocol import StreamChannelRef
 
-__all__ = ["DEFAULT_BUFFER_SIZE", "MAX_FRAME_SIZE", "ChannelManager", "LocalChannel"]
+__all__ = [
+    "DEFAULT_BUFFER_SIZE",
+    "MAX_FRAME_SIZE",
+    "ChannelClosedError",
+    "ChannelManager",
+    "LocalChannel",
+]
 
 log = logging.getLogger("iii.channels")
 
