@@ -195,7 +195,7 @@ async def test_enqueue_without_provider_is_enqueue_error(engine: Engine) -> None
     async with raw_worker(engine) as caller:
         frame = await caller.call("jobs::run", {"n": 1}, action={"type": "enqueue", "queue": "q"})
         assert frame["error"]["code"] == "enqueue_error"
-        assert "queue" in frame["error"]["message"]
+        assert "iii worker add queue" in frame["error"]["message"]
         assert frame["function_id"] == "jobs::run"
 
 

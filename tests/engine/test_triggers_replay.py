@@ -1,0 +1,98 @@
+"""Provider replacement and replay order; worker-name sanitizing edge cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iii_engine.engine import Engine
+from tests.raw_client import RawWorker, disconnect, open_raw, raw_worker
+
+HOOK_TYPE = {"type": "registertriggertype", "id": "webhook", "description": "Web hooks"}
+
+
+async def bind(w: RawWorker, binding_id: str) -> None:
+    await w.send(
+        {
+            "type": "registertrigger",
+            "id": binding_id,
+            "trigger_type": "webhook",
+            "function_id": "hooks::fn",
+            "config": {},
+        }
+    )
+
+
+async def nack(provider: RawWorker, delivered: dict[str, Any]) -> None:
+    await provider.send(
+        {
+            "type": "triggerregistrationresult",
+            "id": delivered["id"],
+            "trigger_type": delivered["trigger_type"],
+            "function_id": delivered["function_id"],
+            "error": {"code": "nope", "message": "not now"},
+        }
+    )
+
+
+async def test_replay_order_live_then_parked(engine: Engine) -> None:
+    async with raw_worker(engine) as first, raw_worker(engine) as registrant:
+        await first.send(HOOK_TYPE)
+        await bind(registrant, "b-live")
+        await bind(registrant, "b-rejected")
+        assert (await first.recv("registertrigger"))["id"] == "b-live"
+        await nack(first, await first.recv("registertrigger"))
+        await registrant.recv("triggerregistrationresult")
+        async with raw_worker(engine) as second:
+            await second.send(HOOK_TYPE)
+            order = [(await second.recv("registertrigger"))["id"] for _ in range(2)]
+            assert order == ["b-live", "b-rejected"]
+
+
+async def test_replaced_provider_leaving_keeps_bindings_with_new_one(engine: Engine) -> None:
+    async with raw_worker(engine) as second, raw_worker(engine) as registrant:
+        first = await open_raw(engine.worker_url)
+        await first.send(HOOK_TYPE)
+        await bind(registrant, "b-1")
+        await first.recv("registertrigger")
+        await second.send(HOOK_TYPE)
+        await second.recv("registertrigger")
+        await disconnect(engine, first)
+        await second.barrier()
+        assert second.take("unregistertrigger") == []
+        assert second.take("registertrigger") == []
+        assert "b-1" in engine.triggers.live
+        assert ("default", "webhook") in engine.triggers.types
+        await registrant.send({"type": "unregistertrigger", "id": "b-1"})
+        removed = await second.recv("unregistertrigger")
+        assert removed["id"] == "b-1"
+
+
+async def test_same_provider_reregistering_gets_rejected_binding_again(engine: Engine) -> None:
+    async with raw_worker(engine) as provider, raw_worker(engine) as registrant:
+        await provider.send(HOOK_TYPE)
+        await bind(registrant, "b-1")
+        await nack(provider, await provider.recv("registertrigger"))
+        await registrant.recv("triggerregistrationresult")
+        await provider.send(HOOK_TYPE)
+        again = await provider.recv("registertrigger")
+        assert again["id"] == "b-1"
+        assert "b-1" in engine.triggers.live
+
+
+async def test_nameless_workers_skip_the_lease(engine: Engine) -> None:
+    async with raw_worker(engine) as a, raw_worker(engine) as b:
+        for w in (a, b):
+            frame = await w.call("engine::workers::register", {"name": " \u200e\t ", "pid": 1})
+            assert frame["result"] == {"success": True}
+        await a.barrier()
+        assert a.take("registrationrejected") == b.take("registrationrejected") == []
+        assert not a.ws.closed and not b.ws.closed
+
+
+async def test_worker_name_and_description_truncated_to_280(engine: Engine) -> None:
+    async with raw_worker(engine) as w:
+        await w.register_worker("n" * 300, description="line1\u2028" + "d" * 400)
+        rows = (await w.call_ok("engine::workers::list", {"runtime": "python"}))["workers"]
+        mine = next(r for r in rows if r["id"] == w.worker_id)
+        assert mine["name"] == "n" * 280
+        assert mine["description"] == ("line1" + "d" * 400)[:280]
