@@ -355,3 +355,37 @@ async def test_repeated_and_non_utf8_headers(serve: Serve) -> None:
     head, _, body = response.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert json.loads(body) == {"x-bad": "", "x-good": "café", "x-rep": "two"}
+
+
+async def test_failing_and_hanging_middleware(serve: Serve) -> None:
+    def broken(req: dict[str, Any]) -> Any:
+        raise InvocationError("MW_BROKEN", "middleware broke")
+
+    async def hangs(req: dict[str, Any]) -> Any:
+        await asyncio.Event().wait()
+
+    async with serve(default_timeout=300) as env:
+        env.worker.register_function("test::broken", broken)
+        env.worker.register_function("test::hangs", hangs)
+        env.worker.register_function("test::garbage", lambda req: {"action": "sideways"})
+        await env.route("/b", lambda req: {"body": 1}, middleware_function_ids=["test::broken"])
+        await env.route("/h", lambda req: {"body": 1}, middleware_function_ids=["test::hangs"])
+        await env.route("/g", lambda req: {"body": 1}, middleware_function_ids=["test::garbage"])
+        async with env.session.get(env.url("/b")) as resp:
+            assert resp.status == 500
+            error = (await resp.json())["error"]
+            assert (error["code"], error["message"]) == ("MW_BROKEN", "middleware broke")
+        async with env.session.get(env.url("/h")) as resp:
+            assert resp.status == 504
+        async with env.session.get(env.url("/g")) as resp:  # an unknown action continues
+            assert resp.status == 200
+            assert await resp.json() == 1
+
+
+async def test_trigger_without_api_path_is_rejected(serve: Serve) -> None:
+    async with serve() as env:
+        env.worker.register_function("test::nopath", lambda req: {"body": 1})
+        handle = env.worker.register_trigger("http", "test::nopath", {"http_method": "GET"})
+        error = await asyncio.wait_for(handle.rejected(), 5)
+    assert error.code == "trigger_registration_failed"
+    assert "api_path is required for http triggers" in error.message
