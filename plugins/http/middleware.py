@@ -33,7 +33,7 @@ async def run_middleware(
     """
     for function_id in function_ids:
         try:
-            async with asyncio.timeout(timeout_s):
+            async with asyncio.timeout(timeout_s or None):
                 result = await ctx.invoke(function_id, request_input, namespace=namespace)
         except TimeoutError:
             return middleware_timeout()
