@@ -96,3 +96,22 @@ async def test_worker_name_and_description_truncated_to_280(engine: Engine) -> N
         mine = next(r for r in rows if r["id"] == w.worker_id)
         assert mine["name"] == "n" * 280
         assert mine["description"] == ("line1" + "d" * 400)[:280]
+
+
+async def test_failed_engine_register_trigger_leaves_no_binding(engine: Engine) -> None:
+    # The caller got an error and never learned the id: a parked leftover could never be
+    # unregistered and would be replayed to the next provider of the type.
+    async with raw_worker(engine) as provider, raw_worker(engine) as caller:
+        await provider.send(HOOK_TYPE)
+        await provider.barrier()
+        invocation_id = await caller.invoke(
+            "engine::register_trigger", {"trigger_type": "webhook", "function_id": "hooks::fn"}
+        )
+        await nack(provider, await provider.recv("registertrigger"))
+        reply = await caller.result(invocation_id)
+        assert reply["error"]["code"] == "trigger_registration_failed"
+        assert not engine.triggers.live
+        assert not engine.triggers.parked
+        await provider.send(HOOK_TYPE)
+        await provider.barrier()
+        assert provider.take("registertrigger") == []
