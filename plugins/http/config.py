@@ -30,7 +30,7 @@ class HttpConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     port: int = 3111
     host: str = "0.0.0.0"
     default_timeout: int = 30000
-    """Whole-request timeout in milliseconds (504), also the per-middleware timeout."""
+    """Whole-request timeout in milliseconds (504), also the per-middleware timeout; 0 disables."""
     concurrency_request_limit: int = 1024
     cors: CorsConfig | None = None
     middleware: list[MiddlewareConfig] = msgspec.field(default_factory=list)
