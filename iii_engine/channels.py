@@ -18,15 +18,20 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import os
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from iii_engine.channel_ends import LocalChannel
+from iii_engine.channel_pipe import (
+    MAX_FRAME_SIZE,
+    ChannelClosedError,
+    _Channel,
+    _uuid4,
+)
 from iii_sdk.plugin import decode_input
 from iii_sdk.protocol import StreamChannelRef
 
@@ -42,128 +47,8 @@ log = logging.getLogger("iii.channels")
 
 DEFAULT_BUFFER_SIZE = 64
 MAX_BUFFER_SIZE = 1024
-MAX_FRAME_SIZE = 64 * 1024
-"""Local writers split binary data into frames of at most this size (as the SDKs do)."""
 
 _MAX_INBOUND_MESSAGE = 16 * 1024 * 1024
-
-Frame = bytes | str
-
-
-class ChannelClosedError(ConnectionResetError):
-    """The other side of the channel is gone (reader closed, or the channel was deleted)."""
-
-
-def _uuid4() -> str:
-    """A random UUIDv4 string, about three times cheaper than ``str(uuid.uuid4())``."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
-
-
-_VARIANT = "89ab"
-
-
-class _Pipe:
-    """A single-producer single-consumer bounded frame queue with end and break states.
-
-    Waiters are futures created only when a side actually has to wait, so an idle channel
-    costs no event-loop objects (HTTP creates two per request).
-    """
-
-    __slots__ = ("_capacity", "_data_waiter", "_frames", "_room_waiter", "broken", "ended")
-
-    def __init__(self, capacity: int) -> None:
-        self._frames: deque[Frame] = deque()
-        self._capacity = capacity
-        self._data_waiter: asyncio.Future[None] | None = None
-        self._room_waiter: asyncio.Future[None] | None = None
-        self.ended = False
-        self.broken = False
-
-    def __len__(self) -> int:
-        return len(self._frames)
-
-    async def put(self, frame: Frame) -> bool:
-        """Queue ``frame``, waiting for room; ``False`` when the reader is gone."""
-        while len(self._frames) >= self._capacity and not self.broken:
-            self._room_waiter = asyncio.get_running_loop().create_future()
-            await self._room_waiter
-        if self.broken or self.ended:
-            return False
-        self._frames.append(frame)
-        self._wake_reader()
-        return True
-
-    async def get(self) -> Frame | None:
-        """The next frame, or ``None`` once the writer has ended and the queue is empty."""
-        while not self._frames:
-            if self.ended or self.broken:
-                return None
-            self._data_waiter = asyncio.get_running_loop().create_future()
-            await self._data_waiter
-        frame = self._frames.popleft()
-        self._wake_writer()
-        return frame
-
-    def end(self) -> None:
-        """The writer is done: the reader drains what is queued, then sees the end."""
-        self.ended = True
-        self._wake_reader()
-
-    def break_(self) -> None:
-        """The reader is gone: wake a waiting writer and refuse further frames."""
-        self.broken = True
-        self._frames.clear()
-        self._wake_writer()
-        self._wake_reader()
-
-    def _wake_reader(self) -> None:
-        waiter, self._data_waiter = self._data_waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _wake_writer(self) -> None:
-        waiter, self._room_waiter = self._room_waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-
-class _Channel:
-    __slots__ = (
-        "access_key",
-        "created_at",
-        "id",
-        "owner",
-        "pipe",
-        "reader_claimed",
-        "reader_done",
-        "sockets",
-        "writer_claimed",
-        "writer_done",
-        "writer_ws",
-    )
-
-    def __init__(
-        self, channel_id: str, access_key: str, buffer_size: int, owner: str | None, now: float
-    ) -> None:
-        self.id = channel_id
-        self.access_key = access_key
-        self.owner = owner
-        self.created_at = now
-        self.pipe = _Pipe(buffer_size)
-        self.writer_claimed = False
-        self.reader_claimed = False
-        self.writer_done = False
-        self.reader_done = False
-        self.writer_ws: web.WebSocketResponse | None = None
-        self.sockets: set[web.WebSocketResponse] = set()
-
-    def ref(self, direction: str) -> StreamChannelRef:
-        return StreamChannelRef(
-            channel_id=self.id,
-            access_key=self.access_key,
-            direction="write" if direction == "write" else "read",
-        )
 
 
 class _CreateInput(msgspec.Struct):
@@ -384,111 +269,3 @@ class ChannelManager:
         code = WSCloseCode.GOING_AWAY if pipe.broken else WSCloseCode.OK
         self._reader_finished(channel)
         await ws.close(code=code)
-
-
-class _LocalWriter:
-    """The write side claimed in process; frames go straight into the pipe."""
-
-    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
-        self._manager = manager
-        self._channel = channel
-        self._closed = False
-
-    async def _put(self, frame: Frame) -> None:
-        if self._closed or not await self._channel.pipe.put(frame):
-            raise ChannelClosedError(f"channel {self._channel.id} is closed")
-
-    async def write(self, data: bytes) -> None:
-        """Send ``data`` as binary frames of at most 64 KiB."""
-        view = memoryview(data)
-        if not view:
-            await self._put(b"")
-        for start in range(0, len(view), MAX_FRAME_SIZE):
-            await self._put(bytes(view[start : start + MAX_FRAME_SIZE]))
-
-    async def send_text(self, text: str) -> None:
-        """Send one text frame."""
-        await self._put(text)
-
-    async def send_message(self, message: Any) -> None:
-        """Send ``message`` as one JSON text frame."""
-        await self._put(msgspec.json.encode(message).decode())
-
-    async def close(self) -> None:
-        """End the stream (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            self._manager._writer_finished(self._channel)
-
-
-class _LocalReader:
-    """The read side claimed in process."""
-
-    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
-        self._manager = manager
-        self._channel = channel
-        self._closed = False
-
-    async def read(self) -> bytes | str | None:
-        """The next frame, or ``None`` at the end of the stream."""
-        if self._closed:
-            return None
-        frame = await self._channel.pipe.get()
-        if frame is None:
-            await self.close()
-        return frame
-
-    async def __aiter__(self) -> AsyncIterator[bytes | str]:
-        while (frame := await self.read()) is not None:
-            yield frame
-
-    async def read_all(self) -> bytes:
-        """Every remaining binary frame, concatenated (text frames are skipped)."""
-        chunks = [frame async for frame in self if isinstance(frame, bytes)]
-        return b"".join(chunks)
-
-    async def close(self) -> None:
-        """Stop reading: the writer is dropped and the channel deleted (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            self._manager._reader_finished(self._channel)
-
-
-class LocalChannel:
-    """In-process handle of a channel, implementing :class:`iii_sdk.plugin.Channel`.
-
-    Hand :attr:`reader_ref` / :attr:`writer_ref` to a remote party inside a payload and claim
-    the other side here with :meth:`writer` / :meth:`reader`. :meth:`discard` deletes the channel
-    at once (for example when the HTTP request it served is over).
-    """
-
-    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
-        self._manager = manager
-        self._channel = channel
-        self.reader_ref = channel.ref("read")
-        self.writer_ref = channel.ref("write")
-
-    @property
-    def channel_id(self) -> str:
-        """The channel's id."""
-        return self._channel.id
-
-    async def writer(self) -> _LocalWriter:
-        """Claim the write side; ``RuntimeError`` if it is already claimed."""
-        channel = self._channel
-        if channel.writer_claimed:
-            raise RuntimeError(f"the write side of channel {channel.id} is already open")
-        channel.writer_claimed = True
-        return _LocalWriter(self._manager, channel)
-
-    async def reader(self) -> _LocalReader:
-        """Claim the read side; ``RuntimeError`` if it is already claimed."""
-        channel = self._channel
-        if channel.reader_claimed:
-            raise RuntimeError(f"the read side of channel {channel.id} is already open")
-        channel.reader_claimed = True
-        return _LocalReader(self._manager, channel)
-
-    def discard(self) -> None:
-        """Delete the channel now (idempotent)."""
-        self._manager.discard(self._channel.id)

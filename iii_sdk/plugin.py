@@ -151,6 +151,10 @@ class Channel(Protocol):
         """Claim the read side locally."""
         ...
 
+    def discard(self) -> None:
+        """Delete the channel now (both sides end); for channels whose use is over."""
+        ...
+
 
 class TriggerContext(Protocol):
     """What a trigger type may do: invoke functions, log."""

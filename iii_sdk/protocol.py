@@ -19,7 +19,7 @@ Example::
 
 from __future__ import annotations
 
-import uuid
+import os
 from typing import Any, Final, Literal
 
 import msgspec
@@ -337,5 +337,12 @@ def is_null(value: Raw | UnsetType | None) -> bool:
 
 
 def new_id() -> str:
-    """A fresh lowercase UUIDv4 string, the form of every engine-generated id."""
-    return str(uuid.uuid4())
+    """A fresh lowercase UUIDv4 string, the form of every engine-generated id.
+
+    Built from ``os.urandom`` directly: about three times cheaper than ``str(uuid.uuid4())``.
+    """
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT: Final = "89ab"
