@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -110,3 +111,9 @@ def test_frame_shaped_objects(frame: dict[str, Any]) -> None:
     encoded = json.dumps(frame)
     _decode_or_protocol_error(encoded)
     _decode_or_protocol_error(encoded.encode())
+
+
+def test_lone_surrogate_in_text_frame_is_a_protocol_error() -> None:
+    # A str frame may hold lone surrogates (hypothesis' text() never generates them).
+    with pytest.raises(ProtocolError):
+        p.decode('{"type":"ping","x":"\ud800"}')
