@@ -109,6 +109,8 @@ class _OpFailed(Exception):
 def apply_ops(current: Any, ops: Sequence[UpdateOp]) -> tuple[Any, list[dict[str, Any]]]:
     """Apply ``ops`` to ``current`` (a value you own, or :data:`MISSING`); mutates it.
 
+    The ops are left untouched, so the same list can be applied again (optimistic retries).
+
     Returns the new value (``{}`` if the key was missing and nothing set it) and the errors as
     ``{"op_index", "code", "message", "doc_url"}`` dicts.
     """
@@ -187,6 +189,15 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def _clone(value: Any) -> Any:
+    """A copy of a JSON value, so the result never aliases an op (ops may be applied again)."""
+    if isinstance(value, dict):
+        return {key: _clone(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clone(item) for item in value]
+    return value
+
+
 def _object_root(current: Any, op: str) -> dict[str, Any]:
     if current is MISSING:
         return {}
@@ -202,16 +213,16 @@ def _set(current: Any, op: SetOp) -> Any:
     segments = _segments(op.path)
     _validate_path(segments, "set")
     if not segments:
-        return op.value
+        return _clone(op.value)
     root = _object_root(current, "set")
-    root[segments[0]] = op.value
+    root[segments[0]] = _clone(op.value)
     return root
 
 
 def _merge(current: Any, op: MergeOp) -> Any:
     segments = _segments(op.path)
     _validate_path(segments, "merge")
-    value = _validate_merge_value(op.value)
+    value = _clone(_validate_merge_value(op.value))
     if not segments:
         root = {} if current is MISSING else current
         if isinstance(root, dict):
@@ -273,7 +284,7 @@ def _append(current: Any, op: AppendOp) -> Any:
     segments = _segments(op.path)
     _validate_path(segments, "append")
     if not segments:
-        return _appended(current, op.value, nested=False)
+        return _appended(current, _clone(op.value), nested=False)
     root = _object_root(current, "append")
     *parents, leaf = segments
     node: Any = root
@@ -283,7 +294,7 @@ def _append(current: Any, op: AppendOp) -> Any:
             break  # missing or not an object: replaced by {} below, so the leaf is missing
     target = node.get(leaf, MISSING) if isinstance(node, dict) else MISSING
     # Computed before any parent changes so a failed op leaves the value untouched.
-    new_leaf = _appended(target, op.value, nested=bool(parents))
+    new_leaf = _appended(target, _clone(op.value), nested=bool(parents))
     node = root
     for segment in parents:
         child = node.get(segment)

@@ -484,3 +484,23 @@ def test_root_replacement_changes_what_later_ops_see() -> None:
         {"type": "set", "path": "b", "value": 1},
         {"type": "append", "value": "x"},
     ) == ("x", ["set.target_not_object"])
+
+
+def test_ops_are_not_mutated_so_a_retry_gives_the_same_result() -> None:
+    decoded = ops(
+        {"type": "set", "path": "", "value": {"items": []}},
+        {"type": "append", "path": "items", "value": {"n": 1}},
+        {"type": "merge", "path": "m", "value": {"list": [1]}},
+        {"type": "append", "path": ["m", "list"], "value": 2},
+        {"type": "set", "path": "obj", "value": {"k": []}},
+        {"type": "merge", "value": {"root": {"x": 1}}},
+        {"type": "merge", "path": ["root"], "value": {"y": 2}},
+        {"type": "append", "path": "tail", "value": [0]},
+        {"type": "append", "path": "tail", "value": [1]},
+    )
+    snapshot = msgspec.json.encode(decoded)
+    first = apply_ops(MISSING, decoded)
+    assert msgspec.json.encode(decoded) == snapshot
+    assert apply_ops(MISSING, decoded) == first
+    assert first[0]["root"] == {"x": 1, "y": 2}
+    assert first[0]["m"] == {"list": [1, 2]}
