@@ -35,10 +35,13 @@ ensure_venv() {
     fi
 }
 
-# ensure_python_packages NAME PIP_ARGS...: pip install once per (pyproject.toml, args) hash.
+# ensure_python_packages NAME PIP_ARGS...: pip install once per hash of the pyproject.toml files
+# and the arguments.
 ensure_python_packages() {
     local name="$1"; shift
-    local key; key="$( { cat "$ROOT/pyproject.toml"; echo "$*"; } | sha256sum | cut -c1-16)"
+    local key
+    key="$( { cat "$ROOT/pyproject.toml" "$ROOT"/examples/*/pyproject.toml 2>/dev/null; echo "$*"; } \
+        | sha256sum | cut -c1-16)"
     mkdir -p "$STAMPS"
     if [ -f "$STAMPS/$name-$key" ]; then return; fi
     section "Installing Python packages ($name)"
@@ -49,17 +52,29 @@ ensure_python_packages() {
 
 ensure_engine() {
     ensure_venv
-    ensure_python_packages engine -e ".[dev,redis]"
+    ensure_python_packages engine -e ".[dev,redis,uvloop]"
 }
 
 ensure_test_tools() {
     ensure_engine
     ensure_python_packages compat "iii-sdk==0.23.0"
+    ensure_example_plugins
     ensure_node_packages "$ROOT/tests/compat/node"
     ensure_node_packages "$ROOT/examples/quickstart"
     if ! command -v redis-server >/dev/null 2>&1; then
         apt_install redis-server
     fi
+}
+
+# Example plugin packages (examples/*/pyproject.toml) are installed so their tests find them
+# through the `iii` entry-point group, exactly as a user would install a third-party plugin.
+ensure_example_plugins() {
+    local args=() dir
+    for dir in "$ROOT"/examples/*/; do
+        if [ -f "$dir/pyproject.toml" ]; then args+=(-e "${dir%/}"); fi
+    done
+    if [ "${#args[@]}" -eq 0 ]; then return; fi
+    ensure_python_packages examples --no-deps "${args[@]}"
 }
 
 # ensure_node_packages DIR: npm ci (or npm install without a lock file) once per lock hash.
