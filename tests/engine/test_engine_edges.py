@@ -296,3 +296,32 @@ async def test_abrupt_executor_drop_stops_invocation(engine: Engine) -> None:
         async with asyncio.timeout(5):
             await asyncio.shield(conn.cleaned)
         assert engine.functions.get("default", "drop::fn") is None
+
+
+async def test_workers_register_cannot_spoof_another_connection(engine: Engine) -> None:
+    async with raw_worker(engine, "victim") as victim, raw_worker(engine) as attacker:
+        frame = await attacker.call(
+            "engine::workers::register",
+            {"_caller_worker_id": victim.worker_id, "name": "evil", "pid": 1},
+        )
+        assert frame["result"] == {"success": True}
+        info = await attacker.call_ok("engine::workers::info", {"name": "evil"})
+        assert info["worker"]["id"] == attacker.worker_id
+        still = await attacker.call_ok("engine::workers::info", {"name": "victim"})
+        assert still["worker"]["id"] == victim.worker_id
+
+
+async def test_result_carries_the_function_id_the_caller_asked_for(engine: Engine) -> None:
+    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+        await executor.register_function("real::fn")
+        invocation_id = await caller.invoke("real::fn", None)
+        invocation = await executor.invocation("real::fn")
+        await executor.send(
+            {
+                "type": "invocationresult",
+                "invocation_id": invocation["invocation_id"],
+                "function_id": "something::else",
+                "result": 1,
+            }
+        )
+        assert (await caller.result(invocation_id))["function_id"] == "real::fn"
