@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -190,3 +191,26 @@ async def test_unreachable_redis_fails_the_engine_start() -> None:
     with pytest.raises(redis.ConnectionError):
         async with start_engine(workers=[entry]):
             pass
+
+
+async def test_concurrent_updates_from_two_engines_through_redis_lose_nothing(
+    redis_db: str, connect_worker: Connect
+) -> None:
+    entry = state_entry({"adapter": {"name": "redis", "config": {"redis_url": redis_db}}})
+    async with start_engine(workers=[entry]) as one, start_engine(workers=[entry]) as two:
+        clients = [await connect_worker(one), await connect_worker(two)]
+
+        async def push(i: int) -> Any:
+            ops = [
+                {"type": "append", "path": "items", "value": {"i": i}},
+                {"type": "increment", "path": "count", "by": 1},
+            ]
+            payload = {"scope": "c", "key": "k", "ops": ops}
+            return await call(clients[i % 2], "state::update", payload)
+
+        results = await asyncio.gather(*(push(i) for i in range(40)))
+        final = await call(clients[0], "state::get", {"scope": "c", "key": "k"})
+        assert final["count"] == 40
+        assert sorted(item["i"] for item in final["items"]) == list(range(40))
+        # Each update saw a distinct predecessor: the counts it produced are 1..40.
+        assert sorted(r["new_value"]["count"] for r in results) == list(range(1, 41))
