@@ -170,3 +170,20 @@ async def test_plain_http_on_socket_routes_is_a_client_error(engine: Engine, pat
     async with raw_worker(engine) as w:
         await w.barrier()
         assert list(engine.workers.connections) == [w.worker_id]
+
+
+async def test_two_listeners_share_one_registry() -> None:
+    manager = {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": 0}}
+    async with start_engine(workers=[manager, manager]) as engine:
+        assert len(engine.worker_urls) == 2
+        assert engine.worker_urls[0] != engine.worker_urls[1]
+        executor = await open_raw(engine.worker_urls[0])
+        caller = await open_raw(engine.worker_urls[1])
+        try:
+            await executor.register_function("shared::fn")
+            invocation_id = await caller.invoke("shared::fn", {})
+            await executor.reply(await executor.invocation("shared::fn"), "across")
+            assert (await caller.result(invocation_id))["result"] == "across"
+        finally:
+            await executor.close()
+            await caller.close()
