@@ -469,7 +469,7 @@ class Worker:
         if isinstance(message.action, VoidAction):
             await connection.send_async(encode(message))
             return None
-        invocation_id = message.invocation_id = new_id()
+        invocation_id = message.invocation_id = self._pending.next_id()
         timeout = (self.invocation_timeout_ms if timeout_ms is None else timeout_ms) / 1000
         future = self._pending.add(invocation_id, function_id, timeout)
         if connection.ready:

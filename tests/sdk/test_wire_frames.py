@@ -122,6 +122,8 @@ async def test_offline_invocation_is_sent_after_replay_and_before_metadata() -> 
         assert invoke["type"] == "invokefunction"
         assert invoke["function_id"] == "svc::slow"
         assert invoke["data"] == {"n": 1}
+        assert uuid.UUID(invoke["invocation_id"]).version == 4
+        assert str(uuid.UUID(invoke["invocation_id"])) == invoke["invocation_id"]
         assert register["function_id"] == "engine::workers::register"
         await conn.send(
             {
