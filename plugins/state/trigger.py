@@ -1,8 +1,10 @@
 """The ``state`` trigger type: bindings on (scope?, key?) fired after every successful write.
 
 Events are queued at write time with the bindings that matched then, and one background task
-delivers them in write order, awaiting each invocation (workers.md §3.3): a handler sees the
-writes to a key in the order they happened, and a write never waits for its handlers. Bindings
+delivers them in write order (workers.md §3.3): an event goes to all its bindings at once, and
+the next event waits until they have all answered. So every handler sees the writes in the
+order they happened, a write never waits for its handlers, and fanning out to many bindings
+costs the slowest handler rather than the sum (upstream awaits them one by one). Bindings
 are indexed by their (scope, key) filter, so a write does four dict lookups, not a scan.
 """
 
@@ -149,8 +151,10 @@ class StateTriggerType:
     async def _deliver(self) -> None:
         while True:
             payload, bindings = await self._queue.get()
-            for binding in bindings:
-                await self._fire(binding, payload)
+            if len(bindings) == 1:
+                await self._fire(bindings[0], payload)
+            else:
+                await asyncio.gather(*(self._fire(binding, payload) for binding in bindings))
 
     async def _fire(self, binding: _Binding, payload: dict[str, Any]) -> None:
         trigger = binding.trigger

@@ -215,3 +215,30 @@ async def test_triggers_disabled_leaves_bindings_pending(connect_worker: Any) ->
 async def test_state_trigger_type_is_advertised(state_engine: Engine, client: Worker) -> None:
     info = await call(client, "engine::triggers::info", {"id": "state"})
     assert "scope" in str(info)
+
+
+async def test_bindings_of_one_event_run_concurrently_but_events_stay_ordered(
+    client: Worker,
+) -> None:
+    second_ran = asyncio.Event()
+    first_saw: list[Any] = []
+    second = Recorder()
+
+    async def first(payload: Any) -> None:
+        if payload["new_value"] == 0:
+            # Upstream would deadlock here (one binding at a time); we deliver to both at once.
+            async with asyncio.timeout(5):
+                await second_ran.wait()
+        first_saw.append(payload["new_value"])
+
+    async def second_handler(payload: Any) -> None:
+        second_ran.set()
+        await second(payload)
+
+    await bind(client, "t::first", first, {"scope": "fan"})
+    await bind(client, "t::second", second_handler, {"scope": "fan"})
+    for i in range(3):
+        await call(client, "state::set", {"scope": "fan", "key": "k", "value": i})
+    assert [(await second.next_payload())["new_value"] for _ in range(3)] == [0, 1, 2]
+    # The second binding only got event 1 after the first binding finished event 0.
+    assert first_saw[:2] == [0, 1]
