@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -268,7 +269,9 @@ async def spawn() -> AsyncIterator[SpawnFactory]:
 
 
 def node_available() -> None:
-    """Fail (not skip) with the set-up command when the Node SDK is not installed."""
+    """Fail (not skip) with the set-up command when Node or the Node SDK is not installed."""
+    if shutil.which("node") is None:
+        pytest.fail("`node` is not on PATH: install Node 20 (and npm), then run ./scripts/test")
     if not (NODE_DIR / "node_modules" / "iii-sdk" / "package.json").is_file():
         pytest.fail(
             "the official Node iii-sdk is not installed in tests/compat/node/node_modules: "

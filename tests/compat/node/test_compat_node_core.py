@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import aiohttp
 import pytest
 
 from iii_engine.engine import Engine
@@ -14,6 +15,7 @@ from tests.compat.support import (
     WAIT,
     Inbox,
     OfficialFactory,
+    eventually,
     official_call,
     wait_for_functions,
     wait_for_functions_gone,
@@ -162,3 +164,30 @@ async def test_node_telemetry_socket_is_accepted(
     """The Node SDK's OpenTelemetry exporter connects to ``<url>/otel`` by default."""
     worker = await node(engine, "combine.mjs")
     assert any("/otel" in line and "Connected" in line for line in worker.lines)
+
+
+async def test_node_worker_reconnects_and_replays_after_the_engine_drops_it(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    worker = await node(engine, "combine.mjs")
+    ours = await connect_worker(engine, name="py-doubler")
+    ours.register_function("py::double", lambda p: {"value": p["n"] * 2})
+    handle = ours.register_trigger("node-ticker", "py::double", {"every": "minute"})
+    assert json.loads(await worker.expect("BINDING"))["id"] == handle.id
+
+    [row] = (await engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
+    old_id = row["id"]
+    # An abnormal close from the engine side, as when a network path breaks.
+    await engine.workers.connections[old_id].ws.close(code=aiohttp.WSCloseCode.INTERNAL_ERROR)
+
+    # The SDK reconnects (1 s backoff), replays its trigger type: the binding comes back.
+    rebound = json.loads(await worker.expect("BINDING"))
+    assert (rebound["id"], rebound["config"]) == (handle.id, {"every": "minute"})
+
+    async def one_new_row() -> bool:
+        rows = (await engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
+        return [r["name"] for r in rows] == ["node-combiner"] and rows[0]["id"] != old_id
+
+    await eventually(one_new_row, "the Node worker to be listed once under a new id")
+    result = await ours.trigger("node::combine", {"n": 1, "label": "again"})
+    assert result == {"label": "again", "n": 1, "doubled": 2, "sum": 3}

@@ -279,3 +279,53 @@ async def test_404_before_registration_and_after_unregister(
             return resp.status == 404 and await resp.json() == NOT_FOUND
 
     await eventually(gone, "the route to be removed")
+
+
+async def test_condition_and_middleware_hosted_by_the_official_sdk(
+    builtin_engine: Engine, official: OfficialFactory, session: aiohttp.ClientSession
+) -> None:
+    client = await official(builtin_engine, "official-http-guards")
+
+    def only_admins(req: Any) -> Any:
+        assert "request_body" not in req
+        return req["query_params"].get("role") == "admin"
+
+    def needs_token(data: Any) -> Any:
+        if data["request"]["headers"].get("x-token") == "secret":
+            return {"action": "continue"}
+        return {"action": "respond", "response": {"status_code": 401, "body": {"error": "token"}}}
+
+    def handler(req: Any, metadata: Any = None) -> Any:
+        return {"body": {"ok": True, "metadata": metadata}}
+
+    client.register_function("offpy::only_admins", only_admins)
+    client.register_function("offpy::needs_token", needs_token)
+    client.register_function("offpy::guarded", handler)
+    client.register_trigger(
+        {
+            "type": "http",
+            "function_id": "offpy::guarded",
+            "config": {
+                "api_path": "/compat/guarded",
+                "http_method": "GET",
+                "condition_function_id": "offpy::only_admins",
+                "middleware_function_ids": ["offpy::needs_token"],
+            },
+            "metadata": {"route": "guarded"},
+        }
+    )
+    await wait_for_binding(builtin_engine, "offpy::guarded")
+    url = http_base(builtin_engine) + "/compat/guarded"
+
+    async with session.get(url + "?role=guest", headers={"x-token": "secret"}) as resp:
+        assert resp.status == 422
+        assert await resp.json() == {
+            "error": {"code": "CONDITION_NOT_MET", "message": "Request condition not met"},
+            "skipped": True,
+        }
+    async with session.get(url + "?role=admin") as resp:
+        assert resp.status == 401
+        assert await resp.json() == {"error": "token"}
+    async with session.get(url + "?role=admin", headers={"x-token": "secret"}) as resp:
+        assert resp.status == 200
+        assert await resp.json() == {"ok": True, "metadata": {"route": "guarded"}}

@@ -26,7 +26,7 @@ async def registered_in(engine: Engine, function_id: str, namespace: str) -> Non
             for r in rows["functions"]
         )
 
-    await eventually(listed, f"{function_id} to be registered in namespace {namespace}")
+    await eventually(listed, f"{function_id} to be registered in namespace {namespace}", 5)
 
 
 async def test_official_worker_in_a_namespace_serves_its_own_calls(
