@@ -287,3 +287,44 @@ async def test_official_function_unregister_removes_it(
     with pytest.raises(InvocationError) as caught:
         await ours.trigger("offpy::temp", {})
     assert caught.value.code == "function_not_found"
+
+
+async def test_large_payload_from_the_official_sdk(
+    engine: Engine, official: OfficialFactory, connect_worker: Any
+) -> None:
+    """Upstream accepts frames up to 64 MiB; the official SDK sends any size in one frame."""
+    ours = await connect_worker(engine, name="ours")
+    ours.register_function(
+        "ours::measure", lambda p: {"len": len(p["blob"]), "tail": p["blob"][-3:]}
+    )
+    await wait_for_functions(engine, "ours::measure")
+    client = await official(engine, "official-big")
+
+    blob = "ab" * 3_000_000 + "end"
+    result = await official_call(client, "ours::measure", {"blob": blob})
+    assert result == {"len": len(blob), "tail": "end"}
+
+
+async def test_concurrent_calls_from_the_official_sdk_get_their_own_results(
+    engine: Engine, official: OfficialFactory, connect_worker: Any
+) -> None:
+    ours = await connect_worker(engine, name="ours")
+
+    async def slow_square(payload: Any) -> Any:
+        # Finish in reverse order of arrival so results cross on the wire.
+        await asyncio.sleep((50 - payload["n"]) / 1000)
+        return payload["n"] ** 2
+
+    ours.register_function("ours::slow_square", slow_square)
+    await wait_for_functions(engine, "ours::slow_square")
+    client = await official(engine, "official-concurrent")
+
+    async def fan_out() -> list[Any]:
+        calls = [
+            client.trigger_async({"function_id": "ours::slow_square", "payload": {"n": n}})
+            for n in range(50)
+        ]
+        return list(await asyncio.gather(*calls))
+
+    done = asyncio.run_coroutine_threadsafe(fan_out(), client._loop)
+    assert await asyncio.wait_for(asyncio.wrap_future(done), WAIT) == [n * n for n in range(50)]
