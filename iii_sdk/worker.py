@@ -25,62 +25,44 @@ them from the worker's event loop thread (see :mod:`iii_sdk.sync` for other thre
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
-import msgspec
-
 from iii_sdk import errors
-from iii_sdk.errors import IIIError, InvocationError, RegistrationRejected
+from iii_sdk.errors import InvocationError
 from iii_sdk.handlers import Handler, adapt
 from iii_sdk.plugin import TriggerType
 from iii_sdk.protocol import (
     UNSET,
-    EnqueueAction,
-    ErrorFrame,
     HttpInvocationRef,
-    InvocationResult,
     InvokeFunction,
-    Ping,
-    Pong,
-    Raw,
-    Reattach,
     RegisterFunction,
     RegisterTrigger,
     RegisterTriggerType,
-    TriggerAction,
-    TriggerRegistrationResult,
     UnregisterFunction,
     UnregisterTrigger,
     UnregisterTriggerType,
-    UnsetType,
     VoidAction,
-    WorkerRegistered,
-    decode,
     encode,
     from_raw,
     new_id,
     to_raw,
 )
-from iii_sdk.protocol import RegistrationRejected as RegistrationRejectedFrame
 
-from ._connection import Connection, ConnectionClosed
-from ._execution import Executor
-from ._invocations import PendingCalls
+from ._connection import ConnectionClosed
 from ._metadata import resolve_name, resolve_namespace, resolve_url, worker_metadata
-from ._providers import Providers
 from ._registrations import (
     FunctionEntry,
     FunctionHandle,
-    Registrations,
     TriggerEntry,
     TriggerHandle,
     TriggerTypeEntry,
     TriggerTypeHandle,
 )
 from ._remote import RemoteContext
+from ._requests import binding_namespace, call_namespace, parse_action, schema_raw
+from ._session import Session
 from ._values import raw_value
 
 __all__ = [
@@ -91,31 +73,6 @@ __all__ = [
     "TriggerTypeHandle",
     "Worker",
 ]
-
-log = logging.getLogger("iii.sdk")
-
-WORKERS_REGISTER = "engine::workers::register"
-
-
-def _schema(value: Any) -> Raw | UnsetType:
-    """A request/response format: JSON Schema dict as is, a msgspec type turned into one."""
-    if value is None:
-        return UNSET
-    if isinstance(value, type):
-        value = msgspec.json.schema(value)
-    return to_raw(value)
-
-
-def _action(action: Any) -> TriggerAction | None:
-    if action is None or isinstance(action, VoidAction | EnqueueAction):
-        return action
-    if isinstance(action, Mapping):
-        kind = action.get("type")
-        if kind == "void":
-            return VoidAction()
-        if kind == "enqueue":
-            return EnqueueAction(queue=str(action["queue"]))
-    raise ValueError(f"unknown trigger action {action!r}")
 
 
 class Worker:
@@ -142,45 +99,24 @@ class Worker:
         self.namespace = resolve_namespace(namespace)
         self.description = description
         self.invocation_timeout_ms = invocation_timeout_ms
-        self._registrations = Registrations()
-        self._pending = PendingCalls()
-        self._connection = Connection(
+        self._session = Session(
             self.url,
+            name=self.name,
             headers=headers,
             reconnect=reconnect,
-            on_open=self._on_open,
-            on_frame=self._on_frame,
-            on_close=self._on_close,
-            on_flushed=self._on_flushed,
-            on_dropped=self._on_dropped,
+            metadata=lambda: worker_metadata(self.name, self.namespace, self.description),
         )
-        send_on = self._connection.send_on
-        self._executor = Executor(self._registrations.functions, send_on, self.url)
-        self._providers = Providers(self._registrations, send_on)
-        self._worker_id: str | None = None
-        self._reattach_token: str | None = None
-        self._registered: asyncio.Future[str] | None = None
-        self._closed = False
-        self._fatal: RegistrationRejected | None = None
-        self._listeners: list[Callable[[str], None]] = []
-        self._dispatch: dict[type[Any], Callable[[Any, int], None]] = {
-            InvocationResult: self._on_result,
-            InvokeFunction: self._executor.handle,
-            WorkerRegistered: self._on_worker_registered,
-            RegisterTrigger: self._providers.deliver,
-            UnregisterTrigger: self._on_unregister_trigger,
-            TriggerRegistrationResult: self._on_trigger_result,
-            RegistrationRejectedFrame: self._on_rejected,
-            Ping: self._on_ping,
-            ErrorFrame: self._on_error_frame,
-        }
+        self._registrations = self._session.registrations
+        self._pending = self._session.pending
+        self._connection = self._session.connection
+        self._providers = self._session.providers
 
     # --- lifecycle --------------------------------------------------------------------------
 
     @property
     def worker_id(self) -> str | None:
         """The id the engine gave the current (or last) connection; ``None`` before that."""
-        return self._worker_id
+        return self._session.worker_id
 
     @property
     def connected(self) -> bool:
@@ -193,20 +129,14 @@ class Worker:
 
         Returns a function that removes the listener.
         """
-        self._listeners.append(listener)
+        listeners = self._session.listeners
+        listeners.append(listener)
 
         def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            if listener in listeners:
+                listeners.remove(listener)
 
         return remove
-
-    def _notify(self, state: str) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(state)
-            except Exception:
-                log.exception("connection listener failed")
 
     async def connect(self) -> None:
         """Open the connection; return once the engine has answered ``workerregistered``.
@@ -215,9 +145,9 @@ class Worker:
         takes (bound it with ``asyncio.timeout``); with ``reconnect=False`` it raises
         ``ConnectionError``.
         """
-        if self._closed:
+        if self._session.closed:
             raise ConnectionClosed("the worker is closed")
-        registered = self._start()
+        registered = self._session.start()
         task = self._connection.task
         assert task is not None
         waiters: list[asyncio.Future[Any]] = [registered, task]
@@ -228,25 +158,9 @@ class Worker:
         cause = self._connection.failed
         raise ConnectionError(f"cannot connect to {self.url}: {cause}") from cause
 
-    def _start(self) -> asyncio.Future[str]:
-        if self._registered is None:
-            self._registered = asyncio.get_running_loop().create_future()
-        self._connection.start()
-        return self._registered
-
     async def close(self) -> None:
         """Close the connection, fail pending calls with ``SHUTDOWN``, stop handlers."""
-        if self._closed:
-            return
-        self._closed = True
-        self._pending.fail_all(errors.SHUTDOWN, "the worker is shutting down")
-        self._fail_registered(ConnectionClosed("the worker was closed"))
-        await self._executor.close()
-        await self._connection.close()
-        self._providers.drop()
-        await self._providers.close()
-        await self._pending.stop()
-        self._notify("closed")
+        await self._session.close()
 
     async def __aenter__(self) -> Self:
         await self.connect()
@@ -271,9 +185,9 @@ class Worker:
         task = self._connection.task
         if task is not None:
             await asyncio.wait([task])
-        if self._fatal is not None:
-            raise self._fatal
-        if not self._closed:
+        if self._session.fatal is not None:
+            raise self._session.fatal
+        if not self._session.closed:
             raise ConnectionError(f"the connection to {self.url} ended")
 
     def run_forever(self) -> None:
@@ -309,8 +223,8 @@ class Worker:
             RegisterFunction(
                 id=function_id,
                 description=description,
-                request_format=_schema(request_format),
-                response_format=_schema(response_format),
+                request_format=schema_raw(request_format),
+                response_format=schema_raw(response_format),
                 metadata=UNSET if metadata is None else to_raw(metadata),
                 invocation=http,
             )
@@ -364,7 +278,7 @@ class Worker:
                 function_id=function_id,
                 config=to_raw(config),
                 metadata=UNSET if metadata is None else to_raw(metadata),
-                namespace=self._binding_namespace(namespace),
+                namespace=binding_namespace(namespace, self.namespace),
                 trigger_namespace=trigger_namespace,
             )
         )
@@ -399,10 +313,10 @@ class Worker:
             RegisterTriggerType(
                 id=trigger_type.id,
                 description=trigger_type.description,
-                trigger_request_format=_schema(
+                trigger_request_format=schema_raw(
                     getattr(trigger_type, "trigger_request_format", None)
                 ),
-                call_request_format=_schema(getattr(trigger_type, "call_request_format", None)),
+                call_request_format=schema_raw(getattr(trigger_type, "call_request_format", None)),
             )
         )
         handle = TriggerTypeHandle(trigger_type, self._unregister_trigger_type)
@@ -452,18 +366,19 @@ class Worker:
             namespace = request.get("namespace", namespace)
         else:
             function_id = request
-        if self._closed:
+        session = self._session
+        if session.closed:
             raise InvocationError(errors.SHUTDOWN, "the worker is closed", function_id=function_id)
-        if self._fatal is not None:
-            fatal = self._fatal
+        if session.fatal is not None:
+            fatal = session.fatal
             raise InvocationError(fatal.code, str(fatal), function_id=function_id)
-        self._start()
+        session.start()
         message = InvokeFunction(
             function_id=function_id,
             data=raw_value(payload),
-            action=_action(action),
+            action=parse_action(action),
             metadata=UNSET if metadata is None else raw_value(metadata),
-            namespace=self._call_namespace(namespace, function_id),
+            namespace=call_namespace(namespace, function_id, self.namespace),
         )
         connection = self._connection
         if isinstance(message.action, VoidAction):
@@ -481,139 +396,3 @@ class Worker:
             self._pending.discard(invocation_id)
             raise
         return from_raw(raw)
-
-    def _call_namespace(self, explicit: str | None, function_id: str) -> str | None:
-        if explicit is not None:
-            if not explicit.strip():
-                raise ValueError("namespace is empty: give it a name or leave it unset")
-            return explicit
-        if function_id.startswith("engine::"):
-            return "default"
-        return self.namespace
-
-    def _binding_namespace(self, explicit: str | None) -> str | None:
-        if explicit is not None and not explicit.strip():
-            raise ValueError("namespace is empty: give it a name or leave it unset")
-        return explicit if explicit is not None else self.namespace
-
-    # --- connection callbacks ---------------------------------------------------------------
-
-    async def _on_open(self, generation: int) -> None:
-        connection = self._connection
-        if self._worker_id is not None:
-            connection.send_direct(
-                encode(
-                    Reattach(
-                        previous_worker_id=self._worker_id, reattach_token=self._reattach_token
-                    )
-                )
-            )
-        for frame in self._registrations.replay_frames():
-            connection.send_direct(frame)
-        await connection.flush()
-        connection.flush_offline()
-        register = InvokeFunction(
-            function_id=WORKERS_REGISTER,
-            data=to_raw(worker_metadata(self.name, self.namespace, self.description)),
-            action=VoidAction(),
-            namespace="default",
-        )
-        connection.send_direct(encode(register))
-
-    def _on_frame(self, data: bytes, generation: int) -> None:
-        try:
-            message = decode(data)
-        except IIIError as exc:
-            log.warning("ignoring an undecodable frame from the engine: %s", exc)
-            return
-        handler = self._dispatch.get(type(message))
-        if handler is not None:
-            handler(message, generation)
-
-    def _on_close(self, generation: int) -> None:
-        self._pending.fail_generation(generation)
-        self._providers.drop()
-        if not self._closed:
-            log.warning("worker %s lost its connection to %s", self.name, self.url)
-            self._notify("disconnected")
-
-    def _on_flushed(self, invocation_id: str, generation: int) -> bool:
-        if invocation_id not in self._pending:
-            return False
-        self._pending.mark_sent(invocation_id, generation)
-        return True
-
-    def _on_dropped(self, invocation_id: str) -> None:
-        self._pending.fail(
-            invocation_id, errors.INVOCATION_STOPPED, "dropped from the full offline queue"
-        )
-
-    # --- inbound frames ---------------------------------------------------------------------
-
-    def _on_result(self, message: InvocationResult, generation: int) -> None:
-        self._pending.resolve(message)
-
-    def _on_worker_registered(self, message: WorkerRegistered, generation: int) -> None:
-        self._worker_id = message.worker_id
-        self._reattach_token = message.reattach_token
-        self._connection.backoff_reset()
-        log.info("worker %s connected to %s as %s", self.name, self.url, message.worker_id)
-        if self._registered is not None and not self._registered.done():
-            self._registered.set_result(message.worker_id)
-        self._notify("connected")
-
-    def _on_unregister_trigger(self, message: UnregisterTrigger, generation: int) -> None:
-        self._providers.remove(message)
-
-    def _on_trigger_result(self, message: TriggerRegistrationResult, generation: int) -> None:
-        if message.error is None:
-            return
-        error = message.error
-        log.error(
-            "trigger %s (%s -> %s) was rejected: %s: %s",
-            message.id,
-            message.trigger_type,
-            message.function_id,
-            error.code,
-            error.message,
-        )
-        self._registrations.trigger_rejected(
-            message.id,
-            InvocationError(error.code, error.message, function_id=message.function_id),
-        )
-
-    def _on_rejected(self, message: RegistrationRejectedFrame, generation: int) -> None:
-        rejection = RegistrationRejected(
-            message.code,
-            message.namespace,
-            owner_worker_id=message.owner_worker_id,
-            worker_name=message.worker_name,
-            function_id=message.function_id,
-        )
-        log.error("registration rejected: %s", rejection)
-        if message.code != errors.WORKER_NAMESPACE_CONFLICT:
-            if message.function_id is not None:
-                self._registrations.function_rejected(message.function_id, rejection)
-            return
-        # Fatal: another live worker holds this name; the engine closes the socket.
-        self._fatal = rejection
-        self._connection.stop_reconnecting()
-        self._pending.fail_all(message.code, str(rejection))
-        self._fail_registered(rejection)
-
-    def _on_ping(self, message: Ping, generation: int) -> None:
-        if self._connection.ready:
-            self._connection.send(encode(Pong()))
-
-    def _on_error_frame(self, message: ErrorFrame, generation: int) -> None:
-        error = message.error
-        log.error("the engine refused the connection: %s: %s", error.code, error.message)
-        if self._registered is not None and not self._registered.done():
-            self._connection.stop_reconnecting()
-            self._fail_registered(IIIError(f"{error.code}: {error.message}"))
-
-    def _fail_registered(self, exc: BaseException) -> None:
-        registered = self._registered
-        if registered is not None and not registered.done():
-            registered.set_exception(exc)
-            registered.exception()  # marks it retrieved: connect() may never be awaited
