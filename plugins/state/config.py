@@ -53,6 +53,15 @@ class StateConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_value_bytes: Annotated[int, msgspec.Meta(ge=1)] | None = None
     save_interval_ms: Annotated[int, msgspec.Meta(ge=100, le=3_600_000)] | None = None
 
+    def __post_init__(self) -> None:
+        # Raising here makes msgspec report the problem at config load (and in check-config).
+        if self.adapter is not None:
+            try:
+                resolve_adapter(self, Path())
+            except ConfigError as exc:
+                where = "" if "- at `$" in exc.message else f" - at `$.{exc.path}`"
+                raise ValueError(exc.message + where) from exc
+
 
 class _KvConfig(msgspec.Struct):
     store_method: str = "in_memory"
@@ -115,4 +124,6 @@ def _sub_config(adapter: AdapterConfig, type_: type[C]) -> C:
     try:
         return msgspec.convert(adapter.config or {}, type_)
     except msgspec.ValidationError as exc:
-        raise ConfigError(str(exc), "adapter.config") from exc
+        # Re-root msgspec's "- at `$.field`" so the reported path names the adapter block.
+        message = str(exc).replace("`$.", "`$.adapter.config.").replace("`$`", "`$.adapter.config`")
+        raise ConfigError(message, "adapter.config") from exc

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from iii_sdk.plugin import WorkerContext
 from plugins.state.adapters import StateAdapter, create_adapter
 from plugins.state.config import StateConfig, resolve_adapter
@@ -18,7 +16,6 @@ class StateWorker:
 
     def __init__(self, config: StateConfig | None = None) -> None:
         self.config = config or StateConfig()
-        resolve_adapter(self.config, Path())  # reject a bad adapter block at config load
         self.adapter: StateAdapter | None = None
         self.triggers: StateTriggerType | None = None
 

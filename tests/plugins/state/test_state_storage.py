@@ -214,3 +214,21 @@ async def test_concurrent_updates_from_two_engines_through_redis_lose_nothing(
         assert sorted(item["i"] for item in final["items"]) == list(range(40))
         # Each update saw a distinct predecessor: the counts it produced are 1..40.
         assert sorted(r["new_value"]["count"] for r in results) == list(range(1, 41))
+
+
+@pytest.mark.parametrize(
+    ("adapter", "path"),
+    [
+        ({"name": "nope"}, "config.adapter.name"),
+        ({"name": "redis", "config": {"redis_url": 5}}, "config.adapter.config.redis_url"),
+        ({"name": "file", "config": {"path": None}}, "config.adapter.config.path"),
+    ],
+)
+async def test_adapter_errors_name_the_config_path(
+    tmp_path: Path, adapter: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        async with start_engine(workers=[state_entry({"adapter": adapter})], base_dir=tmp_path):
+            pass
+    assert info.value.path is not None
+    assert info.value.path.endswith(path)
