@@ -3,9 +3,11 @@
 //   node::fail      throws
 //   node::probe     calls a function id given in the payload and returns {result} or {error}
 //   node::hang      prints INVOKED and never answers
+//   node::pipe      streams bytes to py::consume through a channel made with createChannel
 //   node-ticker     a trigger type: bindings are reported as BINDING/UNBINDING lines and
 //                   fired by node::tick
 import { registerWorker, TriggerAction } from 'iii-sdk'
+import { createChannel } from 'iii-sdk/helpers'
 import { announceReady, report } from './ready.mjs'
 
 const iii = registerWorker(process.env.III_URL, { workerName: 'node-combiner' })
@@ -32,6 +34,16 @@ iii.registerFunction('node::probe', async (input) => {
 iii.registerFunction('node::hang', async (input) => {
   report('INVOKED', input)
   return new Promise(() => {})
+})
+
+iii.registerFunction('node::pipe', async ({ size }) => {
+  const channel = await createChannel(iii)
+  const consumed = iii.trigger({ function_id: 'py::consume', payload: { reader: channel.readerRef } })
+  const chunk = Buffer.alloc(size)
+  for (let i = 0; i < size; i++) chunk[i] = i % 256
+  channel.writer.sendMessage(JSON.stringify({ type: 'meta', size }))
+  channel.writer.stream.end(chunk)
+  return await consumed
 })
 
 const bindings = new Map()
@@ -63,4 +75,11 @@ iii.registerFunction('node::tick', async (input) => {
   return { fired }
 })
 
-await announceReady(iii, ['node::combine', 'node::fail', 'node::probe', 'node::hang', 'node::tick'])
+await announceReady(iii, [
+  'node::combine',
+  'node::fail',
+  'node::probe',
+  'node::hang',
+  'node::tick',
+  'node::pipe',
+])

@@ -96,7 +96,7 @@ async def test_node_worker_is_listed_with_its_runtime(engine: Engine, node: Any)
     [row] = workers["workers"]
     assert (row["name"], row["runtime"], row["version"]) == ("node-combiner", "node", "0.22.1")
     assert row["status"] == "connected"
-    assert row["function_count"] == 5
+    assert row["function_count"] == 6
 
 
 async def test_node_worker_killed_mid_call_stops_our_invocation(
@@ -191,3 +191,24 @@ async def test_node_worker_reconnects_and_replays_after_the_engine_drops_it(
     await eventually(one_new_row, "the Node worker to be listed once under a new id")
     result = await ours.trigger("node::combine", {"n": 1, "label": "again"})
     assert result == {"label": "again", "n": 1, "doubled": 2, "sum": 3}
+
+
+async def test_node_channel_streams_to_our_reader(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    ours = await connect_worker(engine, name="ours")
+
+    async def consume(payload: Any) -> Any:
+        frames = [frame async for frame in payload["reader"]]
+        data = b"".join(f for f in frames if isinstance(f, bytes))
+        texts = [json.loads(f) for f in frames if isinstance(f, str)]
+        return {
+            "size": len(data),
+            "ok": data == bytes(i % 256 for i in range(len(data))),
+            "texts": texts,
+        }
+
+    ours.register_function("py::consume", consume)
+    await node(engine, "combine.mjs")
+    result = await ours.trigger("node::pipe", {"size": 300_000})
+    assert result == {"size": 300_000, "ok": True, "texts": [{"type": "meta", "size": 300_000}]}

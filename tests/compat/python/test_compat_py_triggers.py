@@ -246,3 +246,23 @@ async def test_official_provider_disconnect_removes_its_trigger_type(
         return not await listed()
 
     await eventually(unlisted, "the trigger type to disappear")
+
+
+async def test_official_unregister_trigger_type_keeps_the_connection_and_parks_bindings(
+    engine: Engine, official: OfficialFactory, connect_worker: Any
+) -> None:
+    """The SDKs send ``unregistertriggertype`` (upstream drops it); the socket must survive."""
+    client, provider, inbox = await start_provider(engine, official, "official-withdraws")
+    ours = await connect_worker(engine, name="ours")
+    ours.register_function("ours::parked", lambda payload: None)
+    handle = ours.register_trigger("offpy-webhook", "ours::parked", {"path": "/p"})
+    assert (await inbox.get())[0] == "register"
+
+    client.unregister_trigger_type(WEBHOOK)
+    assert await official_call(client, "offpy-webhook::fire", {"path": "/p", "body": 1}) == {
+        "fired": 1
+    }
+
+    client.register_trigger_type(WEBHOOK, provider)
+    kind, binding = await inbox.get_until(lambda item: item[0] == "register")
+    assert (kind, binding.id) == ("register", handle.id)
