@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from iii_sdk.worker import Worker
 from tests.plugins.state.state_helpers import Recorder, call, event
@@ -212,9 +211,15 @@ async def test_triggers_disabled_leaves_bindings_pending(connect_worker: Any) ->
         }
 
 
-async def test_state_trigger_type_is_advertised(state_engine: Engine, client: Worker) -> None:
+async def test_state_trigger_type_is_advertised_with_its_schemas(client: Worker) -> None:
     info = await call(client, "engine::triggers::info", {"id": "state"})
-    assert "scope" in str(info)
+    assert info["description"]
+    assert set(info["configuration_schema"]["properties"]) == {
+        "scope",
+        "key",
+        "condition_function_id",
+    }
+    assert "event_type" in info["request_schema"]["required"]
 
 
 async def test_bindings_of_one_event_run_concurrently_but_events_stay_ordered(
