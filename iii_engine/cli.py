@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config file (exit 0 or 1)")
     check.add_argument("path", type=Path, metavar="PATH")
     commands.add_parser("plugins", help="list installed plugins and the workers they provide")
-    status = commands.add_parser("status", help="show a running engine's workers and functions")
+    status = commands.add_parser("status", help="workers, functions and trigger types of an engine")
     status.add_argument("--address", default="localhost", help="engine host (default localhost)")
     status.add_argument("--port", type=int, default=49134, help="engine port (default 49134)")
     status.add_argument("--timeout-ms", type=int, default=5000, help="deadline (default 5000)")

@@ -87,12 +87,13 @@ def list_plugins(plugins: PluginManager | None = None) -> int:
 
 
 async def status(url: str, timeout_s: float) -> int:
-    """Print the workers and functions of a running engine; 1 when it is unreachable."""
+    """Print the workers, functions and trigger types of a running engine; 1 if unreachable."""
     client = RawClient(url, timeout_s=timeout_s, name="iii-cli:status")
     try:
         await client.connect()
         workers = (await client.call("engine::workers::list", {})) or {}
         functions = (await client.call("engine::functions::list", {})) or {}
+        triggers = (await client.call("engine::triggers::list", {})) or {}
     except (EngineUnreachable, WebSocketFailure) as exc:
         detail = "" if isinstance(exc, EngineUnreachable) else f": {exc}"
         print(f"Error: no engine answering at {url}{detail}", file=sys.stderr)
@@ -122,4 +123,10 @@ async def status(url: str, timeout_s: float) -> int:
     ]
     print()
     print(table(("FUNCTION", "WORKER", "DESCRIPTION"), function_rows))
+    trigger_rows = [
+        (t.get("id"), t.get("worker_name"), t.get("description") or "")
+        for t in triggers.get("triggers", [])
+    ]
+    print()
+    print(table(("TRIGGER TYPE", "WORKER", "DESCRIPTION"), trigger_rows))
     return 0

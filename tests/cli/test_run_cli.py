@@ -163,6 +163,7 @@ async def test_quickstart_end_to_end(
     status = await iii("status", "--port", str(port))
     assert status.code == 0, status.err
     assert "math-worker" in status.out and "math::add" in status.out
+    assert "TRIGGER TYPE" in status.out
 
     worker_pid = await _worker_pid(port, "math-worker")
     assert _alive(worker_pid)
