@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
@@ -68,6 +69,8 @@ class WorkerConnection:
         self.closing = False
         self.cleaned = asyncio.get_running_loop().create_future()
         self._stop_reading = False
+        self._outbox: deque[bytes] = deque()
+        self._flusher: asyncio.Task[None] | None = None
 
     # --- identity --------------------------------------------------------------------------------
 
@@ -97,6 +100,20 @@ class WorkerConnection:
         except (ConnectionError, RuntimeError):
             return False
         return True
+
+    def post(self, frame: bytes) -> None:
+        """Queue a frame without waiting (fire-and-forget frames the engine originates)."""
+        self._outbox.append(frame)
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        try:
+            while self._outbox:
+                if not await self.send(self._outbox.popleft()):
+                    self._outbox.clear()
+        finally:
+            self._flusher = None
 
     async def send_void(self, frame: bytes) -> None:
         """:meth:`send` for use as a fire-and-forget task."""

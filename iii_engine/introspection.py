@@ -296,8 +296,13 @@ class Introspection:
         """Describe a trigger type."""
         query = _obj(payload, "engine::triggers::info")
         type_id = _str(query, "id")
+        if type_id is None:
+            raise InvocationError(
+                errors.DESERIALIZATION_ERROR,
+                "Failed to deserialize input for engine::triggers::info: missing field `id`",
+            )
         namespace = _str(query, "namespace") or DEFAULT_NAMESPACE
-        entry = self.engine.triggers.types.get((namespace, type_id or ""))
+        entry = self.engine.triggers.types.get((namespace, type_id))
         if entry is None:
             raise InvocationError(
                 errors.NOT_FOUND,
@@ -333,7 +338,13 @@ class Introspection:
     async def registered_info(self, payload: Any) -> dict[str, Any]:
         """Describe one live binding."""
         query = _obj(payload, "engine::registered-triggers::info")
-        binding_id = _str(query, "id") or ""
+        binding_id = _str(query, "id")
+        if binding_id is None:
+            raise InvocationError(
+                errors.DESERIALIZATION_ERROR,
+                "Failed to deserialize input for engine::registered-triggers::info: "
+                "missing field `id`",
+            )
         binding = self.engine.triggers.live.get(binding_id)
         if binding is None:
             raise InvocationError(

@@ -22,12 +22,14 @@ from iii_engine.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegist
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import (
+    NULL,
     EnqueueAction,
     ErrorBody,
     InvocationResult,
     InvokeFunction,
     encode,
     from_raw,
+    is_null,
     new_id,
     to_raw,
 )
@@ -40,6 +42,8 @@ __all__ = ["Router", "inject_caller", "not_found_message"]
 log = logging.getLogger("iii.router")
 
 _EMPTY_OBJECT = re.compile(rb"\{\s*\}")
+CALLER_KEY = "_caller_worker_id"
+_CALLER_KEY = b'"_caller_worker_id"'
 _STOPPED = ErrorBody(code=errors.INVOCATION_STOPPED, message="Invocation stopped")
 
 
@@ -63,16 +67,22 @@ class Pending:
         self.future = future
 
 
-def inject_caller(data: Raw | UnsetType, worker_id: str) -> Raw | UnsetType:
-    """Add ``"_caller_worker_id"`` to a JSON object payload, editing the bytes in place.
+def inject_caller(data: Raw | UnsetType, worker_id: str) -> Raw:
+    """Add ``"_caller_worker_id"`` to a JSON object payload by editing its bytes.
 
-    The key goes last so it wins over a caller-supplied one (JSON parsers keep the last).
+    A missing payload becomes ``null``; non-object payloads pass through. A payload that already
+    carries the key (a caller cannot speak for another worker) is decoded and rewritten.
     """
     if data is UNSET:
-        return data
+        return NULL
     raw = bytes(data)
     if not raw.startswith(b"{") or not raw.endswith(b"}"):
         return data
+    if _CALLER_KEY in raw:
+        obj = from_raw(data)
+        if isinstance(obj, dict):
+            obj[CALLER_KEY] = worker_id
+            return to_raw(obj)
     tail = b'"_caller_worker_id":"' + worker_id.encode() + b'"}'
     if _EMPTY_OBJECT.fullmatch(raw):
         return Raw(b"{" + tail)
@@ -159,7 +169,7 @@ class Router:
                 data=data,
                 traceparent=msg.traceparent,
                 baggage=msg.baggage,
-                metadata=msg.metadata,
+                metadata=UNSET if is_null(msg.metadata) else msg.metadata,
             )
         )
         if not await executor.send(frame) and reply_id is not None:
@@ -309,16 +319,37 @@ class Router:
         metadata: Any = None,
         namespace: str = DEFAULT_NAMESPACE,
     ) -> None:
-        """Invoke without waiting; failures are logged."""
-        self._spawn(self._void(function_id, payload, metadata, namespace))
+        """Invoke without waiting; nothing tracks the call and failures are only logged.
+
+        A remote function gets its frame queued on the executor's socket (no task per call,
+        the executor's answer is dropped on arrival); an in-process one runs on a task.
+        """
+        entry = self.functions.get(namespace, function_id)
+        if entry is None:
+            log.debug("void invocation of %s: not found in %s", function_id, namespace)
+            return
+        if entry.owner is None:
+            self._spawn(self._void_local(entry, payload, metadata))
+            return
+        entry.owner.post(
+            encode(
+                InvokeFunction(
+                    invocation_id=new_id(),
+                    function_id=function_id,
+                    data=to_raw(payload),
+                    metadata=UNSET if metadata is None else to_raw(metadata),
+                )
+            )
+        )
 
     # --- internals -------------------------------------------------------------------------------
 
-    async def _void(self, function_id: str, payload: Any, metadata: Any, namespace: str) -> None:
+    async def _void_local(self, entry: FunctionEntry, payload: Any, metadata: Any) -> None:
+        assert entry.handler is not None
         try:
-            await self.invoke(function_id, payload, metadata=metadata, namespace=namespace)
-        except InvocationError as exc:
-            log.debug("void invocation of %s failed: %s", function_id, exc)
+            await entry.handler(payload, metadata)
+        except Exception as exc:
+            log.debug("void invocation of %s failed: %s", entry.function_id, exc)
 
     async def _run_local(
         self,

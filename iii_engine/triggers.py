@@ -119,17 +119,26 @@ class TriggerRegistry:
             await self._deliver_and_wait(binding, entry, entry.provider)
             return
         existing = self.live.get(binding.id)
+        replacing = existing is not None and existing.provider is entry
         try:
-            if existing is not None and existing.provider is entry:
+            if existing is not None and replacing:
                 await entry.provider.unregister_trigger(existing.as_trigger())
             await entry.provider.register_trigger(binding.as_trigger())
         except Exception as exc:
-            if existing is not None and existing.provider is entry:
-                self._forget(existing)  # its route/job is gone with the failed replacement
+            if existing is not None and replacing:
+                await self._restore(existing, entry)
             raise RegistrationFailed(str(exc) or type(exc).__name__) from exc
-        if existing is not None and existing.provider is not entry:
+        if existing is not None and not replacing:
             await self._drop_live(binding.id)
         self._make_live(binding, entry)
+
+    async def _restore(self, previous: Binding, entry: TriggerTypeEntry) -> None:
+        # A rejected replacement leaves the previous binding in place (protocol.md 4.3).
+        try:
+            await entry.provider.register_trigger(previous.as_trigger())
+        except Exception as exc:
+            log.warning("trigger %s could not be restored: %s", previous.id, exc)
+            self._forget(previous)
 
     async def remove_binding(self, binding_id: str) -> bool:
         """Remove a live or parked binding; True when one existed."""
@@ -303,7 +312,6 @@ class TriggerRegistry:
             self._acks.pop(key, None)
         if error is not None:
             self._forget(binding)
-            self._park(binding)
             raise RegistrationFailed(f"{error.code}: {error.message}")
 
     def release_acks(self, conn: WorkerConnection) -> None:

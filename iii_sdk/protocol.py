@@ -20,7 +20,7 @@ Example::
 from __future__ import annotations
 
 import os
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from msgspec import UNSET, Raw, UnsetType
@@ -68,6 +68,13 @@ __all__ = [
 ]
 
 NULL: Final = Raw(b"null")
+InvocationId = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ),
+]
+"""Invocation ids are canonical UUID strings; a frame with any other id is undecodable."""
 """The JSON ``null`` as a Raw value (for fields that must be present on the wire)."""
 
 
@@ -216,7 +223,7 @@ class TriggerRegistrationResult(Message):
 class InvokeFunction(Message, kw_only=True):
     """Ask the engine to invoke a function, or ask a worker to run one."""
 
-    invocation_id: str | None = None
+    invocation_id: InvocationId | None = None
     function_id: str
     data: Raw | UnsetType = UNSET
     traceparent: str | None = None
@@ -229,7 +236,7 @@ class InvokeFunction(Message, kw_only=True):
 class InvocationResult(Message):
     """The outcome of an invocation; ``error`` wins over ``result`` when both are present."""
 
-    invocation_id: str
+    invocation_id: InvocationId
     function_id: str
     result: Raw | UnsetType = UNSET
     error: ErrorBody | None = None
@@ -306,7 +313,7 @@ def decode(frame: bytes | str) -> AnyMessage:
     """Decode one frame; raise :class:`ProtocolError` when it is not a known message."""
     try:
         return _decoder.decode(frame)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError) as exc:
         raise ProtocolError(str(exc)) from exc
 
 
