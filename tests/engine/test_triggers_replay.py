@@ -115,3 +115,49 @@ async def test_failed_engine_register_trigger_leaves_no_binding(engine: Engine) 
         await provider.send(HOOK_TYPE)
         await provider.barrier()
         assert provider.take("registertrigger") == []
+
+
+async def test_provider_sees_register_unregister_in_order(engine: Engine) -> None:
+    async with raw_worker(engine) as provider, raw_worker(engine) as registrant:
+        await provider.send(HOOK_TYPE)
+        await provider.barrier()
+        for _ in range(25):
+            await bind(registrant, "b-1")
+            await registrant.send({"type": "unregistertrigger", "id": "b-1"})
+        await registrant.barrier()
+        await provider.barrier()
+        kinds = [
+            f["type"]
+            for f in provider.inbox
+            if f["type"] in ("registertrigger", "unregistertrigger")
+        ]
+        assert kinds == ["registertrigger", "unregistertrigger"] * 25
+        assert not engine.triggers.live
+
+
+async def test_fired_events_and_results_keep_order_per_connection(engine: Engine) -> None:
+    # Frames the engine originates (discovery fires) and routed results share one socket:
+    # each worker still sees its frames in the order the engine produced them.
+    async with raw_worker(engine) as watcher:
+        await watcher.register_function("watch::w")
+        await watcher.send(
+            {
+                "type": "registertrigger",
+                "id": "w",
+                "trigger_type": "engine::workers-available",
+                "function_id": "watch::w",
+                "config": {},
+            }
+        )
+        await watcher.barrier()
+        others = [await open_raw(engine.worker_url) for _ in range(10)]
+        for other in others:
+            await disconnect(engine, other)
+        events = []
+        for _ in range(20):
+            invocation = await watcher.invocation("watch::w")
+            events.append((invocation["data"]["event"], invocation["data"]["worker_id"]))
+        for other in others:
+            connected = events.index(("worker_connected", other.worker_id))
+            gone = events.index(("worker_disconnected", other.worker_id))
+            assert connected < gone
