@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from plugins.state.adapters.base import StateAdapter, Transform
+from plugins.state.adapters.base import StateAdapter
 from plugins.state.adapters.file import FileAdapter
 from plugins.state.adapters.memory import MemoryAdapter
 from plugins.state.config import AdapterChoice
 
-__all__ = ["FileAdapter", "MemoryAdapter", "StateAdapter", "Transform", "create_adapter"]
+__all__ = ["FileAdapter", "MemoryAdapter", "StateAdapter", "create_adapter"]
 
 
 def create_adapter(choice: AdapterChoice, logger: logging.Logger | None = None) -> StateAdapter:

@@ -10,12 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-__all__ = ["StateAdapter", "Transform"]
+__all__ = ["StateAdapter"]
 
 T = TypeVar("T")
-
-Transform = Callable[[bytes | None], tuple[bytes, T]]
-"""``transform(old) -> (new, extra)``: pure, may run more than once (optimistic retries)."""
 
 
 class StateAdapter(Protocol):
@@ -44,7 +41,11 @@ class StateAdapter(Protocol):
     async def update(
         self, scope: str, key: str, transform: Callable[[bytes | None], tuple[bytes, T]]
     ) -> tuple[bytes | None, bytes, T]:
-        """Atomically replace the value by ``transform(old)``; return ``(old, new, extra)``."""
+        """Atomically replace the value by ``transform(old) -> (new, extra)``.
+
+        Returns ``(old, new, extra)``. ``transform`` must be pure: an adapter may call it more
+        than once (optimistic retries).
+        """
         ...
 
     async def list_values(self, scope: str) -> list[bytes]:
