@@ -2,7 +2,7 @@
 
 ``iii`` with no command runs the engine: the config is ``--config PATH``, else ``$III_CONFIG``,
 else ``./config.yaml`` when it exists, else the embedded defaults (no file is created). The engine
-runs until SIGINT/SIGTERM and then exits 0. Subcommands: ``trigger`` (alias ``t``),
+runs until SIGINT/SIGTERM/SIGHUP and then exits 0. Subcommands: ``trigger`` (alias ``t``),
 ``check-config PATH``, ``plugins``, ``status``.
 """
 
@@ -147,7 +147,7 @@ async def _serve(config: EngineConfig) -> int:
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with Engine(config) as engine:

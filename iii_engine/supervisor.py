@@ -47,6 +47,28 @@ _DRAIN_S: Final = 1.0
 _GLOB_CHARS: Final = frozenset("*?[")
 
 
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, a pre-exec hook asking the kernel to SIGKILL the child if the engine dies
+    without stopping it (e.g. SIGKILL), so workers are never orphaned."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def die_with_parent() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+    return die_with_parent
+
+
+_DIE_WITH_PARENT: Final = _parent_death_signal()
+
+
 def _default_sink(stream: str, line: str) -> None:
     out = sys.stderr if stream == "stderr" else sys.stdout
     out.write(line + "\n")
@@ -157,6 +179,7 @@ class _Managed:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                preexec_fn=_DIE_WITH_PARENT,
             )
         except OSError as exc:
             logger.error("[%s] cannot start %s: %s", self.label, argv[0], exc)
