@@ -231,6 +231,8 @@ async def _drain(stream: asyncio.StreamReader | None, sink: list[str]) -> None:
 
 SpawnFactory = Callable[..., Awaitable[Proc]]
 
+_SDK_ENV = frozenset({"III_WORKER_NAME", "III_NAMESPACE", "III_ISOLATION", "OTEL_ENABLED"})
+
 
 @pytest.fixture
 async def spawn() -> AsyncIterator[SpawnFactory]:
@@ -241,8 +243,9 @@ async def spawn() -> AsyncIterator[SpawnFactory]:
     async def start(
         engine: Engine, *argv: str, name: str, env: dict[str, str] | None = None
     ) -> Proc:
-        full_env = {**os.environ, "III_URL": engine.worker_url, **(env or {})}
-        full_env.pop("III_WORKER_NAME", None)
+        # The SDKs read these; the tests decide them, not the caller's shell.
+        inherited = {k: v for k, v in os.environ.items() if k not in _SDK_ENV}
+        full_env = {**inherited, "III_URL": engine.worker_url, **(env or {})}
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdout=asyncio.subprocess.PIPE,
