@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import aiohttp
 import pytest
@@ -187,3 +188,11 @@ async def test_two_listeners_share_one_registry() -> None:
         finally:
             await executor.close()
             await caller.close()
+
+
+async def test_accepted_worker_sockets_have_tcp_nodelay(engine: Engine) -> None:
+    async with raw_worker(engine) as w:
+        server_ws = engine.workers.connections[w.worker_id].ws
+        sock = server_ws.get_extra_info("socket")
+        assert sock is not None
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
