@@ -8,7 +8,8 @@ own process group, and has its output copied line by line with a ``[name] `` pre
 Restart policy (``restart:``): ``always``, ``on-failure`` (non-zero exit or signal) or ``never``,
 with exponential backoff (1 s doubling to 30 s, back to 1 s after 60 s of uptime). A change to a
 file matching ``watch`` restarts the process at once. Stopping sends SIGTERM to the group, waits a
-grace period (3 s), then sends SIGKILL.
+grace period (3 s), then sends SIGKILL. On Linux a child is also killed by the kernel if the
+engine dies without stopping it (``PR_SET_PDEATHSIG``), so a crashed engine leaves no orphans.
 
 Example::
 

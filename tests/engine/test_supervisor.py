@@ -220,6 +220,36 @@ async def test_watch_restarts_on_change(
     assert lines.stdout()[:2] == ["[w] start 1", "[w] start 2"]
 
 
+HOST_SCRIPT = """
+import asyncio, sys
+from pathlib import Path
+from iii_engine.config import parse_config
+from iii_engine.supervisor import Supervisor
+
+async def main():
+    entry = parse_config(sys.argv[1], base_dir=Path(".")).workers[0]
+    await Supervisor().start(entry, "ws://x")
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+async def test_children_die_with_a_killed_engine(tmp_path: Path) -> None:
+    config = "workers:\n  - name: w\n    command: sh -c 'echo pid $$; exec sleep 300'\n"
+    host = await asyncio.create_subprocess_exec(
+        PY, "-c", HOST_SCRIPT, config, stdout=asyncio.subprocess.PIPE, cwd=tmp_path
+    )
+    assert host.stdout is not None
+    line = await asyncio.wait_for(host.stdout.readline(), DEADLINE_S)
+    child = int(line.decode().split()[-1])  # "[w] pid N"
+    assert not gone(child)
+    host.kill()
+    await host.wait()
+    await until_gone(child)
+
+
 def test_glob_to_regex() -> None:
     rx = glob_to_regex("/a/**/*.py")
     assert rx.match("/a/x.py") and rx.match("/a/b/c/x.py")
