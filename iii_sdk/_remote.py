@@ -41,14 +41,42 @@ class RemoteChannel:
         self.reader_ref = reader_ref
         self.writer_ref = writer_ref
         self._url = url
+        self._writer: ChannelWriter | None = None
+        self._reader: ChannelReader | None = None
+        self._discarding: asyncio.Task[None] | None = None
 
     async def writer(self) -> ChannelWriter:
         """Claim the write side locally."""
-        return ChannelWriter(self.writer_ref, self._url)
+        if self._writer is None:
+            self._writer = ChannelWriter(self.writer_ref, self._url)
+        return self._writer
 
     async def reader(self) -> ChannelReader:
         """Claim the read side locally."""
-        return ChannelReader(self.reader_ref, self._url)
+        if self._reader is None:
+            self._reader = ChannelReader(self.reader_ref, self._url)
+        return self._reader
+
+    def discard(self) -> None:
+        """End the channel now: the reader sees end-of-stream, a local reader stops.
+
+        There is no delete on the wire, so the write side is claimed (if nobody holds it) and
+        closed; a side held by another party ends when that party closes it, and a channel
+        never opened by both sides is swept by the engine.
+        """
+        if self._discarding is None:
+            self._discarding = asyncio.get_running_loop().create_task(self._discard())
+
+    async def _discard(self) -> None:
+        writer = self._writer or ChannelWriter(self.writer_ref, self._url)
+        ends: list[ChannelWriter | ChannelReader] = [writer]
+        if self._reader is not None:
+            ends.append(self._reader)
+        for end in ends:
+            try:
+                await end.close()
+            except Exception as exc:  # the other party may hold or have closed that side
+                log.debug("discarding channel %s: %s", self.reader_ref.channel_id, exc)
 
 
 class RemoteContext:

@@ -95,3 +95,14 @@ async def test_invoke_void_and_channels(engine: Engine, connect_worker: Connect)
     await host.trigger("engine::functions::list", {})
     listed = await host.trigger("engine::functions::list", {})
     assert "ctx::sink" not in [row["function_id"] for row in listed["functions"]]
+
+
+async def test_discard_ends_a_remote_channel(engine: Engine, connect_worker: Connect) -> None:
+    ctx = RemoteContext(await connect_worker(engine))
+    channel = await ctx.create_channel()
+    reader = await channel.reader()
+    assert await channel.reader() is reader  # each side is claimed once
+    reading = asyncio.create_task(reader.read_all())
+    channel.discard()
+    assert await asyncio.wait_for(reading, 5) == b""
+    await reader.close()
