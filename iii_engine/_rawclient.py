@@ -37,6 +37,8 @@ class WebSocketFailure(ConnectionError):
 class RawClient:
     """Connect to an engine's worker socket and invoke functions, one call at a time.
 
+    The connection registers as ``<name>:<pid>`` (``iii-cli:trigger:1234``).
+
     Example::
 
         async with RawClient("ws://127.0.0.1:49134", timeout_s=30) as client:
@@ -45,7 +47,9 @@ class RawClient:
 
     def __init__(self, url: str, *, timeout_s: float, name: str = "iii-cli:trigger") -> None:
         self.url = url
-        self.name = name
+        # The engine leases worker names (one live connection per name and namespace), so two
+        # concurrent CLI runs under upstream's fixed name would reject each other: add the pid.
+        self.name = f"{name}:{os.getpid()}"
         loop = asyncio.get_running_loop()
         self._deadline = loop.time() + timeout_s
         self._session: aiohttp.ClientSession | None = None
@@ -149,6 +153,8 @@ class RawClient:
                 continue  # frames this client does not need (telemetry, future types)
             if isinstance(frame, wire.Ping):
                 await self._send(wire.Pong())
+            elif isinstance(frame, wire.ErrorFrame):  # authentication refused
+                raise WebSocketFailure(f"{frame.error.code}: {frame.error.message}")
             elif isinstance(frame, wire.InvocationResult) and frame.invocation_id == invocation_id:
                 return frame
         reason = self._ws.exception() or f"connection closed (code {self._ws.close_code})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -242,3 +243,9 @@ async def test_function_help_falls_back_when_unreachable() -> None:
     assert run.code == 0
     assert run.out.startswith("usage: iii trigger")
     assert "warning" in run.err
+
+
+async def test_concurrent_runs_do_not_reject_each_other(address: list[str]) -> None:
+    calls = [iii("trigger", "cli::echo", f"i={i}", *address) for i in range(4)]
+    runs = await asyncio.gather(*calls)
+    assert [(r.code, json.loads(r.out)) for r in runs] == [(0, {"i": i}) for i in range(4)]
