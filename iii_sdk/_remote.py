@@ -94,7 +94,6 @@ class RemoteContext:
         self.name = name or worker.name
         self.base_dir = base_dir or Path.cwd()
         self.logger = logger or logging.getLogger(f"iii.worker.{self.name}")
-        self._background: set[asyncio.Task[Any]] = set()
 
     async def invoke(
         self,
@@ -118,22 +117,8 @@ class RemoteContext:
         metadata: Any = None,
         namespace: str = "default",
     ) -> None:
-        """Invoke without waiting for the result (the frame is sent from a background task)."""
-        call = self.worker.trigger(
-            function_id,
-            payload,
-            action={"type": "void"},
-            metadata=metadata,
-            namespace=namespace,
-        )
-        task = asyncio.get_running_loop().create_task(call)
-        self._background.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("void invocation failed: %s", task.exception())
+        """Invoke without waiting for the result (frames keep their call order)."""
+        self.worker.trigger_void(function_id, payload, metadata=metadata, namespace=namespace)
 
     def register_function(
         self,

@@ -366,20 +366,7 @@ class Worker:
             namespace = request.get("namespace", namespace)
         else:
             function_id = request
-        session = self._session
-        if session.closed:
-            raise InvocationError(errors.SHUTDOWN, "the worker is closed", function_id=function_id)
-        if session.fatal is not None:
-            fatal = session.fatal
-            raise InvocationError(fatal.code, str(fatal), function_id=function_id)
-        session.start()
-        message = InvokeFunction(
-            function_id=function_id,
-            data=raw_value(payload),
-            action=parse_action(action),
-            metadata=UNSET if metadata is None else raw_value(metadata),
-            namespace=call_namespace(namespace, function_id, self.namespace),
-        )
+        message = self._invocation(function_id, payload, action, metadata, namespace)
         connection = self._connection
         if isinstance(message.action, VoidAction):
             await connection.send_async(encode(message))
@@ -396,3 +383,41 @@ class Worker:
             self._pending.discard(invocation_id)
             raise
         return from_raw(raw)
+
+    def trigger_void(
+        self,
+        function_id: str,
+        payload: Any = None,
+        *,
+        metadata: Any = None,
+        namespace: str | None = None,
+    ) -> None:
+        """Fire and forget, without awaiting: the frame is queued in call order.
+
+        For trigger type providers firing bindings from synchronous code.
+        """
+        message = self._invocation(function_id, payload, VoidAction(), metadata, namespace)
+        self._connection.send(encode(message))
+
+    def _invocation(
+        self,
+        function_id: str,
+        payload: Any,
+        action: Any,
+        metadata: Any,
+        namespace: str | None,
+    ) -> InvokeFunction:
+        session = self._session
+        if session.closed:
+            raise InvocationError(errors.SHUTDOWN, "the worker is closed", function_id=function_id)
+        if session.fatal is not None:
+            fatal = session.fatal
+            raise InvocationError(fatal.code, str(fatal), function_id=function_id)
+        session.start()
+        return InvokeFunction(
+            function_id=function_id,
+            data=raw_value(payload),
+            action=parse_action(action),
+            metadata=UNSET if metadata is None else raw_value(metadata),
+            namespace=call_namespace(namespace, function_id, self.namespace),
+        )
