@@ -313,3 +313,22 @@ async def test_client_socket_has_nodelay_and_no_compression() -> None:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
         assert ws.compress == 0
         await worker.close()
+
+
+async def test_sync_sends_keep_call_order_with_awaited_ones() -> None:
+    async with raw_server() as server:
+        worker = Worker(server.url)
+        await worker.connect()
+        conn = await server.accept()
+        await conn.next()
+        worker.register_function("order::a", lambda p: None)  # sync, queued first
+        worker.trigger_void("order::b", {"n": 1})
+        await worker.trigger("order::c", {"n": 2}, action={"type": "void"})
+        frames = await conn.take(3)
+        assert [f.get("id") or f["function_id"] for f in frames] == [
+            "order::a",
+            "order::b",
+            "order::c",
+        ]
+        assert all("invocation_id" not in f for f in frames[1:])
+        await worker.close()
