@@ -140,7 +140,7 @@ OfficialFactory = Callable[..., Awaitable[Any]]
 
 @pytest.fixture
 async def official() -> AsyncIterator[OfficialFactory]:
-    """``await official(engine, name)``: a connected official ``iii.III`` client.
+    """``await official(engine_or_url, name, **InitOptions)``: a connected official client.
 
     OpenTelemetry is off for in-process clients: the official SDK initialises it once per
     process, globally, against whichever engine came first. Subprocess clients keep it on.
@@ -149,10 +149,11 @@ async def official() -> AsyncIterator[OfficialFactory]:
 
     clients: list[Any] = []
 
-    async def connect(engine: Engine, name: str, **options: Any) -> Any:
+    async def connect(target: Engine | str, name: str, **options: Any) -> Any:
+        url = target if isinstance(target, str) else target.worker_url
         options.setdefault("otel", {"enabled": False})
         init = InitOptions(worker_name=name, **options)
-        client = await asyncio.to_thread(register_worker, engine.worker_url, init)
+        client = await asyncio.to_thread(register_worker, url, init)
         clients.append(client)
         assert client.get_connection_state() == "connected"
         return client
