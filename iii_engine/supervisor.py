@@ -128,6 +128,7 @@ class _Managed:
         self.process: asyncio.subprocess.Process | None = None
         self.stopping = asyncio.Event()
         self.restart_now = False
+        self.kick = asyncio.Event()
         self.readers: set[asyncio.Task[None]] = set()
         self.task = asyncio.create_task(self._run(), name=f"supervise:{self.label}")
         self.watcher: asyncio.Task[None] | None = None
@@ -139,24 +140,41 @@ class _Managed:
         delay = self.owner.backoff_initial
         while not self.stopping.is_set():
             started = loop.time()
+            self.kick.clear()
             code = await self._run_once()
             if self.stopping.is_set():
                 break
+            if not self.restart_now:
+                policy = self.entry.restart
+                if policy == "never" or (policy == "on-failure" and code == 0):
+                    logger.info("[%s] exited with code %s (restart: %s)", self.label, code, policy)
+                    if not self.entry.watch:
+                        break
+                    await self._pause(None)  # until a watched file changes
+                else:
+                    if loop.time() - started >= self.owner.stable_after:
+                        delay = self.owner.backoff_initial
+                    logger.warning(
+                        "[%s] exited with code %s; restarting in %.1fs", self.label, code, delay
+                    )
+                    await self._pause(delay)
+                    delay = min(delay * 2, self.owner.backoff_max)
             if self.restart_now:
                 self.restart_now = False
+                delay = self.owner.backoff_initial
                 logger.info("[%s] restarting: a watched file changed", self.label)
-                delay = self.owner.backoff_initial
-                continue
-            policy = self.entry.restart
-            if policy == "never" or (policy == "on-failure" and code == 0):
-                logger.info("[%s] exited with code %s (restart: %s)", self.label, code, policy)
-                break
-            if loop.time() - started >= self.owner.stable_after:
-                delay = self.owner.backoff_initial
-            logger.warning("[%s] exited with code %s; restarting in %.1fs", self.label, code, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), delay)
-            delay = min(delay * 2, self.owner.backoff_max)
+
+    async def _pause(self, seconds: float | None) -> None:
+        """Sleep for ``seconds`` (None: no limit) or until a stop or a watched-file change."""
+        waiters = [
+            asyncio.ensure_future(self.stopping.wait()),
+            asyncio.ensure_future(self.kick.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def _run_once(self) -> int:
         if self.entry.command is not None:
@@ -238,6 +256,7 @@ class _Managed:
             if self.stopping.is_set():
                 return
             self.restart_now = True
+            self.kick.set()
             await self.terminate()
 
     async def terminate(self) -> None:

@@ -38,6 +38,10 @@ class Lines:
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(lambda: (stream, line) in self.seen)
 
+    async def wait_count(self, line: str, count: int, within: float = DEADLINE_S) -> None:
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: self.stdout().count(line) >= count)
+
     async def wait_prefix(self, prefix: str) -> str:
         def first() -> str | None:
             return next((line for line in self.stdout() if line.startswith(prefix)), None)
@@ -248,6 +252,26 @@ async def test_children_die_with_a_killed_engine(tmp_path: Path) -> None:
     host.kill()
     await host.wait()
     await until_gone(child)
+
+
+async def test_watch_reruns_a_finished_exec_pipeline(
+    tmp_path: Path, supervisor: Supervisor, lines: Lines
+) -> None:
+    (tmp_path / "src").mkdir()
+    item = parse_config(
+        "workers:\n  - name: iii-exec\n    config:\n"
+        "      exec: ['echo build', 'echo run']\n      watch: ['src/*.txt']\n",
+        base_dir=tmp_path,
+    ).workers[0]
+    await supervisor.start(item, "ws://x")
+    await lines.wait_for("[iii-exec] run")
+    async with asyncio.timeout(DEADLINE_S):
+        for i in itertools.count():  # the watcher arms asynchronously: touch until seen
+            (tmp_path / "src" / "a.txt").write_text(str(i))
+            with contextlib.suppress(TimeoutError):
+                await lines.wait_count("[iii-exec] run", 2, within=0.5)
+                break
+    assert lines.stdout()[:4] == ["[iii-exec] build", "[iii-exec] run"] * 2
 
 
 def test_glob_to_regex() -> None:
