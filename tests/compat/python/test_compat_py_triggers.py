@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from iii import InvocationError as OfficialInvocationError
 from iii.triggers import TriggerConfig, TriggerHandler
 
 from iii_engine.engine import Engine
@@ -266,3 +267,46 @@ async def test_official_unregister_trigger_type_keeps_the_connection_and_parks_b
     client.register_trigger_type(WEBHOOK, provider)
     kind, binding = await inbox.get_until(lambda item: item[0] == "register")
     assert (kind, binding.id) == ("register", handle.id)
+
+
+class PickyProvider(OurProvider):
+    """Our provider that rejects bindings whose config says so."""
+
+    id = "ours-picky"
+
+    async def register_trigger(self, trigger: Trigger) -> None:
+        if trigger.config.get("reject"):
+            raise ValueError("picky provider says no")
+        await super().register_trigger(trigger)
+
+
+async def test_official_sdk_uses_engine_register_trigger_for_durable_bindings(
+    engine: Engine, official: OfficialFactory, connect_worker: Any
+) -> None:
+    provider = PickyProvider()
+    ours = await connect_worker(engine, name="ours-provider")
+    ours.register_trigger_type(provider)
+    client = await official(engine, "official-durable")
+    request = {"trigger_type": "ours-picky", "function_id": "offpy::durable", "config": {"x": 1}}
+
+    created = await official_call(client, "engine::register_trigger", request)
+    kind, binding = await provider.inbox.get()
+    assert (kind, binding.id, binding.config) == ("register", created["id"], {"x": 1})
+
+    # Ownerless: the binding outlives the official worker that made it.
+    await close_official(client)
+    rows = await engine.invoke("engine::registered-triggers::list", {"trigger_type": "ours-picky"})
+    assert [r["id"] for r in rows["registered_triggers"]] == [created["id"]]
+
+    other = await official(engine, "official-durable-2")
+    with pytest.raises(OfficialInvocationError) as caught:
+        await official_call(
+            other, "engine::register_trigger", {**request, "config": {"reject": True}}
+        )
+    assert caught.value.code == "trigger_registration_failed"
+    assert "picky provider says no" in caught.value.message
+
+    removed = await official_call(other, "engine::unregister_trigger", {"id": created["id"]})
+    assert removed == {"removed": True}
+    kind, gone = await provider.inbox.get()
+    assert (kind, gone.id) == ("unregister", created["id"])
