@@ -9,12 +9,13 @@ from typing import Final
 
 from iii_engine._rawclient import EngineUnreachable, RawClient, WebSocketFailure
 from iii_engine.config import WorkerEntry, WorkerManagerConfig, decode_block, load_config
+from iii_engine.engine import CORE_WORKERS, WORKER_MANAGER
 from iii_engine.plugins import PluginManager
 from iii_sdk.errors import ConfigError, InvocationError
 
 __all__ = ["check_config", "list_plugins", "status", "table"]
 
-ENGINE_OWN_WORKERS: Final = frozenset({"iii-worker-manager", "iii-engine-functions"})
+ENGINE_OWN_WORKERS: Final = CORE_WORKERS | {WORKER_MANAGER}
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -49,9 +50,9 @@ def _check_entry(entry: WorkerEntry, pm: PluginManager) -> None:
     builtin = spec is not None or name in ENGINE_OWN_WORKERS
     if image is not None and builtin:
         raise ConfigError(f"{name!r} is built in; it cannot also have an image", f"{where}.image")
-    if entry.is_process or image is not None:
+    if entry.is_process:
         return
-    if name == "iii-worker-manager":
+    if name == WORKER_MANAGER:
         decode_block(block, WorkerManagerConfig, f"{where}.config")
     elif spec is None and name not in ENGINE_OWN_WORKERS:
         known = ", ".join(sorted(pm.specs)) or "none installed"
