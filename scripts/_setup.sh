@@ -21,7 +21,11 @@ as_root() {
 
 apt_install() {
     section "Installing $* with apt-get"
-    as_root apt-get update -qq && as_root apt-get install -y -qq "$@"
+    if ! { as_root apt-get update -qq && as_root apt-get install -y -qq "$@"; }; then
+        echo "error: could not install $* (needs root or password-less sudo)." >&2
+        echo "       install it yourself: sudo apt-get install -y $*" >&2
+        return 1
+    fi
 }
 
 ensure_venv() {
