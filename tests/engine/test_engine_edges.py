@@ -325,3 +325,13 @@ async def test_result_carries_the_function_id_the_caller_asked_for(engine: Engin
             }
         )
         assert (await caller.result(invocation_id))["function_id"] == "real::fn"
+
+
+async def test_unregistering_does_not_cancel_a_call_in_flight(engine: Engine) -> None:
+    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+        await executor.register_function("going::away")
+        invocation_id = await caller.invoke("going::away", {})
+        invocation = await executor.invocation("going::away")
+        await executor.send({"type": "unregisterfunction", "id": "going::away"})
+        await executor.reply(invocation, "finished anyway")
+        assert (await caller.result(invocation_id))["result"] == "finished anyway"

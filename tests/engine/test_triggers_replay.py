@@ -161,3 +161,22 @@ async def test_fired_events_and_results_keep_order_per_connection(engine: Engine
             connected = events.index(("worker_connected", other.worker_id))
             gone = events.index(("worker_disconnected", other.worker_id))
             assert connected < gone
+
+
+async def test_binding_taken_over_by_another_registrant_survives_first_leaving(
+    engine: Engine,
+) -> None:
+    async with raw_worker(engine) as provider, raw_worker(engine) as second:
+        first = await open_raw(engine.worker_url)
+        await provider.send(HOOK_TYPE)
+        await bind(first, "shared-id")
+        await provider.recv("registertrigger")
+        await bind(second, "shared-id")
+        await provider.recv("registertrigger")
+        await provider.barrier()
+        provider.take("unregistertrigger")  # the replacement may drop the old binding first
+        await disconnect(engine, first)
+        await provider.barrier()
+        assert provider.take("unregistertrigger") == []
+        binding = engine.triggers.live["shared-id"]
+        assert binding.owner is engine.workers.connections[second.worker_id]
