@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -93,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         from iii_engine.cli_info import status
 
         url = f"ws://{args.address}:{args.port}"
-        return asyncio.run(status(url, args.timeout_ms / 1000))
+        try:
+            return asyncio.run(status(url, args.timeout_ms / 1000))
+        except KeyboardInterrupt:
+            return 130
     try:
         config = resolve_config(args.config)
     except ConfigError as exc:
@@ -129,6 +133,9 @@ def _run(config: EngineConfig) -> int:
         return _error(str(exc))
     except OSError as exc:  # e.g. a port already in use
         return _error(f"cannot start the engine: {exc}")
+    except Exception as exc:  # a worker failing to start, or a bug: exit 1, not a traceback
+        logging.getLogger("iii.engine").debug("the engine failed", exc_info=True)
+        return _error(f"the engine failed: {type(exc).__name__}: {exc} (--log-level debug: trace)")
 
 
 def _run_loop(coro: Any) -> int:

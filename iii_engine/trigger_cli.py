@@ -126,18 +126,20 @@ def main(argv: list[str] | None = None, *, prog: str = "iii trigger") -> int:
     parser = build_parser(prog)
     args = parser.parse_intermixed_args(sys.argv[1:] if argv is None else argv)
     url = f"ws://{args.address}:{args.port}"
-    if args.help:
-        if args.function is None:
-            parser.print_help()
-            return 0
-        return asyncio.run(_function_help(parser, url, args))
+    if args.help and args.function is None:
+        parser.print_help()
+        return 0
     if args.function is None:
         parser.error("the following arguments are required: FUNCTION")
     try:
+        if args.help:
+            return asyncio.run(_function_help(parser, url, args))
         payload = build_payload(args.pairs, args.json)
+        return asyncio.run(_invoke(url, args.function, payload, args.namespace, args.timeout_ms))
     except PayloadError as exc:
         return _fail(str(exc))
-    return asyncio.run(_invoke(url, args.function, payload, args.namespace, args.timeout_ms))
+    except KeyboardInterrupt:
+        return 130
 
 
 async def _invoke(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,6 +41,20 @@ async def test_bad_config_exits_1_naming_the_key(
     assert run.code == 1
     assert message in run.err
     assert run.err.startswith("Error: ")
+    assert "Traceback" not in run.err
+
+
+async def test_port_in_use_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "c.yaml"
+        manager = f"{{host: 127.0.0.1, port: {port}}}"
+        config.write_text(f"workers:\n  - name: iii-worker-manager\n    config: {manager}\n")
+        run = await iii("--config", str(config))
+    assert run.code == 1
+    assert run.err.startswith("Error: cannot start the engine:")
     assert "Traceback" not in run.err
 
 
