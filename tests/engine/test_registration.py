@@ -186,3 +186,14 @@ async def test_reattach_with_wrong_token_is_ignored(engine: Engine) -> None:
         assert old.worker_id in engine.workers.connections
         assert new.worker_id in engine.workers.connections
         assert engine.functions.get("default", "svc::fn") is not None
+
+
+async def test_renaming_releases_the_old_name(engine: Engine) -> None:
+    async with raw_worker(engine, "before") as w, raw_worker(engine) as other:
+        assert (await w.register_worker("after"))["result"] == {"success": True}
+        assert (await other.register_worker("before"))["result"] == {"success": True}
+        rows = (await other.call_ok("engine::workers::list", {"runtime": "python"}))["workers"]
+        assert {r["name"]: r["id"] for r in rows} == {
+            "after": w.worker_id,
+            "before": other.worker_id,
+        }
