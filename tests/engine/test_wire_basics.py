@@ -196,3 +196,14 @@ async def test_accepted_worker_sockets_have_tcp_nodelay(engine: Engine) -> None:
         sock = server_ws.get_extra_info("socket")
         assert sock is not None
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+async def test_query_string_on_worker_path_is_allowed(engine: Engine) -> None:
+    w = await open_raw(engine.worker_url, path="/?token=abc&x=1")
+    try:
+        assert w.registered == {}  # open_raw only reads the greeting for the bare "/" path
+        greeting = await w.recv("workerregistered")
+        assert greeting["worker_id"] in engine.workers.connections
+        await w.barrier()
+    finally:
+        await w.close()
