@@ -1,0 +1,101 @@
+"""Watching ``config.yaml`` for hot reload: debounce, re-parse, diff, hand over.
+
+The config file's directory is watched (not recursively, so editors that save by renaming a
+temporary file are seen too); changes to the file are coalesced for ``debounce_ms`` (500 ms, as
+upstream), then the file is parsed with the same rules as at boot and diffed against the running
+config. A real change is handed to ``apply(new_config, diff)``; saving identical content does
+nothing. An unreadable or invalid file raises :class:`ConfigError` out of :meth:`run`: upstream
+treats a bad reload as fatal, and so does the engine.
+
+Example::
+
+    watcher = ConfigWatcher(config, apply=engine_apply)
+    task = asyncio.create_task(watcher.run())   # raises ConfigError on a bad file
+    ...
+    watcher.stop(); await task
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import watchfiles
+
+from iii_engine.config import EngineConfig, load_config
+from iii_engine.config_diff import ConfigDiff, diff_configs
+
+__all__ = ["ApplyReload", "ConfigWatcher"]
+
+logger = logging.getLogger("iii.reload")
+
+ApplyReload = Callable[[EngineConfig, ConfigDiff], Awaitable[None]]
+"""Applies a reload: stop removed/changed entries, start changed/added ones."""
+
+
+class ConfigWatcher:
+    """Follows the file of ``config`` and reports each effective change to ``apply``."""
+
+    def __init__(self, config: EngineConfig, apply: ApplyReload, *, debounce_ms: int = 500) -> None:
+        if config.path is None:
+            raise ValueError("only a config read from a file can be watched")
+        self.config = config
+        self.path: Path = config.path
+        self.apply = apply
+        self.debounce_ms = debounce_ms
+        self._stop = asyncio.Event()
+        self.ready = asyncio.Event()
+        """Set once the file system watch is armed (changes before that may be missed)."""
+
+    def stop(self) -> None:
+        """Make :meth:`run` return after the change it may be applying."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Watch until :meth:`stop`; raise :class:`ConfigError` when a changed file is invalid."""
+        target = self.path
+
+        def is_config(_change: watchfiles.Change, path: str) -> bool:
+            return Path(path) == target
+
+        changes = watchfiles.awatch(
+            target.parent,
+            watch_filter=is_config,
+            debounce=self.debounce_ms,
+            step=50,
+            recursive=False,
+            stop_event=self._stop,
+            yield_on_timeout=True,
+            rust_timeout=100,
+        )
+        async for batch in changes:
+            self.ready.set()
+            if self._stop.is_set():
+                return
+            if batch:
+                await self.reload()
+
+    async def reload(self) -> ConfigDiff | None:
+        """Parse the file now and apply what changed; None when nothing did."""
+        new = load_config(self.path)
+        diff = diff_configs(self.config, new)
+        same_settings = (
+            new.registration_namespace_grace_ms == self.config.registration_namespace_grace_ms
+        )
+        if diff.empty and same_settings:
+            logger.debug("config %s saved without changes", self.path)
+            self.config = new
+            return None
+        logger.info(
+            "config %s changed: %d added, %d removed, %d changed, %d unchanged",
+            self.path,
+            len(diff.added),
+            len(diff.removed),
+            len(diff.changed),
+            len(diff.unchanged),
+        )
+        await self.apply(new, diff)
+        self.config = new
+        return diff
