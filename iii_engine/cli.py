@@ -2,7 +2,9 @@
 
 ``iii`` with no command runs the engine: the config is ``--config PATH``, else ``$III_CONFIG``,
 else ``./config.yaml`` when it exists, else the embedded defaults (no file is created). The engine
-runs until SIGINT/SIGTERM/SIGHUP and then exits 0. Subcommands: ``trigger`` (alias ``t``),
+runs until SIGINT/SIGTERM/SIGHUP and then exits 0. A config read from a file is hot-reloaded
+(:class:`~iii_engine.config_watch.ConfigWatcher` hands each change to ``Engine.apply_reload``); an
+invalid edit stops the engine and exits 1. Subcommands: ``trigger`` (alias ``t``),
 ``check-config PATH``, ``plugins``, ``status``.
 """
 
@@ -160,15 +162,29 @@ async def _serve(config: EngineConfig) -> int:
     async with Engine(config) as engine:
         print(banner(engine, config), flush=True)
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
-        closed = getattr(engine, "wait_closed", None)
-        if closed is not None:
-            # A fatal hot-reload error ends the engine on its own.
-            waiters.append(asyncio.ensure_future(closed()))
+        reload = _start_reload(engine, config)
+        if reload is not None:
+            waiters.append(reload)
         _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for waiter in pending:
             waiter.cancel()
-    code = getattr(engine, "exit_code", 0)
-    return code if isinstance(code, int) else 0
+        await asyncio.gather(*pending, return_exceptions=True)
+    if reload is not None and reload.done() and not reload.cancelled():
+        error = reload.exception()
+        if error is not None:
+            # Upstream rule: a bad reload is fatal; everything was stopped on the way out.
+            return _error(f"config reload failed, engine stopped: {error}")
+    return 0
+
+
+def _start_reload(engine: Engine, config: EngineConfig) -> asyncio.Task[None] | None:
+    """Watch the config file when there is one and the engine can apply a reload."""
+    apply = getattr(engine, "apply_reload", None)
+    if config.path is None or apply is None:
+        return None
+    from iii_engine.config_watch import ConfigWatcher
+
+    return asyncio.create_task(ConfigWatcher(config, apply).run(), name="config-watch")
 
 
 def banner(engine: Engine, config: EngineConfig) -> str:
