@@ -32,6 +32,7 @@ from iii_engine.channel_pipe import (
     _Channel,
     _uuid4,
 )
+from iii_engine.sockets import set_nodelay
 from iii_sdk.plugin import decode_input
 from iii_sdk.protocol import StreamChannelRef
 
@@ -214,6 +215,7 @@ class ChannelManager:
             raise web.HTTPBadRequest(text="dir must be 'read' or 'write'")
         ws = web.WebSocketResponse(autoping=True, compress=False, max_msg_size=_MAX_INBOUND_MESSAGE)
         await ws.prepare(request)
+        set_nodelay(request)
         claimed = channel.writer_claimed if direction == "write" else channel.reader_claimed
         if claimed or channel.id not in self._channels:
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"side already open")

@@ -37,6 +37,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
+    from iii_engine.bindings import Binding, TriggerTypeEntry
     from iii_engine.engine import Engine
 
 __all__ = ["TELEMETRY_PREFIXES", "WorkerConnection"]
@@ -66,6 +67,8 @@ class WorkerConnection:
         self.trigger_types: set[tuple[str, str]] = set()
         self.triggers: set[str] = set()
         self.invocations: set[str] = set()
+        self.displaced: list[TriggerTypeEntry | Binding] = []
+        """Trigger types and bindings of other live workers this one replaced."""
         self.closing = False
         self.cleaned = asyncio.get_running_loop().create_future()
         self._stop_reading = False

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
 from iii_engine.config import WorkerManagerConfig
 from iii_engine.connections import WorkerConnection
+from iii_engine.sockets import set_nodelay
 
 if TYPE_CHECKING:
     from iii_engine.engine import Engine
@@ -74,7 +74,7 @@ class Listener:
             compress=False, max_msg_size=MAX_MESSAGE_BYTES, decode_text=False
         )
         await ws.prepare(request)
-        _nodelay(request)
+        set_nodelay(request)
         self._sockets.add(ws)
         conn = WorkerConnection(self.engine, ws, request.remote)
         try:
@@ -95,6 +95,7 @@ class Listener:
     async def _otel_socket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_MESSAGE_BYTES)
         await ws.prepare(request)
+        set_nodelay(request)
         self._sockets.add(ws)
         try:
             async for msg in ws:
@@ -103,10 +104,3 @@ class Listener:
         finally:
             self._sockets.discard(ws)
         return ws
-
-
-def _nodelay(request: web.Request) -> None:
-    transport = request.transport
-    sock = transport.get_extra_info("socket") if transport is not None else None
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

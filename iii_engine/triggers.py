@@ -68,6 +68,8 @@ class TriggerRegistry:
         self.types[entry.key] = entry
         if owner is not None:
             owner.trigger_types.add(entry.key)
+            if previous is not None and previous.owner not in (None, owner):
+                owner.displaced.append(previous)
         if previous is not None:
             for binding in list(previous.bindings.values()):
                 await self._deliver_or_park(binding, entry)
@@ -99,6 +101,13 @@ class TriggerRegistry:
 
     async def add_binding(self, binding: Binding) -> None:
         """Register a binding; raise :class:`RegistrationFailed` when its provider rejects it."""
+        displaced = self.live.get(binding.id) or self.parked.get(binding.id)
+        if (
+            binding.owner is not None
+            and displaced is not None
+            and displaced.owner not in (None, binding.owner)
+        ):
+            binding.owner.displaced.append(displaced)
         entry = self._resolve(binding)
         if entry is None:
             await self._drop_live(binding.id)
@@ -270,6 +279,30 @@ class TriggerRegistry:
         self.release_acks(conn)
         for key in list(conn.trigger_types):
             await self.remove_type(key, owner=conn)
+        await self._restore_displaced(conn)
+
+    async def _restore_displaced(self, conn: WorkerConnection) -> None:
+        # What this connection replaced goes back to its previous owner if that owner is still
+        # connected: a duplicate worker rejected for its name must not strip the original of
+        # its trigger types and bindings (the engine applies registrations immediately).
+        for record in reversed(conn.displaced):
+            owner = record.owner
+            if owner is None or owner.closing:
+                continue
+            if isinstance(record, TriggerTypeEntry):
+                if record.key not in self.types:
+                    await self.add_type(
+                        record.provider,
+                        namespace=record.namespace,
+                        owner=owner,
+                        worker_name=record.worker_name,
+                    )
+            elif record.id not in self.live and record.id not in self.parked:
+                try:
+                    await self.add_binding(record)
+                except RegistrationFailed as exc:
+                    log.warning("trigger %s could not be restored: %s", record.id, exc)
+        conn.displaced.clear()
 
     # --- internals -------------------------------------------------------------------------------
 
