@@ -212,3 +212,20 @@ async def test_node_channel_streams_to_our_reader(
     await node(engine, "combine.mjs")
     result = await ours.trigger("node::pipe", {"size": 300_000})
     assert result == {"size": 300_000, "ok": True, "texts": [{"type": "meta", "size": 300_000}]}
+
+
+async def test_node_call_without_payload_reaches_our_function(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    """``payload: undefined`` makes the Node SDK omit ``data``; it must read as null."""
+    ours = await connect_worker(engine, name="ours")
+    seen = Inbox()
+
+    def record(payload: Any) -> Any:
+        seen.put(payload)
+        return "ok"
+
+    ours.register_function("py::no_payload", record)
+    await node(engine, "combine.mjs")
+    assert await ours.trigger("node::probe", {"target": "py::no_payload"}) == {"result": "ok"}
+    assert await seen.get() is None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
+import aiohttp
 import pytest
 from iii import RegistrationRejectedError
 
@@ -12,6 +14,7 @@ import iii_engine.introspection
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from tests.compat.support import (
+    WAIT,
     Inbox,
     OfficialFactory,
     close_official,
@@ -174,6 +177,9 @@ async def test_official_subprocess_worker_telemetry_socket_is_accepted(
         return engine.telemetry_frames > 0
 
     await eventually(frames, "OTLP frames from the official SDK's /otel socket")
+    # The telemetry socket is not a worker.
+    workers = await engine.invoke("engine::workers::list", {"runtime": "python"})
+    assert sorted(w["name"] for w in workers["workers"]) == ["official-py-echo", "ours"]
     # The worker connection itself is unaffected.
     assert (await ours.trigger("offpy::echo", "again"))["echo"] == "again"
 
@@ -208,3 +214,19 @@ async def test_official_worker_reconnects_after_a_dropped_socket(
     assert await eventually(answers, "the re-registered function to answer") == "still here"
     workers = await engine.invoke("engine::workers::list", {"search": "official-reconnects"})
     assert [w["id"] for w in workers["workers"]] == [client.worker_id]
+
+
+async def test_engine_answers_websocket_and_json_pings(engine: Engine) -> None:
+    """The Node SDK pings every 20 s and drops a link silent for 60 s; Python's websockets
+    closes one whose ping is not answered in 20 s. The engine must answer both kinds of ping."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(engine.worker_url, autoping=False) as ws,
+    ):
+        first = json.loads(await ws.receive_str(timeout=WAIT))
+        assert first["type"] == "workerregistered"
+        await ws.ping(b"compat")
+        pong = await ws.receive(timeout=WAIT)
+        assert (pong.type, pong.data) == (aiohttp.WSMsgType.PONG, b"compat")
+        await ws.send_str('{"type":"ping"}')
+        assert json.loads(await ws.receive_str(timeout=WAIT)) == {"type": "pong"}

@@ -328,3 +328,24 @@ async def test_concurrent_calls_from_the_official_sdk_get_their_own_results(
 
     done = asyncio.run_coroutine_threadsafe(fan_out(), client._loop)
     assert await asyncio.wait_for(asyncio.wrap_future(done), WAIT) == [n * n for n in range(50)]
+
+
+async def test_official_call_without_payload_omits_data_and_still_runs(
+    engine: Engine, official: OfficialFactory, connect_worker: Any
+) -> None:
+    """The official SDK drops ``data`` when the payload is None (decisions 2.1: read as null)."""
+    ours = await connect_worker(engine, name="ours")
+    seen = Inbox()
+
+    def record(payload: Any) -> Any:
+        seen.put(payload)
+        return "ran"
+
+    ours.register_function("ours::no_payload", record)
+    await wait_for_functions(engine, "ours::no_payload")
+    client = await official(engine, "official-no-payload")
+
+    assert await official_call(client, "ours::no_payload", None) == "ran"
+    assert await seen.get() is None
+    await official_call(client, "ours::no_payload", None, action=TriggerAction.Void())
+    assert await seen.get() is None
