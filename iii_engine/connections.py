@@ -186,15 +186,15 @@ class WorkerConnection:
             case UnregisterFunction():
                 engine.workers.unregister_function(self, message.id)
             case RegisterTrigger():
-                await engine.triggers.on_register_trigger(self, message)
+                await engine.trigger_frames.on_register_trigger(self, message)
             case UnregisterTrigger():
-                await engine.triggers.on_unregister_trigger(self, message)
+                await engine.trigger_frames.on_unregister_trigger(self, message)
             case RegisterTriggerType():
-                await engine.triggers.on_register_trigger_type(self, message)
+                await engine.trigger_frames.on_register_trigger_type(self, message)
             case UnregisterTriggerType():
-                await engine.triggers.on_unregister_trigger_type(self, message)
+                await engine.trigger_frames.on_unregister_trigger_type(self, message)
             case TriggerRegistrationResult():
-                await engine.triggers.on_registration_result(self, message)
+                await engine.trigger_frames.on_registration_result(self, message)
             case Ping():
                 await self.send(_PONG)
             case Reattach():

@@ -31,6 +31,7 @@ from iii_engine.plugins import PluginManager
 from iii_engine.registry import DEFAULT_NAMESPACE, FunctionRegistry
 from iii_engine.router import Router
 from iii_engine.supervisor import Supervisor
+from iii_engine.trigger_frames import TriggerFrames
 from iii_engine.triggers import TriggerRegistry
 from iii_engine.workers import WorkerTable
 from iii_sdk.errors import ConfigError
@@ -57,6 +58,7 @@ class Engine:
         self.functions = FunctionRegistry()
         self.router = Router(self.functions)
         self.triggers = TriggerRegistry(self.router)
+        self.trigger_frames = TriggerFrames(self.triggers)
         self.workers = WorkerTable(self)
         self.channels = ChannelManager()
         self.supervisor = Supervisor()

@@ -6,6 +6,10 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from iii_engine.args import flag as _flag
+from iii_engine.args import obj as _obj
+from iii_engine.args import string as _str
+from iii_engine.discovery import DiscoveryType
 from iii_engine.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_engine.rows import (
     function_detail,
@@ -18,7 +22,6 @@ from iii_engine.rows import (
 from iii_engine.triggers import Binding, RegistrationFailed
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
-from iii_sdk.plugin import Trigger
 from iii_sdk.protocol import from_raw, new_id
 
 if TYPE_CHECKING:
@@ -27,40 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["DiscoveryType", "Introspection"]
 
 FUNCTIONS_POLL_S = 5.0
-
-
-class DiscoveryType:
-    """``engine::workers-available`` / ``engine::functions-available``: fired by the engine."""
-
-    def __init__(self, type_id: str, description: str) -> None:
-        self.id = type_id
-        self.description = description
-
-    async def register_trigger(self, trigger: Trigger) -> None:
-        """Bindings need no setup: the engine fires every live binding of this type."""
-
-    async def unregister_trigger(self, trigger: Trigger) -> None:
-        """Nothing to release."""
-
-
-def _str(payload: dict[str, Any], key: str) -> str | None:
-    value = payload.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _flag(payload: dict[str, Any], key: str) -> bool:
-    return payload.get(key) is True
-
-
-def _obj(payload: Any, function_id: str) -> dict[str, Any]:
-    if payload is None:
-        return {}
-    if not isinstance(payload, dict):
-        raise InvocationError(
-            errors.DESERIALIZATION_ERROR,
-            f"Failed to deserialize input for {function_id}: expected an object",
-        )
-    return payload
 
 
 def _hidden(entry: FunctionEntry) -> bool:

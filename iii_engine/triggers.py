@@ -15,17 +15,9 @@ from typing import TYPE_CHECKING, Any
 from iii_engine.bindings import Binding, TriggerTypeEntry, TypeKey
 from iii_engine.registry import DEFAULT_NAMESPACE
 from iii_engine.remote import RemoteTriggerType
-from iii_sdk import errors
 from iii_sdk.plugin import TriggerType
 from iii_sdk.protocol import (
     ErrorBody,
-    RegisterTrigger,
-    RegisterTriggerType,
-    TriggerRegistrationResult,
-    UnregisterTrigger,
-    UnregisterTriggerType,
-    encode,
-    from_raw,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +42,7 @@ class TriggerRegistry:
         self.types: dict[TypeKey, TriggerTypeEntry] = {}
         self.live: dict[str, Binding] = {}
         self.parked: dict[str, Binding] = {}
-        self._acks: dict[tuple[str, str], asyncio.Future[ErrorBody | None]] = {}
+        self.acks: dict[tuple[str, str], asyncio.Future[ErrorBody | None]] = {}
 
     # --- providers -------------------------------------------------------------------------------
 
@@ -169,106 +161,6 @@ class TriggerRegistry:
                 namespace=binding.namespace,
             )
 
-    # --- frames from workers ---------------------------------------------------------------------
-
-    async def on_register_trigger_type(
-        self, conn: WorkerConnection, msg: RegisterTriggerType
-    ) -> None:
-        """``registertriggertype``: the connection becomes the provider."""
-        namespace = conn.namespace if msg.namespace is None else msg.namespace
-        if not namespace.strip():
-            log.warning("ignoring trigger type %s with a blank namespace", msg.id)
-            return
-        provider = RemoteTriggerType(
-            conn,
-            msg.id,
-            msg.description,
-            from_raw(msg.trigger_request_format),
-            from_raw(msg.call_request_format),
-            namespace,
-        )
-        await self.add_type(provider, namespace=namespace, owner=conn)
-
-    async def on_unregister_trigger_type(
-        self, conn: WorkerConnection, msg: UnregisterTriggerType
-    ) -> None:
-        """``unregistertriggertype`` (an extension): withdraw the connection's provider."""
-        namespace = conn.namespace if msg.namespace is None else msg.namespace
-        await self.remove_type((namespace, msg.id), owner=conn)
-
-    async def on_register_trigger(self, conn: WorkerConnection, msg: RegisterTrigger) -> None:
-        """``registertrigger`` from a worker."""
-        for field_name in ("namespace", "trigger_namespace"):
-            value = getattr(msg, field_name)
-            if value is not None and not value.strip():
-                await self._reject(
-                    conn,
-                    msg.id,
-                    msg.trigger_type,
-                    msg.function_id,
-                    errors.INVALID_NAMESPACE,
-                    f"{field_name} must not be blank",
-                )
-                return
-        binding = Binding(
-            id=msg.id,
-            trigger_type=msg.trigger_type,
-            function_id=msg.function_id,
-            config=from_raw(msg.config),
-            metadata=from_raw(msg.metadata),
-            owner=conn,
-            namespace=msg.namespace or DEFAULT_NAMESPACE,
-            trigger_namespace=msg.trigger_namespace,
-            home_namespace=conn.namespace,
-        )
-        try:
-            await self.add_binding(binding)
-        except RegistrationFailed as exc:
-            await self._reject(
-                conn,
-                msg.id,
-                msg.trigger_type,
-                msg.function_id,
-                errors.TRIGGER_REGISTRATION_FAILED,
-                str(exc),
-            )
-
-    async def on_unregister_trigger(self, conn: WorkerConnection, msg: UnregisterTrigger) -> None:
-        """``unregistertrigger``: idempotent, any connection may remove any id."""
-        await self.remove_binding(msg.id)
-
-    async def on_registration_result(
-        self, conn: WorkerConnection, msg: TriggerRegistrationResult
-    ) -> None:
-        """A provider's ack/nack of a delivered binding."""
-        waiter = self._acks.pop((conn.worker_id, msg.id), None)
-        if waiter is not None:
-            if not waiter.done():
-                waiter.set_result(msg.error)
-            return
-        binding = self.live.get(msg.id)
-        if binding is None or binding.provider is None or binding.provider.owner is not conn:
-            return
-        if msg.error is None:
-            return
-        log.warning("provider rejected trigger %s: %s", msg.id, msg.error.message)
-        binding.provider.bindings.pop(binding.id, None)
-        binding.provider = None
-        self.live.pop(binding.id, None)
-        self.parked[binding.id] = binding
-        owner = binding.owner
-        if owner is not None and not owner.closing:
-            await owner.send(
-                encode(
-                    TriggerRegistrationResult(
-                        id=binding.id,
-                        trigger_type=binding.trigger_type,
-                        function_id=binding.function_id,
-                        error=msg.error,
-                    )
-                )
-            )
-
     async def drop_connection(self, conn: WorkerConnection) -> None:
         """Cleanup for a disconnected worker: its bindings, parked intents, trigger types."""
         for binding_id in list(conn.triggers):
@@ -333,7 +225,7 @@ class TriggerRegistry:
         # silence or the provider leaving counts as success (protocol.md section 4.4).
         key = (provider.conn.worker_id, binding.id)
         waiter: asyncio.Future[ErrorBody | None] = asyncio.get_running_loop().create_future()
-        self._acks[key] = waiter
+        self.acks[key] = waiter
         self._make_live(binding, entry)
         try:
             await provider.register_trigger(binding.as_trigger())
@@ -342,14 +234,14 @@ class TriggerRegistry:
         except (TimeoutError, ConnectionError):
             error = None
         finally:
-            self._acks.pop(key, None)
+            self.acks.pop(key, None)
         if error is not None:
             self._forget(binding)
             raise RegistrationFailed(f"{error.code}: {error.message}")
 
     def release_acks(self, conn: WorkerConnection) -> None:
         """A provider left: ownerless registrations waiting on it succeed."""
-        for key, waiter in list(self._acks.items()):
+        for key, waiter in list(self.acks.items()):
             if key[0] == conn.worker_id and not waiter.done():
                 waiter.set_result(None)
 
@@ -390,26 +282,6 @@ class TriggerRegistry:
                 log.warning("provider %s failed to drop trigger %s: %s", entry.id, binding_id, exc)
         self._forget(binding)
         return True
-
-    async def _reject(
-        self,
-        conn: WorkerConnection,
-        binding_id: str,
-        type_id: str,
-        function_id: str,
-        code: str,
-        message: str,
-    ) -> None:
-        await conn.send(
-            encode(
-                TriggerRegistrationResult(
-                    id=binding_id,
-                    trigger_type=type_id,
-                    function_id=function_id,
-                    error=ErrorBody(code=code, message=message),
-                )
-            )
-        )
 
     async def close(self) -> None:
         """Let every in-process provider drop its bindings (engine shutdown)."""

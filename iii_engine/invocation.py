@@ -1,0 +1,88 @@
+"""The pieces of an invocation shared by the router's paths: pending records, payload
+rewriting, and the error bodies the engine produces."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import traceback
+from typing import TYPE_CHECKING
+
+from msgspec import Raw, UnsetType
+
+from iii_engine.registry import FunctionRegistry
+from iii_sdk import errors
+from iii_sdk.errors import InvocationError
+from iii_sdk.protocol import NULL, UNSET, ErrorBody, from_raw, to_raw
+
+if TYPE_CHECKING:
+    from iii_engine.connections import WorkerConnection
+
+__all__ = ["CALLER_KEY", "STOPPED", "Pending", "error_body", "inject_caller", "not_found_message"]
+
+_EMPTY_OBJECT = re.compile(rb"\{\s*\}")
+CALLER_KEY = "_caller_worker_id"
+_CALLER_KEY = b'"_caller_worker_id"'
+STOPPED = ErrorBody(code=errors.INVOCATION_STOPPED, message="Invocation stopped")
+
+
+class Pending:
+    """Where the result of one forwarded invocation goes."""
+
+    __slots__ = ("caller", "caller_invocation_id", "executor", "function_id", "future")
+
+    def __init__(
+        self,
+        function_id: str,
+        executor: WorkerConnection,
+        caller: WorkerConnection | None = None,
+        caller_invocation_id: str | None = None,
+        future: asyncio.Future[tuple[Raw | UnsetType, ErrorBody | None]] | None = None,
+    ) -> None:
+        self.function_id = function_id
+        self.executor = executor
+        self.caller = caller
+        self.caller_invocation_id = caller_invocation_id
+        self.future = future
+
+
+def inject_caller(data: Raw | UnsetType, worker_id: str) -> Raw:
+    """Add ``"_caller_worker_id"`` to a JSON object payload by editing its bytes.
+
+    A missing payload becomes ``null``; non-object payloads pass through. A payload that already
+    carries the key (a caller cannot speak for another worker) is decoded and rewritten.
+    """
+    if data is UNSET:
+        return NULL
+    raw = bytes(data)
+    if not raw.startswith(b"{") or not raw.endswith(b"}"):
+        return data
+    if _CALLER_KEY in raw:
+        obj = from_raw(data)
+        if isinstance(obj, dict):
+            obj[CALLER_KEY] = worker_id
+            return to_raw(obj)
+    tail = b'"_caller_worker_id":"' + worker_id.encode() + b'"}'
+    if _EMPTY_OBJECT.fullmatch(raw):
+        return Raw(b"{" + tail)
+    return Raw(raw[:-1] + b"," + tail)
+
+
+def not_found_message(registry: FunctionRegistry, function_id: str, namespace: str) -> str:
+    """Upstream's ``function_not_found`` message, naming namespaces that do hold the id."""
+    message = f"Function {function_id} not found in namespace {namespace}."
+    elsewhere = registry.namespaces_of(function_id)
+    if elsewhere:
+        message += f" It is registered in namespace(s): {', '.join(elsewhere)}."
+    return message
+
+
+def error_body(exc: BaseException) -> ErrorBody:
+    """The wire error for an exception raised by an in-process function."""
+    if isinstance(exc, InvocationError):
+        return ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace)
+    return ErrorBody(
+        code=errors.INVOCATION_FAILED,
+        message=str(exc) or type(exc).__name__,
+        stacktrace="".join(traceback.format_exception(exc)),
+    )

@@ -1,0 +1,155 @@
+"""Trigger frames from workers, applied to the :class:`~iii_engine.triggers.TriggerRegistry`
+(protocol.md section 4)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from iii_engine.bindings import Binding
+from iii_engine.registry import DEFAULT_NAMESPACE
+from iii_engine.remote import RemoteTriggerType
+from iii_engine.triggers import RegistrationFailed, TriggerRegistry
+from iii_sdk import errors
+from iii_sdk.protocol import (
+    ErrorBody,
+    RegisterTrigger,
+    RegisterTriggerType,
+    TriggerRegistrationResult,
+    UnregisterTrigger,
+    UnregisterTriggerType,
+    encode,
+    from_raw,
+)
+
+if TYPE_CHECKING:
+    from iii_engine.connections import WorkerConnection
+
+__all__ = ["TriggerFrames"]
+
+log = logging.getLogger("iii.engine")
+
+
+class TriggerFrames:
+    """Handlers for ``registertriggertype``, ``registertrigger`` and their kin."""
+
+    def __init__(self, registry: TriggerRegistry) -> None:
+        self.registry = registry
+
+    async def on_register_trigger_type(
+        self, conn: WorkerConnection, msg: RegisterTriggerType
+    ) -> None:
+        """``registertriggertype``: the connection becomes the provider."""
+        namespace = conn.namespace if msg.namespace is None else msg.namespace
+        if not namespace.strip():
+            log.warning("ignoring trigger type %s with a blank namespace", msg.id)
+            return
+        provider = RemoteTriggerType(
+            conn,
+            msg.id,
+            msg.description,
+            from_raw(msg.trigger_request_format),
+            from_raw(msg.call_request_format),
+            namespace,
+        )
+        await self.registry.add_type(provider, namespace=namespace, owner=conn)
+
+    async def on_unregister_trigger_type(
+        self, conn: WorkerConnection, msg: UnregisterTriggerType
+    ) -> None:
+        """``unregistertriggertype`` (an extension): withdraw the connection's provider."""
+        namespace = conn.namespace if msg.namespace is None else msg.namespace
+        await self.registry.remove_type((namespace, msg.id), owner=conn)
+
+    async def on_register_trigger(self, conn: WorkerConnection, msg: RegisterTrigger) -> None:
+        """``registertrigger`` from a worker."""
+        for field_name in ("namespace", "trigger_namespace"):
+            value = getattr(msg, field_name)
+            if value is not None and not value.strip():
+                await self._reject(
+                    conn,
+                    msg.id,
+                    msg.trigger_type,
+                    msg.function_id,
+                    errors.INVALID_NAMESPACE,
+                    f"{field_name} must not be blank",
+                )
+                return
+        binding = Binding(
+            id=msg.id,
+            trigger_type=msg.trigger_type,
+            function_id=msg.function_id,
+            config=from_raw(msg.config),
+            metadata=from_raw(msg.metadata),
+            owner=conn,
+            namespace=msg.namespace or DEFAULT_NAMESPACE,
+            trigger_namespace=msg.trigger_namespace,
+            home_namespace=conn.namespace,
+        )
+        try:
+            await self.registry.add_binding(binding)
+        except RegistrationFailed as exc:
+            await self._reject(
+                conn,
+                msg.id,
+                msg.trigger_type,
+                msg.function_id,
+                errors.TRIGGER_REGISTRATION_FAILED,
+                str(exc),
+            )
+
+    async def on_unregister_trigger(self, conn: WorkerConnection, msg: UnregisterTrigger) -> None:
+        """``unregistertrigger``: idempotent, any connection may remove any id."""
+        await self.registry.remove_binding(msg.id)
+
+    async def on_registration_result(
+        self, conn: WorkerConnection, msg: TriggerRegistrationResult
+    ) -> None:
+        """A provider's ack/nack of a delivered binding."""
+        waiter = self.registry.acks.pop((conn.worker_id, msg.id), None)
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(msg.error)
+            return
+        binding = self.registry.live.get(msg.id)
+        if binding is None or binding.provider is None or binding.provider.owner is not conn:
+            return
+        if msg.error is None:
+            return
+        log.warning("provider rejected trigger %s: %s", msg.id, msg.error.message)
+        binding.provider.bindings.pop(binding.id, None)
+        binding.provider = None
+        self.registry.live.pop(binding.id, None)
+        self.registry.parked[binding.id] = binding
+        owner = binding.owner
+        if owner is not None and not owner.closing:
+            await owner.send(
+                encode(
+                    TriggerRegistrationResult(
+                        id=binding.id,
+                        trigger_type=binding.trigger_type,
+                        function_id=binding.function_id,
+                        error=msg.error,
+                    )
+                )
+            )
+
+    async def _reject(
+        self,
+        conn: WorkerConnection,
+        binding_id: str,
+        type_id: str,
+        function_id: str,
+        code: str,
+        message: str,
+    ) -> None:
+        await conn.send(
+            encode(
+                TriggerRegistrationResult(
+                    id=binding_id,
+                    trigger_type=type_id,
+                    function_id=function_id,
+                    error=ErrorBody(code=code, message=message),
+                )
+            )
+        )
