@@ -1,11 +1,26 @@
 """iii-py SDK: workers, functions, triggers and the plugin API, over the iii wire protocol."""
 
+from iii_sdk.channels import ChannelError, ChannelReader, ChannelWriter
 from iii_sdk.errors import (
     ConfigError,
     IIIError,
     InvocationError,
     ProtocolError,
     RegistrationRejected,
+)
+from iii_sdk.hookspecs import hookimpl
+from iii_sdk.plugin import (
+    BuiltinWorker,
+    Channel,
+    Trigger,
+    TriggerContext,
+    TriggerType,
+    WorkerContext,
+    WorkerRegistry,
+    WorkerSpec,
+    check_condition,
+    decode_config,
+    decode_input,
 )
 from iii_sdk.sync import SyncWorker
 from iii_sdk.worker import (
@@ -30,4 +45,21 @@ __all__ = [  # noqa: RUF022 - grouped by topic, sorted within a group
     "TriggerHandle",
     "TriggerTypeHandle",
     "Worker",
+    # data channels
+    "ChannelError",
+    "ChannelReader",
+    "ChannelWriter",
+    # plugin authors
+    "BuiltinWorker",
+    "Channel",
+    "Trigger",
+    "TriggerContext",
+    "TriggerType",
+    "WorkerContext",
+    "WorkerRegistry",
+    "WorkerSpec",
+    "check_condition",
+    "decode_config",
+    "decode_input",
+    "hookimpl",
 ]
