@@ -249,3 +249,10 @@ async def test_concurrent_runs_do_not_reject_each_other(address: list[str]) -> N
     calls = [iii("trigger", "cli::echo", f"i={i}", *address) for i in range(4)]
     runs = await asyncio.gather(*calls)
     assert [(r.code, json.loads(r.out)) for r in runs] == [(0, {"i": i}) for i in range(4)]
+
+
+async def test_namespace_flag_is_sent(address: list[str]) -> None:
+    run = await iii("trigger", "cli::echo", "-n", "elsewhere", *address)
+    assert run.code == 1
+    assert '"code": "function_not_found"' in run.err
+    assert "elsewhere" in run.err
