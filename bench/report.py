@@ -44,6 +44,7 @@ def machine(uvloop: bool) -> dict[str, str]:
         "python": platform.python_version(),
         "loop": loop,
         "os": f"{platform.system()} {platform.release()}",
+        "load": " ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
 
 
@@ -87,20 +88,21 @@ class Report:
         """The ratio table, then absolute figures labelled with the machine, then errors."""
         m = machine(self.uvloop)
         lines = ["", "Targets (ratio = median of per-rep ratios [min-max])", ""]
-        header = f"{'#':<7}{'measure':<58}{'value':<24}{'target':<10}result"
+        header = f"{'#':<7}{'measure':<66}{'value':<24}{'target':<10}result"
         lines += [header, "-" * len(header)]
         for sc in self.scenarios:
             if sc.name in self.skipped:
-                lines.append(f"{sc.name:<7}{sc.title:<58}{self.skipped[sc.name]}")
+                lines.append(f"{sc.name:<7}{sc.title:<66}{self.skipped[sc.name]}")
                 continue
             for row, values in self.rows.get(sc.name, {}).values():
-                lines.append(f"{sc.name:<7}{row.label:<58}{_verdict(row, values)}")
+                lines.append(f"{sc.name:<7}{row.label:<66}{_verdict(row, values)}")
         for name in self.not_here:
-            lines.append(f"{name:<7}{NOT_IN_HARNESS[name]:<58}not in this harness yet")
+            lines.append(f"{name:<7}{NOT_IN_HARNESS[name]:<66}not in this harness yet")
         lines += [
             "",
             f"Absolute figures: {m['cores']} cores ({m['cpu']}), Python {m['python']}, "
-            f"loop {m['loop']}, {m['os']}; {self.reps} rep(s){' --quick' if self.quick else ''}",
+            f"loop {m['loop']}, {m['os']}, load average at the end {m['load']}; "
+            f"{self.reps} rep(s){' --quick' if self.quick else ''}",
             "(medians over reps; CPU and RSS are the measured router process: relay, echo "
             "server, bare HTTP server, nats-server or engine)",
             "",
