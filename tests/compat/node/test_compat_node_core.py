@@ -13,6 +13,7 @@ from iii_engine.engine import Engine
 from iii_sdk.errors import InvocationError
 from tests.compat.support import (
     WAIT,
+    HalfOpenProxy,
     Inbox,
     OfficialFactory,
     eventually,
@@ -229,3 +230,33 @@ async def test_node_call_without_payload_reaches_our_function(
     await node(engine, "combine.mjs")
     assert await ours.trigger("node::probe", {"target": "py::no_payload"}) == {"result": "ok"}
     assert await seen.get() is None
+
+
+async def test_node_reattaches_over_a_half_open_link(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    async with HalfOpenProxy(engine) as proxy:
+        ours = await connect_worker(engine, name="py-doubler")
+        ours.register_function("py::double", lambda p: {"value": p["n"] * 2})
+        await node(engine, "combine.mjs", env={"III_URL": proxy.url})
+        [row] = (await engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
+        old_id = row["id"]
+
+        proxy.cut_clients()
+
+        async def reattached() -> bool:
+            rows = (await engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
+            return len(rows) == 1 and rows[0]["id"] != old_id
+
+        await eventually(reattached, "the Node worker to reattach under a new id")
+
+        async def answers() -> Any:
+            try:
+                return await ours.trigger(
+                    "node::combine", {"n": 2, "label": "back"}, timeout_ms=2000
+                )
+            except Exception:
+                return None
+
+        result = await eventually(answers, "node::combine to be served again")
+        assert result == {"label": "back", "n": 2, "doubled": 4, "sum": 6}

@@ -1,0 +1,59 @@
+"""Reconnect over a half-open link: the SDK comes back while the engine still holds its ghost.
+
+The official SDKs send ``reattach`` (previous worker id + token) first on a new socket; the
+engine must retire the ghost before the replayed registrations (protocol.md 2.5), otherwise the
+worker name and its function ids are still taken and the SDK is rejected for good.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from iii_engine.engine import Engine
+from tests.compat.support import (
+    HalfOpenProxy,
+    OfficialFactory,
+    eventually,
+    official_call,
+    wait_for_functions,
+)
+
+pytestmark = pytest.mark.compat
+
+
+async def test_official_python_reattaches_over_a_half_open_link(
+    engine: Engine, official: OfficialFactory, connect_worker: Any
+) -> None:
+    async with HalfOpenProxy(engine) as proxy:
+        client = await official(proxy.url, "official-half-open")
+        client.register_function("offpy::ghostly", lambda data: "served by the new link")
+        await wait_for_functions(engine, "offpy::ghostly")
+        old_id = client.worker_id
+        assert old_id in engine.workers.connections
+
+        proxy.cut_clients()
+
+        async def reattached() -> bool:
+            return (
+                client.worker_id not in (None, old_id) and old_id not in engine.workers.connections
+            )
+
+        await eventually(reattached, "the SDK to reconnect and the engine to retire the ghost")
+        assert client.get_connection_state() == "connected"
+
+        ours = await connect_worker(engine, name="ours")
+
+        async def answers() -> Any:
+            try:
+                return await ours.trigger("offpy::ghostly", {}, timeout_ms=2000)
+            except Exception:
+                return None
+
+        assert (
+            await eventually(answers, "the function to be served again") == "served by the new link"
+        )
+        workers = await engine.invoke("engine::workers::list", {"search": "official-half-open"})
+        assert [w["id"] for w in workers["workers"]] == [client.worker_id]
+        assert await official_call(client, "offpy::ghostly", {}) == "served by the new link"
