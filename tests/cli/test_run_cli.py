@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from iii_engine._rawclient import RawClient
@@ -116,9 +117,10 @@ async def test_unknown_option_exits_2() -> None:
 
 
 @pytest.fixture
-async def quickstart() -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
-    """``python -m iii_engine --config examples/quickstart/config.yaml`` on a free port."""
-    port = free_port()
+async def quickstart() -> AsyncIterator[tuple[asyncio.subprocess.Process, int, int]]:
+    """``python -m iii_engine --config examples/quickstart/config.yaml`` on free ports
+    (yields the process, the worker port and the HTTP port)."""
+    port, http_port = free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -128,23 +130,25 @@ async def quickstart() -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=cli_env(III_PORT=str(port)),
+        env=cli_env(III_PORT=str(port), III_HTTP_PORT=str(http_port)),
     )
     try:
-        yield process, port
+        yield process, port, http_port
     finally:
         if process.returncode is None:
             process.kill()
         await process.communicate()
 
 
-async def _wait_for_function(port: int, function_id: str) -> None:
+async def _wait_listed(port: int, function: str, listing: str = "functions") -> None:
+    """Until ``engine::<listing>::list`` has a row for ``function`` (a function id)."""
     # The engine announces no event for "a remote worker registered X"; poll with a deadline.
+    key = listing.replace("-", "_")
     async with RawClient(f"ws://127.0.0.1:{port}", timeout_s=WAIT_S, name="test") as client:
         async with asyncio.timeout(WAIT_S):
             while True:
-                listed = await client.call("engine::functions::list", {})
-                if any(f["function_id"] == function_id for f in listed["functions"]):
+                listed = await client.call(f"engine::{listing}::list", {})
+                if any(row["function_id"] == function for row in listed[key]):
                     return
                 await asyncio.sleep(0.05)
 
@@ -164,16 +168,23 @@ def _alive(pid: int) -> bool:
 
 
 async def test_quickstart_end_to_end(
-    quickstart: tuple[asyncio.subprocess.Process, int],
+    quickstart: tuple[asyncio.subprocess.Process, int, int],
 ) -> None:
-    engine, port = quickstart
+    engine, port, http_port = quickstart
     assert engine.stdout is not None
     banner = await asyncio.wait_for(engine.stdout.readline(), WAIT_S)
     assert banner.decode().startswith(f"iii engine {ENGINE_VERSION}")
-    await _wait_for_function(port, "math::add")
+    await _wait_listed(port, "math::add")
 
     run = await iii("trigger", "math::add", "a=2", "b=3", "--port", str(port))
     assert (run.code, run.out, run.err) == (0, '{\n  "c": 5\n}\n', "")
+
+    await _wait_listed(port, "math::add_http", "registered-triggers")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"http://127.0.0.1:{http_port}/math/add", json={"a": 2, "b": 3}) as response,
+    ):
+        assert (response.status, await response.json()) == (200, {"c": 5})
 
     status = await iii("status", "--port", str(port))
     assert status.code == 0, status.err
