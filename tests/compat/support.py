@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
@@ -396,3 +397,19 @@ class HalfOpenProxy:
         for writer in self._clients:
             writer.transport.abort()
         self._clients.clear()
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago (for an engine restarted on the same port)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def fixed_port_listener(port: int) -> str:
+    """A config whose worker listener is on ``127.0.0.1:port``."""
+    entry = {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": port}}
+    return yaml.safe_dump({"workers": [entry]})

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from iii_engine.engine import Engine
+from iii_engine.testing import start_engine
 from iii_sdk.errors import InvocationError
 from tests.compat.support import (
     WAIT,
@@ -17,6 +18,8 @@ from tests.compat.support import (
     Inbox,
     OfficialFactory,
     eventually,
+    fixed_port_listener,
+    free_port,
     official_call,
     wait_for_functions,
     wait_for_functions_gone,
@@ -260,3 +263,17 @@ async def test_node_reattaches_over_a_half_open_link(
 
         result = await eventually(answers, "node::combine to be served again")
         assert result == {"label": "back", "n": 2, "doubled": 4, "sum": 6}
+
+
+async def test_node_replays_to_a_restarted_engine(node: Any) -> None:
+    port = free_port()
+    async with start_engine(fixed_port_listener(port)) as first:
+        await node(first, "combine.mjs")
+    async with start_engine(fixed_port_listener(port)) as second:
+        await wait_for_functions(second, "node::combine", "node::tick")
+
+        async def listed() -> bool:
+            rows = (await second.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
+            return [r["name"] for r in rows] == ["node-combiner"]
+
+        await eventually(listed, "the Node worker to be listed by the new engine")

@@ -12,10 +12,15 @@ from typing import Any
 import pytest
 
 from iii_engine.engine import Engine
+from iii_engine.testing import start_engine
+from iii_sdk.worker import Worker
 from tests.compat.support import (
     HalfOpenProxy,
     OfficialFactory,
+    close_official,
     eventually,
+    fixed_port_listener,
+    free_port,
     official_call,
     wait_for_functions,
 )
@@ -57,3 +62,27 @@ async def test_official_python_reattaches_over_a_half_open_link(
         workers = await engine.invoke("engine::workers::list", {"search": "official-half-open"})
         assert [w["id"] for w in workers["workers"]] == [client.worker_id]
         assert await official_call(client, "offpy::ghostly", {}) == "served by the new link"
+
+
+async def test_official_python_replays_to_a_restarted_engine(
+    official: OfficialFactory,
+) -> None:
+    """A reattach naming an id the new engine never saw is ignored; the replay still lands.
+
+    The official Python SDK only reconnects after an *abnormal* close: a Close frame with 1000
+    or 1001 ends its receive loop for good (websockets' ConnectionClosedOK). An engine that
+    shuts down must therefore drop the socket or close with another code (1012 service restart).
+    """
+    port = free_port()
+    async with start_engine(fixed_port_listener(port)) as first:
+        client = await official(first, "official-restart")
+        client.register_function("offpy::persistent", lambda data: "replayed")
+        await wait_for_functions(first, "offpy::persistent")
+        old_id = client.worker_id
+
+    async with start_engine(fixed_port_listener(port)) as second:
+        await wait_for_functions(second, "offpy::persistent")
+        assert client.worker_id != old_id
+        async with Worker(second.worker_url, name="ours") as ours:
+            assert await ours.trigger("offpy::persistent", {}) == "replayed"
+        await close_official(client)
