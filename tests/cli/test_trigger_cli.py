@@ -256,3 +256,27 @@ async def test_namespace_flag_is_sent(address: list[str]) -> None:
     assert run.code == 1
     assert '"code": "function_not_found"' in run.err
     assert "elsewhere" in run.err
+
+
+async def test_retries_until_the_engine_is_up() -> None:
+    attempted = asyncio.get_running_loop().create_future()
+
+    def refuse(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not attempted.done():
+            attempted.set_result(None)
+        writer.close()
+
+    # A listener that drops every connection stands in for "the engine is still starting".
+    placeholder = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    port = placeholder.sockets[0].getsockname()[1]
+    cli = asyncio.ensure_future(
+        iii("trigger", "engine::functions::list", "--address", "127.0.0.1", "--port", str(port))
+    )
+    await asyncio.wait_for(attempted, 20)
+    placeholder.close()
+    await placeholder.wait_closed()
+    manager = {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": port}}
+    async with start_engine(workers=[manager]):
+        run = await cli
+    assert run.code == 0, run.err
+    assert isinstance(json.loads(run.out)["functions"], list)
