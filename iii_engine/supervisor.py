@@ -246,6 +246,11 @@ class _Managed:
     async def _watch(self) -> None:
         patterns = [glob_to_regex(p) for p in self.entry.watch]
         roots = sorted({str(_watch_root(p)) for p in self.entry.watch})
+        if "/" in roots:  # a pattern with no existing directory: never watch the whole disk
+            logger.warning("[%s] watch %s has no existing base directory", self.label, roots)
+            roots.remove("/")
+        if not roots:
+            return
 
         def matches(_change: watchfiles.Change, path: str) -> bool:
             return any(p.match(path) for p in patterns)
