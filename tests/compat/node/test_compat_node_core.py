@@ -12,14 +12,12 @@ import pytest
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from iii_sdk.errors import InvocationError
+from tests.compat.network import HalfOpenProxy, fixed_port_listener, free_port
 from tests.compat.support import (
     WAIT,
-    HalfOpenProxy,
     Inbox,
     OfficialFactory,
     eventually,
-    fixed_port_listener,
-    free_port,
     official_call,
     wait_for_functions,
     wait_for_functions_gone,

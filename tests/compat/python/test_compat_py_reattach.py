@@ -14,13 +14,11 @@ import pytest
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from iii_sdk.worker import Worker
+from tests.compat.network import HalfOpenProxy, fixed_port_listener, free_port
 from tests.compat.support import (
-    HalfOpenProxy,
     OfficialFactory,
     close_official,
     eventually,
-    fixed_port_listener,
-    free_port,
     official_call,
     wait_for_functions,
 )
