@@ -170,7 +170,7 @@ class HttpServer:
                 return answer
             stream = streams.response
             assert stream is not None
-            await stream.ready
+            await stream.wait_ready()
             # Like upstream, the timeout covers the wait for the response, not its streaming.
             self._deadlines.remove(deadline)
             return await stream.finish()
@@ -252,7 +252,8 @@ class HttpServer:
             await write_request_body(request_channel, raw)
         else:
             streams.body = asyncio.ensure_future(pump_request_body(request_channel, request))
-        stream = streams.response = ResponseStream(response_channel, request, streams.cors)
+        stream = await ResponseStream.open(response_channel, request, streams.cors)
+        streams.response = stream
         try:
             result = await ctx.invoke(
                 trigger.function_id,

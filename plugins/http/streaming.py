@@ -55,24 +55,38 @@ class ResponseStream:
 
     Text frames before the first binary frame are ``set_status`` / ``set_headers`` controls; the
     first binary frame starts the HTTP response, later ones stream; the channel's end ends it.
-    ``ready`` resolves once the response has started (or the channel ended without data).
+    :meth:`wait_ready` returns once the response has started (or the channel ended without data).
     """
 
     def __init__(
-        self, channel: Channel, request: web.BaseRequest, extra_headers: dict[str, str] | None
+        self, reader: ChannelReader, request: web.BaseRequest, extra_headers: dict[str, str] | None
     ) -> None:
         self.status = 200
         self.headers: dict[str, str] = {}
-        self._extra_headers = extra_headers
         self.response: web.StreamResponse | None = None
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._extra_headers = extra_headers
         self._request = request
-        self._task = asyncio.ensure_future(self._run(channel))
+        self._ready: asyncio.Future[None] | None = None
+        self._task = asyncio.get_running_loop().create_task(self._run(reader))
+
+    @classmethod
+    async def open(
+        cls, channel: Channel, request: web.BaseRequest, extra_headers: dict[str, str] | None
+    ) -> ResponseStream:
+        """Claim the read side of ``channel`` and start reading it."""
+        return cls(await channel.reader(), request, extra_headers)
 
     @property
     def started(self) -> bool:
         """Whether the HTTP response has begun (mode B won)."""
         return self.response is not None
+
+    async def wait_ready(self) -> None:
+        """Wait until the response has started, or the channel ended without data."""
+        if self.response is None and not self._task.done():
+            # Created only here: most requests never stream and never wait.
+            self._ready = asyncio.get_running_loop().create_future()
+            await self._ready
 
     def cancel(self) -> None:
         """Stop reading (mode A won, or the request failed before any data)."""
@@ -84,6 +98,10 @@ class ResponseStream:
         if self.response is None:
             return web.Response(status=self.status, headers=self.headers)
         return self.response
+
+    def _set_ready(self) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
 
     def _control(self, text: str) -> None:
         try:
@@ -102,21 +120,17 @@ class ResponseStream:
                 if isinstance(value, str) and valid_header(name, value):
                     self.headers[name] = value
 
-    async def _run(self, channel: Channel) -> None:
-        reader: ChannelReader | None = None
+    async def _run(self, reader: ChannelReader) -> None:
         try:
-            reader = await channel.reader()
             await self._stream(reader)
         except (ConnectionError, asyncio.CancelledError):
             pass
         except Exception:
             log.exception("iii-http: failed streaming a response")
         finally:
-            if not self.ready.done():
-                self.ready.set_result(None)
-            if reader is not None:
-                with contextlib.suppress(Exception):
-                    await reader.close()
+            self._set_ready()
+            with contextlib.suppress(Exception):
+                await reader.close()
 
     async def _stream(self, reader: ChannelReader) -> None:
         while True:
@@ -133,5 +147,5 @@ class ResponseStream:
                 response = web.StreamResponse(status=self.status, headers=self.headers)
                 self.response = response
                 await response.prepare(self._request)
-                self.ready.set_result(None)
+                self._set_ready()
             await self.response.write(frame)
