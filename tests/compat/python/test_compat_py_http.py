@@ -329,3 +329,22 @@ async def test_condition_and_middleware_hosted_by_the_official_sdk(
     async with session.get(url + "?role=admin", headers={"x-token": "secret"}) as resp:
         assert resp.status == 200
         assert await resp.json() == {"ok": True, "metadata": {"route": "guarded"}}
+
+
+async def test_sdk_http_response_model_sets_the_status(
+    builtin_engine: Engine, official: OfficialFactory, session: aiohttp.ClientSession
+) -> None:
+    """The SDK's own ``HttpResponse`` model serialises ``status_code`` as ``statusCode`` (its
+    alias). Upstream only reads ``status_code``; a user returning the SDK type expects 201."""
+    from iii_helpers.http import HttpResponse
+
+    client = await official(builtin_engine, "official-http-model")
+
+    def created(req: Any) -> Any:
+        return HttpResponse(status_code=201, body={"made": True}, headers={"x-kind": "model"})
+
+    await route(builtin_engine, client, "offpy::model", created, "/compat/model", "POST")
+    async with session.post(http_base(builtin_engine) + "/compat/model", json={}) as resp:
+        assert await resp.json() == {"made": True}
+        assert resp.headers["x-kind"] == "model"
+        assert resp.status == 201
