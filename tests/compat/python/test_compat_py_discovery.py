@@ -230,3 +230,24 @@ async def test_engine_answers_websocket_and_json_pings(engine: Engine) -> None:
         assert (pong.type, pong.data) == (aiohttp.WSMsgType.PONG, b"compat")
         await ws.send_str('{"type":"ping"}')
         assert json.loads(await ws.receive_str(timeout=WAIT)) == {"type": "pong"}
+
+
+async def test_worker_name_and_description_are_sanitised(
+    engine: Engine, official: OfficialFactory
+) -> None:
+    """protocol.md 1.7: control and bidi characters stripped, 280 characters at most, trimmed."""
+    client = await official(
+        engine,
+        " tidy\x07-na\u202eme\u2028 ",
+        worker_description="d" * 300,
+    )
+    client.register_function("offpy::tidy", lambda data: None)
+    await wait_for_functions(engine, "offpy::tidy")
+
+    async def row() -> dict[str, Any] | None:
+        workers = await engine.invoke("engine::workers::list", {"search": "tidy"})
+        return workers["workers"][0] if workers["workers"] else None
+
+    worker = await eventually(row, "the worker to be listed")
+    assert worker["name"] == "tidy-name"
+    assert worker["description"] == "d" * 280
