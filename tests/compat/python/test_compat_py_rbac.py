@@ -39,7 +39,11 @@ def listeners(public: dict[str, Any]) -> str:
 RBAC = {
     "rbac": {
         "auth_function_id": "rbac::auth",
-        "expose_functions": ['match("public::*")', {"metadata": {"exposed": True}}],
+        "expose_functions": [
+            'match("public::*")',
+            'match("engine::functions::list")',
+            {"metadata": {"exposed": True}},
+        ],
     }
 }
 
@@ -102,8 +106,8 @@ async def test_authenticated_official_worker_sees_only_exposed_functions(
         )
         listing = await official_call(client, "engine::functions::list", {})
         listed = {row["function_id"] for row in listing["functions"]}
-        assert "public::hello" in listed
-        assert "private::secret" not in listed
+        assert {"public::hello", "meta::exposed", "allowed::listed"} <= listed
+        assert not {"private::secret", "rbac::auth"} & listed
     finally:
         await trusted.close()
 
@@ -122,7 +126,8 @@ async def test_rejected_official_worker_registers_nothing(
         client.add_connection_state_listener(states.put)
         client.register_function("intruder::fn", lambda d: "should never be callable")
         assert (await auth_calls.get(5))["headers"]["authorization"] == "Bearer bad"
-        # The engine answers with an AUTH_ERROR frame and closes; the SDK goes back to retrying.
+        # The engine answers with an AUTH_ERROR frame and closes; the SDK goes back to retrying
+        # (it only does so after a Close whose code is not 1000/1001).
         await states.get_until(lambda state: state in ("disconnected", "reconnecting"))
         assert "intruder::fn" not in await function_ids(rbac_engine)
         workers = await rbac_engine.invoke("engine::workers::list", {"search": "intruder"})
