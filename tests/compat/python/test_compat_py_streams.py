@@ -36,7 +36,10 @@ from tests.compat.support import (
 
 pytestmark = pytest.mark.compat
 
-STREAM = {"name": "iii-stream", "config": {"host": "127.0.0.1", "port": 0}}
+STREAM = {
+    "name": "iii-stream",
+    "config": {"host": "127.0.0.1", "port": 0, "adapter": {"name": "memory"}},
+}
 
 
 @pytest.fixture
