@@ -20,6 +20,7 @@ from tests.compat.support import (
     close_official,
     eventually,
     official_call,
+    wait_for_binding,
     wait_for_functions,
 )
 
@@ -32,7 +33,12 @@ async def test_official_python_reattaches_over_a_half_open_link(
     async with HalfOpenProxy(engine) as proxy:
         client = await official(proxy.url, "official-half-open")
         client.register_function("offpy::ghostly", lambda data: "served by the new link")
+        client.register_function("offpy::watch", lambda data: None)
+        client.register_trigger(
+            {"type": "engine::workers-available", "function_id": "offpy::watch", "config": {}}
+        )
         await wait_for_functions(engine, "offpy::ghostly")
+        binding = await wait_for_binding(engine, "offpy::watch")
         old_id = client.worker_id
         assert old_id in engine.workers.connections
 
@@ -60,6 +66,11 @@ async def test_official_python_reattaches_over_a_half_open_link(
         workers = await engine.invoke("engine::workers::list", {"search": "official-half-open"})
         assert [w["id"] for w in workers["workers"]] == [client.worker_id]
         assert await official_call(client, "offpy::ghostly", {}) == "served by the new link"
+        # The replayed binding (same id) replaced the old one instead of adding a second.
+        rows = await engine.invoke(
+            "engine::registered-triggers::list", {"function_id": "offpy::watch"}
+        )
+        assert [r["id"] for r in rows["registered_triggers"]] == [binding["id"]]
 
 
 async def test_official_python_replays_to_a_restarted_engine(
