@@ -27,6 +27,7 @@ from iii_engine.connections import WorkerConnection
 from iii_engine.host import LocalWorkerContext, RunningBuiltin
 from iii_engine.introspection import Introspection
 from iii_engine.listener import Listener
+from iii_engine.observability import install_log_functions
 from iii_engine.plugins import PluginManager
 from iii_engine.registry import DEFAULT_NAMESPACE, FunctionRegistry
 from iii_engine.router import Router
@@ -91,6 +92,7 @@ class Engine:
                 self.channels.create_result,
                 description="Create a data channel",
             )
+            install_log_functions(self.core_context)
             await self.introspection.install()
             for instance_id, manager_config in managers:
                 listener = Listener(self, manager_config, instance_id)

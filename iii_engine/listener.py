@@ -63,8 +63,10 @@ class Listener:
 
     async def stop(self) -> None:
         """Close every socket and stop serving."""
+        # 1012 (service restart), not 1001: the official Python SDK treats a normal close as
+        # final and would never reconnect to the engine when it comes back.
         for ws in list(self._sockets):
-            await ws.close(code=1001, message=b"engine shutting down")
+            await ws.close(code=1012, message=b"engine restarting")
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
