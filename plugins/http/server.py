@@ -33,22 +33,40 @@ __all__ = ["HttpServer"]
 
 log = logging.getLogger("iii.http")
 
+SHUTDOWN_GRACE = 2.0
+"""Seconds in-flight requests get to finish when the worker stops."""
+
 MAX_JSON_BODY = 32 * 1024 * 1024
 """JSON bodies are read whole to parse them; other bodies stream through the channel."""
 
 
-class _Streams:
-    """What a request started beside its invocation, cancelled when the request ends."""
+class _Exchange:
+    """One request's helpers running beside its invocation; all released when it ends."""
 
-    __slots__ = ("body", "channels", "cors", "response")
+    __slots__ = ("body", "channels", "closed", "cors", "deadline", "response", "server")
 
-    def __init__(self, cors: dict[str, str] | None) -> None:
+    def __init__(self, server: HttpServer, cors: dict[str, str] | None) -> None:
+        self.server = server
         self.cors = cors
+        self.deadline = server._deadlines.add()
         self.response: ResponseStream | None = None
         self.body: asyncio.Future[None] | None = None
         self.channels: tuple[Channel, ...] = ()
+        self.closed = False
+
+    def start_streaming(self) -> bool:
+        """The handler's first body frame arrived: may the streamed response begin?"""
+        if self.closed or self.deadline.expired:
+            return False
+        # Like upstream, the timeout covers the wait for the response, not its streaming.
+        self.server._deadlines.remove(self.deadline)
+        self.server._streaming.add(self)
+        return True
 
     def close(self) -> None:
+        self.closed = True
+        self.server._deadlines.remove(self.deadline)
+        self.server._streaming.discard(self)
         if self.response is not None:
             self.response.cancel()
         if self.body is not None:
@@ -83,11 +101,12 @@ class HttpServer:
         self._cors = Cors(config.cors)
         self._runner: web.ServerRunner | None = None
         self._deadlines = Deadlines(self._timeout)
+        self._streaming: set[_Exchange] = set()
 
     async def start(self) -> None:
         """Listen on the configured host and port (``port`` holds the bound port)."""
         server = web.Server(self._handle, request_factory=self._make_request, access_log=None)
-        runner = web.ServerRunner(server, handle_signals=False)
+        runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
         site = web.TCPSite(runner, self._config.host, self._config.port)
         try:
@@ -121,9 +140,20 @@ class HttpServer:
     async def stop(self) -> None:
         """Close the listener and in-flight connections."""
         runner, self._runner = self._runner, None
+        await self._end_streams()
         if runner is not None:
             await runner.cleanup()
         await self._deadlines.stop()
+
+    async def _end_streams(self) -> None:
+        """End open streamed responses (SSE never ends by itself) so stopping is quick."""
+        streaming = list(self._streaming)
+        ended = [ex.response.stop() for ex in streaming if ex.response is not None]
+        await asyncio.gather(*ended, return_exceptions=True)
+        for exchange in streaming:
+            task = exchange.deadline.task
+            if task is not None and not task.done():
+                task.cancel()  # still waiting on its handler's invocation
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         origin = request.headers.get("Origin")
@@ -162,33 +192,30 @@ class HttpServer:
         params: dict[str, str],
         cors: dict[str, str] | None,
     ) -> web.StreamResponse:
-        streams = _Streams(cors)
-        deadline = self._deadlines.add()
+        exchange = _Exchange(self, cors)
         try:
-            answer = await self._run(request, binding, params, streams)
+            answer = await self._run(request, binding, params, exchange)
             if answer is not None:
                 return answer
-            stream = streams.response
+            stream = exchange.response
             assert stream is not None
             await stream.wait_ready()
-            # Like upstream, the timeout covers the wait for the response, not its streaming.
-            self._deadlines.remove(deadline)
             return await stream.finish()
         except asyncio.CancelledError:
+            deadline = exchange.deadline
             if not deadline.expired or deadline.task is None:
                 raise
             deadline.task.uncancel()
             return request_timeout()
         finally:
-            self._deadlines.remove(deadline)
-            streams.close()
+            exchange.close()
 
     async def _run(
         self,
         request: web.BaseRequest,
         binding: Binding,
         params: dict[str, str],
-        streams: _Streams,
+        exchange: _Exchange,
     ) -> web.StreamResponse | None:
         """Steps 2-7 of the pipeline; an ``answer`` unless the response streams (mode B)."""
         ctx, trigger = self._ctx, binding.trigger
@@ -231,7 +258,7 @@ class HttpServer:
             )
             if answer is not None:
                 return answer
-        return await self._invoke(request, binding, payload, raw, streams)
+        return await self._invoke(request, binding, payload, raw, exchange)
 
     async def _invoke(
         self,
@@ -239,21 +266,23 @@ class HttpServer:
         binding: Binding,
         payload: dict[str, Any],
         raw: bytes | None,
-        streams: _Streams,
+        exchange: _Exchange,
     ) -> web.StreamResponse | None:
         """Steps 3, 4 and 7: channels, request body, handler; ``None`` when mode B streams."""
         ctx, trigger = self._ctx, binding.trigger
         request_channel = await ctx.create_channel()
         response_channel = await ctx.create_channel()
-        streams.channels = (request_channel, response_channel)
+        exchange.channels = (request_channel, response_channel)
         payload["request_body"] = _ref(request_channel, "read")
         payload["response"] = _ref(response_channel, "write")
         if raw is not None or not request.body_exists:
             await write_request_body(request_channel, raw)
         else:
-            streams.body = asyncio.ensure_future(pump_request_body(request_channel, request))
-        stream = await ResponseStream.open(response_channel, request, streams.cors)
-        streams.response = stream
+            exchange.body = asyncio.ensure_future(pump_request_body(request_channel, request))
+        stream = await ResponseStream.open(
+            response_channel, request, exchange.cors, exchange.start_streaming
+        )
+        exchange.response = stream
         try:
             result = await ctx.invoke(
                 trigger.function_id,

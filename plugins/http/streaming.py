@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -59,7 +60,11 @@ class ResponseStream:
     """
 
     def __init__(
-        self, reader: ChannelReader, request: web.BaseRequest, extra_headers: dict[str, str] | None
+        self,
+        reader: ChannelReader,
+        request: web.BaseRequest,
+        extra_headers: dict[str, str] | None,
+        may_start: Callable[[], bool],
     ) -> None:
         self.status = 200
         self.headers: dict[str, str] = {}
@@ -67,14 +72,23 @@ class ResponseStream:
         self._extra_headers = extra_headers
         self._request = request
         self._ready: asyncio.Future[None] | None = None
+        self._may_start = may_start
         self._task = asyncio.get_running_loop().create_task(self._run(reader))
 
     @classmethod
     async def open(
-        cls, channel: Channel, request: web.BaseRequest, extra_headers: dict[str, str] | None
+        cls,
+        channel: Channel,
+        request: web.BaseRequest,
+        extra_headers: dict[str, str] | None,
+        may_start: Callable[[], bool],
     ) -> ResponseStream:
-        """Claim the read side of ``channel`` and start reading it."""
-        return cls(await channel.reader(), request, extra_headers)
+        """Claim the read side of ``channel`` and start reading it.
+
+        ``may_start`` is asked when the first body frame arrives; ``False`` (the request already
+        timed out) drops the stream instead of starting the response.
+        """
+        return cls(await channel.reader(), request, extra_headers, may_start)
 
     @property
     def started(self) -> bool:
@@ -91,6 +105,12 @@ class ResponseStream:
     def cancel(self) -> None:
         """Stop reading (mode A won, or the request failed before any data)."""
         self._task.cancel()
+
+    async def stop(self) -> None:
+        """Stop reading and end the response body now (the worker is stopping)."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def finish(self) -> web.StreamResponse:
         """Wait for the stream to end; the response to return to aiohttp."""
@@ -131,6 +151,10 @@ class ResponseStream:
             self._set_ready()
             with contextlib.suppress(Exception):
                 await reader.close()
+            if self.response is not None:
+                # The channel's end is the body's end, even if the handler has not returned.
+                with contextlib.suppress(Exception):
+                    await self.response.write_eof()
 
     async def _stream(self, reader: ChannelReader) -> None:
         while True:
@@ -142,6 +166,8 @@ class ResponseStream:
                     self._control(frame)
                 continue
             if self.response is None:
+                if not self._may_start():
+                    return
                 if self._extra_headers:
                     self.headers.update(self._extra_headers)
                 response = web.StreamResponse(status=self.status, headers=self.headers)

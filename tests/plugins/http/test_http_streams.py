@@ -171,3 +171,49 @@ async def test_json_body_larger_than_aiohttp_default_limit(serve: Serve) -> None
             data = await resp.json()
     assert data["items"] == 40_000
     assert data["raw"] > 2_000_000
+
+
+async def test_stopping_the_worker_ends_open_streams_without_waiting_out_the_grace(
+    serve: Serve,
+) -> None:
+    from plugins.http.server import SHUTDOWN_GRACE
+
+    async def forever(req: dict[str, Any]) -> None:
+        out = req["response"]
+        await out.send_message({"type": "set_headers", "headers": {"content-type": "text/plain"}})
+        await out.write(b"first")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await out.close()  # SDK channel ends own a client session
+
+    async with serve() as env:
+        await env.route("/f", forever)
+        async with env.session.get(env.url("/f")) as resp:
+            assert await resp.content.readexactly(5) == b"first"
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await env.http.stop()
+            assert loop.time() - started < SHUTDOWN_GRACE
+            assert await resp.content.read() == b""
+
+
+async def test_stream_outlives_the_timeout_and_ends_with_its_channel(serve: Serve) -> None:
+    go = asyncio.Event()
+
+    async def slow_stream(req: dict[str, Any]) -> None:
+        out = req["response"]
+        await out.write(b"a")
+        await go.wait()
+        await out.write(b"b")
+        await out.close()
+        await asyncio.Event().wait()  # the handler never returns; the body still ends
+
+    async with serve(default_timeout=200) as env:
+        await env.route("/slow-stream", slow_stream)
+        async with env.session.get(env.url("/slow-stream")) as resp:
+            assert resp.status == 200
+            assert await resp.content.readexactly(1) == b"a"
+            await asyncio.sleep(0.4)  # well past default_timeout: time passing is the point
+            go.set()
+            assert await resp.content.read() == b"b"
