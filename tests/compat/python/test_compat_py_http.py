@@ -341,7 +341,9 @@ async def test_sdk_http_response_model_sets_the_status(
     client = await official(builtin_engine, "official-http-model")
 
     def created(req: Any) -> Any:
-        return HttpResponse(status_code=201, body={"made": True}, headers={"x-kind": "model"})
+        return HttpResponse(  # type: ignore[call-arg]
+            status_code=201, body={"made": True}, headers={"x-kind": "model"}
+        )
 
     await route(builtin_engine, client, "offpy::model", created, "/compat/model", "POST")
     async with session.post(http_base(builtin_engine) + "/compat/model", json={}) as resp:
