@@ -1,6 +1,7 @@
 // Node worker (official iii-sdk) for the core compat tests.
 //   node::combine   calls back py::double (a Python function of ours) and combines the results
 //   node::fail      throws
+//   node::meta      returns its payload and its metadata
 //   node::probe     calls a function id given in the payload and returns {result} or {error}
 //   node::hang      prints INVOKED and never answers
 //   node::pipe      streams bytes to py::consume through a channel made with createChannel
@@ -16,6 +17,8 @@ iii.registerFunction('node::combine', async (input) => {
   const doubled = await iii.trigger({ function_id: 'py::double', payload: { n: input.n } })
   return { label: input.label, n: input.n, doubled: doubled.value, sum: input.n + doubled.value }
 })
+
+iii.registerFunction('node::meta', async (data, metadata) => ({ data, metadata: metadata ?? null }))
 
 iii.registerFunction('node::fail', async () => {
   throw new Error('node says no')
@@ -82,4 +85,5 @@ await announceReady(iii, [
   'node::hang',
   'node::tick',
   'node::pipe',
+  'node::meta',
 ])

@@ -98,7 +98,7 @@ async def test_node_worker_is_listed_with_its_runtime(engine: Engine, node: Any)
     [row] = workers["workers"]
     assert (row["name"], row["runtime"], row["version"]) == ("node-combiner", "node", "0.22.1")
     assert row["status"] == "connected"
-    assert row["function_count"] == 6
+    assert row["function_count"] == 7
 
 
 async def test_node_worker_killed_mid_call_stops_our_invocation(
@@ -275,3 +275,14 @@ async def test_node_replays_to_a_restarted_engine(node: Any) -> None:
             return [r["name"] for r in rows] == ["node-combiner"]
 
         await eventually(listed, "the Node worker to be listed by the new engine")
+
+
+async def test_invocation_metadata_reaches_a_node_handler(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    await node(engine, "combine.mjs")
+    ours = await connect_worker(engine, name="ours")
+    result = await ours.trigger("node::meta", {"x": 1}, metadata={"tenant": "acme"})
+    assert result["metadata"] == {"tenant": "acme"}
+    assert result["data"] == {"x": 1, "_caller_worker_id": ours.worker_id}
+    assert (await ours.trigger("node::meta", {"x": 2}))["metadata"] is None
