@@ -239,7 +239,7 @@ class HttpServer:
             "path": binding.path,
             "method": request.method,
             "body": body,
-            "trigger": binding.trigger_info,
+            "trigger": dict(binding.trigger_info),  # handlers in process may mutate payloads
         }
         if binding.condition_function_id:
             try:
