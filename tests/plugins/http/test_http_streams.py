@@ -217,3 +217,30 @@ async def test_stream_outlives_the_timeout_and_ends_with_its_channel(serve: Serv
             await asyncio.sleep(0.4)  # well past default_timeout: time passing is the point
             go.set()
             assert await resp.content.read() == b"b"
+
+
+async def test_client_leaving_a_stream_stops_the_handlers_writes(serve: Serve) -> None:
+    from iii_sdk.channels import ChannelError
+
+    stopped: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def endless(req: dict[str, Any]) -> None:
+        out = req["response"]
+        sent = 0
+        try:
+            while True:
+                await out.write(b"data: tick\n\n")
+                sent += 1
+                await asyncio.sleep(0.005)  # a real event source's pace
+        except ChannelError:
+            stopped.set_result(sent)
+        finally:
+            await out.close()
+
+    async with serve() as env:
+        await env.route("/endless", endless)
+        resp = await env.session.get(env.url("/endless"))
+        assert await resp.content.readexactly(12) == b"data: tick\n\n"
+        resp.close()  # drop the connection mid-stream
+        sent = await asyncio.wait_for(stopped, 10)
+    assert sent >= 1
