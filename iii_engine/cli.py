@@ -178,13 +178,14 @@ async def _serve(config: EngineConfig) -> int:
 
 
 def _start_reload(engine: Engine, config: EngineConfig) -> asyncio.Task[None] | None:
-    """Watch the config file when there is one and the engine can apply a reload."""
-    apply = getattr(engine, "apply_reload", None)
-    if config.path is None or apply is None:
+    """Watch the config file, when there is one, and hot-reload the engine on each change."""
+    if config.path is None:
         return None
     from iii_engine.config_watch import ConfigWatcher
 
-    return asyncio.create_task(ConfigWatcher(config, apply).run(), name="config-watch")
+    return asyncio.create_task(
+        ConfigWatcher(config, engine.apply_reload).run(), name="config-watch"
+    )
 
 
 def banner(engine: Engine, config: EngineConfig) -> str:

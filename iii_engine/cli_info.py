@@ -5,17 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
 
 from iii_engine._rawclient import EngineUnreachable, RawClient, WebSocketFailure
-from iii_engine.config import WorkerEntry, WorkerManagerConfig, decode_block, load_config
-from iii_engine.engine import CORE_WORKERS, WORKER_MANAGER
+from iii_engine.config import load_config
+from iii_engine.plan import make_plan
 from iii_engine.plugins import PluginManager
 from iii_sdk.errors import ConfigError, InvocationError
 
 __all__ = ["check_config", "list_plugins", "status", "table"]
-
-ENGINE_OWN_WORKERS: Final = CORE_WORKERS | {WORKER_MANAGER}
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -34,34 +31,13 @@ def check_config(path: Path, plugins: PluginManager | None = None) -> int:
         config = load_config(path)
         manager = plugins or PluginManager()
         manager.load()
-        for entry in config.workers:
-            _check_entry(entry, manager)
+        make_plan(config, manager)
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     names = ", ".join(e.instance_id for e in config.workers) or "(none)"
     print(f"{path}: OK ({len(config.workers)} workers: {names})")
     return 0
-
-
-def _check_entry(entry: WorkerEntry, pm: PluginManager) -> None:
-    name, where, block, image = entry.name, entry.path, entry.config, entry.image
-    spec = pm.resolve(name)
-    builtin = spec is not None or name in ENGINE_OWN_WORKERS
-    if image is not None and builtin:
-        raise ConfigError(f"{name!r} is built in; it cannot also have an image", f"{where}.image")
-    if entry.is_process:
-        return
-    if name == WORKER_MANAGER:
-        decode_block(block, WorkerManagerConfig, f"{where}.config")
-    elif spec is None and name not in ENGINE_OWN_WORKERS:
-        known = ", ".join(sorted(pm.specs)) or "none installed"
-        raise ConfigError(
-            f"unknown worker {name!r} (built-ins: {known}; or declare a command: to run it)",
-            f"{where}.name",
-        )
-    elif spec is not None and spec.config_type is not None:
-        decode_block(block, spec.config_type, f"{where}.config")
 
 
 def list_plugins(plugins: PluginManager | None = None) -> int:

@@ -18,9 +18,7 @@ from iii_engine._version import ENGINE_VERSION
 from iii_engine.channels import ChannelManager
 from iii_engine.config import (
     EngineConfig,
-    WorkerEntry,
     WorkerManagerConfig,
-    decode_block,
     default_config,
 )
 from iii_engine.connections import WorkerConnection
@@ -28,6 +26,7 @@ from iii_engine.host import LocalWorkerContext, RunningBuiltin
 from iii_engine.introspection import Introspection
 from iii_engine.listener import Listener
 from iii_engine.observability import install_log_functions
+from iii_engine.plan import Plan, diff_plans, make_plan
 from iii_engine.plugins import PluginManager
 from iii_engine.registry import DEFAULT_NAMESPACE, FunctionRegistry
 from iii_engine.router import Router
@@ -35,16 +34,11 @@ from iii_engine.supervisor import Supervisor
 from iii_engine.trigger_frames import TriggerFrames
 from iii_engine.triggers import TriggerRegistry
 from iii_engine.workers import WorkerTable
-from iii_sdk.errors import ConfigError
 from iii_sdk.plugin import BuiltinWorker, Channel, WorkerSpec
 
-__all__ = ["CORE_WORKERS", "WORKER_MANAGER", "Engine"]
+__all__ = ["Engine"]
 
 log = logging.getLogger("iii.engine")
-
-WORKER_MANAGER = "iii-worker-manager"
-CORE_WORKERS = frozenset({"iii-engine-functions", "iii-observability"})
-"""Mandatory upstream entries the engine core serves itself; their entries are accepted."""
 
 
 class Engine:
@@ -67,6 +61,7 @@ class Engine:
         self.core_context = LocalWorkerContext(self, "iii-engine-functions", self.config.base_dir)
         self.listeners: list[Listener] = []
         self.builtins: dict[str, RunningBuiltin] = {}
+        self.plan = Plan()
         self.telemetry_frames = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started = False
@@ -83,7 +78,8 @@ class Engine:
     async def start(self) -> None:
         """Validate the config, then start listeners, built-ins and worker processes."""
         self.plugins.load()
-        managers, builtins, processes = self._plan(self.config)
+        plan = make_plan(self.config, self.plugins)
+        self.plan = plan
         self._started = True
         try:
             self.channels.start()
@@ -94,13 +90,11 @@ class Engine:
             )
             install_log_functions(self.core_context)
             await self.introspection.install()
-            for instance_id, manager_config in managers:
-                listener = Listener(self, manager_config, instance_id)
-                await listener.start()
-                self.listeners.append(listener)
-            for instance_id, spec, worker_config in builtins:
-                await self._start_builtin(instance_id, spec, worker_config)
-            for entry in processes:
+            for instance_id, manager_config in plan.managers.items():
+                await self._start_listener(instance_id, manager_config)
+            for instance_id, builtin in plan.builtins.items():
+                await self._start_builtin(instance_id, builtin.spec, builtin.config)
+            for entry in plan.processes.values():
                 await self.supervisor.start(entry, self.worker_url)
         except BaseException:
             await self.stop()
@@ -125,49 +119,45 @@ class Engine:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _plan(
-        self, config: EngineConfig
-    ) -> tuple[
-        list[tuple[str, WorkerManagerConfig]],
-        list[tuple[str, WorkerSpec, Any]],
-        list[WorkerEntry],
-    ]:
-        """Resolve every entry before anything starts, so a bad config starts nothing."""
-        managers: list[tuple[str, WorkerManagerConfig]] = []
-        builtins: list[tuple[str, WorkerSpec, Any]] = []
-        processes: list[WorkerEntry] = []
-        for entry in config.workers:
-            if entry.is_process:
-                processes.append(entry)
-            elif entry.name == WORKER_MANAGER:
-                block = decode_block(entry.config, WorkerManagerConfig, f"{entry.path}.config")
-                managers.append((entry.instance_id, block))
-            elif entry.name in CORE_WORKERS:
-                continue
-            else:
-                spec = self.plugins.resolve(entry.name)
-                if spec is None:
-                    known = ", ".join(sorted(self.plugins.specs)) or "none"
-                    raise ConfigError(
-                        f"unknown worker {entry.name!r} (built-in workers: {known}; "
-                        "a worker process needs `command:`)",
-                        f"{entry.path}.name",
-                    )
-                builtins.append((entry.instance_id, spec, self._worker_config(entry, spec)))
-        if not config.from_file:
-            for spec in self.plugins.defaults():
-                builtins.append((spec.name, spec, self._worker_config(None, spec)))
-        if not managers:
-            managers.append((WORKER_MANAGER, WorkerManagerConfig()))
-        return managers, builtins, processes
+    async def apply_reload(self, config: EngineConfig, diff: object = None) -> None:
+        """Hot reload: restart only the entries whose definition changed.
 
-    @staticmethod
-    def _worker_config(entry: WorkerEntry | None, spec: WorkerSpec) -> Any:
-        if spec.config_type is None:
-            return None if entry is None else entry.config
-        block = None if entry is None else entry.config
-        path = f"{entry.path}.config" if entry is not None else f"{spec.name}.config"
-        return decode_block({} if block is None else block, spec.config_type, path)
+        The new config is fully resolved first; a :class:`ConfigError` leaves everything
+        running as it was (the CLI then exits, upstream's rule for an invalid file).
+        """
+        plan = make_plan(config, self.plugins)
+        changes = diff_plans(self.plan, plan)
+        for instance_id in changes.stop_processes:
+            await self.supervisor.stop(instance_id)
+        for instance_id in reversed(changes.stop_builtins):
+            await self._stop_builtin(instance_id)
+        for instance_id in changes.stop_managers:
+            await self._stop_listener(instance_id)
+        self.config, self.plan = config, plan
+        for instance_id in changes.start_managers:
+            await self._start_listener(instance_id, plan.managers[instance_id])
+        for instance_id in changes.start_builtins:
+            builtin = plan.builtins[instance_id]
+            await self._start_builtin(instance_id, builtin.spec, builtin.config)
+        for instance_id in changes.start_processes:
+            await self.supervisor.start(plan.processes[instance_id], self.worker_url)
+        log.info(
+            "config reloaded: %d stopped, %d started",
+            len(changes.stop_managers) + len(changes.stop_builtins) + len(changes.stop_processes),
+            len(changes.start_managers)
+            + len(changes.start_builtins)
+            + len(changes.start_processes),
+        )
+
+    async def _start_listener(self, instance_id: str, config: WorkerManagerConfig) -> None:
+        listener = Listener(self, config, instance_id)
+        await listener.start()
+        self.listeners.append(listener)
+
+    async def _stop_listener(self, instance_id: str) -> None:
+        for listener in [x for x in self.listeners if x.instance_id == instance_id]:
+            self.listeners.remove(listener)
+            await listener.stop()
 
     async def _start_builtin(self, instance_id: str, spec: WorkerSpec, config: Any) -> None:
         worker: BuiltinWorker = spec.factory(config)

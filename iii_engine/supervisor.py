@@ -127,6 +127,7 @@ class _Managed:
         }
         self.process: asyncio.subprocess.Process | None = None
         self.stopping = asyncio.Event()
+        self.spawned = asyncio.Event()
         self.restart_now = False
         self.kick = asyncio.Event()
         self.readers: set[asyncio.Task[None]] = set()
@@ -204,6 +205,7 @@ class _Managed:
             logger.error("[%s] cannot start %s: %s", self.label, argv[0], exc)
             return 127
         self.process = process
+        self.spawned.set()
         if self.stopping.is_set():  # stop() ran while we were spawning
             await self.terminate()
         logger.info("[%s] started %s (pid %d)", self.label, " ".join(argv), process.pid)
@@ -326,6 +328,13 @@ class Supervisor:
         managed = self._managed.get(instance_id)
         process = managed.process if managed else None
         return process.pid if process else None
+
+    async def spawned(self, instance_id: str) -> int:
+        """Wait until the entry's process has been started at least once; its current pid."""
+        managed = self._managed[instance_id]
+        await managed.spawned.wait()
+        assert managed.process is not None
+        return managed.process.pid
 
     async def wait(self, instance_id: str) -> None:
         """Return once the entry's process has exited for good (its restart policy gave up)."""
