@@ -233,11 +233,13 @@ class Router:
                 async with asyncio.timeout(timeout_ms / 1000):
                     result, error = await future
         except TimeoutError:
-            self.pending.pop(invocation_id, None)
-            executor.invocations.discard(invocation_id)
             raise InvocationError(
                 errors.TIMEOUT, "Invocation timed out", function_id=entry.function_id
             ) from None
+        finally:
+            if future.cancelled() or not future.done():  # timed out or cancelled: forget it
+                self.pending.pop(invocation_id, None)
+                executor.invocations.discard(invocation_id)
         if error is not None:
             raise InvocationError(
                 error.code,
