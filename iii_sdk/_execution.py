@@ -14,6 +14,8 @@ import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import aiohttp
+
 from iii_sdk.channels import resolve_channel_refs
 from iii_sdk.errors import FUNCTION_NOT_FOUND, INVOCATION_FAILED, InvocationError
 from iii_sdk.handlers import AsyncHandler
@@ -49,6 +51,9 @@ class Executor:
         self._send_on = send_on
         self._engine_url = engine_url
         self._tasks: set[asyncio.Task[None]] = set()
+        self._channel_http: aiohttp.ClientSession | None = None
+        """One HTTP session for every channel end handed to handlers (closed with the worker,
+        so an end a handler never closed does not leak a session)."""
 
     def handle(self, message: InvokeFunction, generation: int) -> None:
         """Start running ``message`` (called inline on the read task)."""
@@ -68,13 +73,18 @@ class Executor:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._channel_http is not None:
+            http, self._channel_http = self._channel_http, None
+            await http.close()
 
     def _payload(self, message: InvokeFunction) -> Any:
         data = message.data
         payload = from_raw(data)
         # A cheap byte scan spares the tree walk for the common payload without channels.
         if data is not UNSET and b'"channel_id"' in bytes(data):
-            payload = resolve_channel_refs(payload, self._engine_url)
+            if self._channel_http is None or self._channel_http.closed:
+                self._channel_http = aiohttp.ClientSession()
+            payload = resolve_channel_refs(payload, self._engine_url, session=self._channel_http)
         return payload
 
     async def _run(self, handler: AsyncHandler, message: InvokeFunction, generation: int) -> None:
