@@ -22,32 +22,31 @@ from tests.compat.support import COMPAT_DIR, NODE_DIR, PY_WORKER, WAIT
 
 @dataclass
 class Proc:
-    """A worker subprocess with its stdout lines readable by the test."""
+    """A worker subprocess; its stdout and stderr are read continuously (a full pipe would
+    block the worker), stdout lines are also queued for :meth:`expect`."""
 
     process: asyncio.subprocess.Process
     name: str
     lines: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
+    pending: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
 
     async def expect(self, prefix: str, within: float = WAIT) -> str:
         """Wait for the next stdout line starting with ``prefix``; return the rest of it."""
-        assert self.process.stdout is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while True:
             remaining = deadline - loop.time()
             try:
-                raw = await asyncio.wait_for(self.process.stdout.readline(), max(remaining, 0))
+                line = await asyncio.wait_for(self.pending.get(), max(remaining, 0))
             except TimeoutError:
                 pytest.fail(f"{self.name}: no {prefix!r} line within {within} s{self.diagnose()}")
-            if not raw:
+            if line is None:
                 await self.process.wait()
                 pytest.fail(
                     f"{self.name} exited ({self.process.returncode}) before printing "
                     f"{prefix!r}{self.diagnose()}"
                 )
-            line = raw.decode(errors="replace").rstrip("\n")
-            self.lines.append(line)
             if line.startswith(prefix):
                 return line[len(prefix) :].strip()
 
@@ -60,6 +59,14 @@ class Proc:
         if self.process.returncode is None:
             self.process.kill()
         await self.process.wait()
+
+    async def read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        while raw := await self.process.stdout.readline():
+            line = raw.decode(errors="replace").rstrip("\n")
+            self.lines.append(line)
+            self.pending.put_nowait(line)
+        self.pending.put_nowait(None)
 
 
 async def _drain(stream: asyncio.StreamReader | None, sink: list[str]) -> None:
@@ -96,6 +103,7 @@ async def spawn() -> AsyncIterator[SpawnFactory]:
         proc = Proc(process, name)
         procs.append(proc)
         drains.append(asyncio.create_task(_drain(process.stderr, proc.stderr)))
+        drains.append(asyncio.create_task(proc.read_stdout()))
         return proc
 
     yield start
