@@ -2,6 +2,7 @@
 //   node::combine   calls back py::double (a Python function of ours) and combines the results
 //   node::fail      throws
 //   node::meta      returns its payload and its metadata
+//   node::quit      answers, then shuts the SDK down (iii.shutdown()) and prints SHUTDOWN
 //   node::probe     calls a function id given in the payload and returns {result} or {error}
 //   node::hang      prints INVOKED and never answers
 //   node::pipe      streams bytes to py::consume through a channel made with createChannel
@@ -19,6 +20,14 @@ iii.registerFunction('node::combine', async (input) => {
 })
 
 iii.registerFunction('node::meta', async (data, metadata) => ({ data, metadata: metadata ?? null }))
+
+iii.registerFunction('node::quit', async () => {
+  setTimeout(async () => {
+    await iii.shutdown()
+    report('SHUTDOWN', true)
+  }, 50)
+  return 'bye'
+})
 
 iii.registerFunction('node::fail', async () => {
   throw new Error('node says no')
@@ -86,4 +95,5 @@ await announceReady(iii, [
   'node::tick',
   'node::pipe',
   'node::meta',
+  'node::quit',
 ])

@@ -98,7 +98,7 @@ async def test_node_worker_is_listed_with_its_runtime(engine: Engine, node: Any)
     [row] = workers["workers"]
     assert (row["name"], row["runtime"], row["version"]) == ("node-combiner", "node", "0.22.1")
     assert row["status"] == "connected"
-    assert row["function_count"] == 7
+    assert row["function_count"] == 8
 
 
 async def test_node_worker_killed_mid_call_stops_our_invocation(
@@ -286,3 +286,24 @@ async def test_invocation_metadata_reaches_a_node_handler(
     assert result["metadata"] == {"tenant": "acme"}
     assert result["data"] == {"x": 1, "_caller_worker_id": ours.worker_id}
     assert (await ours.trigger("node::meta", {"x": 2}))["metadata"] is None
+
+
+async def test_node_shutdown_removes_its_registrations(
+    engine: Engine, node: Any, connect_worker: Any
+) -> None:
+    worker = await node(engine, "combine.mjs")
+    ours = await connect_worker(engine, name="ours")
+    ours.register_function("py::on_tick", lambda p: None)
+    ours.register_trigger("node-ticker", "py::on_tick", {})
+    await worker.expect("BINDING")
+
+    assert await ours.trigger("node::quit", {}) == "bye"
+    await worker.expect("SHUTDOWN")
+    await wait_for_functions_gone(engine, "node::combine", "node::quit")
+
+    async def cleaned() -> bool:
+        workers = await engine.invoke("engine::workers::list", {"runtime": "node"})
+        types = await engine.invoke("engine::triggers::list", {})
+        return not workers["workers"] and all(t["id"] != "node-ticker" for t in types["triggers"])
+
+    await eventually(cleaned, "the Node worker and its trigger type to be removed")
