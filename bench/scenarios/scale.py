@@ -188,6 +188,10 @@ def _s7_rows(r: Results) -> list[Row]:
             Target(">=", 0.95),
         ),
         Row(
+            "relay: same spread / 1 function (info: what 100 sockets cost)",
+            ratio(r, (RELAY_GRID_64.key, "rate"), (RELAY_64.key, "rate")),
+        ),
+        Row(
             f"register {BIG:,} functions",
             metric(r, REG_CLEANUP.key, "register_s"),
             Target("<", 1),
