@@ -117,9 +117,11 @@ async def test_unknown_option_exits_2() -> None:
 
 
 @pytest.fixture
-async def quickstart() -> AsyncIterator[tuple[asyncio.subprocess.Process, int, int]]:
-    """``python -m iii_engine --config examples/quickstart/config.yaml`` on free ports
-    (yields the process, the worker port and the HTTP port)."""
+async def quickstart(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, int, int]]:
+    """``python -m iii_engine --config examples/quickstart/config.yaml`` on free ports, its
+    state in ``tmp_path`` (yields the process, the worker port and the HTTP port)."""
     port, http_port = free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -130,7 +132,7 @@ async def quickstart() -> AsyncIterator[tuple[asyncio.subprocess.Process, int, i
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=cli_env(III_PORT=str(port), III_HTTP_PORT=str(http_port)),
+        env=cli_env(III_PORT=str(port), III_HTTP_PORT=str(http_port), III_STATE_DIR=str(tmp_path)),
     )
     try:
         yield process, port, http_port
