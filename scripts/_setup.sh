@@ -64,7 +64,7 @@ ensure_test_tools() {
     ensure_python_packages compat "iii-sdk==0.23.0"
     ensure_example_plugins
     ensure_node_packages "$ROOT/tests/compat/node"
-    ensure_node_packages "$ROOT/examples/quickstart"
+    ensure_quickstart
     if ! command -v redis-server >/dev/null 2>&1; then
         apt_install redis-server
     fi
@@ -99,4 +99,17 @@ ensure_node_packages() {
     fi
     rm -f "$dir/node_modules/.iii-stamp-"*
     touch "$dir/node_modules/.iii-stamp-$key"
+}
+
+# ensure_quickstart: the quickstart's Node packages, and its TypeScript worker compiled to
+# examples/quickstart/dist by the example's own tsc (once per hash of the sources).
+ensure_quickstart() {
+    local dir="$ROOT/examples/quickstart"
+    ensure_node_packages "$dir"
+    local key; key="$(hash_of "$dir"/*.ts "$dir/tsconfig.json" "$dir/package-lock.json")"
+    if [ -f "$dir/dist/.iii-stamp-$key" ] && [ -f "$dir/dist/http_worker.js" ]; then return; fi
+    section "Compiling the quickstart's TypeScript worker"
+    (cd "$dir" && npm run --silent build) || return 1
+    rm -f "$dir/dist/.iii-stamp-"*
+    touch "$dir/dist/.iii-stamp-$key"
 }
