@@ -2,7 +2,8 @@
 
 A cell starts its system, warms up, reads the router's CPU, runs the measured load, reads the CPU
 again and the RSS, stops every process, and returns flat metrics: ``rate`` (ops/s), ``p50_us``,
-``p99_us``, ``cpu_us`` (router CPU per operation), ``rss_mb``, plus cell-specific figures.
+``p99_us``, ``cpu_us`` (router CPU per operation), ``client_cpu_us`` (the load client's),
+``rss_mb``, plus cell-specific figures.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +63,7 @@ class Cell:
     run: Callable[[Context], Awaitable[Metrics]]
 
 
-def figures(result: LoadResult, system: System | None, cpu: float | None) -> Metrics:
+def figures(result: LoadResult, system: System | None, meter: CpuMeter | None) -> Metrics:
     """The standard metrics of a load result."""
     out: Metrics = {
         "rate": result.rate,
@@ -69,27 +71,39 @@ def figures(result: LoadResult, system: System | None, cpu: float | None) -> Met
         "p50_us": percentile(result.latencies, 50) * 1e6,
         "p99_us": percentile(result.latencies, 99) * 1e6,
     }
-    if cpu is not None and result.ops:
-        out["cpu_us"] = cpu / result.ops * 1e6
+    if meter is not None and result.ops:
+        out["cpu_us"] = meter.router_s / result.ops * 1e6
+        out["client_cpu_us"] = meter.client_s / result.ops * 1e6
     if system is not None:
         out["rss_mb"] = system.router.rss_kb() / 1024
     return out
 
 
 class CpuMeter:
-    """CPU seconds of the system's router process between :meth:`start` and :meth:`stop`."""
+    """CPU seconds of the router process, and of this (load client) process, over a phase."""
 
     def __init__(self, system: System) -> None:
         self._proc = system.router
-        self._start = 0.0
+        self._router0 = 0.0
+        self._client0 = 0.0
+        self.router_s = 0.0
+        self.client_s = 0.0
+
+    @staticmethod
+    def _own() -> float:
+        times = os.times()
+        return times.user + times.system
 
     def start(self) -> None:
         """Begin a measurement."""
-        self._start = self._proc.cpu_seconds()
+        self._router0 = self._proc.cpu_seconds()
+        self._client0 = self._own()
 
-    def stop(self) -> float:
-        """CPU seconds used since :meth:`start`."""
-        return self._proc.cpu_seconds() - self._start
+    def stop(self) -> CpuMeter:
+        """End the measurement; the figures are in ``router_s`` and ``client_s``."""
+        self.router_s = self._proc.cpu_seconds() - self._router0
+        self.client_s = self._own() - self._client0
+        return self
 
 
 @contextlib.asynccontextmanager
@@ -132,8 +146,7 @@ def ws_cell(
             meter = CpuMeter(system)
             meter.start()
             result = await _gather_pumps(wss, frames, window, per, b.duration)
-            cpu = meter.stop()
-            return figures(result.check(), system, cpu)
+            return figures(result.check(), system, meter.stop())
 
     return Cell(key, run)
 
@@ -190,8 +203,7 @@ def http_cell(key: str, factory: SystemFactory, *, connections: int) -> Cell:
             result = await load.http_load(
                 session, url, HTTP_BODY, window=connections, max_ops=b.max_ops, duration=b.duration
             )
-            cpu = meter.stop()
-            return figures(result.check(), system, cpu)
+            return figures(result.check(), system, meter.stop())
 
     return Cell(key, run)
 
@@ -249,10 +261,10 @@ def sdk_cell(key: str, factory: SystemFactory, *, window: int) -> Cell:
                     max_ops=b.max_ops,
                     duration=b.duration,
                 )
-                cpu = meter.stop()
+                meter.stop()
             finally:
                 await load.close_quietly(worker.close)
-            return figures(result.check(), system, cpu)
+            return figures(result.check(), system, meter)
 
     return Cell(key, run)
 
@@ -281,9 +293,9 @@ def nats_cell(key: str, factory: SystemFactory, *, window: int) -> Cell:
                 result = await load.nats_load(
                     nc, "bench.echo", payload, window=window, max_ops=b.max_ops, duration=b.duration
                 )
-                cpu = meter.stop()
+                meter.stop()
             finally:
                 await load.close_quietly(nc.close)
-            return figures(result.check(), system, cpu)
+            return figures(result.check(), system, meter)
 
     return Cell(key, run)

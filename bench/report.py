@@ -20,6 +20,7 @@ ABSOLUTE_COLUMNS = [
     ("p50_us", "p50 us"),
     ("p99_us", "p99 us"),
     ("cpu_us", "CPU us/op"),
+    ("client_cpu_us", "client us/op"),
     ("rss_mb", "RSS MB"),
 ]
 HALF = 0.5
@@ -107,7 +108,7 @@ class Report:
             "server, bare HTTP server, nats-server or engine)",
             "",
         ]
-        head = f"{'cell':<52}" + "".join(f"{title:>12}" for _, title in ABSOLUTE_COLUMNS)
+        head = f"{'cell':<52}" + "".join(f"{title:>13}" for _, title in ABSOLUTE_COLUMNS)
         lines += [head, "-" * len(head)]
         for key, runs in self.cells.items():
             lines.append(
@@ -162,7 +163,7 @@ def _verdict(row: Row, values: list[float | None]) -> str:
 
 def _cell(runs: list[Metrics], name: str) -> str:
     values = [r[name] for r in runs if name in r]
-    return f"{fmt(summarize(values).median):>12}" if values else f"{'':>12}"
+    return f"{fmt(summarize(values).median):>13}" if values else f"{'':>13}"
 
 
 def _extras(runs: list[Metrics]) -> str:
