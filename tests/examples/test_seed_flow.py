@@ -213,6 +213,13 @@ async def test_the_readme_commands(tmp_path: Path) -> None:
         )
         assert (run.code, run.out) == (0, "300\n"), run.err
 
+        # iii-pubsub is up too: `publish` exists and answers null, which `iii trigger` prints as
+        # nothing (an unknown function would exit 1).
+        run = await iii(
+            "trigger", "publish", "topic=quickstart", "data=1", "--port", str(engine.port)
+        )
+        assert (run.code, run.out, run.err) == (0, "", "")
+
         # Bad input is answered by the TypeScript worker, without touching the total.
         async with (
             aiohttp.ClientSession() as http,
@@ -222,3 +229,10 @@ async def test_the_readme_commands(tmp_path: Path) -> None:
             assert "error" in await response.json()
         assert await post(engine, 0, 0) == (200, {"c": 0, "running_total": 300})
         assert await engine.stop() == 0, engine.output()
+
+
+async def test_the_config_is_valid_and_upstream_style() -> None:
+    run = await iii("check-config", str(QUICKSTART / "config.yaml"))
+    assert run.code == 0, run.err
+    names = "iii-worker-manager, iii-state, iii-http, iii-pubsub, math-worker, http-worker"
+    assert f"OK (6 workers: {names})" in run.out
