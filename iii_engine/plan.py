@@ -79,6 +79,12 @@ def make_plan(config: EngineConfig, plugins: PluginManager) -> Plan:
                 f"{entry.path}.name",
             )
         _no_image(entry)
+        first = next((k for k, b in plan.builtins.items() if b.spec is spec), None)
+        if first is not None:
+            raise ConfigError(
+                f"{spec.name} is already declared as {first!r}; a built-in worker runs once",
+                f"{entry.path}.name",
+            )
         plan.builtins[entry.instance_id] = BuiltinPlan(spec, worker_config(entry, spec))
     if not config.from_file:
         for spec in plugins.defaults():

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
+import pytest_asyncio
 import yaml
 
 from iii_engine.config import parse_config
@@ -55,14 +55,14 @@ async def start_engine(
         yield running
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def engine() -> AsyncIterator[Engine]:
     """An engine with only its own functions (no built-in workers)."""
     async with start_engine() as running:
         yield running
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def connect_worker() -> AsyncIterator[Callable[..., Awaitable[Worker]]]:
     """``await connect_worker(engine, name=None, **kwargs)``: a connected SDK worker."""
     from iii_sdk.worker import Worker

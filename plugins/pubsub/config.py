@@ -6,7 +6,13 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["AdapterConfig", "PubSubConfig", "RedisAdapterConfig", "SubscribeConfig"]
+__all__ = [
+    "AdapterConfig",
+    "PubSubConfig",
+    "RedisAdapterConfig",
+    "SubscribeConfig",
+    "redis_options",
+]
 
 
 class AdapterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -26,9 +32,23 @@ class PubSubConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError(
                 f"unknown pubsub adapter {self.adapter.name!r} (expected local, memory or redis)"
             )
+        if self.adapter is not None and self.adapter.name == "redis":
+            redis_options(self.adapter)  # report a bad redis block at config load, with its path
 
 
-class RedisAdapterConfig(msgspec.Struct, kw_only=True):
+def redis_options(adapter: AdapterConfig) -> RedisAdapterConfig:
+    """The redis adapter's options; ``ValueError`` naming the key path when they are invalid."""
+    try:
+        return msgspec.convert(adapter.config or {}, RedisAdapterConfig)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        suffix = "" if "- at `$" in message else " - at `$`"
+        raise ValueError(
+            (message + suffix).replace("- at `$", "- at `$.adapter.config", 1)
+        ) from exc
+
+
+class RedisAdapterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Config of the ``redis`` adapter."""
 
     redis_url: str = "redis://localhost:6379"

@@ -63,17 +63,17 @@ class StateConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 raise ValueError(exc.message + where) from exc
 
 
-class _KvConfig(msgspec.Struct):
+class _KvConfig(msgspec.Struct, forbid_unknown_fields=True):
     store_method: str = "in_memory"
     file_path: str = "kv_store_data.db"
     save_interval_ms: int | None = None
 
 
-class _FileConfig(msgspec.Struct):
+class _FileConfig(msgspec.Struct, forbid_unknown_fields=True):
     path: str = f"data/{DB_FILE_NAME}"
 
 
-class _RedisConfig(msgspec.Struct):
+class _RedisConfig(msgspec.Struct, forbid_unknown_fields=True):
     redis_url: str = DEFAULT_REDIS_URL
 
 

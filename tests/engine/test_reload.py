@@ -94,3 +94,10 @@ async def test_bindings_survive_a_provider_restart(tmp_path: Path) -> None:
         assert binding.provider is not None
         assert binding.provider.provider is not None
         assert not engine.triggers.parked
+
+
+async def test_a_builtin_declared_twice_is_a_config_error(tmp_path: Path) -> None:
+    twice = parse_config(config_text({"name": "iii-http"}, {"name": "iii-http"}), base_dir=tmp_path)
+    with pytest.raises(ConfigError, match=r"workers\[2\]\.name: iii-http is already declared"):
+        async with Engine(twice):
+            pass

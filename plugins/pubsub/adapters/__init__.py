@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
-
 from plugins.pubsub.adapters.base import Deliver, PubSubAdapter
 from plugins.pubsub.adapters.local import LocalAdapter
-from plugins.pubsub.config import AdapterConfig, RedisAdapterConfig
+from plugins.pubsub.config import AdapterConfig, redis_options
 
 __all__ = ["Deliver", "LocalAdapter", "PubSubAdapter", "make_adapter"]
 
@@ -21,10 +17,6 @@ def make_adapter(config: AdapterConfig | None, deliver: Deliver) -> PubSubAdapte
     if name == "redis":
         from plugins.pubsub.adapters.redis_adapter import RedisAdapter
 
-        options: Any = (config.config if config else None) or {}
-        try:
-            redis_config = msgspec.convert(options, RedisAdapterConfig)
-        except msgspec.ValidationError as exc:
-            raise ValueError(f"invalid redis adapter config: {exc}") from exc
-        return RedisAdapter(redis_config.redis_url, deliver)
+        assert config is not None
+        return RedisAdapter(redis_options(config).redis_url, deliver)
     raise ValueError(f"unknown pubsub adapter {name!r}")
