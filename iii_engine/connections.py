@@ -66,7 +66,6 @@ class WorkerConnection:
         self.functions: set[str] = set()
         self.trigger_types: set[tuple[str, str]] = set()
         self.triggers: set[str] = set()
-        self.invocations: set[str] = set()
         self.displaced: list[TriggerTypeEntry | Binding] = []
         """Trigger types and bindings of other live workers this one replaced."""
         self.closing = False
@@ -167,7 +166,7 @@ class WorkerConnection:
                 break
             await self.dispatch(data)
 
-    async def dispatch(self, data: bytes | str) -> None:
+    async def dispatch(self, data: bytes) -> None:
         """Decode one frame and apply it."""
         try:
             message = decode(data)
@@ -180,7 +179,7 @@ class WorkerConnection:
             case InvokeFunction():
                 await engine.router.on_invoke(self, message)
             case InvocationResult():
-                await engine.router.on_result(self, message)
+                await engine.router.on_result(self, message, data)
             case RegisterFunction():
                 await engine.workers.register_function(self, message)
             case UnregisterFunction():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from msgspec import UNSET, Raw, UnsetType
 
 from iii_sdk.handlers import AsyncHandler
@@ -37,6 +38,15 @@ class FunctionEntry:
     response_format: Raw | UnsetType = UNSET
     metadata: Raw | UnsetType = UNSET
     extra: dict[str, Any] = field(default_factory=dict)
+    _middle: bytes | None = None
+
+    def frame_middle(self) -> bytes:
+        """The bytes between the invocation id and the data of an ``invokefunction`` frame."""
+        middle = self._middle
+        if middle is None:
+            middle = b'","function_id":' + msgspec.json.encode(self.function_id) + b',"data":'
+            self._middle = middle
+        return middle
 
     @property
     def is_local(self) -> bool:

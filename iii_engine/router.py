@@ -46,6 +46,9 @@ __all__ = ["Router", "inject_caller", "not_found_message"]
 log = logging.getLogger("iii.router")
 
 
+_INVOKE_HEAD = b'{"type":"invokefunction","invocation_id":"'
+
+
 class Router:
     """Routes ``invokefunction`` frames and in-process calls to the function's provider."""
 
@@ -96,37 +99,46 @@ class Router:
         if reply_id is not None:
             if invocation_id in self.pending:
                 invocation_id = new_id()  # two callers chose the same id
-            self.pending[invocation_id] = Pending(msg.function_id, executor, conn, reply_id)
-            conn.invocations.add(invocation_id)
-            executor.invocations.add(invocation_id)
-        frame = encode(
-            InvokeFunction(
-                invocation_id=invocation_id,
-                function_id=msg.function_id,
-                data=data,
-                traceparent=msg.traceparent,
-                baggage=msg.baggage,
-                metadata=UNSET if is_null(msg.metadata) else msg.metadata,
+                self.pending[invocation_id] = Pending(msg.function_id, executor, conn, reply_id)
+            else:
+                self.pending[invocation_id] = Pending(msg.function_id, executor, conn)
+        if msg.traceparent is None and msg.baggage is None and is_null(msg.metadata):
+            # The common frame, assembled from bytes cached on the entry (no Struct, no encode).
+            frame = b"".join(
+                (_INVOKE_HEAD, invocation_id.encode(), entry.frame_middle(), data, b"}")
             )
-        )
+        else:
+            frame = encode(
+                InvokeFunction(
+                    invocation_id=invocation_id,
+                    function_id=msg.function_id,
+                    data=data,
+                    traceparent=msg.traceparent,
+                    baggage=msg.baggage,
+                    metadata=UNSET if is_null(msg.metadata) else msg.metadata,
+                )
+            )
         if not await executor.send(frame) and reply_id is not None:
             self._fail(invocation_id, errors.CHANNEL_SEND_FAILED, "Executor channel is closed")
 
-    async def on_result(self, conn: WorkerConnection, msg: InvocationResult) -> None:
-        """Handle an ``invocationresult``: hand it to whoever waits for it."""
-        invocation_id = msg.invocation_id
-        conn.invocations.discard(invocation_id)
-        pending = self.pending.pop(invocation_id, None)
+    async def on_result(self, conn: WorkerConnection, msg: InvocationResult, frame: bytes) -> None:
+        """Handle an ``invocationresult``: hand it to whoever waits for it.
+
+        When the caller's id and function id match what the executor echoed, the executor's
+        frame is forwarded byte for byte.
+        """
+        pending = self.pending.pop(msg.invocation_id, None)
         if pending is None:
             return
-        pending.executor.invocations.discard(invocation_id)
         caller = pending.caller
         if caller is not None:
-            caller.invocations.discard(invocation_id)
+            if pending.caller_invocation_id is None and msg.function_id == pending.function_id:
+                await caller.send(frame)
+                return
             await caller.send(
                 encode(
                     InvocationResult(
-                        invocation_id=pending.caller_invocation_id or invocation_id,
+                        invocation_id=pending.caller_invocation_id or msg.invocation_id,
                         function_id=pending.function_id,
                         result=msg.result,
                         error=msg.error,
@@ -142,16 +154,18 @@ class Router:
         """Drop every invocation ``conn`` executes or waits on (it disconnected).
 
         Returns the ``invocation_stopped`` frames owed to other waiting callers; the caller sends
-        them (cleanup step 4 of protocol.md section 2.6).
+        them (cleanup step 4 of protocol.md section 2.6). Scanning the pending table here keeps
+        per-call bookkeeping off the hot path.
         """
         owed: list[tuple[WorkerConnection, bytes]] = []
-        for invocation_id in list(conn.invocations):
-            pending = self.pending.pop(invocation_id, None)
-            if pending is None:
-                continue
-            pending.executor.invocations.discard(invocation_id)
+        affected = [
+            (invocation_id, pending)
+            for invocation_id, pending in self.pending.items()
+            if pending.executor is conn or pending.caller is conn
+        ]
+        for invocation_id, pending in affected:
+            del self.pending[invocation_id]
             if pending.caller is not None:
-                pending.caller.invocations.discard(invocation_id)
                 if pending.caller is not conn:
                     frame = encode(
                         InvocationResult(
@@ -163,8 +177,11 @@ class Router:
                     owed.append((pending.caller, frame))
             elif pending.future is not None and not pending.future.done():
                 pending.future.set_result((UNSET, STOPPED))
-        conn.invocations.clear()
         return owed
+
+    def active_invocations(self, conn: WorkerConnection) -> int:
+        """How many invocations ``conn`` is executing or waiting on."""
+        return sum(1 for p in self.pending.values() if p.executor is conn or p.caller is conn)
 
     # --- in-process calls ------------------------------------------------------------------------
 
@@ -215,7 +232,6 @@ class Router:
         future: asyncio.Future[tuple[Raw | UnsetType, ErrorBody | None]]
         future = asyncio.get_running_loop().create_future()
         self.pending[invocation_id] = Pending(entry.function_id, executor, future=future)
-        executor.invocations.add(invocation_id)
         frame = encode(
             InvokeFunction(
                 invocation_id=invocation_id,
@@ -239,7 +255,6 @@ class Router:
         finally:
             if future.cancelled() or not future.done():  # timed out or cancelled: forget it
                 self.pending.pop(invocation_id, None)
-                executor.invocations.discard(invocation_id)
         if error is not None:
             raise InvocationError(
                 error.code,
@@ -326,10 +341,8 @@ class Router:
         pending = self.pending.pop(invocation_id, None)
         if pending is None:
             return
-        pending.executor.invocations.discard(invocation_id)
         body = ErrorBody(code=code, message=message)
         if pending.caller is not None:
-            pending.caller.invocations.discard(invocation_id)
             frame = encode(
                 InvocationResult(
                     invocation_id=pending.caller_invocation_id or invocation_id,

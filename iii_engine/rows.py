@@ -157,7 +157,7 @@ def worker_summary(engine: Engine, conn: WorkerConnection) -> dict[str, Any]:
         "status": "connected",
         "function_count": len(conn.functions),
         "connected_at_ms": conn.connected_at_ms,
-        "active_invocations": len(conn.invocations),
+        "active_invocations": engine.router.active_invocations(conn),
         "isolation": info.get("isolation"),
         "ip_address": conn.ip_address,
     }

@@ -28,6 +28,6 @@ async def test_timeout_and_cancellation_forget_the_pending_call(engine: Engine) 
             await call
         assert not engine.router.pending
         conn = engine.workers.connections[executor.worker_id]
-        assert not conn.invocations
+        assert engine.router.active_invocations(conn) == 0
     finally:
         await executor.close()
