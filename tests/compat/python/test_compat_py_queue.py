@@ -14,12 +14,13 @@ from iii_engine.testing import start_engine
 from tests.compat.support import (
     Inbox,
     OfficialFactory,
+    not_built_yet,
     official_call,
     wait_for_binding,
     wait_for_functions,
 )
 
-pytestmark = pytest.mark.compat
+pytestmark = [pytest.mark.compat, not_built_yet("iii-queue")]
 
 QUEUE = {"name": "iii-queue", "config": {"adapter": {"name": "memory"}}}
 

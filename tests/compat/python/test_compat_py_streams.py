@@ -29,12 +29,13 @@ from tests.compat.support import (
     WAIT,
     Inbox,
     OfficialFactory,
+    not_built_yet,
     official_call,
     wait_for_binding,
     wait_for_functions,
 )
 
-pytestmark = pytest.mark.compat
+pytestmark = [pytest.mark.compat, not_built_yet("iii-stream")]
 
 STREAM = {
     "name": "iii-stream",
