@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from iii_engine.corked import CorkedWriter
 from iii_sdk.errors import ProtocolError
 from iii_sdk.protocol import (
     ErrorBody,
@@ -53,7 +53,13 @@ _BINARY = WSMsgType.BINARY
 class WorkerConnection:
     """A connected worker: identity, self-reported metadata and what it registered."""
 
-    def __init__(self, engine: Engine, ws: web.WebSocketResponse, ip_address: str | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        ws: web.WebSocketResponse,
+        ip_address: str | None,
+        writer: CorkedWriter | None = None,
+    ) -> None:
         self.engine = engine
         self.ws = ws
         self.worker_id = new_id()
@@ -71,8 +77,7 @@ class WorkerConnection:
         self.closing = False
         self.cleaned = asyncio.get_running_loop().create_future()
         self._stop_reading = False
-        self._outbox: deque[bytes] = deque()
-        self._flusher: asyncio.Task[None] | None = None
+        self.writer: CorkedWriter | None = writer
 
     # --- identity --------------------------------------------------------------------------------
 
@@ -94,28 +99,31 @@ class WorkerConnection:
     # --- sending ---------------------------------------------------------------------------------
 
     async def send(self, frame: bytes) -> bool:
-        """Send one encoded text frame; False when the socket is gone."""
+        """Send one encoded text frame; False when the socket is gone.
+
+        Frames are corked (see :mod:`iii_engine.corked`); the call only waits when the peer
+        reads too slowly.
+        """
         if self.ws.closed:
             return False
         try:
-            await self.ws.send_frame(frame, _TEXT)
+            writer = self.writer
+            if writer is None:
+                await self.ws.send_frame(frame, _TEXT)
+            elif not writer.write(frame):
+                await writer.drain()
         except (ConnectionError, RuntimeError):
             return False
         return True
 
     def post(self, frame: bytes) -> None:
         """Queue a frame without waiting (fire-and-forget frames the engine originates)."""
-        self._outbox.append(frame)
-        if self._flusher is None:
-            self._flusher = asyncio.get_running_loop().create_task(self._flush())
-
-    async def _flush(self) -> None:
-        try:
-            while self._outbox:
-                if not await self.send(self._outbox.popleft()):
-                    self._outbox.clear()
-        finally:
-            self._flusher = None
+        if self.ws.closed:
+            return
+        if self.writer is not None:
+            self.writer.write(frame)
+        else:
+            asyncio.get_running_loop().create_task(self.send_void(frame))
 
     async def send_void(self, frame: bytes) -> None:
         """:meth:`send` for use as a fire-and-forget task."""
@@ -136,6 +144,8 @@ class WorkerConnection:
     async def close(self, code: int = 1000, message: bytes = b"") -> None:
         """Close the socket (the read loop ends and cleanup runs)."""
         self._stop_reading = True
+        if self.writer is not None:
+            self.writer.flush()  # queued frames go out before the Close frame
         if not self.ws.closed:
             await self.ws.close(code=code, message=message)
 

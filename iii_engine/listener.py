@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 
 from iii_engine.config import WorkerManagerConfig
 from iii_engine.connections import WorkerConnection
+from iii_engine.corked import CorkedWriter
 from iii_engine.sockets import set_nodelay
 
 if TYPE_CHECKING:
@@ -78,7 +79,9 @@ class Listener:
         await ws.prepare(request)
         set_nodelay(request)
         self._sockets.add(ws)
-        conn = WorkerConnection(self.engine, ws, request.remote)
+        transport = request.transport
+        writer = None if transport is None else CorkedWriter(transport, request.protocol)
+        conn = WorkerConnection(self.engine, ws, request.remote, writer)
         try:
             await self.engine.workers.admit(conn)
             await conn.read_loop()
@@ -91,8 +94,7 @@ class Listener:
 
     async def _finish(self, conn: WorkerConnection) -> None:
         await self.engine.workers.cleanup(conn)
-        if not conn.ws.closed:
-            await conn.ws.close()
+        await conn.close()
 
     async def _otel_socket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_MESSAGE_BYTES)
