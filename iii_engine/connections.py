@@ -116,6 +116,20 @@ class WorkerConnection:
             return False
         return True
 
+    async def send_parts(self, parts: tuple[bytes | memoryview, ...]) -> bool:
+        """Send one text frame given as chunks (see :meth:`CorkedWriter.write_parts`)."""
+        if self.ws.closed:
+            return False
+        writer = self.writer
+        if writer is None:
+            return await self.send(b"".join(parts))
+        try:
+            if not writer.write_parts(parts):
+                await writer.drain()
+        except (ConnectionError, RuntimeError):
+            return False
+        return True
+
     def post(self, frame: bytes) -> None:
         """Queue a frame without waiting (fire-and-forget frames the engine originates)."""
         if self.ws.closed:

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["CorkedWriter"]
 
 _FIN_TEXT = 0x81
+_LARGE = 64 * 1024
+"""Frames at least this large are written at once, without joining them into the batch."""
 _HIGH_WATER = 256 * 1024
 """Buffered bytes past which a sender waits for the socket to drain."""
 
@@ -39,15 +42,26 @@ class CorkedWriter:
         self._transport = transport
         self._protocol = protocol
         self._loop = asyncio.get_running_loop()
-        self._chunks: list[bytes] = []
+        self._chunks: list[bytes | memoryview] = []
         self._size = 0
         self._scheduled = False
 
     def write(self, frame: bytes) -> bool:
         """Queue one frame; False when the peer is slow and the caller should :meth:`drain`."""
-        self._chunks.append(frame_header(len(frame)))
-        self._chunks.append(frame)
-        self._size += len(frame)
+        return self.write_parts((frame,))
+
+    def write_parts(self, parts: Sequence[bytes | memoryview]) -> bool:
+        """Queue one frame given as chunks (joined here, or written as they are when large)."""
+        length = sum(len(part) for part in parts)
+        if length >= _LARGE:
+            # Large payloads skip the join: flush what is queued, then hand the chunks over.
+            self.flush()
+            if not self._transport.is_closing():
+                self._transport.writelines((frame_header(length), *parts))
+            return self._transport.get_write_buffer_size() < _HIGH_WATER
+        self._chunks.append(frame_header(length))
+        self._chunks.extend(parts)
+        self._size += length
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self.flush)

@@ -18,11 +18,19 @@ from iii_sdk.protocol import NULL, UNSET, ErrorBody, from_raw, to_raw
 if TYPE_CHECKING:
     from iii_engine.connections import WorkerConnection
 
-__all__ = ["CALLER_KEY", "STOPPED", "Pending", "error_body", "inject_caller", "not_found_message"]
+__all__ = [
+    "CALLER_KEY",
+    "STOPPED",
+    "Pending",
+    "caller_parts",
+    "error_body",
+    "inject_caller",
+    "not_found_message",
+]
 
 _EMPTY_OBJECT = re.compile(rb"\{\s*\}")
 CALLER_KEY = "_caller_worker_id"
-_CALLER_KEY = b'"_caller_worker_id"'
+_CALLER_KEY = re.compile(rb'"_caller_worker_id"')
 STOPPED = ErrorBody(code=errors.INVOCATION_STOPPED, message="Invocation stopped")
 
 
@@ -46,26 +54,39 @@ class Pending:
         self.future = future
 
 
-def inject_caller(data: Raw | UnsetType, worker_id: str) -> Raw:
-    """Add ``"_caller_worker_id"`` to a JSON object payload by editing its bytes.
+Chunk = bytes | memoryview
+
+
+def caller_parts(data: Raw | UnsetType, worker_id: str) -> tuple[Chunk, ...]:
+    """The payload with ``"_caller_worker_id"`` added, as chunks to write (no copy of the data).
 
     A missing payload becomes ``null``; non-object payloads pass through. A payload that already
-    carries the key (a caller cannot speak for another worker) is decoded and rewritten.
+    carries the key (a caller cannot speak for another worker) is decoded and rewritten. The key
+    goes last, so even a parser that kept the first duplicate could not be fooled.
     """
     if data is UNSET:
-        return NULL
-    raw = bytes(data)
-    if not raw.startswith(b"{") or not raw.endswith(b"}"):
-        return data
-    if _CALLER_KEY in raw:
+        return (b"null",)
+    view = memoryview(data)
+    size = len(view)
+    if size < 2 or view[0] != 0x7B or view[size - 1] != 0x7D:
+        return (view,)
+    tail = b'"_caller_worker_id":"' + worker_id.encode() + b'"}'
+    if _CALLER_KEY.search(view):
         obj = from_raw(data)
         if isinstance(obj, dict):
             obj[CALLER_KEY] = worker_id
-            return to_raw(obj)
-    tail = b'"_caller_worker_id":"' + worker_id.encode() + b'"}'
-    if _EMPTY_OBJECT.fullmatch(raw):
-        return Raw(b"{" + tail)
-    return Raw(raw[:-1] + b"," + tail)
+            return (bytes(to_raw(obj)),)
+    if size < 64 and _EMPTY_OBJECT.fullmatch(view):
+        return (b"{", tail)
+    return (view[:-1], b",", tail)
+
+
+def inject_caller(data: Raw | UnsetType, worker_id: str) -> Raw:
+    """:func:`caller_parts` joined into one Raw value."""
+    parts = caller_parts(data, worker_id)
+    if len(parts) == 1 and isinstance(parts[0], memoryview):
+        return data if isinstance(data, Raw) else NULL
+    return Raw(b"".join(parts))
 
 
 def not_found_message(registry: FunctionRegistry, function_id: str, namespace: str) -> str:
