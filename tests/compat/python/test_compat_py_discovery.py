@@ -140,9 +140,12 @@ async def test_duplicate_worker_name_is_rejected_for_the_official_sdk(
 ) -> None:
     await official(engine, "official-unique")
     second = await official(engine, "official-unique")
-    states = Inbox()
-    second.add_connection_state_listener(states.put)
-    await states.get_until(lambda state: state == "failed")
+
+    # Polled: a state listener attached now could miss a transition racing its first call.
+    async def failed() -> bool:
+        return bool(second.get_connection_state() == "failed")
+
+    await eventually(failed, "the second worker to be rejected")
 
     with pytest.raises(RegistrationRejectedError) as caught:
         await official_call(second, "engine::functions::list", {})

@@ -22,6 +22,7 @@ from tests.compat.support import (
     Inbox,
     OfficialFactory,
     close_official,
+    eventually,
     function_ids,
     not_built_yet,
     official_call,
@@ -123,13 +124,15 @@ async def test_rejected_official_worker_registers_nothing(
         client = await official(
             public, "official-intruder", headers={"authorization": "Bearer bad"}
         )
-        states = Inbox()
-        client.add_connection_state_listener(states.put)
         client.register_function("intruder::fn", lambda d: "should never be callable")
         assert (await auth_calls.get(5))["headers"]["authorization"] == "Bearer bad"
+
         # The engine answers with an AUTH_ERROR frame and closes; the SDK goes back to retrying
         # (it only does so after a Close whose code is not 1000/1001).
-        await states.get_until(lambda state: state in ("disconnected", "reconnecting"))
+        async def retrying() -> bool:
+            return bool(client.get_connection_state() in ("disconnected", "reconnecting"))
+
+        await eventually(retrying, "the SDK to be thrown out and retry")
         assert "intruder::fn" not in await function_ids(rbac_engine)
         workers = await rbac_engine.invoke("engine::workers::list", {"search": "intruder"})
         assert workers["workers"] == []
