@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -107,7 +107,7 @@ class LocalChannel:
         channel = self._channel
         if channel.writer_claimed:
             raise RuntimeError(f"the write side of channel {channel.id} is already open")
-        channel.writer_claimed = True
+        channel.claim("write")
         return _LocalWriter(self._manager, channel)
 
     async def reader(self) -> _LocalReader:
@@ -115,8 +115,16 @@ class LocalChannel:
         channel = self._channel
         if channel.reader_claimed:
             raise RuntimeError(f"the read side of channel {channel.id} is already open")
-        channel.reader_claimed = True
+        channel.claim("read")
         return _LocalReader(self._manager, channel)
+
+    def when_opened(self, direction: str, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once side ``direction`` (``"read"``/``"write"``) is claimed.
+
+        Claimed locally or by a socket; called at once if the side already is, never if the
+        channel is deleted first. Lets an owner skip work for sides nobody opens.
+        """
+        self._channel.when_opened(direction, callback)
 
     def discard(self) -> None:
         """Delete the channel now (idempotent)."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import deque
+from collections.abc import Callable
 
 from aiohttp import web
 
-from iii_sdk.protocol import StreamChannelRef, new_id
+from iii_sdk.protocol import StreamChannelRef
 
 __all__ = ["MAX_FRAME_SIZE", "ChannelClosedError", "Frame"]
 
@@ -21,7 +23,29 @@ class ChannelClosedError(ConnectionResetError):
     """The other side of the channel is gone (reader closed, or the channel was deleted)."""
 
 
-_uuid4 = new_id
+_ID_BATCH = 64
+_VARIANT = "89ab"
+_random_hex: list[str] = []
+
+
+def _uuid4() -> str:
+    """A fresh UUIDv4 string like ``iii_sdk.protocol.new_id``, with randomness drawn in batches.
+
+    Channels need two ids each and HTTP creates two channels per request: one ``urandom``
+    call per 64 ids instead of one per id.
+    """
+    if not _random_hex:
+        pool = os.urandom(16 * _ID_BATCH).hex()
+        _random_hex.extend(pool[i : i + 32] for i in range(0, len(pool), 32))
+    h = _random_hex.pop()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+# A forked child must not hand out the ids its parent still holds.
+os.register_at_fork(after_in_child=_random_hex.clear)
+
+OpenCallback = Callable[[], None]
+"""Called (synchronously, once) when a side of a channel is claimed."""
 
 
 class _Pipe:
@@ -94,6 +118,7 @@ class _Channel:
         "access_key",
         "created_at",
         "id",
+        "on_open",
         "owner",
         "pipe",
         "reader_claimed",
@@ -118,6 +143,29 @@ class _Channel:
         self.reader_done = False
         self.writer_ws: web.WebSocketResponse | None = None
         self.sockets: set[web.WebSocketResponse] = set()
+        self.on_open: dict[str, OpenCallback] | None = None
+
+    def claim(self, direction: str) -> None:
+        """Mark side ``direction`` claimed and fire its :attr:`on_open` callback, if any."""
+        if direction == "write":
+            self.writer_claimed = True
+        else:
+            self.reader_claimed = True
+        watchers = self.on_open
+        if watchers is not None:
+            callback = watchers.pop(direction, None)
+            if callback is not None:
+                callback()
+
+    def when_opened(self, direction: str, callback: OpenCallback) -> None:
+        """Call ``callback`` once side ``direction`` is claimed (now, if it already is)."""
+        claimed = self.writer_claimed if direction == "write" else self.reader_claimed
+        if claimed:
+            callback()
+            return
+        if self.on_open is None:
+            self.on_open = {}
+        self.on_open[direction] = callback
 
     def ref(self, direction: str) -> StreamChannelRef:
         return StreamChannelRef(

@@ -81,12 +81,16 @@ class ChannelManager:
         ``buffer_size`` is clamped to 1..1024. A channel with an ``owner`` (a connection id) is
         removed by :meth:`drop_owner` when that connection goes away.
         """
+        channel = self._new(buffer_size, owner)
+        return channel.ref("write"), channel.ref("read")
+
+    def _new(self, buffer_size: int, owner: str | None) -> _Channel:
         size = min(max(int(buffer_size), 1), MAX_BUFFER_SIZE)
         channel = _Channel(_uuid4(), _uuid4(), size, owner, time.monotonic())
         self._channels[channel.id] = channel
         if owner is not None:
             self._by_owner.setdefault(owner, set()).add(channel.id)
-        return channel.ref("write"), channel.ref("read")
+        return channel
 
     def create_result(self, payload: Any) -> dict[str, Any]:
         """Serve ``engine::channels::create``: ``{buffer_size?}`` -> ``{writer, reader}``."""
@@ -99,8 +103,7 @@ class ChannelManager:
         self, buffer_size: int = DEFAULT_BUFFER_SIZE, *, owner: str | None = None
     ) -> LocalChannel:
         """Create a channel and return its in-process handle (``WorkerContext.create_channel``)."""
-        writer_ref, _ = self.create(buffer_size, owner=owner)
-        return self.local(writer_ref.channel_id)
+        return LocalChannel(self, self._new(buffer_size, owner))
 
     def local(self, channel_id: str) -> LocalChannel:
         """The in-process handle of an existing channel; ``KeyError`` when it does not exist."""
@@ -134,6 +137,7 @@ class ChannelManager:
             self.discard(channel_id)
 
     def _remove(self, channel: _Channel) -> None:
+        channel.on_open = None  # a side claimed after this must not wake a finished owner
         if self._channels.get(channel.id) is channel:
             del self._channels[channel.id]
         if channel.owner is not None:
@@ -231,8 +235,8 @@ class ChannelManager:
         return ws
 
     async def _serve_writer(self, channel: _Channel, ws: web.WebSocketResponse) -> None:
-        channel.writer_claimed = True
         channel.writer_ws = ws
+        channel.claim("write")
         try:
             if channel.pipe.broken:
                 return
@@ -247,7 +251,7 @@ class ChannelManager:
             await ws.close(code=WSCloseCode.GOING_AWAY if channel.pipe.broken else WSCloseCode.OK)
 
     async def _serve_reader(self, channel: _Channel, ws: web.WebSocketResponse) -> None:
-        channel.reader_claimed = True
+        channel.claim("read")
         pump = asyncio.create_task(self._pump(channel, ws))
         try:
             # The reader sends nothing useful; receiving notices it leaving.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -41,7 +43,11 @@ MAX_JSON_BODY = 32 * 1024 * 1024
 
 
 class _Exchange:
-    """One request's helpers running beside its invocation; all released when it ends."""
+    """One request's helpers running beside its invocation; all released when it ends.
+
+    The request body is only written, and the response channel only read, once the handler
+    opens that side: most handlers never touch either, and then cost no task at all.
+    """
 
     __slots__ = ("body", "channels", "closed", "cors", "deadline", "response", "server")
 
@@ -50,9 +56,47 @@ class _Exchange:
         self.cors = cors
         self.deadline = server._deadlines.add()
         self.response: ResponseStream | None = None
-        self.body: asyncio.Future[None] | None = None
+        self.body: asyncio.Task[None] | None = None
         self.channels: tuple[Channel, ...] = ()
         self.closed = False
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the handler's streamed response (mode B) has started."""
+        return self.response is not None and self.response.started
+
+    def on_read(self, channel: Channel, feed: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``feed()`` (writing the request body) once the handler opens ``channel``."""
+        when_opened = getattr(channel, "when_opened", None)
+        if when_opened is None:  # a channel without the hook: feed it right away
+            self._feed(feed)
+            return
+
+        def opened() -> None:
+            if not self.closed and self.body is None:
+                self._feed(feed)
+
+        when_opened("read", opened)
+
+    def _feed(self, feed: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self.body = asyncio.get_running_loop().create_task(feed())
+
+    def on_write(self, channel: Channel, request: web.BaseRequest) -> None:
+        """Start reading the response channel once the handler opens its write side."""
+        when_opened = getattr(channel, "when_opened", None)
+        if when_opened is None:
+            self.open_response(channel, request)
+            return
+
+        def opened() -> None:
+            if not self.closed and self.response is None:
+                self.open_response(channel, request)
+
+        when_opened("write", opened)
+
+    def open_response(self, channel: Channel, request: web.BaseRequest) -> None:
+        """Start reading the response channel now."""
+        self.response = ResponseStream(channel, request, self.cors, self.start_streaming)
 
     def start_streaming(self) -> bool:
         """The handler's first body frame arrived: may the streamed response begin?"""
@@ -276,13 +320,10 @@ class HttpServer:
         payload["request_body"] = _ref(request_channel, "read")
         payload["response"] = _ref(response_channel, "write")
         if raw is not None or not request.body_exists:
-            await write_request_body(request_channel, raw)
+            exchange.on_read(request_channel, partial(write_request_body, request_channel, raw))
         else:
-            exchange.body = asyncio.ensure_future(pump_request_body(request_channel, request))
-        stream = await ResponseStream.open(
-            response_channel, request, exchange.cors, exchange.start_streaming
-        )
-        exchange.response = stream
+            exchange.on_read(request_channel, partial(pump_request_body, request_channel, request))
+        exchange.on_write(response_channel, request)
         try:
             result = await ctx.invoke(
                 trigger.function_id,
@@ -291,7 +332,10 @@ class HttpServer:
                 namespace=trigger.namespace,
             )
         except InvocationError as exc:
-            return None if stream.started else error_response(exc.code, exc.message)
-        if result is not None and not stream.started:
+            return None if exchange.streaming else error_response(exc.code, exc.message)
+        if result is not None and not exchange.streaming:
             return render_result(result)
+        if exchange.response is None:
+            # No result and the response channel never opened: wait for it as for a stream.
+            exchange.open_response(response_channel, request)
         return None

@@ -61,11 +61,16 @@ class ResponseStream:
 
     def __init__(
         self,
-        reader: ChannelReader,
+        channel: Channel,
         request: web.BaseRequest,
         extra_headers: dict[str, str] | None,
         may_start: Callable[[], bool],
     ) -> None:
+        """Claim the read side of ``channel`` and start reading it (in a task).
+
+        ``may_start`` is asked when the first body frame arrives; ``False`` (the request already
+        timed out) drops the stream instead of starting the response.
+        """
         self.status = 200
         self.headers: dict[str, str] = {}
         self.response: web.StreamResponse | None = None
@@ -73,22 +78,7 @@ class ResponseStream:
         self._request = request
         self._ready: asyncio.Future[None] | None = None
         self._may_start = may_start
-        self._task = asyncio.get_running_loop().create_task(self._run(reader))
-
-    @classmethod
-    async def open(
-        cls,
-        channel: Channel,
-        request: web.BaseRequest,
-        extra_headers: dict[str, str] | None,
-        may_start: Callable[[], bool],
-    ) -> ResponseStream:
-        """Claim the read side of ``channel`` and start reading it.
-
-        ``may_start`` is asked when the first body frame arrives; ``False`` (the request already
-        timed out) drops the stream instead of starting the response.
-        """
-        return cls(await channel.reader(), request, extra_headers, may_start)
+        self._task = asyncio.get_running_loop().create_task(self._run(channel))
 
     @property
     def started(self) -> bool:
@@ -140,8 +130,10 @@ class ResponseStream:
                 if isinstance(value, str) and valid_header(name, value):
                     self.headers[name] = value
 
-    async def _run(self, reader: ChannelReader) -> None:
+    async def _run(self, channel: Channel) -> None:
+        reader: ChannelReader | None = None
         try:
+            reader = await channel.reader()
             await self._stream(reader)
         except (ConnectionError, asyncio.CancelledError):
             pass
@@ -149,8 +141,9 @@ class ResponseStream:
             log.exception("iii-http: failed streaming a response")
         finally:
             self._set_ready()
-            with contextlib.suppress(Exception):
-                await reader.close()
+            if reader is not None:
+                with contextlib.suppress(Exception):
+                    await reader.close()
             if self.response is not None:
                 # The channel's end is the body's end, even if the handler has not returned.
                 with contextlib.suppress(Exception):
