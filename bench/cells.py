@@ -23,13 +23,13 @@ from bench import load
 from bench.frames import invoke_head
 from bench.load import LoadResult
 from bench.stats import percentile
-from bench.systems import Options, System
+from bench.systems import Options, System, SystemContext
 
 if TYPE_CHECKING:
     from bench.load import RawSocket
 
 Metrics = dict[str, float]
-SystemFactory = Callable[[Options], contextlib.AbstractAsyncContextManager[System]]
+SystemFactory = Callable[[Options], SystemContext]
 
 
 @dataclass(frozen=True)

@@ -62,12 +62,25 @@ class Report:
     errors: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     not_here: list[str] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
+    """Scenarios given ``confirm_reps`` more reps by ``--quick``."""
+    confirm_reps: int = 0
 
     def add_rows(self, scenario: str, rows: list[Row]) -> None:
         """Record one repetition's rows of a scenario."""
         per = self.rows.setdefault(scenario, {})
         for row in rows:
             per.setdefault(row.label, (row, []))[1].append(row.value)
+
+    def below_half(self) -> set[str]:
+        """Names of scenarios with a row whose median is below half its target."""
+        names: set[str] = set()
+        for name, per in self.rows.items():
+            for row, values in per.values():
+                got = [v for v in values if v is not None]
+                if got and row.target and row.target.score(summarize(got).median) < HALF:
+                    names.add(name)
+        return names
 
     def failures(self) -> tuple[int, int, int]:
         """(rows failing their target, rows below half their target, rows without a value)."""
@@ -103,7 +116,7 @@ class Report:
             "",
             f"Absolute figures: {m['cores']} cores ({m['cpu']}), Python {m['python']}, "
             f"loop {m['loop']}, {m['os']}, load average at the end {m['load']}; "
-            f"{self.reps} rep(s){' --quick' if self.quick else ''}",
+            f"{self.reps} rep(s){' --quick' if self.quick else ''}{self._confirm_note()}",
             "(medians over reps; CPU and RSS are the measured router process: relay, echo "
             "server, bare HTTP server, nats-server or engine)",
             "",
@@ -120,6 +133,11 @@ class Report:
             lines += ["", "Errors"]
             lines += [f"  {key}: {text}" for key, text in self.errors.items()]
         return "\n".join(lines)
+
+    def _confirm_note(self) -> str:
+        if not self.confirmed:
+            return ""
+        return f" (+{self.confirm_reps} confirmation reps for {', '.join(self.confirmed)})"
 
     def to_json(self) -> dict[str, Any]:
         """A machine-readable dump of the run."""

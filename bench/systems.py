@@ -47,6 +47,10 @@ class System:
     procs: list[Proc] = field(default_factory=list)
 
 
+SystemContext = contextlib.AbstractAsyncContextManager[System]
+"""What every system factory returns."""
+
+
 @contextlib.asynccontextmanager
 async def _running(procs: list[Proc]) -> AsyncIterator[None]:
     try:

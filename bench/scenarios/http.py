@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from bench.cells import http_batch_cell, http_cell, ws_batch_cell
 from bench.scenarios.base import Results, Row, Scenario, Target, metric, ratio
-from bench.systems import Options, engine, engine_available, http_floor
+from bench.systems import Options, SystemContext, engine, engine_available, http_floor
 
 ROUTES = 10_000
 
 
-def _engine_http(opts: Options, routes: int = 1):  # type: ignore[no-untyped-def]
+def _engine_http(opts: Options, routes: int = 1) -> SystemContext:
     return engine(opts, http=True, routes=routes)
 
 

@@ -26,7 +26,7 @@ from bench.load import LoadError, call, connect_ws
 from bench.scenarios.base import Results, Row, Scenario, Target, metric, ratio
 from bench.scenarios.invoke import ECHO_64, ENGINE_64, RELAY_64
 from bench.stats import percentile
-from bench.systems import Options, engine, engine_available, relay_floor
+from bench.systems import Options, SystemContext, engine, engine_available, relay_floor
 
 if TYPE_CHECKING:
     from bench.load import RawSocket
@@ -49,7 +49,7 @@ def _grid_heads() -> list[bytes]:
     ]
 
 
-def _grid_engine(opts: Options):  # type: ignore[no-untyped-def]
+def _grid_engine(opts: Options) -> SystemContext:
     return engine(opts, connections=WORKERS, functions=PER_WORKER, prefix="bench7")
 
 
@@ -58,7 +58,7 @@ GRID_64 = ws_cell(
 )
 
 
-def _grid_relay(opts: Options):  # type: ignore[no-untyped-def]
+def _grid_relay(opts: Options) -> SystemContext:
     return relay_floor(opts, connections=WORKERS, functions=PER_WORKER, prefix="bench7")
 
 
@@ -218,7 +218,7 @@ def _s7_rows(r: Results) -> list[Row]:
     ]
 
 
-def _state_engine(opts: Options):  # type: ignore[no-untyped-def]
+def _state_engine(opts: Options) -> SystemContext:
     return engine(opts, state=True, worker=None)
 
 
