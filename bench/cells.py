@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -227,75 +226,5 @@ def http_batch_cell(key: str, factory: SystemFactory, *, batch: int = 8) -> Cell
                 duration=b.duration,
             )
             return figures(result.check(), system, None)
-
-    return Cell(key, run)
-
-
-def sdk_cell(key: str, factory: SystemFactory, *, window: int) -> Cell:
-    """``iii_sdk.Worker`` as the client: ``window`` sync triggers in flight."""
-
-    async def run(ctx: Context) -> Metrics:
-        import iii_sdk
-
-        b = ctx.budget
-        async with factory(ctx.opts) as system:
-            worker: Any = iii_sdk.Worker(system.ws_url)
-            await worker.connect()
-            try:
-                payload = {"n": 1}
-                await load.sdk_load(
-                    worker,
-                    "bench::echo",
-                    payload,
-                    window=window,
-                    max_ops=b.max_ops // 10 + window,
-                    duration=b.warmup,
-                )
-                meter = CpuMeter(system)
-                meter.start()
-                result = await load.sdk_load(
-                    worker,
-                    "bench::echo",
-                    payload,
-                    window=window,
-                    max_ops=b.max_ops,
-                    duration=b.duration,
-                )
-                meter.stop()
-            finally:
-                await load.close_quietly(worker.close)
-            return figures(result.check(), system, meter)
-
-    return Cell(key, run)
-
-
-def nats_cell(key: str, factory: SystemFactory, *, window: int) -> Cell:
-    """nats-py request/reply with ``window`` requests in flight."""
-
-    async def run(ctx: Context) -> Metrics:
-        nats: Any = importlib.import_module("nats")
-
-        b = ctx.budget
-        async with factory(ctx.opts) as system:
-            nc = await nats.connect(system.nats_url)
-            try:
-                payload = b'{"n":1}'
-                await load.nats_load(
-                    nc,
-                    "bench.echo",
-                    payload,
-                    window=window,
-                    max_ops=b.max_ops // 10 + window,
-                    duration=b.warmup,
-                )
-                meter = CpuMeter(system)
-                meter.start()
-                result = await load.nats_load(
-                    nc, "bench.echo", payload, window=window, max_ops=b.max_ops, duration=b.duration
-                )
-                meter.stop()
-            finally:
-                await load.close_quietly(nc.close)
-            return figures(result.check(), system, meter)
 
     return Cell(key, run)

@@ -247,14 +247,20 @@ async def http_batches(
 
 
 async def sdk_load(
-    worker: Any, function_id: str, payload: Any, *, window: int, max_ops: int, duration: float
+    trigger: Callable[[dict[str, Any]], Awaitable[Any]],
+    function_id: str,
+    payload: Any,
+    *,
+    window: int,
+    max_ops: int,
+    duration: float,
 ) -> LoadResult:
-    """Sync triggers through a connected ``iii_sdk.Worker``."""
+    """Sync triggers through an SDK's ``trigger(request)`` coroutine function."""
     request = {"function_id": function_id, "payload": payload}
 
     async def one() -> str | None:
         try:
-            await worker.trigger(request)
+            await trigger(request)
         except Exception as exc:
             return repr(exc)
         return None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 
-from bench.cells import Cell, nats_cell, sdk_cell, ws_cell
+from bench.cells import Cell, ws_cell
+from bench.client_cells import nats_cell, official_available, official_cell, sdk_cell
 from bench.scenarios.base import Results, Row, Scenario, Target, ratio
 from bench.systems import (
     echo_floor,
@@ -23,6 +24,8 @@ ENGINE_64 = ws_cell("engine ws w64", engine, window=64)
 ENGINE_1 = ws_cell("engine ws w1", engine, window=1)
 SDK_64 = sdk_cell("engine sdk-client+sdk-worker w64", lambda o: engine(o, worker="sdk"), window=64)
 SDK_1 = sdk_cell("engine sdk-client+sdk-worker w1", lambda o: engine(o, worker="sdk"), window=1)
+OFFICIAL_64 = official_cell("engine official-client+raw-worker w64", engine, window=64)
+OFFICIAL_1 = official_cell("engine official-client+raw-worker w1", engine, window=1)
 NATS_64 = nats_cell("nats w64", nats_peer, window=64)
 NATS_1 = nats_cell("nats w1", nats_peer, window=1)
 
@@ -43,6 +46,10 @@ def sdk_available() -> bool:
 
 def _sdk(cells: list[Cell]) -> list[Cell]:
     return cells if sdk_available() else []
+
+
+def _official(cells: list[Cell]) -> list[Cell]:
+    return cells if official_available() else []
 
 
 def _floors_rows(r: Results) -> list[Row]:
@@ -72,6 +79,13 @@ def _s1_rows(r: Results) -> list[Row]:
                 ratio(r, (SDK_64.key, "rate"), (RELAY_64.key, "rate")),
             )
         )
+    if OFFICIAL_64.key in r:
+        rows.append(
+            Row(
+                "official iii-sdk client / relay rate (info)",
+                ratio(r, (OFFICIAL_64.key, "rate"), (RELAY_64.key, "rate")),
+            )
+        )
     return rows
 
 
@@ -93,6 +107,13 @@ def _s1b_rows(r: Results) -> list[Row]:
             Row(
                 "sdk client+worker / relay p50 (info)",
                 ratio(r, (SDK_1.key, "p50_us"), (RELAY_1.key, "p50_us")),
+            )
+        )
+    if OFFICIAL_1.key in r:
+        rows.append(
+            Row(
+                "official iii-sdk client / relay p50 (info)",
+                ratio(r, (OFFICIAL_1.key, "p50_us"), (RELAY_1.key, "p50_us")),
             )
         )
     return rows
@@ -174,14 +195,14 @@ INVOKE_SCENARIOS = [
     Scenario(
         "1",
         "sync invoke round trip, 64 in flight, vs relay floor",
-        lambda ctx: [RELAY_64, ENGINE_64, *_sdk([SDK_64])],
+        lambda ctx: [RELAY_64, ENGINE_64, *_sdk([SDK_64]), *_official([OFFICIAL_64])],
         _s1_rows,
         engine_available,
     ),
     Scenario(
         "1b",
         "sync invoke, 1 in flight: p50 / p99 vs relay floor",
-        lambda ctx: [RELAY_1, ENGINE_1, *_sdk([SDK_1])],
+        lambda ctx: [RELAY_1, ENGINE_1, *_sdk([SDK_1]), *_official([OFFICIAL_1])],
         _s1b_rows,
         engine_available,
     ),
