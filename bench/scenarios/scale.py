@@ -192,6 +192,10 @@ def _s7_rows(r: Results) -> list[Row]:
             ratio(r, (RELAY_GRID_64.key, "rate"), (RELAY_64.key, "rate")),
         ),
         Row(
+            "engine / relay rate, both spread over 100x100 (info)",
+            ratio(r, (GRID_64.key, "rate"), (RELAY_GRID_64.key, "rate")),
+        ),
+        Row(
             f"register {BIG:,} functions",
             metric(r, REG_CLEANUP.key, "register_s"),
             Target("<", 1),
