@@ -118,7 +118,8 @@ class _Channel:
         "access_key",
         "created_at",
         "id",
-        "on_open",
+        "on_read",
+        "on_write",
         "owner",
         "pipe",
         "reader_claimed",
@@ -143,29 +144,31 @@ class _Channel:
         self.reader_done = False
         self.writer_ws: web.WebSocketResponse | None = None
         self.sockets: set[web.WebSocketResponse] = set()
-        self.on_open: dict[str, OpenCallback] | None = None
+        self.on_read: OpenCallback | None = None
+        self.on_write: OpenCallback | None = None
 
     def claim(self, direction: str) -> None:
-        """Mark side ``direction`` claimed and fire its :attr:`on_open` callback, if any."""
+        """Mark side ``direction`` claimed and fire its :meth:`when_opened` callback, if any."""
         if direction == "write":
             self.writer_claimed = True
+            callback, self.on_write = self.on_write, None
         else:
             self.reader_claimed = True
-        watchers = self.on_open
-        if watchers is not None:
-            callback = watchers.pop(direction, None)
-            if callback is not None:
-                callback()
+            callback, self.on_read = self.on_read, None
+        if callback is not None:
+            callback()
 
     def when_opened(self, direction: str, callback: OpenCallback) -> None:
         """Call ``callback`` once side ``direction`` is claimed (now, if it already is)."""
-        claimed = self.writer_claimed if direction == "write" else self.reader_claimed
-        if claimed:
+        if direction == "write":
+            if self.writer_claimed:
+                callback()
+            else:
+                self.on_write = callback
+        elif self.reader_claimed:
             callback()
-            return
-        if self.on_open is None:
-            self.on_open = {}
-        self.on_open[direction] = callback
+        else:
+            self.on_read = callback
 
     def ref(self, direction: str) -> StreamChannelRef:
         return StreamChannelRef(

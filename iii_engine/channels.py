@@ -137,7 +137,8 @@ class ChannelManager:
             self.discard(channel_id)
 
     def _remove(self, channel: _Channel) -> None:
-        channel.on_open = None  # a side claimed after this must not wake a finished owner
+        # A side claimed after this must not wake the channel's finished owner.
+        channel.on_read = channel.on_write = None
         if self._channels.get(channel.id) is channel:
             del self._channels[channel.id]
         if channel.owner is not None:

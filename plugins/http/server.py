@@ -16,6 +16,7 @@ from iii_sdk.plugin import Channel, WorkerContext, check_condition
 from plugins.http.config import HttpConfig
 from plugins.http.cors import Cors
 from plugins.http.deadlines import Deadlines
+from plugins.http.limit import Limit
 from plugins.http.middleware import run_middleware
 from plugins.http.payload import header_map, is_json, middleware_input, parse_json_body, query_map
 from plugins.http.rendering import (
@@ -117,9 +118,7 @@ class _Exchange:
             self.body.cancel()
         for channel in self.channels:
             # A request body nobody read would otherwise wait for the engine's sweep.
-            discard = getattr(channel, "discard", None)
-            if discard is not None:
-                discard()
+            channel.discard()
 
 
 def _ref(channel: Channel, direction: str) -> dict[str, str]:
@@ -136,7 +135,7 @@ class HttpServer:
         self._config = config
         self._ctx = ctx
         self._timeout = config.default_timeout / 1000
-        self._limit = asyncio.Semaphore(max(1, config.concurrency_request_limit))
+        self._limit = Limit(config.concurrency_request_limit)
         self._global_middleware = [
             m.function_id
             for m in sorted(config.middleware, key=lambda m: m.priority)
@@ -217,14 +216,18 @@ class HttpServer:
             others = self.routes.other_methods(method, path)
             response = method_not_allowed(others) if others else not_found()
         else:
-            async with self._limit:
-                try:
-                    response = await self._serve(request, match[0].value, match[1], cors)
-                except web.HTTPException as exc:  # a JSON body over MAX_JSON_BODY
-                    response = web.Response(status=exc.status, text=exc.text)
-                except Exception:
-                    log.exception("iii-http: failed serving %s %s", method, path)
-                    response = internal_error()
+            limit = self._limit
+            if not limit.try_acquire():
+                await limit.acquire()
+            try:
+                response = await self._serve(request, match[0].value, match[1], cors)
+            except web.HTTPException as exc:  # a JSON body over MAX_JSON_BODY
+                response = web.Response(status=exc.status, text=exc.text)
+            except Exception:
+                log.exception("iii-http: failed serving %s %s", method, path)
+                response = internal_error()
+            finally:
+                limit.release()
         if cors and not response.prepared:
             response.headers.update(cors)
         return response
