@@ -157,11 +157,26 @@ async def official() -> AsyncIterator[OfficialFactory]:
         await close_official(client)
 
 
+def _sync_handler_threads() -> list[threading.Thread]:
+    """Threads the official SDK started to run sync handlers that have not finished yet."""
+    return [
+        thread
+        for thread in threading.enumerate()
+        if "III.register_function" in getattr(getattr(thread, "_target", None), "__qualname__", "")
+    ]
+
+
 async def close_official(client: Any) -> None:
-    """Shut an official client down and close its event loop (its ``shutdown`` leaves it open)."""
+    """Shut an official client down and close its event loop (its ``shutdown`` leaves it open).
+
+    A sync handler still running on its own thread hands its result back to that loop when it
+    returns: wait for those threads first, so none of them finds the loop closed.
+    """
     if client._thread.is_alive():
         await asyncio.to_thread(client.shutdown)
     await asyncio.to_thread(client._thread.join, WAIT)
+    for thread in _sync_handler_threads():
+        await asyncio.to_thread(thread.join, WAIT)
     if not client._thread.is_alive() and not client._loop.is_closed():
         client._loop.close()
 

@@ -91,7 +91,12 @@ async def test_official_python_replays_to_a_restarted_engine(
 
     async with start_engine(fixed_port_listener(port)) as second:
         await wait_for_functions(second, "offpy::persistent")
-        assert client.worker_id != old_id
+
+        async def new_identity() -> bool:
+            return client.worker_id not in (None, old_id)
+
+        # The SDK replays before it reads the new engine's ``workerregistered``.
+        await eventually(new_identity, "the SDK to learn its new worker id")
         async with Worker(second.worker_url, name="ours") as ours:
             assert await ours.trigger("offpy::persistent", {}) == "replayed"
         await close_official(client)
