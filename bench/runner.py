@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import time
@@ -97,7 +98,7 @@ async def run(args: argparse.Namespace) -> Report:
     )
     logdir = Path(tempfile.mkdtemp(prefix="iii-bench-"))
     ctx = Context(Options(args.uvloop, logdir, args.profile), budget, args.quick)
-    _log(f"bench: logs in {logdir}")
+    _log(f"bench: logs in {logdir} (removed after a run without errors, unless --profile)")
     runner = _Runner(ctx, report)
     for rep in range(reps):
         await runner.rep(scenarios, f"rep {rep + 1}/{reps}")
@@ -108,4 +109,8 @@ async def run(args: argparse.Namespace) -> Report:
         names = " ".join(s.name for s in suspects)
         await runner.rep(suspects, f"confirm {rep + 1}/{CONFIRM_REPS} ({names})")
     _log(f"bench: done in {time.monotonic() - runner.started:.1f}s")
+    if report.errors or args.profile:
+        _log(f"bench: logs kept in {logdir}")
+    else:
+        shutil.rmtree(logdir, ignore_errors=True)
     return report
