@@ -7,7 +7,14 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-__all__ = ["header_map", "is_json", "middleware_input", "parse_json_body", "query_map"]
+__all__ = [
+    "header_map",
+    "is_json",
+    "middleware_input",
+    "parse_json_body",
+    "query_map",
+    "read_body",
+]
 
 _json_decode = msgspec.json.Decoder().decode
 
@@ -40,6 +47,29 @@ def query_map(request: web.BaseRequest) -> dict[str, str]:
 def is_json(headers: dict[str, str]) -> bool:
     """Whether the request's Content-Type asks for a parsed JSON ``body``."""
     return "application/json" in headers.get("content-type", "")
+
+
+async def read_body(request: web.BaseRequest, limit: int) -> bytes:
+    """The whole request body; ``HTTPRequestEntityTooLarge`` when it exceeds ``limit`` bytes.
+
+    A small body usually arrives with the headers: then it is taken without a coroutine.
+    """
+    content = request.content
+    data = content.read_nowait()
+    if not content.is_eof():
+        chunks = [data]
+        size = len(data)
+        while chunk := await content.readany():
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+        data = b"".join(chunks)
+    else:
+        size = len(data)
+    if size > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+    return data
 
 
 def parse_json_body(raw: bytes) -> Any:

@@ -18,7 +18,14 @@ from plugins.http.cors import Cors
 from plugins.http.deadlines import Deadlines
 from plugins.http.limit import Limit
 from plugins.http.middleware import run_middleware
-from plugins.http.payload import header_map, is_json, middleware_input, parse_json_body, query_map
+from plugins.http.payload import (
+    header_map,
+    is_json,
+    middleware_input,
+    parse_json_body,
+    query_map,
+    read_body,
+)
 from plugins.http.rendering import (
     condition_not_met,
     error_response,
@@ -277,7 +284,7 @@ class HttpServer:
         raw: bytes | None = None
         body: Any = None
         if is_json(headers):
-            raw = await request.read()
+            raw = await read_body(request, MAX_JSON_BODY)
             body = parse_json_body(raw)
         payload: dict[str, Any] = {
             "query_params": query,
