@@ -33,6 +33,7 @@ __all__ = ["WorkerTable", "sanitize_name"]
 log = logging.getLogger("iii.engine")
 
 REATTACH_WAIT_S = 5.0
+CLEANUP_BATCH = 1000
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
 
@@ -84,11 +85,13 @@ class WorkerTable:
         conn.closing = True
         try:
             functions = self.engine.functions
-            for function_id in list(conn.functions):
+            for n, function_id in enumerate(list(conn.functions), 1):
                 entry = functions.get(conn.namespace, function_id)
                 if entry is not None and entry.owner is conn:
                     functions.remove(conn.namespace, function_id, only=entry)
                     self._drop_service_member(conn.namespace, function_id)
+                if n % CLEANUP_BATCH == 0:
+                    await asyncio.sleep(0)  # a worker with 10,000 functions must not stall the loop
             conn.functions.clear()
             for caller, frame in self.engine.router.stop_invocations(conn):
                 await caller.send(frame)
