@@ -25,6 +25,7 @@ from iii_engine._logsetup import LEVELS, configure_logging
 from iii_engine._version import ENGINE_VERSION
 from iii_engine.config import EngineConfig, default_config, load_config
 from iii_sdk.errors import ConfigError
+from iii_sdk.eventloop import loop_factory
 
 if TYPE_CHECKING:
     from iii_engine.engine import Engine
@@ -141,12 +142,8 @@ def _run(config: EngineConfig) -> int:
 
 
 def _run_loop(coro: Any) -> int:
-    try:
-        import uvloop
-    except ImportError:
-        result: int = asyncio.run(coro)
-        return result
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+    # uvloop when installed, unless III_LOOP=asyncio (see iii_sdk.eventloop).
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         value: int = runner.run(coro)
         return value
 

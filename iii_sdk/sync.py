@@ -25,6 +25,7 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from iii_sdk.eventloop import loop_factory
 from iii_sdk.handlers import Handler
 from iii_sdk.plugin import TriggerType
 from iii_sdk.worker import Worker
@@ -35,11 +36,7 @@ T = TypeVar("T")
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
+    return loop_factory()
 
 
 async def _serve(worker: Worker) -> None:
