@@ -25,24 +25,27 @@ class ChannelClosedError(ConnectionResetError):
 
 _ID_BATCH = 64
 _VARIANT = "89ab"
-_random_hex: list[str] = []
+_ids: list[str] = []
+
+
+def _format(h: str) -> str:
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
 def _uuid4() -> str:
-    """A fresh UUIDv4 string like ``iii_sdk.protocol.new_id``, with randomness drawn in batches.
+    """A fresh UUIDv4 string like ``iii_sdk.protocol.new_id``, made in batches.
 
     Channels need two ids each and HTTP creates two channels per request: one ``urandom``
-    call per 64 ids instead of one per id.
+    call (and one loop) per 64 ids instead of a call per id.
     """
-    if not _random_hex:
+    if not _ids:
         pool = os.urandom(16 * _ID_BATCH).hex()
-        _random_hex.extend(pool[i : i + 32] for i in range(0, len(pool), 32))
-    h = _random_hex.pop()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+        _ids.extend([_format(pool[i : i + 32]) for i in range(0, len(pool), 32)])
+    return _ids.pop()
 
 
 # A forked child must not hand out the ids its parent still holds.
-os.register_at_fork(after_in_child=_random_hex.clear)
+os.register_at_fork(after_in_child=_ids.clear)
 
 OpenCallback = Callable[[], None]
 """Called (synchronously, once) when a side of a channel is claimed."""
