@@ -138,7 +138,14 @@ async def test_functions_available_event_reaches_an_official_handler(
 async def test_duplicate_worker_name_is_rejected_for_the_official_sdk(
     engine: Engine, official: OfficialFactory
 ) -> None:
-    await official(engine, "official-unique")
+    first = await official(engine, "official-unique")
+
+    async def first_holds_the_name() -> bool:
+        rows = await engine.invoke("engine::workers::list", {"search": "official-unique"})
+        return [r["id"] for r in rows["workers"]] == [first.worker_id]
+
+    # The SDK sends engine::workers::register in the background: let the first one land.
+    await eventually(first_holds_the_name, "the first worker to hold the name")
     second = await official(engine, "official-unique")
 
     # Polled: a state listener attached now could miss a transition racing its first call.
