@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -158,6 +159,9 @@ async def _serve(config: EngineConfig) -> int:
             loop.add_signal_handler(sig, stop.set)
     async with Engine(config) as engine:
         print(banner(engine, config), flush=True)
+        # Everything loaded at start-up lives as long as the engine: keep it out of the
+        # cyclic collector's full passes (they cost ~10 ms at this heap size).
+        gc.freeze()
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
         reload = _start_reload(engine, config)
         if reload is not None:
