@@ -146,7 +146,7 @@ async def test_duplicate_worker_name_is_rejected_for_the_official_sdk(
 
     # The SDK sends engine::workers::register in the background: let the first one land.
     await eventually(first_holds_the_name, "the first worker to hold the name")
-    second = await official(engine, "official-unique")
+    second = await official(engine, "official-unique", expect_connected=False)
 
     # Polled: a state listener attached now could miss a transition racing its first call.
     async def failed() -> bool:
