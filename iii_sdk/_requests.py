@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from iii_sdk.protocol import UNSET, EnqueueAction, Raw, TriggerAction, UnsetType, VoidAction, to_raw
+from iii_sdk import errors
+from iii_sdk.errors import InvocationError
+from iii_sdk.protocol import (
+    UNSET,
+    EnqueueAction,
+    InvokeFunction,
+    Raw,
+    TriggerAction,
+    UnsetType,
+    VoidAction,
+    to_raw,
+)
+
+from ._values import raw_value
+
+if TYPE_CHECKING:
+    from ._session import Session
 
 __all__ = ["binding_namespace", "call_namespace", "parse_action", "schema_raw"]
 
@@ -53,3 +70,55 @@ def binding_namespace(explicit: str | None, own: str | None) -> str | None:
     """Where a trigger's function resolves: explicit, else the worker's namespace."""
     _check(explicit)
     return explicit if explicit is not None else own
+
+
+@dataclass(frozen=True)
+class TriggerRequest:
+    """The arguments of :meth:`Worker.trigger`, from either of its two call forms."""
+
+    function_id: str
+    payload: Any
+    action: Any
+    timeout_ms: float | None
+    metadata: Any
+    namespace: str | None
+
+    @classmethod
+    def of(
+        cls,
+        request: str | Mapping[str, Any],
+        payload: Any,
+        action: Any,
+        timeout_ms: float | None,
+        metadata: Any,
+        namespace: str | None,
+    ) -> TriggerRequest:
+        """Keyword form, or upstream's dict ``{"function_id", "payload", "action", ...}``."""
+        if not isinstance(request, Mapping):
+            return cls(request, payload, action, timeout_ms, metadata, namespace)
+        return cls(
+            str(request["function_id"]),
+            request.get("payload", payload),
+            request.get("action", action),
+            request.get("timeout_ms", timeout_ms),
+            request.get("metadata", metadata),
+            request.get("namespace", namespace),
+        )
+
+
+def invocation(session: Session, call: TriggerRequest, own_namespace: str | None) -> InvokeFunction:
+    """The ``invokefunction`` for ``call``; raises when the worker is closed or was rejected."""
+    function_id = call.function_id
+    if session.closed:
+        raise InvocationError(errors.SHUTDOWN, "the worker is closed", function_id=function_id)
+    if session.fatal is not None:
+        fatal = session.fatal
+        raise InvocationError(fatal.code, str(fatal), function_id=function_id)
+    session.start()
+    return InvokeFunction(
+        function_id=function_id,
+        data=raw_value(call.payload),
+        action=parse_action(call.action),
+        metadata=UNSET if call.metadata is None else raw_value(call.metadata),
+        namespace=call_namespace(call.namespace, function_id, own_namespace),
+    )

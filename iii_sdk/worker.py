@@ -29,14 +29,11 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from iii_sdk import errors
-from iii_sdk.errors import InvocationError
 from iii_sdk.handlers import Handler, adapt
 from iii_sdk.plugin import TriggerType
 from iii_sdk.protocol import (
     UNSET,
     HttpInvocationRef,
-    InvokeFunction,
     RegisterFunction,
     RegisterTrigger,
     RegisterTriggerType,
@@ -61,9 +58,13 @@ from ._registrations import (
     TriggerTypeHandle,
 )
 from ._remote import RemoteContext
-from ._requests import binding_namespace, call_namespace, parse_action, schema_raw
+from ._requests import (
+    TriggerRequest,
+    binding_namespace,
+    invocation,
+    schema_raw,
+)
 from ._session import Session
-from ._values import raw_value
 
 __all__ = [
     "ConnectionClosed",
@@ -357,16 +358,9 @@ class Worker:
         :class:`InvocationError` with the wire code; ``TIMEOUT`` after ``timeout_ms``,
         ``SHUTDOWN`` when the worker closes.
         """
-        if isinstance(request, Mapping):
-            function_id = str(request["function_id"])
-            payload = request.get("payload", payload)
-            action = request.get("action", action)
-            timeout_ms = request.get("timeout_ms", timeout_ms)
-            metadata = request.get("metadata", metadata)
-            namespace = request.get("namespace", namespace)
-        else:
-            function_id = request
-        message = self._invocation(function_id, payload, action, metadata, namespace)
+        call = TriggerRequest.of(request, payload, action, timeout_ms, metadata, namespace)
+        function_id, timeout_ms = call.function_id, call.timeout_ms
+        message = invocation(self._session, call, self.namespace)
         connection = self._connection
         if isinstance(message.action, VoidAction):
             await connection.send_async(encode(message))
@@ -396,28 +390,6 @@ class Worker:
 
         For trigger type providers firing bindings from synchronous code.
         """
-        message = self._invocation(function_id, payload, VoidAction(), metadata, namespace)
+        call = TriggerRequest(function_id, payload, VoidAction(), None, metadata, namespace)
+        message = invocation(self._session, call, self.namespace)
         self._connection.send(encode(message))
-
-    def _invocation(
-        self,
-        function_id: str,
-        payload: Any,
-        action: Any,
-        metadata: Any,
-        namespace: str | None,
-    ) -> InvokeFunction:
-        session = self._session
-        if session.closed:
-            raise InvocationError(errors.SHUTDOWN, "the worker is closed", function_id=function_id)
-        if session.fatal is not None:
-            fatal = session.fatal
-            raise InvocationError(fatal.code, str(fatal), function_id=function_id)
-        session.start()
-        return InvokeFunction(
-            function_id=function_id,
-            data=raw_value(payload),
-            action=parse_action(action),
-            metadata=UNSET if metadata is None else raw_value(metadata),
-            namespace=call_namespace(namespace, function_id, self.namespace),
-        )
