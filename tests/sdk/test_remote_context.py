@@ -8,43 +8,18 @@ from typing import Any
 
 from iii_engine.engine import Engine
 from iii_sdk import RemoteContext, Worker
-from iii_sdk.plugin import Trigger, TriggerType, WorkerContext
+from iii_sdk.plugin import WorkerContext
 from plugins.pubsub.worker import PubSubWorker
+from tests.announcing import AnnouncingContext
 
 Connect = Callable[..., Awaitable[Worker]]
-
-
-class Announcing:
-    """Wraps a provider to tell the test when a binding is in place (a readiness signal)."""
-
-    def __init__(self, inner: TriggerType, ready: asyncio.Queue[str]) -> None:
-        self.id = inner.id
-        self.description = inner.description
-        self._inner = inner
-        self._ready = ready
-
-    async def register_trigger(self, trigger: Trigger) -> None:
-        await self._inner.register_trigger(trigger)
-        self._ready.put_nowait(trigger.id)
-
-    async def unregister_trigger(self, trigger: Trigger) -> None:
-        await self._inner.unregister_trigger(trigger)
-
-
-class AnnouncingContext(RemoteContext):
-    def __init__(self, worker: Worker, ready: asyncio.Queue[str]) -> None:
-        super().__init__(worker, name="iii-pubsub")
-        self._ready = ready
-
-    def register_trigger_type(self, trigger_type: TriggerType) -> None:
-        super().register_trigger_type(Announcing(trigger_type, self._ready))
 
 
 async def test_pubsub_builtin_runs_out_of_process(engine: Engine, connect_worker: Connect) -> None:
     host = Worker(engine.worker_url, name="remote-pubsub")
     ready: asyncio.Queue[str] = asyncio.Queue()
     pubsub = PubSubWorker()
-    await pubsub.start(AnnouncingContext(host, ready))
+    await pubsub.start(AnnouncingContext(host, ready, "iii-pubsub"))
     await host.connect()
     try:
         app = await connect_worker(engine, name="app")

@@ -7,39 +7,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from iii_engine.engine import Engine
-from iii_sdk import RemoteContext, Worker
-from iii_sdk.plugin import Trigger, TriggerType
+from iii_sdk import Worker
 from plugins.state.config import AdapterConfig, StateConfig
 from plugins.state.worker import StateWorker
+from tests.announcing import AnnouncingContext
 from tests.plugins.state.state_helpers import Recorder, call, event
 
 Connect = Callable[..., Awaitable[Worker]]
-
-
-class Announcing:
-    """Wraps the provider to tell the test when a binding is in place (a readiness signal)."""
-
-    def __init__(self, inner: TriggerType, ready: asyncio.Queue[str]) -> None:
-        self.id = inner.id
-        self.description = inner.description
-        self._inner = inner
-        self._ready = ready
-
-    async def register_trigger(self, trigger: Trigger) -> None:
-        await self._inner.register_trigger(trigger)
-        self._ready.put_nowait(trigger.id)
-
-    async def unregister_trigger(self, trigger: Trigger) -> None:
-        await self._inner.unregister_trigger(trigger)
-
-
-class AnnouncingContext(RemoteContext):
-    def __init__(self, worker: Worker, ready: asyncio.Queue[str], base_dir: Path) -> None:
-        super().__init__(worker, name="iii-state", base_dir=base_dir)
-        self._ready = ready
-
-    def register_trigger_type(self, trigger_type: TriggerType) -> None:
-        super().register_trigger_type(Announcing(trigger_type, self._ready))
 
 
 async def test_state_worker_runs_out_of_process(
@@ -49,7 +23,7 @@ async def test_state_worker_runs_out_of_process(
     ready: asyncio.Queue[str] = asyncio.Queue()
     config = StateConfig(adapter=AdapterConfig("file", {"path": "remote.sqlite3"}))
     state = StateWorker(config)
-    await state.start(AnnouncingContext(host, ready, tmp_path))
+    await state.start(AnnouncingContext(host, ready, "iii-state", tmp_path))
     await host.connect()
     try:
         app = await connect_worker(engine, name="app")
