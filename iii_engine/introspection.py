@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from iii_engine.args import flag as _flag
 from iii_engine.args import obj as _obj
+from iii_engine.args import required as _required
 from iii_engine.args import string as _str
 from iii_engine.discovery import DiscoveryType
 from iii_engine.registry import DEFAULT_NAMESPACE, FunctionEntry
@@ -193,12 +194,7 @@ class Introspection:
     async def workers_info(self, payload: Any) -> dict[str, Any]:
         """Describe one connected worker by name."""
         query = _obj(payload, "engine::workers::info")
-        name = _str(query, "name")
-        if name is None:
-            raise InvocationError(
-                errors.DESERIALIZATION_ERROR,
-                "Failed to deserialize input for engine::workers::info: missing field `name`",
-            )
+        name = _required(query, "name", "engine::workers::info")
         namespace = _str(query, "namespace")
         matches = [
             c
@@ -264,12 +260,7 @@ class Introspection:
     async def triggers_info(self, payload: Any) -> dict[str, Any]:
         """Describe a trigger type."""
         query = _obj(payload, "engine::triggers::info")
-        type_id = _str(query, "id")
-        if type_id is None:
-            raise InvocationError(
-                errors.DESERIALIZATION_ERROR,
-                "Failed to deserialize input for engine::triggers::info: missing field `id`",
-            )
+        type_id = _required(query, "id", "engine::triggers::info")
         namespace = _str(query, "namespace") or DEFAULT_NAMESPACE
         entry = self.engine.triggers.types.get((namespace, type_id))
         if entry is None:
@@ -307,13 +298,7 @@ class Introspection:
     async def registered_info(self, payload: Any) -> dict[str, Any]:
         """Describe one live binding."""
         query = _obj(payload, "engine::registered-triggers::info")
-        binding_id = _str(query, "id")
-        if binding_id is None:
-            raise InvocationError(
-                errors.DESERIALIZATION_ERROR,
-                "Failed to deserialize input for engine::registered-triggers::info: "
-                "missing field `id`",
-            )
+        binding_id = _required(query, "id", "engine::registered-triggers::info")
         binding = self.engine.triggers.live.get(binding_id)
         if binding is None:
             raise InvocationError(
@@ -332,13 +317,8 @@ class Introspection:
     async def register_trigger(self, payload: Any) -> dict[str, Any]:
         """Create an ownerless (durable) binding; returns its id."""
         query = _obj(payload, "engine::register_trigger")
-        type_id, function_id = _str(query, "trigger_type"), _str(query, "function_id")
-        if type_id is None or function_id is None:
-            raise InvocationError(
-                errors.DESERIALIZATION_ERROR,
-                "Failed to deserialize input for engine::register_trigger: "
-                "missing field `trigger_type` or `function_id`",
-            )
+        type_id = _required(query, "trigger_type", "engine::register_trigger")
+        function_id = _required(query, "function_id", "engine::register_trigger")
         binding = Binding(
             id=new_id(),
             trigger_type=type_id,
@@ -356,12 +336,7 @@ class Introspection:
     async def unregister_trigger(self, payload: Any) -> dict[str, Any]:
         """Remove a binding by id."""
         query = _obj(payload, "engine::unregister_trigger")
-        binding_id = _str(query, "id")
-        if binding_id is None:
-            raise InvocationError(
-                errors.DESERIALIZATION_ERROR,
-                "Failed to deserialize input for engine::unregister_trigger: missing field `id`",
-            )
+        binding_id = _required(query, "id", "engine::unregister_trigger")
         return {"removed": await self.engine.triggers.remove_binding(binding_id)}
 
 
