@@ -2,6 +2,6 @@
 
 import sys
 
-from iii_engine.cli import main
+from iii_engine.cli.main import main
 
 sys.exit(main())

@@ -15,25 +15,25 @@ from collections.abc import Coroutine
 from typing import Any, Self
 
 from iii_engine._version import ENGINE_VERSION
-from iii_engine.channels import ChannelManager
-from iii_engine.config import (
+from iii_engine.builtins.host import LocalWorkerContext, RunningBuiltin
+from iii_engine.builtins.introspection import Introspection
+from iii_engine.builtins.observability import install_log_functions
+from iii_engine.channels.manager import ChannelManager
+from iii_engine.config.plan import Plan, diff_plans, make_plan
+from iii_engine.config.plugin_manager import PluginManager
+from iii_engine.config.schema import (
     EngineConfig,
     WorkerManagerConfig,
     default_config,
 )
-from iii_engine.connections import WorkerConnection
-from iii_engine.host import LocalWorkerContext, RunningBuiltin
-from iii_engine.introspection import Introspection
-from iii_engine.listener import Listener
-from iii_engine.observability import install_log_functions
-from iii_engine.plan import Plan, diff_plans, make_plan
-from iii_engine.plugins import PluginManager
-from iii_engine.registry import DEFAULT_NAMESPACE, FunctionRegistry
-from iii_engine.router import Router
-from iii_engine.supervisor import Supervisor
-from iii_engine.trigger_frames import TriggerFrames
-from iii_engine.triggers import TriggerRegistry
-from iii_engine.workers import WorkerTable
+from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionRegistry
+from iii_engine.core.router import Router
+from iii_engine.core.trigger_frames import TriggerFrames
+from iii_engine.core.triggers import TriggerRegistry
+from iii_engine.core.workers import WorkerTable
+from iii_engine.processes.supervisor import Supervisor
+from iii_engine.server.connections import WorkerConnection
+from iii_engine.server.listener import Listener
 from iii_sdk.plugin import BuiltinWorker, Channel, WorkerSpec
 
 __all__ = ["Engine"]

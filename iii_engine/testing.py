@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest_asyncio
 import yaml
 
-from iii_engine.config import parse_config
+from iii_engine.config.schema import parse_config
 from iii_engine.engine import Engine
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from iii_engine.channels import ChannelManager
+from iii_engine.channels.manager import ChannelManager
 from iii_sdk.protocol import StreamChannelRef
 
 

@@ -8,7 +8,7 @@ import uuid
 import aiohttp
 import pytest
 
-from iii_engine.channels import ChannelManager
+from iii_engine.channels.manager import ChannelManager
 from iii_sdk.errors import InvocationError
 from tests.channels.channel_server import ChannelServer, WaitUntil, serve
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from iii_engine._logsetup import JsonFormatter
-from iii_engine.cli import _command_index, resolve_config
+from iii_engine.cli._logsetup import JsonFormatter
+from iii_engine.cli.main import _command_index, resolve_config
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from iii_engine._rawclient import RawClient
+from iii_engine.cli._rawclient import RawClient
 from iii_engine.testing import start_engine
 from tests.cli.clirun import QUICKSTART, WAIT_S, cli_env
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from iii_engine._rawclient import RawClient
+from iii_engine.cli._rawclient import RawClient
 from tests.cli.clirun import WAIT_S, cli_env, free_port
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from iii_engine._rawclient import RawClient
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.cli._rawclient import RawClient
 from tests.cli.clirun import QUICKSTART, WAIT_S, cli_env, free_port, iii
 
 # --- configuration errors (the engine never starts) -------------------------------------------

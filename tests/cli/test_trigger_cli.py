@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from iii_engine.cli.trigger import PayloadError, build_payload, render_function_help
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
-from iii_engine.trigger_cli import PayloadError, build_payload, render_function_help
 from iii_sdk.errors import InvocationError
 from iii_sdk.worker import Worker
 from tests.cli.clirun import free_port, iii

@@ -8,7 +8,8 @@ import msgspec
 import pytest
 
 from iii_engine._version import ENGINE_VERSION
-from iii_engine.config import (
+from iii_engine.config.diff import diff_configs
+from iii_engine.config.schema import (
     WorkerManagerConfig,
     decode_block,
     default_config,
@@ -16,7 +17,6 @@ from iii_engine.config import (
     load_config,
     parse_config,
 )
-from iii_engine.config_diff import diff_configs
 from iii_sdk.errors import ConfigError
 
 # --- environment expansion -------------------------------------------------------------------

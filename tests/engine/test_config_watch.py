@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from iii_engine.config import EngineConfig, load_config
-from iii_engine.config_diff import ConfigDiff
-from iii_engine.config_watch import ConfigWatcher
+from iii_engine.config.diff import ConfigDiff
+from iii_engine.config.schema import EngineConfig, load_config
+from iii_engine.config.watch import ConfigWatcher
 from iii_sdk.errors import ConfigError
 
 WAIT_S = 20.0

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from iii_engine import introspection
+from iii_engine.builtins import introspection
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from tests.raw_client import RawWorker, disconnect, open_raw, raw_worker

@@ -8,7 +8,7 @@ import uuid
 import aiohttp
 import pytest
 
-from iii_engine import triggers
+from iii_engine.core import triggers
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from tests.raw_client import RawWorker, disconnect, open_raw, raw_worker

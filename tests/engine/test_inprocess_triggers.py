@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from iii_engine.config import parse_config
+from iii_engine.config.plugin_manager import PluginManager
+from iii_engine.config.schema import parse_config
 from iii_engine.engine import Engine
-from iii_engine.plugins import PluginManager
 from iii_sdk.hookspecs import hookimpl
 from iii_sdk.plugin import Trigger, WorkerContext, WorkerRegistry, WorkerSpec
 from tests.raw_client import RawWorker, disconnect, open_raw, raw_worker

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from iii_engine.config import parse_config
+from iii_engine.config.schema import parse_config
 from iii_engine.engine import Engine
 from iii_sdk.errors import ConfigError
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from iii_engine.config import WorkerEntry, parse_config
-from iii_engine.supervisor import Supervisor, glob_to_regex
+from iii_engine.config.schema import WorkerEntry, parse_config
+from iii_engine.processes.supervisor import Supervisor, glob_to_regex
 
 PY = sys.executable
 DEADLINE_S = 20.0
@@ -227,8 +227,8 @@ async def test_watch_restarts_on_change(
 HOST_SCRIPT = """
 import asyncio, sys
 from pathlib import Path
-from iii_engine.config import parse_config
-from iii_engine.supervisor import Supervisor
+from iii_engine.config.schema import parse_config
+from iii_engine.processes.supervisor import Supervisor
 
 async def main():
     entry = parse_config(sys.argv[1], base_dir=Path(".")).workers[0]

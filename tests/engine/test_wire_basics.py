@@ -141,7 +141,7 @@ async def test_unknown_path_is_404(engine: Engine, path: str) -> None:
 async def test_oversized_frame_closes_with_1009_and_others_unaffected(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from iii_engine import listener
+    from iii_engine.server import listener
 
     monkeypatch.setattr(listener, "MAX_MESSAGE_BYTES", 64 * 1024)
     async with start_engine() as engine, raw_worker(engine) as bystander:

@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from iii_engine._rawclient import RawClient
+from iii_engine.cli._rawclient import RawClient
 from tests.cli.clirun import QUICKSTART, WAIT_S, cli_env, free_port, iii
 
 ROUTE = "/math/add-two-numbers"

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from iii import RegistrationRejectedError
 
-import iii_engine.introspection
+import iii_engine.builtins.introspection
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from tests.compat.support import (
@@ -112,7 +112,7 @@ async def test_workers_available_events_reach_an_official_handler(
 async def test_functions_available_event_reaches_an_official_handler(
     official: OfficialFactory, connect_worker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(iii_engine.introspection, "FUNCTIONS_POLL_S", 0.05)
+    monkeypatch.setattr(iii_engine.builtins.introspection, "FUNCTIONS_POLL_S", 0.05)
     async with start_engine() as engine:
         inbox = Inbox()
         client = await official(engine, "official-fn-watcher")

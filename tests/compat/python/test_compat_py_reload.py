@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 import yaml
 
-from iii_engine.config import parse_config
+from iii_engine.config.schema import parse_config
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from tests.compat.network import free_port

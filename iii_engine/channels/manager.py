@@ -25,14 +25,14 @@ from typing import Any
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from iii_engine.channel_ends import LocalChannel
-from iii_engine.channel_pipe import (
+from iii_engine.channels.ends import LocalChannel
+from iii_engine.channels.pipe import (
     MAX_FRAME_SIZE,
     ChannelClosedError,
     _Channel,
     _uuid4,
 )
-from iii_engine.sockets import set_nodelay
+from iii_engine.server.sockets import set_nodelay
 from iii_sdk.plugin import decode_input
 from iii_sdk.protocol import StreamChannelRef
 

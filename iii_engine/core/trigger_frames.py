@@ -1,4 +1,4 @@
-"""Trigger frames from workers, applied to the :class:`~iii_engine.triggers.TriggerRegistry`
+"""Trigger frames from workers, applied to the :class:`~iii_engine.core.triggers.TriggerRegistry`
 (protocol.md section 4)."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from iii_engine.bindings import Binding
-from iii_engine.registry import DEFAULT_NAMESPACE
-from iii_engine.remote import RemoteTriggerType
-from iii_engine.triggers import RegistrationFailed, TriggerRegistry
+from iii_engine.core.bindings import Binding
+from iii_engine.core.registry import DEFAULT_NAMESPACE
+from iii_engine.core.remote import RemoteTriggerType
+from iii_engine.core.triggers import RegistrationFailed, TriggerRegistry
 from iii_sdk import errors
 from iii_sdk.protocol import (
     ErrorBody,
@@ -23,7 +23,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
-    from iii_engine.connections import WorkerConnection
+    from iii_engine.server.connections import WorkerConnection
 
 __all__ = ["TriggerFrames"]
 

@@ -2,7 +2,7 @@
 
 The read loop decodes only the envelope of each frame and dispatches it inline, in arrival
 order. Registration frames are applied before the next frame is read; invocations are
-forwarded without a task (see :mod:`iii_engine.router`).
+forwarded without a task (see :mod:`iii_engine.core.router`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from iii_engine.corked import CorkedWriter
+from iii_engine.server.corked import CorkedWriter
 from iii_sdk.errors import ProtocolError
 from iii_sdk.protocol import (
     ErrorBody,
@@ -37,7 +37,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
-    from iii_engine.bindings import Binding, TriggerTypeEntry
+    from iii_engine.core.bindings import Binding, TriggerTypeEntry
     from iii_engine.engine import Engine
 
 __all__ = ["TELEMETRY_PREFIXES", "WorkerConnection"]
@@ -101,7 +101,7 @@ class WorkerConnection:
     async def send(self, frame: bytes) -> bool:
         """Send one encoded text frame; False when the socket is gone.
 
-        Frames are corked (see :mod:`iii_engine.corked`); the call only waits when the peer
+        Frames are corked (see :mod:`iii_engine.server.corked`); the call only waits when the peer
         reads too slowly.
         """
         if self.ws.closed:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
-from iii_engine.registry import DEFAULT_NAMESPACE, FunctionEntry
+from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_sdk import errors
 from iii_sdk.protocol import (
     Reattach,
@@ -25,8 +25,8 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
-    from iii_engine.connections import WorkerConnection
     from iii_engine.engine import Engine
+    from iii_engine.server.connections import WorkerConnection
 
 __all__ = ["WorkerTable", "sanitize_name"]
 

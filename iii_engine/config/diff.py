@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from iii_engine.config import EngineConfig, WorkerEntry
+from iii_engine.config.schema import EngineConfig, WorkerEntry
 
 __all__ = ["ConfigDiff", "diff_configs"]
 

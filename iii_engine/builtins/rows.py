@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from iii_engine.registry import FunctionEntry
+from iii_engine.core.registry import FunctionEntry
 from iii_sdk.protocol import UNSET, from_raw
 
 if TYPE_CHECKING:
-    from iii_engine.connections import WorkerConnection
+    from iii_engine.core.triggers import Binding, TriggerTypeEntry
     from iii_engine.engine import Engine
-    from iii_engine.triggers import Binding, TriggerTypeEntry
+    from iii_engine.server.connections import WorkerConnection
 
 __all__ = [
     "function_detail",

@@ -14,7 +14,7 @@ import msgspec
 from iii_sdk.plugin import decode_input
 
 if TYPE_CHECKING:
-    from iii_engine.host import LocalWorkerContext
+    from iii_engine.builtins.host import LocalWorkerContext
 
 __all__ = ["LEVELS", "install_log_functions"]
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, Raw, UnsetType
 
-from iii_engine.registry import DEFAULT_NAMESPACE
+from iii_engine.core.registry import DEFAULT_NAMESPACE
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import (
@@ -24,8 +24,8 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
-    from iii_engine.connections import WorkerConnection
-    from iii_engine.router import Router
+    from iii_engine.core.router import Router
+    from iii_engine.server.connections import WorkerConnection
 
 __all__ = ["ENQUEUE_FUNCTION", "enqueue"]
 

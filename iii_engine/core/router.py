@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, Raw, UnsetType
 
-from iii_engine.enqueue import enqueue
-from iii_engine.invocation import (
+from iii_engine.core.enqueue import enqueue
+from iii_engine.core.invocation import (
     STOPPED,
     Pending,
     caller_parts,
@@ -24,7 +24,7 @@ from iii_engine.invocation import (
     inject_caller,
     not_found_message,
 )
-from iii_engine.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
+from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import (
@@ -40,7 +40,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
-    from iii_engine.connections import WorkerConnection
+    from iii_engine.server.connections import WorkerConnection
 
 __all__ = ["Router", "inject_caller", "not_found_message"]
 

@@ -34,7 +34,7 @@ from typing import Final
 
 import watchfiles
 
-from iii_engine.config import WorkerEntry
+from iii_engine.config.schema import WorkerEntry
 
 __all__ = ["OutputSink", "Supervisor", "glob_to_regex"]
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import watchfiles
 
-from iii_engine.config import EngineConfig, load_config
-from iii_engine.config_diff import ConfigDiff, diff_configs
+from iii_engine.config.diff import ConfigDiff, diff_configs
+from iii_engine.config.schema import EngineConfig, load_config
 
 __all__ = ["ApplyReload", "ConfigWatcher"]
 

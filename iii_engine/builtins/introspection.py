@@ -6,13 +6,12 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from iii_engine.args import flag as _flag
-from iii_engine.args import obj as _obj
-from iii_engine.args import required as _required
-from iii_engine.args import string as _str
-from iii_engine.discovery import DiscoveryType
-from iii_engine.registry import DEFAULT_NAMESPACE, FunctionEntry
-from iii_engine.rows import (
+from iii_engine.builtins.args import flag as _flag
+from iii_engine.builtins.args import obj as _obj
+from iii_engine.builtins.args import required as _required
+from iii_engine.builtins.args import string as _str
+from iii_engine.builtins.discovery import DiscoveryType
+from iii_engine.builtins.rows import (
     function_detail,
     function_summary,
     registered_trigger_summary,
@@ -20,7 +19,8 @@ from iii_engine.rows import (
     trigger_type_summary,
     worker_summary,
 )
-from iii_engine.triggers import Binding, RegistrationFailed
+from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
+from iii_engine.core.triggers import Binding, RegistrationFailed
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import from_raw, new_id

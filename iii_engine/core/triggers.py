@@ -2,7 +2,7 @@
 
 Registration is order-independent: a binding whose type has no provider is parked and
 delivered when one registers; a provider that goes away parks its bindings again. In-process
-providers (built-in plugins) and remote ones (:class:`iii_engine.remote.RemoteTriggerType`)
+providers (built-in plugins) and remote ones (:class:`iii_engine.core.remote.RemoteTriggerType`)
 share one code path.
 """
 
@@ -12,17 +12,17 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from iii_engine.bindings import Binding, TriggerTypeEntry, TypeKey
-from iii_engine.registry import DEFAULT_NAMESPACE
-from iii_engine.remote import RemoteTriggerType
+from iii_engine.core.bindings import Binding, TriggerTypeEntry, TypeKey
+from iii_engine.core.registry import DEFAULT_NAMESPACE
+from iii_engine.core.remote import RemoteTriggerType
 from iii_sdk.plugin import TriggerType
 from iii_sdk.protocol import (
     ErrorBody,
 )
 
 if TYPE_CHECKING:
-    from iii_engine.connections import WorkerConnection
-    from iii_engine.router import Router
+    from iii_engine.core.router import Router
+    from iii_engine.server.connections import WorkerConnection
 
 __all__ = ["Binding", "RegistrationFailed", "TriggerRegistry", "TriggerTypeEntry"]
 

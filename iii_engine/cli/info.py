@@ -6,10 +6,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from iii_engine._rawclient import EngineUnreachable, RawClient, WebSocketFailure
-from iii_engine.config import load_config
-from iii_engine.plan import make_plan
-from iii_engine.plugins import PluginManager
+from iii_engine.cli._rawclient import EngineUnreachable, RawClient, WebSocketFailure
+from iii_engine.config.plan import make_plan
+from iii_engine.config.plugin_manager import PluginManager
+from iii_engine.config.schema import load_config
 from iii_sdk.errors import ConfigError, InvocationError
 
 __all__ = ["check_config", "list_plugins", "status", "table"]

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from msgspec import Raw, UnsetType
 
-from iii_engine.registry import FunctionRegistry
+from iii_engine.core.registry import FunctionRegistry
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import NULL, UNSET, ErrorBody, from_raw, to_raw
 
 if TYPE_CHECKING:
-    from iii_engine.connections import WorkerConnection
+    from iii_engine.server.connections import WorkerConnection
 
 __all__ = [
     "CALLER_KEY",

@@ -17,7 +17,7 @@ from msgspec import UNSET, Raw, UnsetType
 from iii_sdk.handlers import AsyncHandler
 
 if TYPE_CHECKING:
-    from iii_engine.connections import WorkerConnection
+    from iii_engine.server.connections import WorkerConnection
 
 __all__ = ["DEFAULT_NAMESPACE", "FunctionEntry", "FunctionRegistry"]
 

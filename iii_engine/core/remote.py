@@ -13,7 +13,7 @@ from iii_sdk.plugin import Trigger
 from iii_sdk.protocol import NULL, RegisterTrigger, UnregisterTrigger, encode, to_raw
 
 if TYPE_CHECKING:
-    from iii_engine.connections import WorkerConnection
+    from iii_engine.server.connections import WorkerConnection
 
 __all__ = ["RemoteTriggerType"]
 

@@ -3,7 +3,7 @@
 ``iii`` with no command runs the engine: the config is ``--config PATH``, else ``$III_CONFIG``,
 else ``./config.yaml`` when it exists, else the embedded defaults (no file is created). The engine
 runs until SIGINT/SIGTERM/SIGHUP and then exits 0. A config read from a file is hot-reloaded
-(:class:`~iii_engine.config_watch.ConfigWatcher` hands each change to ``Engine.apply_reload``); an
+(:class:`~iii_engine.config.watch.ConfigWatcher` hands each change to ``Engine.apply_reload``); an
 invalid edit stops the engine and exits 1. Subcommands: ``trigger`` (alias ``t``),
 ``check-config PATH``, ``plugins``, ``status``.
 """
@@ -21,10 +21,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from iii_engine import trigger_cli
-from iii_engine._logsetup import LEVELS, configure_logging
 from iii_engine._version import ENGINE_VERSION
-from iii_engine.config import EngineConfig, default_config, load_config
+from iii_engine.cli import trigger as trigger_cli
+from iii_engine.cli._logsetup import LEVELS, configure_logging
+from iii_engine.config.schema import EngineConfig, default_config, load_config
 from iii_sdk.errors import ConfigError
 from iii_sdk.eventloop import loop_factory
 
@@ -40,7 +40,7 @@ _VALUE_OPTIONS: Final = frozenset({"--config", "-c", "--log-level", "--log-forma
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser (``trigger`` is parsed by :mod:`iii_engine.trigger_cli`)."""
+    """The top-level parser (``trigger`` is parsed by :mod:`iii_engine.cli.trigger`)."""
     parser = argparse.ArgumentParser(
         prog="iii",
         description="The iii engine (Python). Without a command, run the engine.",
@@ -87,15 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(args_in)
     configure_logging(args.log_level, args.log_format)
     if args.command == "check-config":
-        from iii_engine.cli_info import check_config
+        from iii_engine.cli.info import check_config
 
         return check_config(args.path)
     if args.command == "plugins":
-        from iii_engine.cli_info import list_plugins
+        from iii_engine.cli.info import list_plugins
 
         return list_plugins()
     if args.command == "status":
-        from iii_engine.cli_info import status
+        from iii_engine.cli.info import status
 
         url = f"ws://{args.address}:{args.port}"
         try:
@@ -182,7 +182,7 @@ def _start_reload(engine: Engine, config: EngineConfig) -> asyncio.Task[None] | 
     """Watch the config file, when there is one, and hot-reload the engine on each change."""
     if config.path is None:
         return None
-    from iii_engine.config_watch import ConfigWatcher
+    from iii_engine.config.watch import ConfigWatcher
 
     return asyncio.create_task(
         ConfigWatcher(config, engine.apply_reload).run(), name="config-watch"

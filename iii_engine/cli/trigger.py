@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import msgspec
 
-from iii_engine._rawclient import EngineUnreachable, RawClient, WebSocketFailure
+from iii_engine.cli._rawclient import EngineUnreachable, RawClient, WebSocketFailure
 from iii_sdk.errors import InvocationError
 
 __all__ = ["PayloadError", "build_payload", "main", "render_function_help"]

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iii_engine.registry import DEFAULT_NAMESPACE, FunctionEntry
+from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_sdk.handlers import Handler, adapt
 from iii_sdk.plugin import BuiltinWorker, Channel, TriggerType
 from iii_sdk.protocol import to_raw

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from iii_engine.registry import DEFAULT_NAMESPACE
+from iii_engine.core.registry import DEFAULT_NAMESPACE
 from iii_sdk.plugin import Trigger, TriggerType
 
 if TYPE_CHECKING:
-    from iii_engine.connections import WorkerConnection
+    from iii_engine.server.connections import WorkerConnection
 
 __all__ = ["Binding", "TriggerTypeEntry", "TypeKey"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iii_engine.config import EngineConfig, WorkerEntry, WorkerManagerConfig, decode_block
-from iii_engine.plugins import PluginManager
+from iii_engine.config.plugin_manager import PluginManager
+from iii_engine.config.schema import EngineConfig, WorkerEntry, WorkerManagerConfig, decode_block
 from iii_sdk.errors import ConfigError
 from iii_sdk.plugin import WorkerSpec
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from iii_engine.channel_pipe import MAX_FRAME_SIZE, ChannelClosedError, Frame, _Channel
+from iii_engine.channels.pipe import MAX_FRAME_SIZE, ChannelClosedError, Frame, _Channel
 
 if TYPE_CHECKING:
-    from iii_engine.channels import ChannelManager
+    from iii_engine.channels.manager import ChannelManager
 
 __all__ = ["LocalChannel"]
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
-from iii_engine.config import WorkerManagerConfig
-from iii_engine.connections import WorkerConnection
-from iii_engine.corked import CorkedWriter
-from iii_engine.sockets import set_nodelay
+from iii_engine.config.schema import WorkerManagerConfig
+from iii_engine.server.connections import WorkerConnection
+from iii_engine.server.corked import CorkedWriter
+from iii_engine.server.sockets import set_nodelay
 
 if TYPE_CHECKING:
     from iii_engine.engine import Engine
