@@ -14,10 +14,10 @@ ConnectWorker = Callable[..., Awaitable[Worker]]
 
 
 async def test_handler_reads_a_stream_written_by_the_caller(
-    engine: Engine, connect_worker: ConnectWorker
+    iii_engine: Engine, iii_worker: ConnectWorker
 ) -> None:
-    consumer = await connect_worker(engine, name="consumer")
-    producer = await connect_worker(engine, name="producer")
+    consumer = await iii_worker(iii_engine, name="consumer")
+    producer = await iii_worker(iii_engine, name="producer")
 
     async def consume(payload: dict[str, Any]) -> dict[str, Any]:
         reader = payload["input"]
@@ -30,7 +30,7 @@ async def test_handler_reads_a_stream_written_by_the_caller(
     refs = await producer.trigger("engine::channels::create", {"buffer_size": 4})
     assert refs["writer"]["channel_id"] == refs["reader"]["channel_id"]
     call = asyncio.create_task(producer.trigger("test::consume", {"input": refs["reader"]}))
-    async with ChannelWriter(refs["writer"], engine.worker_url) as writer:
+    async with ChannelWriter(refs["writer"], iii_engine.worker_url) as writer:
         await writer.send_message({"type": "meta", "chunks": 50})
         for i in range(50):
             await writer.write(f"chunk{i:04d}".encode() * 1000)
@@ -39,10 +39,10 @@ async def test_handler_reads_a_stream_written_by_the_caller(
 
 
 async def test_handler_streams_a_response_to_the_caller(
-    engine: Engine, connect_worker: ConnectWorker
+    iii_engine: Engine, iii_worker: ConnectWorker
 ) -> None:
-    streamer = await connect_worker(engine, name="streamer")
-    caller = await connect_worker(engine, name="caller")
+    streamer = await iii_worker(iii_engine, name="streamer")
+    caller = await iii_worker(iii_engine, name="caller")
 
     async def stream(payload: dict[str, Any]) -> None:
         out = payload["response"]
@@ -54,7 +54,7 @@ async def test_handler_streams_a_response_to_the_caller(
 
     streamer.register_function("test::stream", stream)
     refs = await caller.trigger("engine::channels::create", {})
-    reader = ChannelReader(refs["reader"], engine.worker_url)
+    reader = ChannelReader(refs["reader"], iii_engine.worker_url)
     assert await caller.trigger("test::stream", {"response": refs["writer"]}) is None
     frames = [frame async for frame in reader]
     assert frames == [
@@ -66,10 +66,10 @@ async def test_handler_streams_a_response_to_the_caller(
 
 
 async def test_engine_local_end_feeds_a_remote_reader(
-    engine: Engine, connect_worker: ConnectWorker
+    iii_engine: Engine, iii_worker: ConnectWorker
 ) -> None:
     """What iii-http does with a request body: write it locally, the handler reads remotely."""
-    handler_worker = await connect_worker(engine, name="handler")
+    handler_worker = await iii_worker(iii_engine, name="handler")
 
     async def handler(payload: dict[str, Any]) -> dict[str, Any]:
         body = await payload["request_body"].read_all()
@@ -78,7 +78,7 @@ async def test_engine_local_end_feeds_a_remote_reader(
     handler_worker.register_function("test::body", handler)
     # A round trip on the same socket: the engine has applied the registration before it.
     await handler_worker.trigger("engine::functions::list", {})
-    channel = engine.local_channel(64)
+    channel = iii_engine.local_channel(64)
     writer = await channel.writer()
     await writer.write(b'{"hello": "world"}')
     await writer.close()
@@ -87,6 +87,6 @@ async def test_engine_local_end_feeds_a_remote_reader(
         "access_key": channel.reader_ref.access_key,
         "direction": "read",
     }
-    result = await engine.invoke("test::body", {"request_body": reader_ref})
+    result = await iii_engine.invoke("test::body", {"request_body": reader_ref})
     assert result == {"echo": '{"hello": "world"}', "ref": reader_ref}
-    assert channel.reader_ref.channel_id not in engine.channels
+    assert channel.reader_ref.channel_id not in iii_engine.channels

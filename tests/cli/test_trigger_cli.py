@@ -35,11 +35,11 @@ def fail(payload: Any) -> Any:
 
 @pytest.fixture
 async def address(
-    connect_worker: Callable[..., Awaitable[Worker]],
+    iii_worker: Callable[..., Awaitable[Worker]],
 ) -> AsyncIterator[list[str]]:
     """An engine with ``cli::*`` functions; yields the CLI flags that reach it."""
     async with start_engine() as engine:
-        await _serve_functions(engine, connect_worker)
+        await _serve_functions(engine, iii_worker)
         port = engine.worker_url.rsplit(":", 1)[1]
         yield ["--address", "127.0.0.1", "--port", port]
 

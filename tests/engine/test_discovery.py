@@ -35,10 +35,10 @@ async def next_event(watcher: RawWorker, function_id: str) -> dict[str, Any]:
     return invocation
 
 
-async def test_workers_available_lifecycle_events(engine: Engine) -> None:
-    async with raw_worker(engine) as watcher:
+async def test_workers_available_lifecycle_events(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as watcher:
         await watch(watcher, "engine::workers-available", "watch::workers", metadata={"m": 1})
-        other = await open_raw(engine.worker_url)
+        other = await open_raw(iii_engine.worker_url)
         connected = await next_event(watcher, "watch::workers")
         assert connected["data"] == {"event": "worker_connected", "worker_id": other.worker_id}
         # Engine-originated: no _caller_worker_id, the binding's metadata as sidecar.
@@ -46,32 +46,32 @@ async def test_workers_available_lifecycle_events(engine: Engine) -> None:
         await other.register_worker("other")
         updated = await next_event(watcher, "watch::workers")
         assert updated["data"] == {"event": "worker_metadata_updated", "worker_id": other.worker_id}
-        await disconnect(engine, other)
+        await disconnect(iii_engine, other)
         gone = await next_event(watcher, "watch::workers")
         assert gone["data"] == {"event": "worker_disconnected", "worker_id": other.worker_id}
         await watcher.barrier()
         assert watcher.take("invokefunction") == []
 
 
-async def test_workers_available_via_engine_register_trigger(engine: Engine) -> None:
-    async with raw_worker(engine) as watcher:
+async def test_workers_available_via_engine_register_trigger(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as watcher:
         await watcher.register_function("watch::durable")
         await watcher.call_ok(
             "engine::register_trigger",
             {"trigger_type": "engine::workers-available", "function_id": "watch::durable"},
         )
-        async with raw_worker(engine) as other:
+        async with raw_worker(iii_engine) as other:
             event = await next_event(watcher, "watch::durable")
             assert event["data"] == {"event": "worker_connected", "worker_id": other.worker_id}
             assert "metadata" not in event
 
 
-async def test_unbound_watcher_gets_nothing(engine: Engine) -> None:
-    async with raw_worker(engine) as watcher:
+async def test_unbound_watcher_gets_nothing(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as watcher:
         await watch(watcher, "engine::workers-available", "watch::workers")
         await watcher.send({"type": "unregistertrigger", "id": "watch-watch::workers"})
         await watcher.barrier()
-        async with raw_worker(engine) as other:
+        async with raw_worker(iii_engine) as other:
             await other.barrier()
         await watcher.barrier()
         assert watcher.take("invokefunction") == []

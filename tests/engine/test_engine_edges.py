@@ -33,31 +33,31 @@ async def test_engine_stop_closes_workers_and_does_not_hang() -> None:
         await caller.close()
 
 
-async def test_many_workers_connect_register_and_leave(engine: Engine) -> None:
+async def test_many_workers_connect_register_and_leave(iii_engine: Engine) -> None:
     workers: list[RawWorker] = await asyncio.gather(
-        *(open_raw(engine.worker_url) for _ in range(40))
+        *(open_raw(iii_engine.worker_url) for _ in range(40))
     )
     try:
         for n, w in enumerate(workers):
             await w.send({"type": "registerfunction", "id": f"svc{n}::fn"})
         for w in workers:
             await w.barrier()
-        async with raw_worker(engine) as caller:
+        async with raw_worker(iii_engine) as caller:
             listed = await caller.call_ok("engine::functions::list", {"prefix": "svc"})
             assert len(listed["functions"]) == 40
     finally:
         for w in workers:
-            await disconnect(engine, w)
-    assert not engine.workers.connections
-    assert not [e for e in engine.functions.all() if e.owner is not None]
+            await disconnect(iii_engine, w)
+    assert not iii_engine.workers.connections
+    assert not [e for e in iii_engine.functions.all() if e.owner is not None]
 
 
-async def test_two_callers_with_the_same_invocation_id(engine: Engine) -> None:
+async def test_two_callers_with_the_same_invocation_id(iii_engine: Engine) -> None:
     shared = str(uuid.uuid4())
     async with (
-        raw_worker(engine) as executor,
-        raw_worker(engine) as a,
-        raw_worker(engine) as b,
+        raw_worker(iii_engine) as executor,
+        raw_worker(iii_engine) as a,
+        raw_worker(iii_engine) as b,
     ):
         await executor.register_function("id::echo")
         for caller in (a, b):
@@ -78,8 +78,8 @@ async def test_two_callers_with_the_same_invocation_id(engine: Engine) -> None:
         assert (await b.result(shared))["result"] == b.worker_id
 
 
-async def test_void_call_to_in_process_function_gets_no_reply(engine: Engine) -> None:
-    async with raw_worker(engine) as caller:
+async def test_void_call_to_in_process_function_gets_no_reply(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as caller:
         await caller.send(
             {
                 "type": "invokefunction",
@@ -95,8 +95,8 @@ async def test_void_call_to_in_process_function_gets_no_reply(engine: Engine) ->
         assert caller.inbox == []
 
 
-async def test_enqueue_provider_error_is_enqueue_error(engine: Engine) -> None:
-    async with raw_worker(engine) as queue, raw_worker(engine) as caller:
+async def test_enqueue_provider_error_is_enqueue_error(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as queue, raw_worker(iii_engine) as caller:
         await queue.register_function("engine::queue::enqueue")
         invocation_id = await caller.invoke(
             "jobs::run", 1, action={"type": "enqueue", "queue": "full"}
@@ -109,14 +109,14 @@ async def test_enqueue_provider_error_is_enqueue_error(engine: Engine) -> None:
         assert "no room" in reply["error"]["message"]
 
 
-async def test_reattach_stops_calls_the_old_connection_was_executing(engine: Engine) -> None:
-    async with raw_worker(engine) as caller:
-        old = await open_raw(engine.worker_url)
+async def test_reattach_stops_calls_the_old_connection_was_executing(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as caller:
+        old = await open_raw(iii_engine.worker_url)
         try:
             await old.register_function("svc::fn")
             invocation_id = await caller.invoke("svc::fn", {})
             await old.invocation("svc::fn")
-            async with raw_worker(engine) as new:
+            async with raw_worker(iii_engine) as new:
                 await new.send(
                     {
                         "type": "reattach",
@@ -130,8 +130,8 @@ async def test_reattach_stops_calls_the_old_connection_was_executing(engine: Eng
             await old.close()
 
 
-async def test_registrant_leaving_drops_its_parked_bindings(engine: Engine) -> None:
-    registrant = await open_raw(engine.worker_url)
+async def test_registrant_leaving_drops_its_parked_bindings(iii_engine: Engine) -> None:
+    registrant = await open_raw(iii_engine.worker_url)
     await registrant.send(
         {
             "type": "registertrigger",
@@ -142,20 +142,20 @@ async def test_registrant_leaving_drops_its_parked_bindings(engine: Engine) -> N
         }
     )
     await registrant.barrier()
-    assert "orphan" in engine.triggers.parked
-    await disconnect(engine, registrant)
-    assert "orphan" not in engine.triggers.parked
-    async with raw_worker(engine) as provider:
+    assert "orphan" in iii_engine.triggers.parked
+    await disconnect(iii_engine, registrant)
+    assert "orphan" not in iii_engine.triggers.parked
+    async with raw_worker(iii_engine) as provider:
         await provider.send({"type": "registertriggertype", "id": "later-type", "description": ""})
         await provider.barrier()
         assert provider.take("registertrigger") == []
 
 
 async def test_engine_register_trigger_without_ack_succeeds_after_timeout(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    iii_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(triggers, "ACK_TIMEOUT_S", 0.05)
-    async with raw_worker(engine) as provider, raw_worker(engine) as caller:
+    async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as caller:
         await provider.send({"type": "registertriggertype", "id": "silent", "description": ""})
         await provider.barrier()
         out = await caller.call_ok(
@@ -163,36 +163,36 @@ async def test_engine_register_trigger_without_ack_succeeds_after_timeout(
         )
         delivered = await provider.recv("registertrigger")
         assert delivered["id"] == out["id"]
-        assert out["id"] in engine.triggers.live
+        assert out["id"] in iii_engine.triggers.live
 
 
-async def test_engine_register_trigger_succeeds_when_provider_leaves(engine: Engine) -> None:
-    async with raw_worker(engine) as caller:
-        provider = await open_raw(engine.worker_url)
+async def test_engine_register_trigger_succeeds_when_provider_leaves(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as caller:
+        provider = await open_raw(iii_engine.worker_url)
         await provider.send({"type": "registertriggertype", "id": "flaky", "description": ""})
         await provider.barrier()
         invocation_id = await caller.invoke(
             "engine::register_trigger", {"trigger_type": "flaky", "function_id": "f"}
         )
         await provider.recv("registertrigger")
-        await disconnect(engine, provider)
+        await disconnect(iii_engine, provider)
         reply = await caller.result(invocation_id)
         assert "error" not in reply
         binding_id = reply["result"]["id"]
-        assert binding_id in engine.triggers.parked  # waits for the type to come back
+        assert binding_id in iii_engine.triggers.parked  # waits for the type to come back
 
 
-async def test_registerservice_is_bookkeeping_only(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_registerservice_is_bookkeeping_only(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         await w.send({"type": "registerservice", "id": "billing", "name": "Billing"})
         await w.barrier()
         assert w.inbox == []
-        assert ("default", "billing") in engine.workers.services
+        assert ("default", "billing") in iii_engine.workers.services
 
 
-async def test_large_payload_forwarded_verbatim(engine: Engine) -> None:
+async def test_large_payload_forwarded_verbatim(iii_engine: Engine) -> None:
     blob = "x" * 2_000_000
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("big::echo")
         invocation_id = await caller.invoke("big::echo", {"blob": blob})
         invocation = await executor.invocation("big::echo")
@@ -201,8 +201,8 @@ async def test_large_payload_forwarded_verbatim(engine: Engine) -> None:
         assert (await caller.result(invocation_id))["result"] == [blob]
 
 
-async def test_self_call(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_self_call(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         await w.register_function("self::fn")
         invocation_id = await w.invoke("self::fn", {"n": 1})
         invocation = await w.invocation("self::fn")
@@ -211,17 +211,17 @@ async def test_self_call(engine: Engine) -> None:
         assert (await w.result(invocation_id))["result"] == "me"
 
 
-async def test_null_optional_fields_are_not_forwarded(engine: Engine) -> None:
+async def test_null_optional_fields_are_not_forwarded(iii_engine: Engine) -> None:
     # protocol.md 1.3: null == absent on input; optional fields are omitted on output.
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("opt::fn")
         await caller.invoke("opt::fn", 1, metadata=None, traceparent=None, baggage=None)
         invocation = await executor.invocation("opt::fn")
         assert set(invocation) == {"type", "invocation_id", "function_id", "data"}
 
 
-async def test_engine_only_frames_from_a_worker_are_ignored(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_engine_only_frames_from_a_worker_are_ignored(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         await w.send({"type": "workerregistered", "worker_id": str(uuid.uuid4())})
         await w.send(
             {
@@ -234,15 +234,15 @@ async def test_engine_only_frames_from_a_worker_are_ignored(engine: Engine) -> N
         await w.send({"type": "error", "error": {"code": "AUTH_ERROR", "message": "x"}})
         await w.barrier()
         assert w.inbox == []
-        assert w.worker_id in engine.workers.connections
+        assert w.worker_id in iii_engine.workers.connections
 
 
-async def test_reattach_then_reclaim_worker_name(engine: Engine) -> None:
-    old = await open_raw(engine.worker_url)
+async def test_reattach_then_reclaim_worker_name(iii_engine: Engine) -> None:
+    old = await open_raw(iii_engine.worker_url)
     try:
         assert (await old.register_worker("svc"))["result"] == {"success": True}
         await old.register_function("svc::fn")
-        async with raw_worker(engine) as new:
+        async with raw_worker(iii_engine) as new:
             await new.send(
                 {
                     "type": "reattach",
@@ -260,8 +260,8 @@ async def test_reattach_then_reclaim_worker_name(engine: Engine) -> None:
         await old.close()
 
 
-async def test_channels_create_and_data_sockets_on_the_worker_listener(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_channels_create_and_data_sockets_on_the_worker_listener(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         refs = await w.call_ok("engine::channels::create", {"buffer_size": 4})
         assert set(refs) == {"writer", "reader"}
         writer, reader = refs["writer"], refs["reader"]
@@ -269,7 +269,9 @@ async def test_channels_create_and_data_sockets_on_the_worker_listener(engine: E
         assert (writer["direction"], reader["direction"]) == ("write", "read")
         assert writer["channel_id"] == reader["channel_id"]
         assert writer["access_key"] == reader["access_key"]
-        base = f"{engine.worker_url}/ws/channels/{writer['channel_id']}?key={writer['access_key']}"
+        base = (
+            f"{iii_engine.worker_url}/ws/channels/{writer['channel_id']}?key={writer['access_key']}"
+        )
         out = await open_raw(base, path="&dir=write")
         inp = await open_raw(base, path="&dir=read")
         try:
@@ -279,14 +281,14 @@ async def test_channels_create_and_data_sockets_on_the_worker_listener(engine: E
             await out.close()
             await inp.close()
         with pytest.raises(aiohttp.WSServerHandshakeError) as info:
-            await open_raw(f"{engine.worker_url}/ws/channels/nope", path="?key=x&dir=read")
+            await open_raw(f"{iii_engine.worker_url}/ws/channels/nope", path="?key=x&dir=read")
         assert info.value.status == 404
 
 
-async def test_abrupt_executor_drop_stops_invocation(engine: Engine) -> None:
-    async with raw_worker(engine) as caller:
-        executor = await open_raw(engine.worker_url)
-        conn = engine.workers.connections[executor.worker_id]
+async def test_abrupt_executor_drop_stops_invocation(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as caller:
+        executor = await open_raw(iii_engine.worker_url)
+        conn = iii_engine.workers.connections[executor.worker_id]
         await executor.register_function("drop::fn")
         invocation_id = await caller.invoke("drop::fn", {})
         await executor.invocation("drop::fn")
@@ -296,11 +298,11 @@ async def test_abrupt_executor_drop_stops_invocation(engine: Engine) -> None:
         assert reply["error"]["code"] == "invocation_stopped"
         async with asyncio.timeout(5):
             await asyncio.shield(conn.cleaned)
-        assert engine.functions.get("default", "drop::fn") is None
+        assert iii_engine.functions.get("default", "drop::fn") is None
 
 
-async def test_workers_register_cannot_spoof_another_connection(engine: Engine) -> None:
-    async with raw_worker(engine, "victim") as victim, raw_worker(engine) as attacker:
+async def test_workers_register_cannot_spoof_another_connection(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine, "victim") as victim, raw_worker(iii_engine) as attacker:
         frame = await attacker.call(
             "engine::workers::register",
             {"_caller_worker_id": victim.worker_id, "name": "evil", "pid": 1},
@@ -312,8 +314,8 @@ async def test_workers_register_cannot_spoof_another_connection(engine: Engine) 
         assert still["worker"]["id"] == victim.worker_id
 
 
-async def test_result_carries_the_function_id_the_caller_asked_for(engine: Engine) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+async def test_result_carries_the_function_id_the_caller_asked_for(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("real::fn")
         invocation_id = await caller.invoke("real::fn", None)
         invocation = await executor.invocation("real::fn")
@@ -328,8 +330,8 @@ async def test_result_carries_the_function_id_the_caller_asked_for(engine: Engin
         assert (await caller.result(invocation_id))["function_id"] == "real::fn"
 
 
-async def test_unregistering_does_not_cancel_a_call_in_flight(engine: Engine) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+async def test_unregistering_does_not_cancel_a_call_in_flight(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("going::away")
         invocation_id = await caller.invoke("going::away", {})
         invocation = await executor.invocation("going::away")

@@ -26,12 +26,12 @@ WORKER_KEYS = {
 }
 
 
-async def test_functions_list_rows_and_hiding(engine: Engine) -> None:
-    async with raw_worker(engine, "mathsvc") as w:
+async def test_functions_list_rows_and_hiding(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine, "mathsvc") as w:
         await w.register_function("math::add", description="Adds numbers", metadata={"v": 1})
         await w.register_function("math::secret", metadata={"internal": True})
         await w.register_function("engine::queue::enqueue")
-        async with raw_worker(engine) as anon:
+        async with raw_worker(iii_engine) as anon:
             await anon.register_function("anon::fn")
             listed = (await w.call_ok("engine::functions::list", {}))["functions"]
         assert [r["function_id"] for r in listed] == [
@@ -63,8 +63,8 @@ async def test_functions_list_rows_and_hiding(engine: Engine) -> None:
         assert set(builtin) <= SUMMARY_KEYS | {"description", "metadata"}
 
 
-async def test_functions_list_filters_and_search_rank(engine: Engine) -> None:
-    async with raw_worker(engine, "alpha") as a, raw_worker(engine, "beta") as b:
+async def test_functions_list_filters_and_search_rank(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine, "alpha") as a, raw_worker(iii_engine, "beta") as b:
         await a.register_function("users::create", description="Create a user")
         await a.register_function("billing::charge", description="charge users")
         await b.register_function("reports::superusers")
@@ -86,8 +86,8 @@ async def test_functions_list_filters_and_search_rank(engine: Engine) -> None:
         ]
 
 
-async def test_functions_info_single(engine: Engine) -> None:
-    async with raw_worker(engine, "mathsvc") as w:
+async def test_functions_info_single(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine, "mathsvc") as w:
         await w.register_function(
             "math::add",
             description="adds",
@@ -129,8 +129,8 @@ async def test_functions_info_single(engine: Engine) -> None:
         assert missing["error"]["code"] == "NOT_FOUND"
 
 
-async def test_functions_info_batch_and_invalid_arguments(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_functions_info_batch_and_invalid_arguments(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         await w.register_function("a::one")
         await w.register_function("b::two")
         out = await w.call_ok(
@@ -154,8 +154,8 @@ async def test_functions_info_batch_and_invalid_arguments(engine: Engine) -> Non
         assert len(ok["functions"]) == 32
 
 
-async def test_workers_list_hides_pidless_and_has_exact_keys(engine: Engine) -> None:
-    async with raw_worker(engine) as pidless, raw_worker(engine, "svc") as named:
+async def test_workers_list_hides_pidless_and_has_exact_keys(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as pidless, raw_worker(iii_engine, "svc") as named:
         await pidless.call_ok("engine::workers::register", {"name": "nopid", "runtime": "node"})
         await named.register_function("svc::fn")
         rows = (await named.call_ok("engine::workers::list", {}))["workers"]
@@ -177,14 +177,14 @@ async def test_workers_list_hides_pidless_and_has_exact_keys(engine: Engine) -> 
         assert core["runtime"] == "engine"
         assert core["status"] == "available"
         assert core["isolation"] == "in-process"
-        assert core["version"] == engine.version
+        assert core["version"] == iii_engine.version
         assert core["active_invocations"] == 0
         names = [r["name"] or r["id"] for r in rows]
         assert names == sorted(names)
 
 
-async def test_workers_list_filters(engine: Engine) -> None:
-    async with raw_worker(engine, "Payments-API") as w:
+async def test_workers_list_filters(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine, "Payments-API") as w:
         by_search = (await w.call_ok("engine::workers::list", {"search": "payments"}))["workers"]
         assert [r["id"] for r in by_search] == [w.worker_id]
         engine_rows = (await w.call_ok("engine::workers::list", {"runtime": "engine"}))["workers"]
@@ -193,8 +193,8 @@ async def test_workers_list_filters(engine: Engine) -> None:
         assert [r["id"] for r in connected] == [w.worker_id]
 
 
-async def test_workers_info(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_workers_info(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         await w.register_worker("infosvc", description="Info service", os="Linux")
         await w.register_function("info::fn")
         await w.send({"type": "registertriggertype", "id": "info-type", "description": "d"})
@@ -232,8 +232,8 @@ async def test_workers_info(engine: Engine) -> None:
         }
 
 
-async def test_workers_register_result_and_metadata(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_workers_register_result_and_metadata(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         frame = await w.register_worker("meta", isolation="docker")
         assert frame["result"] == {"success": True}
         info = await w.call_ok("engine::workers::info", {"name": "meta"})
@@ -242,8 +242,8 @@ async def test_workers_register_result_and_metadata(engine: Engine) -> None:
         assert blank["error"]["code"] == "INVALID_NAMESPACE"
 
 
-async def test_builtin_bad_input_is_deserialization_error(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_builtin_bad_input_is_deserialization_error(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         for function_id, payload in (
             ("engine::functions::list", [1, 2]),
             ("engine::workers::info", {}),
@@ -257,8 +257,8 @@ async def test_builtin_bad_input_is_deserialization_error(engine: Engine) -> Non
             )
 
 
-async def test_workers_register_defaults_and_overwrites(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_workers_register_defaults_and_overwrites(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         first = {"name": "meta", "pid": 7, "version": "1.0", "telemetry": {"language": "en"}}
         assert (await w.call("engine::workers::register", first))["result"] == {"success": True}
         info = (await w.call_ok("engine::workers::info", {"name": "meta"}))["worker"]

@@ -38,8 +38,8 @@ async def bind(w: RawWorker, binding_id: str, config: Any, **extra: Any) -> None
     )
 
 
-async def test_triggers_list(engine: Engine) -> None:
-    async with raw_worker(engine, "hooksvc") as provider, raw_worker(engine) as anon:
+async def test_triggers_list(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine, "hooksvc") as provider, raw_worker(iii_engine) as anon:
         await provide_webhook(provider)
         await anon.send({"type": "registertriggertype", "id": "acme::tick", "description": "t"})
         await anon.barrier()
@@ -69,8 +69,8 @@ async def test_triggers_list(engine: Engine) -> None:
         assert [r["id"] for r in by_search] == ["webhook"]
 
 
-async def test_triggers_info(engine: Engine) -> None:
-    async with raw_worker(engine, "hooksvc") as provider:
+async def test_triggers_info(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine, "hooksvc") as provider:
         await provide_webhook(provider)
         await bind(provider, "b-1", {"path": "/a"})
         await provider.recv("registertrigger")
@@ -91,8 +91,8 @@ async def test_triggers_info(engine: Engine) -> None:
         }
 
 
-async def test_triggers_info_minimal_provider(engine: Engine) -> None:
-    async with raw_worker(engine) as provider:
+async def test_triggers_info_minimal_provider(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider:
         await provider.send({"type": "registertriggertype", "id": "plain", "description": ""})
         info = await provider.call_ok("engine::triggers::info", {"id": "plain"})
         assert info == {
@@ -104,9 +104,9 @@ async def test_triggers_info_minimal_provider(engine: Engine) -> None:
         }
 
 
-async def test_registered_triggers_list(engine: Engine) -> None:
+async def test_registered_triggers_list(iii_engine: Engine) -> None:
     long_config = {"path": "/" + "x" * 100}
-    async with raw_worker(engine, "hooksvc") as provider, raw_worker(engine, "app") as app:
+    async with raw_worker(iii_engine, "hooksvc") as provider, raw_worker(iii_engine, "app") as app:
         await provide_webhook(provider)
         await bind(app, "b-2", long_config)
         await bind(app, "b-1", {"path": "/a"})
@@ -150,8 +150,8 @@ async def test_registered_triggers_list(engine: Engine) -> None:
         assert await ids({"worker": "hooksvc"}) == []
 
 
-async def test_registered_triggers_info(engine: Engine) -> None:
-    async with raw_worker(engine, "hooksvc") as provider, raw_worker(engine, "app") as app:
+async def test_registered_triggers_info(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine, "hooksvc") as provider, raw_worker(iii_engine, "app") as app:
         await provide_webhook(provider)
         await app.register_function("hooks::on_push", description="on push")
         await bind(app, "b-1", {"path": "/a"}, metadata={"team": "ops"})
@@ -188,9 +188,9 @@ async def test_registered_triggers_info(engine: Engine) -> None:
         }
 
 
-async def test_info_functions_without_id_are_deserialization_errors(engine: Engine) -> None:
+async def test_info_functions_without_id_are_deserialization_errors(iii_engine: Engine) -> None:
     # protocol.md 5: "a missing required field gives deserialization_error".
-    async with raw_worker(engine) as w:
+    async with raw_worker(iii_engine) as w:
         for function_id in ("engine::triggers::info", "engine::registered-triggers::info"):
             frame = await w.call(function_id, {})
             assert frame["error"]["code"] == "deserialization_error", frame

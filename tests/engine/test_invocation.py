@@ -18,8 +18,8 @@ async def serve_once(executor: RawWorker, function_id: str, result: Any = None) 
     return invocation
 
 
-async def test_sync_call_across_two_workers(engine: Engine) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+async def test_sync_call_across_two_workers(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("math::add", description="adds")
         invocation_id = await caller.invoke(
             "math::add",
@@ -59,9 +59,9 @@ async def test_sync_call_across_two_workers(engine: Engine) -> None:
 
 @pytest.mark.parametrize("payload", [[1, 2], "text", 42, 1.5, True, None])
 async def test_caller_id_not_injected_into_non_object_payloads(
-    engine: Engine, payload: Any
+    iii_engine: Engine, payload: Any
 ) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("echo::it")
         invocation_id = await caller.invoke("echo::it", payload)
         invocation = await serve_once(executor, "echo::it", payload)
@@ -69,16 +69,16 @@ async def test_caller_id_not_injected_into_non_object_payloads(
         assert (await caller.result(invocation_id))["result"] == payload
 
 
-async def test_caller_id_injected_into_empty_object(engine: Engine) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+async def test_caller_id_injected_into_empty_object(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("echo::it")
         await caller.invoke("echo::it", {})
         invocation = await serve_once(executor, "echo::it")
         assert invocation["data"] == {"_caller_worker_id": caller.worker_id}
 
 
-async def test_missing_data_reaches_executor_as_null(engine: Engine) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+async def test_missing_data_reaches_executor_as_null(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("echo::it")
         await caller.send(
             {"type": "invokefunction", "invocation_id": _uuid(), "function_id": "echo::it"}
@@ -88,18 +88,18 @@ async def test_missing_data_reaches_executor_as_null(engine: Engine) -> None:
         assert "data" in invocation  # engine->executor frames always carry data
 
 
-async def test_caller_supplied_caller_worker_id_is_overridden(engine: Engine) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+async def test_caller_supplied_caller_worker_id_is_overridden(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("who::am_i")
         await caller.invoke("who::am_i", {"_caller_worker_id": "spoofed", "x": 1})
         invocation = await serve_once(executor, "who::am_i")
         assert invocation["data"] == {"x": 1, "_caller_worker_id": caller.worker_id}
 
 
-async def test_overridden_caller_worker_id_appears_once(engine: Engine) -> None:
+async def test_overridden_caller_worker_id_appears_once(iii_engine: Engine) -> None:
     # Upstream inserts into the JSON map, so the executor sees a single key (strict parsers
     # such as serde structs reject duplicate fields).
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("who::am_i")
         await caller.invoke("who::am_i", {"_caller_worker_id": "spoofed"})
         msg = await executor.ws.receive(timeout=5)
@@ -113,8 +113,8 @@ async def test_overridden_caller_worker_id_appears_once(engine: Engine) -> None:
         assert [v for k, v in pairs if k == "_caller_worker_id"] == [caller.worker_id]
 
 
-async def test_void_call_gets_no_reply_but_executor_gets_an_id(engine: Engine) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+async def test_void_call_gets_no_reply_but_executor_gets_an_id(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("log::it")
         caller_id = _uuid()
         await caller.send(
@@ -137,8 +137,8 @@ async def test_void_call_gets_no_reply_but_executor_gets_an_id(engine: Engine) -
         assert caller.take("invocationresult") == []
 
 
-async def test_void_call_of_unknown_function_gets_no_reply(engine: Engine) -> None:
-    async with raw_worker(engine) as caller:
+async def test_void_call_of_unknown_function_gets_no_reply(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as caller:
         await caller.send(
             {
                 "type": "invokefunction",
@@ -152,8 +152,8 @@ async def test_void_call_of_unknown_function_gets_no_reply(engine: Engine) -> No
         assert caller.inbox == []
 
 
-async def test_invoke_without_invocation_id_runs_without_reply(engine: Engine) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+async def test_invoke_without_invocation_id_runs_without_reply(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("fire::forget")
         await caller.send({"type": "invokefunction", "function_id": "fire::forget", "data": 7})
         invocation = await executor.invocation("fire::forget")
@@ -165,8 +165,8 @@ async def test_invoke_without_invocation_id_runs_without_reply(engine: Engine) -
         assert caller.inbox == []
 
 
-async def test_unknown_function_not_found_message(engine: Engine) -> None:
-    async with raw_worker(engine) as caller:
+async def test_unknown_function_not_found_message(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as caller:
         frame = await caller.call("math::add", {"a": 1})
         assert frame["error"] == {
             "code": "function_not_found",
@@ -179,28 +179,28 @@ async def test_unknown_function_not_found_message(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("namespace", ["", "   ", "\t"])
-async def test_blank_namespace_is_invalid(engine: Engine, namespace: str) -> None:
-    async with raw_worker(engine) as caller:
+async def test_blank_namespace_is_invalid(iii_engine: Engine, namespace: str) -> None:
+    async with raw_worker(iii_engine) as caller:
         frame = await caller.call("engine::functions::list", {}, namespace=namespace)
         assert frame["error"]["code"] == "INVALID_NAMESPACE"
 
 
-async def test_null_namespace_means_default(engine: Engine) -> None:
-    async with raw_worker(engine) as caller:
+async def test_null_namespace_means_default(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as caller:
         result = await caller.call_ok("engine::functions::list", {}, namespace=None)
         assert result == {"functions": []}
 
 
-async def test_enqueue_without_provider_is_enqueue_error(engine: Engine) -> None:
-    async with raw_worker(engine) as caller:
+async def test_enqueue_without_provider_is_enqueue_error(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as caller:
         frame = await caller.call("jobs::run", {"n": 1}, action={"type": "enqueue", "queue": "q"})
         assert frame["error"]["code"] == "enqueue_error"
         assert "iii worker add queue" in frame["error"]["message"]
         assert frame["function_id"] == "jobs::run"
 
 
-async def test_enqueue_goes_through_the_queue_function(engine: Engine) -> None:
-    async with raw_worker(engine) as queue, raw_worker(engine) as caller:
+async def test_enqueue_goes_through_the_queue_function(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as queue, raw_worker(iii_engine) as caller:
         await queue.register_function("engine::queue::enqueue")
         invocation_id = await caller.invoke(
             "jobs::run",
@@ -232,8 +232,8 @@ async def test_enqueue_goes_through_the_queue_function(engine: Engine) -> None:
         assert reply["result"] == {"messageReceiptId": data["messageReceiptId"]}
 
 
-async def test_executor_error_forwarded_verbatim(engine: Engine) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+async def test_executor_error_forwarded_verbatim(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("bad::fn")
         invocation_id = await caller.invoke("bad::fn", {})
         invocation = await executor.invocation("bad::fn")
@@ -251,8 +251,8 @@ async def test_executor_error_forwarded_verbatim(engine: Engine) -> None:
         assert reply["error"] == error
 
 
-async def test_result_without_result_field_has_none(engine: Engine) -> None:
-    async with raw_worker(engine) as executor, raw_worker(engine) as caller:
+async def test_result_without_result_field_has_none(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("nothing::back")
         invocation_id = await caller.invoke("nothing::back", {})
         invocation = await executor.invocation("nothing::back")
@@ -268,12 +268,12 @@ async def test_result_without_result_field_has_none(engine: Engine) -> None:
         assert reply.get("result") is None
 
 
-async def test_results_routed_by_id_out_of_order(engine: Engine) -> None:
+async def test_results_routed_by_id_out_of_order(iii_engine: Engine) -> None:
     count = 40
     async with (
-        raw_worker(engine) as executor,
-        raw_worker(engine) as caller_a,
-        raw_worker(engine) as caller_b,
+        raw_worker(iii_engine) as executor,
+        raw_worker(iii_engine) as caller_a,
+        raw_worker(iii_engine) as caller_b,
     ):
         await executor.register_function("slow::double")
         sent: dict[str, tuple[RawWorker, int]] = {}
@@ -290,9 +290,9 @@ async def test_results_routed_by_id_out_of_order(engine: Engine) -> None:
         assert caller_a.inbox == caller_b.inbox == []
 
 
-async def test_executor_disconnect_mid_call_stops_invocation(engine: Engine) -> None:
-    async with raw_worker(engine) as caller:
-        async with raw_worker(engine) as executor:
+async def test_executor_disconnect_mid_call_stops_invocation(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as caller:
+        async with raw_worker(iii_engine) as executor:
             await executor.register_function("hang::forever")
             invocation_id = await caller.invoke("hang::forever", {})
             await executor.invocation("hang::forever")
@@ -304,22 +304,22 @@ async def test_executor_disconnect_mid_call_stops_invocation(engine: Engine) -> 
         assert gone["error"]["code"] == "function_not_found"
 
 
-async def test_caller_disconnect_discards_late_result(engine: Engine) -> None:
-    async with raw_worker(engine) as executor:
+async def test_caller_disconnect_discards_late_result(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as executor:
         await executor.register_function("slow::fn")
-        caller = await open_raw(engine.worker_url)
+        caller = await open_raw(iii_engine.worker_url)
         await caller.invoke("slow::fn", {})
         invocation = await executor.invocation("slow::fn")
-        await disconnect(engine, caller)
+        await disconnect(iii_engine, caller)
         await executor.reply(invocation, "late")
         await executor.barrier()
-        assert not engine.router.pending
-        async with raw_worker(engine) as other:
+        assert not iii_engine.router.pending
+        async with raw_worker(iii_engine) as other:
             assert (await other.call_ok("engine::functions::list", {}))["functions"]
 
 
-async def test_concurrent_in_process_calls(engine: Engine) -> None:
-    async with raw_worker(engine) as caller:
+async def test_concurrent_in_process_calls(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as caller:
         ids = [await caller.invoke("engine::functions::list", {}) for _ in range(20)]
         for invocation_id in reversed(ids):
             assert (await caller.result(invocation_id))["result"] == {"functions": []}

@@ -6,11 +6,11 @@ from iii_engine.engine import Engine
 from tests.raw_client import disconnect, open_raw, raw_worker
 
 
-async def test_second_live_owner_is_rejected_and_first_keeps_serving(engine: Engine) -> None:
+async def test_second_live_owner_is_rejected_and_first_keeps_serving(iii_engine: Engine) -> None:
     async with (
-        raw_worker(engine) as first,
-        raw_worker(engine) as second,
-        raw_worker(engine) as caller,
+        raw_worker(iii_engine) as first,
+        raw_worker(iii_engine) as second,
+        raw_worker(iii_engine) as caller,
     ):
         await first.register_function("math::add", description="first")
         await second.send({"type": "registerfunction", "id": "math::add", "description": "second"})
@@ -39,11 +39,11 @@ async def test_second_live_owner_is_rejected_and_first_keeps_serving(engine: Eng
         assert info["description"] == "updated"
 
 
-async def test_takeover_after_owner_disconnects(engine: Engine) -> None:
-    async with raw_worker(engine) as second, raw_worker(engine) as caller:
-        first = await open_raw(engine.worker_url)
+async def test_takeover_after_owner_disconnects(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as second, raw_worker(iii_engine) as caller:
+        first = await open_raw(iii_engine.worker_url)
         await first.register_function("svc::fn")
-        await disconnect(engine, first)
+        await disconnect(iii_engine, first)
         await second.register_function("svc::fn")
         assert second.take("registrationrejected") == []
         invocation_id = await caller.invoke("svc::fn", None)
@@ -52,44 +52,44 @@ async def test_takeover_after_owner_disconnects(engine: Engine) -> None:
         assert (await caller.result(invocation_id))["result"] == "second"
 
 
-async def test_unregister_by_non_owner_is_a_no_op(engine: Engine) -> None:
-    async with raw_worker(engine) as owner, raw_worker(engine) as other:
+async def test_unregister_by_non_owner_is_a_no_op(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as owner, raw_worker(iii_engine) as other:
         await owner.register_function("svc::fn")
         await other.send({"type": "unregisterfunction", "id": "svc::fn"})
         await other.barrier()
         assert other.inbox == []
-        assert engine.functions.get("default", "svc::fn") is not None
+        assert iii_engine.functions.get("default", "svc::fn") is not None
         await owner.send({"type": "unregisterfunction", "id": "svc::fn"})
         await owner.barrier()
-        assert engine.functions.get("default", "svc::fn") is None
+        assert iii_engine.functions.get("default", "svc::fn") is None
         # Unknown ids are a silent no-op too.
         await owner.send({"type": "unregisterfunction", "id": "svc::fn"})
         await owner.barrier()
         assert owner.inbox == []
 
 
-async def test_unregistered_function_can_be_claimed_by_another(engine: Engine) -> None:
-    async with raw_worker(engine) as owner, raw_worker(engine) as other:
+async def test_unregistered_function_can_be_claimed_by_another(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as owner, raw_worker(iii_engine) as other:
         await owner.register_function("svc::fn")
         await owner.send({"type": "unregisterfunction", "id": "svc::fn"})
         await owner.barrier()
         await other.register_function("svc::fn")
         assert other.take("registrationrejected") == []
-        assert engine.functions.get("default", "svc::fn").owner.worker_id == other.worker_id  # type: ignore[union-attr]
+        assert iii_engine.functions.get("default", "svc::fn").owner.worker_id == other.worker_id  # type: ignore[union-attr]
 
 
 async def test_http_invoked_function_without_http_functions_worker_is_ignored(
-    engine: Engine,
+    iii_engine: Engine,
 ) -> None:
-    async with raw_worker(engine) as w:
+    async with raw_worker(iii_engine) as w:
         await w.register_function("remote::fn", invocation={"url": "https://example.com/fn"})
         assert w.inbox == []
-        assert engine.functions.get("default", "remote::fn") is None
+        assert iii_engine.functions.get("default", "remote::fn") is None
 
 
-async def test_worker_name_conflict_rejects_and_closes(engine: Engine) -> None:
-    async with raw_worker(engine, "billing") as holder:
-        second = await open_raw(engine.worker_url)
+async def test_worker_name_conflict_rejects_and_closes(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine, "billing") as holder:
+        second = await open_raw(iii_engine.worker_url)
         try:
             await second.invoke(
                 "engine::workers::register", {"name": "billing", "pid": 1, "runtime": "python"}
@@ -110,31 +110,33 @@ async def test_worker_name_conflict_rejects_and_closes(engine: Engine) -> None:
         assert [w["id"] for w in listed["workers"]] == [holder.worker_id]
 
 
-async def test_worker_name_reclaim_is_idempotent_and_freed_on_disconnect(engine: Engine) -> None:
-    first = await open_raw(engine.worker_url)
+async def test_worker_name_reclaim_is_idempotent_and_freed_on_disconnect(
+    iii_engine: Engine,
+) -> None:
+    first = await open_raw(iii_engine.worker_url)
     try:
         assert (await first.register_worker("svc"))["result"] == {"success": True}
         assert (await first.register_worker("svc"))["result"] == {"success": True}
         assert first.take("registrationrejected") == []
     finally:
-        await disconnect(engine, first)
-    async with raw_worker(engine) as second:
+        await disconnect(iii_engine, first)
+    async with raw_worker(iii_engine) as second:
         assert (await second.register_worker("svc"))["result"] == {"success": True}
 
 
-async def test_worker_name_is_sanitized_before_the_lease(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_worker_name_is_sanitized_before_the_lease(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         await w.register_worker("  svc\u202e\x07 ")
         info = await w.call_ok("engine::workers::info", {"name": "svc"})
         assert info["worker"]["id"] == w.worker_id
-        async with raw_worker(engine) as rival:
+        async with raw_worker(iii_engine) as rival:
             await rival.invoke("engine::workers::register", {"name": "svc"})
             rejected = await rival.recv("registrationrejected")
             assert rejected["worker_name"] == "svc"
 
 
-async def test_reattach_evicts_previous_connection(engine: Engine) -> None:
-    old = await open_raw(engine.worker_url)
+async def test_reattach_evicts_previous_connection(iii_engine: Engine) -> None:
+    old = await open_raw(iii_engine.worker_url)
     try:
         await old.register_function("svc::fn")
         await old.send(
@@ -147,7 +149,7 @@ async def test_reattach_evicts_previous_connection(engine: Engine) -> None:
             }
         )
         await old.barrier()
-        async with raw_worker(engine) as new:
+        async with raw_worker(iii_engine) as new:
             await new.send(
                 {
                     "type": "reattach",
@@ -157,9 +159,9 @@ async def test_reattach_evicts_previous_connection(engine: Engine) -> None:
             )
             # The engine finishes the eviction before reading our next frame.
             await new.barrier()
-            assert old.worker_id not in engine.workers.connections
-            assert engine.functions.get("default", "svc::fn") is None
-            assert "t-1" not in engine.triggers.live
+            assert old.worker_id not in iii_engine.workers.connections
+            assert iii_engine.functions.get("default", "svc::fn") is None
+            assert "t-1" not in iii_engine.triggers.live
             assert await old.closed() is not None
             # The replayed registration lands on a clean slate.
             await new.register_function("svc::fn")
@@ -169,8 +171,8 @@ async def test_reattach_evicts_previous_connection(engine: Engine) -> None:
         await old.close()
 
 
-async def test_reattach_with_wrong_token_is_ignored(engine: Engine) -> None:
-    async with raw_worker(engine) as old, raw_worker(engine) as new:
+async def test_reattach_with_wrong_token_is_ignored(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as old, raw_worker(iii_engine) as new:
         await old.register_function("svc::fn")
         for frame in (
             {"previous_worker_id": old.worker_id, "reattach_token": new.reattach_token},
@@ -183,13 +185,13 @@ async def test_reattach_with_wrong_token_is_ignored(engine: Engine) -> None:
         await new.barrier()
         assert new.inbox == []
         await old.barrier()
-        assert old.worker_id in engine.workers.connections
-        assert new.worker_id in engine.workers.connections
-        assert engine.functions.get("default", "svc::fn") is not None
+        assert old.worker_id in iii_engine.workers.connections
+        assert new.worker_id in iii_engine.workers.connections
+        assert iii_engine.functions.get("default", "svc::fn") is not None
 
 
-async def test_renaming_releases_the_old_name(engine: Engine) -> None:
-    async with raw_worker(engine, "before") as w, raw_worker(engine) as other:
+async def test_renaming_releases_the_old_name(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine, "before") as w, raw_worker(iii_engine) as other:
         assert (await w.register_worker("after"))["result"] == {"success": True}
         assert (await other.register_worker("before"))["result"] == {"success": True}
         rows = (await other.call_ok("engine::workers::list", {"runtime": "python"}))["workers"]

@@ -53,22 +53,22 @@ async def assert_registered(engine: Engine, w: RawWorker, name: str) -> None:
         assert [b["id"] for b in info["registered_triggers"]] == [f"{name}-binding"]
 
 
-async def test_python_order(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_python_order(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         await send_all(w, [*registration_frames("py"), announce("py")])
         assert w.inbox == []  # no acknowledgements of any kind
-        await assert_registered(engine, w, "py")
+        await assert_registered(iii_engine, w, "py")
 
 
-async def test_node_order(engine: Engine) -> None:
-    async with raw_worker(engine) as w:
+async def test_node_order(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as w:
         await send_all(w, [announce("node"), *registration_frames("node")])
         assert w.inbox == []
-        await assert_registered(engine, w, "node")
+        await assert_registered(iii_engine, w, "node")
 
 
-async def test_reconnect_with_reattach_replays_cleanly(engine: Engine) -> None:
-    async with raw_worker(engine) as registrant:
+async def test_reconnect_with_reattach_replays_cleanly(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as registrant:
         await registrant.send(
             {
                 "type": "registertrigger",
@@ -78,10 +78,10 @@ async def test_reconnect_with_reattach_replays_cleanly(engine: Engine) -> None:
                 "config": {"k": 1},
             }
         )
-        old = await open_raw(engine.worker_url)
+        old = await open_raw(iii_engine.worker_url)
         await send_all(old, [*registration_frames("sdk"), announce("sdk")])
         assert (await old.recv("registertrigger"))["id"] == "on-sdk-type"
-        new = await open_raw(engine.worker_url)
+        new = await open_raw(iii_engine.worker_url)
         try:
             reattach = {
                 "type": "reattach",
@@ -93,31 +93,31 @@ async def test_reconnect_with_reattach_replays_cleanly(engine: Engine) -> None:
             # The registrant's binding moved to the new provider connection.
             replayed = await new.recv("registertrigger")
             assert (replayed["id"], replayed["config"]) == ("on-sdk-type", {"k": 1})
-            await assert_registered(engine, new, "sdk")
-            assert old.worker_id not in engine.workers.connections
-            assert len(engine.triggers.live) == 2
+            await assert_registered(iii_engine, new, "sdk")
+            assert old.worker_id not in iii_engine.workers.connections
+            assert len(iii_engine.triggers.live) == 2
         finally:
             await old.close()
-            await disconnect(engine, new)
-        assert list(engine.triggers.parked) == ["on-sdk-type"]
+            await disconnect(iii_engine, new)
+        assert list(iii_engine.triggers.parked) == ["on-sdk-type"]
 
 
-async def test_reconnect_without_reattach_after_old_socket_is_gone(engine: Engine) -> None:
-    old = await open_raw(engine.worker_url)
+async def test_reconnect_without_reattach_after_old_socket_is_gone(iii_engine: Engine) -> None:
+    old = await open_raw(iii_engine.worker_url)
     await send_all(old, [*registration_frames("svc"), announce("svc")])
-    await disconnect(engine, old)
-    async with raw_worker(engine) as new:
+    await disconnect(iii_engine, old)
+    async with raw_worker(iii_engine) as new:
         await send_all(new, [*registration_frames("svc"), announce("svc")])
         assert new.take("registrationrejected") == []
-        await assert_registered(engine, new, "svc")
+        await assert_registered(iii_engine, new, "svc")
 
 
-async def test_duplicate_worker_started_twice(engine: Engine) -> None:
+async def test_duplicate_worker_started_twice(iii_engine: Engine) -> None:
     # A second copy of a running worker: its functions are rejected one by one, then its name,
     # and the engine closes it; the first copy is untouched.
-    async with raw_worker(engine) as first:
+    async with raw_worker(iii_engine) as first:
         await send_all(first, [*registration_frames("dup"), announce("dup")])
-        second = await open_raw(engine.worker_url)
+        second = await open_raw(iii_engine.worker_url)
         try:
             for frame in [*registration_frames("dup"), announce("dup")]:
                 await second.send(frame)
@@ -128,4 +128,4 @@ async def test_duplicate_worker_started_twice(engine: Engine) -> None:
             assert await second.closed() is not None
         finally:
             await second.close()
-        await assert_registered(engine, first, "dup")
+        await assert_registered(iii_engine, first, "dup")

@@ -26,13 +26,13 @@ async def provide(provider: RawWorker) -> None:
     await provider.barrier()
 
 
-async def test_binding_parked_until_provider_exists(engine: Engine) -> None:
-    async with raw_worker(engine) as registrant:
+async def test_binding_parked_until_provider_exists(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as registrant:
         await registrant.send(binding(metadata={"team": "ops"}))
         await registrant.barrier()
         assert registrant.inbox == []  # parked silently, no error
-        assert "b-1" in engine.triggers.parked
-        async with raw_worker(engine) as provider:
+        assert "b-1" in iii_engine.triggers.parked
+        async with raw_worker(iii_engine) as provider:
             await provider.send(HOOK_TYPE)
             delivered = await provider.recv("registertrigger")
             assert delivered == {
@@ -47,8 +47,8 @@ async def test_binding_parked_until_provider_exists(engine: Engine) -> None:
             assert [r["id"] for r in listed["registered_triggers"]] == ["b-1"]
 
 
-async def test_delivery_to_existing_provider_has_no_ack_to_registrant(engine: Engine) -> None:
-    async with raw_worker(engine) as provider, raw_worker(engine) as registrant:
+async def test_delivery_to_existing_provider_has_no_ack_to_registrant(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as registrant:
         await provide(provider)
         await registrant.send(binding(config=None))
         delivered = await provider.recv("registertrigger")
@@ -67,11 +67,11 @@ async def test_delivery_to_existing_provider_has_no_ack_to_registrant(engine: En
         await provider.barrier()
         await registrant.barrier()
         assert registrant.inbox == []
-        assert "b-1" in engine.triggers.live
+        assert "b-1" in iii_engine.triggers.live
 
 
-async def test_missing_config_is_delivered_as_null(engine: Engine) -> None:
-    async with raw_worker(engine) as provider, raw_worker(engine) as registrant:
+async def test_missing_config_is_delivered_as_null(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as registrant:
         await provide(provider)
         frame = binding()
         del frame["config"]
@@ -81,16 +81,16 @@ async def test_missing_config_is_delivered_as_null(engine: Engine) -> None:
         assert delivered["config"] is None
 
 
-async def test_target_namespace_is_forwarded_to_provider(engine: Engine) -> None:
-    async with raw_worker(engine) as provider, raw_worker(engine) as registrant:
+async def test_target_namespace_is_forwarded_to_provider(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as registrant:
         await provide(provider)
         await registrant.send(binding(namespace="team-a"))
         delivered = await provider.recv("registertrigger")
         assert delivered["namespace"] == "team-a"
 
 
-async def test_provider_nack_reaches_registrant_and_parks_binding(engine: Engine) -> None:
-    async with raw_worker(engine) as provider, raw_worker(engine) as registrant:
+async def test_provider_nack_reaches_registrant_and_parks_binding(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as registrant:
         await provide(provider)
         await registrant.send(binding())
         await provider.recv("registertrigger")
@@ -112,16 +112,16 @@ async def test_provider_nack_reaches_registrant_and_parks_binding(engine: Engine
             "function_id": "hooks::on_push",
             "error": error,
         }
-        assert "b-1" not in engine.triggers.live
+        assert "b-1" not in iii_engine.triggers.live
         listed = await registrant.call_ok("engine::registered-triggers::list", {})
         assert listed["registered_triggers"] == []
 
 
-async def test_nack_from_a_non_provider_is_ignored(engine: Engine) -> None:
+async def test_nack_from_a_non_provider_is_ignored(iii_engine: Engine) -> None:
     async with (
-        raw_worker(engine) as provider,
-        raw_worker(engine) as registrant,
-        raw_worker(engine) as spoofer,
+        raw_worker(iii_engine) as provider,
+        raw_worker(iii_engine) as registrant,
+        raw_worker(iii_engine) as spoofer,
     ):
         await provide(provider)
         await registrant.send(binding())
@@ -138,14 +138,14 @@ async def test_nack_from_a_non_provider_is_ignored(engine: Engine) -> None:
         await spoofer.barrier()
         await registrant.barrier()
         assert registrant.inbox == []
-        assert "b-1" in engine.triggers.live
+        assert "b-1" in iii_engine.triggers.live
 
 
-async def test_unregistertrigger_delivered_to_provider(engine: Engine) -> None:
+async def test_unregistertrigger_delivered_to_provider(iii_engine: Engine) -> None:
     async with (
-        raw_worker(engine) as provider,
-        raw_worker(engine) as registrant,
-        raw_worker(engine) as other,
+        raw_worker(iii_engine) as provider,
+        raw_worker(iii_engine) as registrant,
+        raw_worker(iii_engine) as other,
     ):
         await provide(provider)
         await registrant.send(binding())
@@ -154,7 +154,7 @@ async def test_unregistertrigger_delivered_to_provider(engine: Engine) -> None:
         await other.send({"type": "unregistertrigger", "id": "b-1"})
         removed = await provider.recv("unregistertrigger")
         assert removed == {"type": "unregistertrigger", "id": "b-1", "trigger_type": "webhook"}
-        assert "b-1" not in engine.triggers.live
+        assert "b-1" not in iii_engine.triggers.live
         # Idempotent: unknown ids are a silent no-op.
         await other.send({"type": "unregistertrigger", "id": "b-1", "trigger_type": "webhook"})
         await other.barrier()
@@ -163,58 +163,58 @@ async def test_unregistertrigger_delivered_to_provider(engine: Engine) -> None:
         assert other.inbox == []
 
 
-async def test_registrant_disconnect_unregisters_at_provider(engine: Engine) -> None:
-    async with raw_worker(engine) as provider:
+async def test_registrant_disconnect_unregisters_at_provider(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider:
         await provide(provider)
-        registrant = await open_raw(engine.worker_url)
+        registrant = await open_raw(iii_engine.worker_url)
         await registrant.send(binding())
         await provider.recv("registertrigger")
-        await disconnect(engine, registrant)
+        await disconnect(iii_engine, registrant)
         removed = await provider.recv("unregistertrigger")
         assert removed == {"type": "unregistertrigger", "id": "b-1", "trigger_type": "webhook"}
-        assert not engine.triggers.live
-        assert not engine.triggers.parked
+        assert not iii_engine.triggers.live
+        assert not iii_engine.triggers.parked
 
 
-async def test_reregistering_an_id_replaces_and_redelivers(engine: Engine) -> None:
-    async with raw_worker(engine) as provider, raw_worker(engine) as registrant:
+async def test_reregistering_an_id_replaces_and_redelivers(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as registrant:
         await provide(provider)
         await registrant.send(binding())
         await provider.recv("registertrigger")
         await registrant.send(binding(config={"path": "/v2"}))
         delivered = await provider.recv("registertrigger")
         assert delivered["config"] == {"path": "/v2"}
-        assert engine.triggers.live["b-1"].config == {"path": "/v2"}
-        assert len(engine.triggers.live) == 1
+        assert iii_engine.triggers.live["b-1"].config == {"path": "/v2"}
+        assert len(iii_engine.triggers.live) == 1
 
 
-async def test_provider_disconnect_parks_and_new_provider_gets_replay(engine: Engine) -> None:
-    async with raw_worker(engine) as registrant:
-        first = await open_raw(engine.worker_url)
+async def test_provider_disconnect_parks_and_new_provider_gets_replay(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as registrant:
+        first = await open_raw(iii_engine.worker_url)
         await provide(first)
         await registrant.send(binding("b-1"))
         await registrant.send(binding("b-2", function_id="hooks::other"))
         await first.recv("registertrigger")
         await first.recv("registertrigger")
-        await disconnect(engine, first)
-        assert set(engine.triggers.parked) == {"b-1", "b-2"}
+        await disconnect(iii_engine, first)
+        assert set(iii_engine.triggers.parked) == {"b-1", "b-2"}
         listed = await registrant.call_ok("engine::registered-triggers::list", {})
         assert listed["registered_triggers"] == []
-        async with raw_worker(engine) as second:
+        async with raw_worker(iii_engine) as second:
             await second.send(HOOK_TYPE)
             replayed = [await second.recv("registertrigger") for _ in range(2)]
             assert {r["id"]: r["function_id"] for r in replayed} == {
                 "b-1": "hooks::on_push",
                 "b-2": "hooks::other",
             }
-            assert set(engine.triggers.live) == {"b-1", "b-2"}
+            assert set(iii_engine.triggers.live) == {"b-1", "b-2"}
 
 
-async def test_second_provider_replaces_first_and_gets_bindings(engine: Engine) -> None:
+async def test_second_provider_replaces_first_and_gets_bindings(iii_engine: Engine) -> None:
     async with (
-        raw_worker(engine) as first,
-        raw_worker(engine) as second,
-        raw_worker(engine) as registrant,
+        raw_worker(iii_engine) as first,
+        raw_worker(iii_engine) as second,
+        raw_worker(iii_engine) as registrant,
     ):
         await provide(first)
         await registrant.send(binding())
@@ -227,19 +227,19 @@ async def test_second_provider_replaces_first_and_gets_bindings(engine: Engine) 
         assert info["instance_count"] == 1
 
 
-async def test_unregistertriggertype_parks_bindings(engine: Engine) -> None:
-    async with raw_worker(engine) as provider, raw_worker(engine) as registrant:
+async def test_unregistertriggertype_parks_bindings(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as registrant:
         await provide(provider)
         await registrant.send(binding())
         await provider.recv("registertrigger")
         await provider.send({"type": "unregistertriggertype", "id": "webhook"})
         await provider.barrier()
-        assert ("default", "webhook") not in engine.triggers.types
-        assert "b-1" in engine.triggers.parked
+        assert ("default", "webhook") not in iii_engine.triggers.types
+        assert "b-1" in iii_engine.triggers.parked
 
 
-async def test_blank_trigger_namespace_is_invalid(engine: Engine) -> None:
-    async with raw_worker(engine) as registrant:
+async def test_blank_trigger_namespace_is_invalid(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as registrant:
         for field in ("namespace", "trigger_namespace"):
             await registrant.send(binding(f"b-{field}", **{field: "  "}))
             result = await registrant.recv("triggerregistrationresult")
@@ -248,8 +248,8 @@ async def test_blank_trigger_namespace_is_invalid(engine: Engine) -> None:
             assert field in result["error"]["message"]
 
 
-async def test_explicit_trigger_namespace_is_strict(engine: Engine) -> None:
-    async with raw_worker(engine) as provider, raw_worker(engine) as registrant:
+async def test_explicit_trigger_namespace_is_strict(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as registrant:
         await provider.send({**HOOK_TYPE, "namespace": "edge"})
         await provider.barrier()
         await registrant.send(binding("b-default"))  # looks in default: no provider there
@@ -259,11 +259,11 @@ async def test_explicit_trigger_namespace_is_strict(engine: Engine) -> None:
         assert delivered["trigger_namespace"] == "edge"
         await provider.barrier()
         assert provider.take("registertrigger") == []
-        assert "b-default" in engine.triggers.parked
+        assert "b-default" in iii_engine.triggers.parked
 
 
-async def test_engine_register_trigger_waits_for_ack(engine: Engine) -> None:
-    async with raw_worker(engine) as provider, raw_worker(engine) as caller:
+async def test_engine_register_trigger_waits_for_ack(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as caller:
         await provide(provider)
         invocation_id = await caller.invoke(
             "engine::register_trigger",
@@ -286,8 +286,8 @@ async def test_engine_register_trigger_waits_for_ack(engine: Engine) -> None:
         assert is_uuid4(result["id"])
 
 
-async def test_engine_register_trigger_nack_fails_the_call(engine: Engine) -> None:
-    async with raw_worker(engine) as provider, raw_worker(engine) as caller:
+async def test_engine_register_trigger_nack_fails_the_call(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as caller:
         await provide(provider)
         invocation_id = await caller.invoke(
             "engine::register_trigger", {"trigger_type": "webhook", "function_id": "f"}
@@ -310,9 +310,9 @@ async def test_engine_register_trigger_nack_fails_the_call(engine: Engine) -> No
         assert listed["registered_triggers"] == []
 
 
-async def test_engine_trigger_is_durable_and_unregisters(engine: Engine) -> None:
-    async with raw_worker(engine) as provider:
-        caller = await open_raw(engine.worker_url)
+async def test_engine_trigger_is_durable_and_unregisters(iii_engine: Engine) -> None:
+    async with raw_worker(iii_engine) as provider:
+        caller = await open_raw(iii_engine.worker_url)
         # Unknown type: parked, still success.
         parked = await caller.call_ok(
             "engine::register_trigger", {"trigger_type": "later", "function_id": "f"}
@@ -332,11 +332,11 @@ async def test_engine_trigger_is_durable_and_unregisters(engine: Engine) -> None
             }
         )
         await caller.result(invocation_id)
-        await disconnect(engine, caller)
+        await disconnect(iii_engine, caller)
         # Ownerless: survives the caller's disconnect.
         await provider.barrier()
         assert provider.take("unregistertrigger") == []
-        assert delivered["id"] in engine.triggers.live
+        assert delivered["id"] in iii_engine.triggers.live
         out = await provider.call_ok("engine::unregister_trigger", {"id": delivered["id"]})
         assert out == {"removed": True}
         removed = await provider.recv("unregistertrigger")

@@ -45,10 +45,10 @@ class Ticks:
 
 
 async def test_ticker_fires_the_bound_function_with_metadata(
-    connect_worker: ConnectWorker,
+    iii_worker: ConnectWorker,
 ) -> None:
     async with start_engine(workers=[{"name": "iii-ticker"}]) as engine:
-        worker = await connect_worker(engine, name="ticker-test")
+        worker = await iii_worker(engine, name="ticker-test")
         ticks = Ticks()
         worker.register_function("test::tick", ticks)
         handle = worker.register_trigger(
@@ -68,9 +68,9 @@ async def test_ticker_fires_the_bound_function_with_metadata(
         assert status["fires"][handle.id] == 3
 
 
-async def test_unregistering_stops_the_ticker(connect_worker: ConnectWorker) -> None:
+async def test_unregistering_stops_the_ticker(iii_worker: ConnectWorker) -> None:
     async with start_engine(workers=[{"name": "ticker"}]) as engine:
-        worker = await connect_worker(engine, name="ticker-stop")
+        worker = await iii_worker(engine, name="ticker-stop")
         ticks = Ticks()
         worker.register_function("test::forever", ticks)
         handle = worker.register_trigger("ticker", "test::forever", {"interval_ms": 5})
@@ -81,10 +81,10 @@ async def test_unregistering_stops_the_ticker(connect_worker: ConnectWorker) -> 
         assert handle.id not in status["fires"]
 
 
-async def test_a_bad_config_rejects_the_binding(connect_worker: ConnectWorker) -> None:
+async def test_a_bad_config_rejects_the_binding(iii_worker: ConnectWorker) -> None:
     workers = [{"name": "iii-ticker", "config": {"min_interval_ms": 50}}]
     async with start_engine(workers=workers) as engine:
-        worker = await connect_worker(engine, name="ticker-bad")
+        worker = await iii_worker(engine, name="ticker-bad")
         worker.register_function("test::never", Ticks())
         too_fast = worker.register_trigger("ticker", "test::never", {"interval_ms": 10})
         missing = worker.register_trigger("ticker", "test::never", {"max_fires": 2})

@@ -12,8 +12,8 @@ from iii_engine.engine import Engine
 from iii_sdk.worker import Worker
 
 
-async def test_unclosed_reader_does_not_leak_a_session(engine: Engine) -> None:
-    channel = engine.local_channel(8)
+async def test_unclosed_reader_does_not_leak_a_session(iii_engine: Engine) -> None:
+    channel = iii_engine.local_channel(8)
     writer = await channel.writer()
     await writer.write(b"hello")  # the stream stays open: the reader's socket stays open too
     got: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
@@ -22,10 +22,10 @@ async def test_unclosed_reader_does_not_leak_a_session(engine: Engine) -> None:
         reader = payload["body"]
         got.set_result(await reader.read())  # one frame; the reader is never closed
 
-    worker = Worker(engine.worker_url, name="reader")
+    worker = Worker(iii_engine.worker_url, name="reader")
     worker.register_function("ch::read", handler)
     await worker.connect()
-    caller = Worker(engine.worker_url, name="caller")
+    caller = Worker(iii_engine.worker_url, name="caller")
     await caller.connect()
     try:
         ref = msgspec.to_builtins(channel.reader_ref)

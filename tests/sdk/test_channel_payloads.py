@@ -14,10 +14,10 @@ Connect = Callable[..., Awaitable[Worker]]
 
 
 async def test_handler_gets_a_reader_for_a_ref_and_writers_travel_as_refs(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    uploader = await connect_worker(engine)
-    receiver = await connect_worker(engine)
+    uploader = await iii_worker(iii_engine)
+    receiver = await iii_worker(iii_engine)
     kinds: list[type[Any]] = []
 
     async def consume(payload: dict[str, Any]) -> dict[str, Any]:

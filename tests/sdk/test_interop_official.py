@@ -33,10 +33,10 @@ async def wait_listed(worker: Worker, *ids: str) -> None:
 
 
 async def test_calls_both_ways(
-    engine: Engine, connect_worker: Connect, official: OfficialFactory
+    iii_engine: Engine, iii_worker: Connect, official: OfficialFactory
 ) -> None:
-    theirs = await official(engine, "official-worker")
-    ours = await connect_worker(engine, name="our-worker")
+    theirs = await official(iii_engine, "official-worker")
+    ours = await iii_worker(iii_engine, name="our-worker")
 
     def fail(payload: Any) -> None:
         raise ValueError("official handler failed")
@@ -60,9 +60,9 @@ async def test_calls_both_ways(
 
 
 async def test_official_binding_reaches_our_provider(
-    engine: Engine, connect_worker: Connect, official: OfficialFactory
+    iii_engine: Engine, iii_worker: Connect, official: OfficialFactory
 ) -> None:
-    ours = await connect_worker(engine, name="our-provider")
+    ours = await iii_worker(iii_engine, name="our-provider")
     bindings = Inbox()
 
     class Webhook:
@@ -77,7 +77,7 @@ async def test_official_binding_reaches_our_provider(
 
     ours.register_trigger_type(Webhook())
     await ours.trigger("engine::functions::list", {})
-    theirs = await official(engine, "official-registrant")
+    theirs = await official(iii_engine, "official-registrant")
     got = Inbox()
     theirs.register_function("off::on_hook", got.put)
     handle = await asyncio.to_thread(

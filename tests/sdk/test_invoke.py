@@ -22,10 +22,10 @@ async def barrier(worker: Worker) -> None:
 
 
 async def test_async_and_sync_handlers_across_workers(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    provider = await connect_worker(engine, name="provider")
-    caller = await connect_worker(engine, name="caller")
+    provider = await iii_worker(iii_engine, name="provider")
+    caller = await iii_worker(iii_engine, name="caller")
     loop_thread = threading.get_ident()
     threads: dict[str, int] = {}
 
@@ -50,10 +50,10 @@ async def test_async_and_sync_handlers_across_workers(
 
 
 async def test_many_concurrent_calls_resolve_to_their_own_results(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    provider = await connect_worker(engine)
-    caller = await connect_worker(engine)
+    provider = await iii_worker(iii_engine)
+    caller = await iii_worker(iii_engine)
 
     async def square(n: int) -> int:
         await asyncio.sleep(0)
@@ -66,10 +66,10 @@ async def test_many_concurrent_calls_resolve_to_their_own_results(
 
 
 async def test_metadata_parameter_receives_invocation_metadata(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    provider = await connect_worker(engine)
-    caller = await connect_worker(engine)
+    provider = await iii_worker(iii_engine)
+    caller = await iii_worker(iii_engine)
 
     def handler(payload: Any, metadata: Any) -> Any:
         return {"payload": payload["v"], "metadata": metadata}
@@ -82,10 +82,10 @@ async def test_metadata_parameter_receives_invocation_metadata(
 
 
 async def test_void_returns_at_once_and_the_handler_still_runs(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    provider = await connect_worker(engine)
-    caller = await connect_worker(engine)
+    provider = await iii_worker(iii_engine)
+    caller = await iii_worker(iii_engine)
     ran: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     release = asyncio.Event()
 
@@ -103,18 +103,18 @@ async def test_void_returns_at_once_and_the_handler_still_runs(
 
 
 async def test_enqueue_without_queue_worker_is_enqueue_error(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    caller = await connect_worker(engine)
+    caller = await iii_worker(iii_engine)
     with pytest.raises(InvocationError) as info:
         await caller.trigger("jobs::x", {}, action={"type": "enqueue", "queue": "default"})
     assert info.value.code == "enqueue_error"
 
 
 async def test_unknown_function_is_function_not_found(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    caller = await connect_worker(engine)
+    caller = await iii_worker(iii_engine)
     with pytest.raises(InvocationError) as info:
         await caller.trigger("nope::missing", {"a": 1})
     assert info.value.code == "function_not_found"
@@ -123,10 +123,10 @@ async def test_unknown_function_is_function_not_found(
 
 
 async def test_handler_exception_is_invocation_failed_with_stacktrace(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    provider = await connect_worker(engine)
-    caller = await connect_worker(engine)
+    provider = await iii_worker(iii_engine)
+    caller = await iii_worker(iii_engine)
 
     def explode(payload: Any) -> None:
         raise RuntimeError(f"boom {payload['n']}")
@@ -150,10 +150,10 @@ async def test_handler_exception_is_invocation_failed_with_stacktrace(
 
 
 async def test_unencodable_result_is_invocation_failed(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    provider = await connect_worker(engine)
-    caller = await connect_worker(engine)
+    provider = await iii_worker(iii_engine)
+    caller = await iii_worker(iii_engine)
     provider.register_function("bad::result", lambda p: object())
     await barrier(provider)
     with pytest.raises(InvocationError) as info:
@@ -162,9 +162,9 @@ async def test_unencodable_result_is_invocation_failed(
     assert "not JSON-encodable" in info.value.message
 
 
-async def test_local_timeout(engine: Engine, connect_worker: Connect) -> None:
-    provider = await connect_worker(engine)
-    caller = await connect_worker(engine, invocation_timeout_ms=150)
+async def test_local_timeout(iii_engine: Engine, iii_worker: Connect) -> None:
+    provider = await iii_worker(iii_engine)
+    caller = await iii_worker(iii_engine, invocation_timeout_ms=150)
     never = asyncio.Event()
 
     async def hang(payload: Any) -> None:
@@ -181,10 +181,10 @@ async def test_local_timeout(engine: Engine, connect_worker: Connect) -> None:
 
 
 async def test_close_fails_pending_calls_with_shutdown(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    provider = await connect_worker(engine)
-    caller = Worker(engine.worker_url)
+    provider = await iii_worker(iii_engine)
+    caller = Worker(iii_engine.worker_url)
     await caller.connect()
     started = asyncio.Event()
     never = asyncio.Event()
@@ -206,9 +206,9 @@ async def test_close_fails_pending_calls_with_shutdown(
     assert after.value.code == "SHUTDOWN"
 
 
-async def test_unregistered_function_is_not_found(engine: Engine, connect_worker: Connect) -> None:
-    provider = await connect_worker(engine)
-    caller = await connect_worker(engine)
+async def test_unregistered_function_is_not_found(iii_engine: Engine, iii_worker: Connect) -> None:
+    provider = await iii_worker(iii_engine)
+    caller = await iii_worker(iii_engine)
     handle = provider.register_function("tmp::fn", lambda p: "here")
     await barrier(provider)
     assert await caller.trigger("tmp::fn", {}) == "here"
@@ -220,10 +220,10 @@ async def test_unregistered_function_is_not_found(engine: Engine, connect_worker
 
 
 async def test_function_id_conflict_is_recorded_on_the_handle(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    first = await connect_worker(engine)
-    second = await connect_worker(engine)
+    first = await iii_worker(iii_engine)
+    second = await iii_worker(iii_engine)
     first.register_function("own::fn", lambda p: "first")
     await barrier(first)
     handle = second.register_function("own::fn", lambda p: "second")
@@ -234,8 +234,8 @@ async def test_function_id_conflict_is_recorded_on_the_handle(
     assert await second.trigger("own::fn", {}) == "first"
 
 
-async def test_worker_metadata_reaches_the_engine(engine: Engine, connect_worker: Connect) -> None:
-    worker = await connect_worker(engine, name="meta-worker", description="does things")
+async def test_worker_metadata_reaches_the_engine(iii_engine: Engine, iii_worker: Connect) -> None:
+    worker = await iii_worker(iii_engine, name="meta-worker", description="does things")
     await barrier(worker)
     info = await worker.trigger("engine::workers::info", {"name": "meta-worker"})
     row = info["worker"]
@@ -245,10 +245,10 @@ async def test_worker_metadata_reaches_the_engine(engine: Engine, connect_worker
 
 
 async def test_duplicate_worker_name_is_fatal_for_the_newcomer(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    await connect_worker(engine, name="unique")
-    newcomer = Worker(engine.worker_url, name="unique")
+    await iii_worker(iii_engine, name="unique")
+    newcomer = Worker(iii_engine.worker_url, name="unique")
     states: asyncio.Queue[str] = asyncio.Queue()
     newcomer.add_connection_listener(states.put_nowait)
     await newcomer.connect()
@@ -264,9 +264,9 @@ async def test_duplicate_worker_name_is_fatal_for_the_newcomer(
 
 
 async def test_serve_forever_returns_on_close_and_raises_on_rejection(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    worker = Worker(engine.worker_url, name="server")
+    worker = Worker(iii_engine.worker_url, name="server")
     serving = asyncio.create_task(worker.serve_forever())
     states: asyncio.Queue[str] = asyncio.Queue()
     worker.add_connection_listener(states.put_nowait)
@@ -275,8 +275,8 @@ async def test_serve_forever_returns_on_close_and_raises_on_rejection(
     await asyncio.wait_for(serving, 5)  # returns (no error) once closed
     assert serving.done()
 
-    taken = Worker(engine.worker_url, name="server-2")
-    await connect_worker(engine, name="server-2")
+    taken = Worker(iii_engine.worker_url, name="server-2")
+    await iii_worker(iii_engine, name="server-2")
     with pytest.raises(RegistrationRejected) as info:
         await asyncio.wait_for(taken.serve_forever(), 5)
     assert info.value.code == "WORKER_NAMESPACE_CONFLICT"

@@ -15,14 +15,14 @@ from tests.announcing import AnnouncingContext
 Connect = Callable[..., Awaitable[Worker]]
 
 
-async def test_pubsub_builtin_runs_out_of_process(engine: Engine, connect_worker: Connect) -> None:
-    host = Worker(engine.worker_url, name="remote-pubsub")
+async def test_pubsub_builtin_runs_out_of_process(iii_engine: Engine, iii_worker: Connect) -> None:
+    host = Worker(iii_engine.worker_url, name="remote-pubsub")
     ready: asyncio.Queue[str] = asyncio.Queue()
     pubsub = PubSubWorker()
     await pubsub.start(AnnouncingContext(host, ready, "iii-pubsub"))
     await host.connect()
     try:
-        app = await connect_worker(engine, name="app")
+        app = await iii_worker(iii_engine, name="app")
         received: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
         async def on_news(data: Any) -> None:
@@ -38,8 +38,8 @@ async def test_pubsub_builtin_runs_out_of_process(engine: Engine, connect_worker
         await host.close()
 
 
-async def test_invoke_void_and_channels(engine: Engine, connect_worker: Connect) -> None:
-    host = await connect_worker(engine)
+async def test_invoke_void_and_channels(iii_engine: Engine, iii_worker: Connect) -> None:
+    host = await iii_worker(iii_engine)
     ctx: WorkerContext = RemoteContext(host)  # statically a WorkerContext (mypy checks this)
     assert ctx.name == host.name
     got: asyncio.Queue[Any] = asyncio.Queue()
@@ -72,8 +72,8 @@ async def test_invoke_void_and_channels(engine: Engine, connect_worker: Connect)
     assert "ctx::sink" not in [row["function_id"] for row in listed["functions"]]
 
 
-async def test_discard_ends_a_remote_channel(engine: Engine, connect_worker: Connect) -> None:
-    ctx = RemoteContext(await connect_worker(engine))
+async def test_discard_ends_a_remote_channel(iii_engine: Engine, iii_worker: Connect) -> None:
+    ctx = RemoteContext(await iii_worker(iii_engine))
     channel = await ctx.create_channel()
     reader = await channel.reader()
     assert await channel.reader() is reader  # each side is claimed once

@@ -33,8 +33,8 @@ def _blocking_session(url: str) -> dict[str, Any]:
         return {"doubled": doubled, "missing": missing, "id": serving.worker_id}
 
 
-async def test_sync_worker_from_a_plain_thread(engine: Engine) -> None:
-    result = await asyncio.to_thread(_blocking_session, engine.worker_url)
+async def test_sync_worker_from_a_plain_thread(iii_engine: Engine) -> None:
+    result = await asyncio.to_thread(_blocking_session, iii_engine.worker_url)
     assert result["doubled"] == 42
     assert result["missing"] == "function_not_found"
     assert result["id"]
@@ -55,9 +55,9 @@ SCRIPT = textwrap.dedent(
 
 
 async def test_run_forever_serves_until_sigterm(
-    engine: Engine, connect_worker: Connect, tmp_path: Path
+    iii_engine: Engine, iii_worker: Connect, tmp_path: Path
 ) -> None:
-    watcher = await connect_worker(engine, name="watcher")
+    watcher = await iii_worker(iii_engine, name="watcher")
     updated: asyncio.Queue[Any] = asyncio.Queue()
 
     async def on_workers(event: Any) -> None:
@@ -69,7 +69,7 @@ async def test_run_forever_serves_until_sigterm(
     await watcher.trigger("engine::functions::list", {})
     script = tmp_path / "math_worker.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "III_URL": engine.worker_url}
+    env = {**os.environ, "III_URL": iii_engine.worker_url}
     proc = await asyncio.create_subprocess_exec(sys.executable, str(script), env=env)
     try:
         # metadata is sent after the replay, so the function is registered by then
@@ -85,12 +85,12 @@ async def test_run_forever_serves_until_sigterm(
 
 
 async def test_run_forever_exits_non_zero_when_its_name_is_taken(
-    engine: Engine, connect_worker: Connect, tmp_path: Path
+    iii_engine: Engine, iii_worker: Connect, tmp_path: Path
 ) -> None:
-    await connect_worker(engine, name="script-worker")
+    await iii_worker(iii_engine, name="script-worker")
     script = tmp_path / "math_worker.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "III_URL": engine.worker_url}
+    env = {**os.environ, "III_URL": iii_engine.worker_url}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(script), env=env, stderr=asyncio.subprocess.PIPE
     )

@@ -42,10 +42,10 @@ class RecordingType:
 
 
 async def test_provider_receives_binding_and_fires_it(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    provider = await connect_worker(engine, name="provider")
-    consumer = await connect_worker(engine, name="consumer")
+    provider = await iii_worker(iii_engine, name="provider")
+    consumer = await iii_worker(iii_engine, name="consumer")
     ticker = RecordingType()
     provider.register_trigger_type(ticker)
     await barrier(provider)
@@ -74,10 +74,10 @@ async def test_provider_receives_binding_and_fires_it(
 
 
 async def test_trigger_handle_unregister_reaches_provider(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    provider = await connect_worker(engine)
-    consumer = await connect_worker(engine)
+    provider = await iii_worker(iii_engine)
+    consumer = await iii_worker(iii_engine)
     ticker = RecordingType()
     provider.register_trigger_type(ticker)
     await barrier(provider)
@@ -91,10 +91,10 @@ async def test_trigger_handle_unregister_reaches_provider(
 
 
 async def test_rejected_binding_is_reported_to_the_registrant(
-    engine: Engine, connect_worker: Connect, caplog: pytest.LogCaptureFixture
+    iii_engine: Engine, iii_worker: Connect, caplog: pytest.LogCaptureFixture
 ) -> None:
-    provider = await connect_worker(engine)
-    consumer = await connect_worker(engine)
+    provider = await iii_worker(iii_engine)
+    consumer = await iii_worker(iii_engine)
     provider.register_trigger_type(RecordingType("picky", reject="config needs a path"))
     await barrier(provider)
     with caplog.at_level(logging.ERROR, logger="iii.sdk"):
@@ -110,12 +110,12 @@ async def test_rejected_binding_is_reported_to_the_registrant(
 
 
 async def test_binding_registered_before_provider_is_delivered_later(
-    engine: Engine, connect_worker: Connect
+    iii_engine: Engine, iii_worker: Connect
 ) -> None:
-    consumer = await connect_worker(engine)
+    consumer = await iii_worker(iii_engine)
     handle = consumer.register_trigger("late", "jobs::tick", {"n": 1})
     await barrier(consumer)
-    provider = Worker(engine.worker_url)
+    provider = Worker(iii_engine.worker_url)
     late = RecordingType("late")
     provider.register_trigger_type(late)
     await provider.connect()
@@ -128,8 +128,8 @@ async def test_binding_registered_before_provider_is_delivered_later(
     assert (await asyncio.wait_for(late.removed.get(), 5)).id == handle.id
 
 
-async def test_trigger_type_handle_unregister(engine: Engine, connect_worker: Connect) -> None:
-    provider = await connect_worker(engine)
+async def test_trigger_type_handle_unregister(iii_engine: Engine, iii_worker: Connect) -> None:
+    provider = await iii_worker(iii_engine)
     ticker = RecordingType("gone-soon")
     handle = provider.register_trigger_type(ticker)
     await barrier(provider)
@@ -141,8 +141,8 @@ async def test_trigger_type_handle_unregister(engine: Engine, connect_worker: Co
     assert "gone-soon" not in [row["id"] for row in listed["triggers"]]
 
 
-async def test_dict_form_of_register_trigger(engine: Engine, connect_worker: Connect) -> None:
-    provider = await connect_worker(engine)
+async def test_dict_form_of_register_trigger(iii_engine: Engine, iii_worker: Connect) -> None:
+    provider = await iii_worker(iii_engine)
     ticker = RecordingType()
     provider.register_trigger_type(ticker)
     await barrier(provider)

@@ -40,11 +40,9 @@ async def test_http_add_two_numbers_keeps_a_running_total_in_state(
     assert stored == 11
 
 
-async def test_state_calls_from_node(
-    builtin_engine: Engine, node: Any, connect_worker: Any
-) -> None:
+async def test_state_calls_from_node(builtin_engine: Engine, node: Any, iii_worker: Any) -> None:
     await node(builtin_engine, "builtins.mjs")
-    ours = await connect_worker(builtin_engine, name="ours")
+    ours = await iii_worker(builtin_engine, name="ours")
     out = await ours.trigger("node::state_ops", {"scope": "node-scope"})
 
     first = {"n": 1, "tags": ["a"]}
@@ -89,10 +87,10 @@ async def test_streamed_upload_to_node(
 
 
 async def test_pubsub_and_state_triggers_reach_node(
-    builtin_engine: Engine, node: Any, connect_worker: Any
+    builtin_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
     worker = await node(builtin_engine, "builtins.mjs")
-    ours = await connect_worker(builtin_engine, name="ours")
+    ours = await iii_worker(builtin_engine, name="ours")
 
     await ours.trigger("publish", {"topic": "other-topic", "data": {"not": "for node"}})
     await ours.trigger("publish", {"topic": "node-topic", "data": {"hello": "node"}})

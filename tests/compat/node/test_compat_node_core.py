@@ -27,33 +27,33 @@ pytestmark = pytest.mark.compat
 
 
 async def test_node_function_calls_back_our_python_function(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="py-doubler")
+    ours = await iii_worker(iii_engine, name="py-doubler")
     ours.register_function("py::double", lambda p: {"value": p["n"] * 2})
-    await node(engine, "combine.mjs")
+    await node(iii_engine, "combine.mjs")
 
     result = await ours.trigger("node::combine", {"n": 21, "label": "answer"})
     assert result == {"label": "answer", "n": 21, "doubled": 42, "sum": 63}
 
 
 async def test_official_python_calls_node_which_calls_ours(
-    engine: Engine, node: Any, connect_worker: Any, official: OfficialFactory
+    iii_engine: Engine, node: Any, iii_worker: Any, official: OfficialFactory
 ) -> None:
-    ours = await connect_worker(engine, name="py-doubler")
+    ours = await iii_worker(iii_engine, name="py-doubler")
     ours.register_function("py::double", lambda p: {"value": p["n"] * 2})
-    await node(engine, "combine.mjs")
-    client = await official(engine, "official-py")
+    await node(iii_engine, "combine.mjs")
+    client = await official(iii_engine, "official-py")
 
     result = await official_call(client, "node::combine", {"n": 5, "label": "chain"})
     assert result == {"label": "chain", "n": 5, "doubled": 10, "sum": 15}
 
 
 async def test_node_handler_error_reaches_our_caller(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    await node(engine, "combine.mjs")
-    ours = await connect_worker(engine, name="ours")
+    await node(iii_engine, "combine.mjs")
+    ours = await iii_worker(iii_engine, name="ours")
     with pytest.raises(InvocationError) as caught:
         await ours.trigger("node::fail", {})
     assert caught.value.code == "invocation_failed"
@@ -61,15 +61,15 @@ async def test_node_handler_error_reaches_our_caller(
 
 
 async def test_node_sees_function_not_found_and_our_error_codes(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
 
     def refuse(payload: Any) -> Any:
         raise InvocationError("NOT_ALLOWED", "python says no")
 
     ours.register_function("py::refuse", refuse)
-    await node(engine, "combine.mjs")
+    await node(iii_engine, "combine.mjs")
 
     missing = await ours.trigger("node::probe", {"target": "nobody::here", "payload": {}})
     assert missing["error"]["code"] == "function_not_found"
@@ -79,12 +79,12 @@ async def test_node_sees_function_not_found_and_our_error_codes(
 
 
 async def test_node_void_call_reaches_our_function(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     received: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     ours.register_function("py::sink", received.set_result)
-    await node(engine, "combine.mjs")
+    await node(iii_engine, "combine.mjs")
 
     probe = {"target": "py::sink", "payload": {"fire": "forget"}, "void": True}
     assert await ours.trigger("node::probe", probe) == {"result": None}
@@ -92,9 +92,9 @@ async def test_node_void_call_reaches_our_function(
     assert payload["fire"] == "forget"
 
 
-async def test_node_worker_is_listed_with_its_runtime(engine: Engine, node: Any) -> None:
-    await node(engine, "combine.mjs")
-    workers = await engine.invoke("engine::workers::list", {"runtime": "node"})
+async def test_node_worker_is_listed_with_its_runtime(iii_engine: Engine, node: Any) -> None:
+    await node(iii_engine, "combine.mjs")
+    workers = await iii_engine.invoke("engine::workers::list", {"runtime": "node"})
     [row] = workers["workers"]
     assert (row["name"], row["runtime"], row["version"]) == ("node-combiner", "node", "0.22.1")
     assert row["status"] == "connected"
@@ -102,10 +102,10 @@ async def test_node_worker_is_listed_with_its_runtime(engine: Engine, node: Any)
 
 
 async def test_node_worker_killed_mid_call_stops_our_invocation(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    worker = await node(engine, "combine.mjs")
-    ours = await connect_worker(engine, name="ours")
+    worker = await node(iii_engine, "combine.mjs")
+    ours = await iii_worker(iii_engine, name="ours")
     call = asyncio.create_task(ours.trigger("node::hang", {"job": 9}, timeout_ms=20000))
     assert json.loads(await worker.expect("INVOKED"))["job"] == 9
     await worker.kill()
@@ -113,14 +113,14 @@ async def test_node_worker_killed_mid_call_stops_our_invocation(
     with pytest.raises(InvocationError) as caught:
         await asyncio.wait_for(call, WAIT)
     assert caught.value.code == "invocation_stopped"
-    await wait_for_functions_gone(engine, "node::combine", "node::hang")
+    await wait_for_functions_gone(iii_engine, "node::combine", "node::hang")
 
 
 async def test_node_trigger_provider_receives_and_fires_our_binding(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    worker = await node(engine, "combine.mjs")
-    ours = await connect_worker(engine, name="ours")
+    worker = await node(iii_engine, "combine.mjs")
+    ours = await iii_worker(iii_engine, name="ours")
     calls = Inbox()
 
     def on_tick(payload: Any, metadata: Any) -> None:
@@ -136,7 +136,7 @@ async def test_node_trigger_provider_receives_and_fires_our_binding(
     assert binding["config"] == {"every": "second"}
     assert binding["metadata"] == {"owner": "py"}
 
-    await wait_for_functions(engine, "py::on_tick")
+    await wait_for_functions(iii_engine, "py::on_tick")
     assert await ours.trigger("node::tick", {"tick": 1}) == {"fired": 1}
     payload, metadata = await calls.get()
     assert payload["tick"] == 1
@@ -149,10 +149,10 @@ async def test_node_trigger_provider_receives_and_fires_our_binding(
 
 
 async def test_node_trigger_provider_rejection_reaches_our_registrant(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    await node(engine, "combine.mjs")
-    ours = await connect_worker(engine, name="ours")
+    await node(iii_engine, "combine.mjs")
+    ours = await iii_worker(iii_engine, name="ours")
     ours.register_function("py::never", lambda p: None)
     handle = ours.register_trigger("node-ticker", "py::never", {"reject": "bad config"})
     error = await asyncio.wait_for(handle.rejected(), WAIT)
@@ -161,33 +161,33 @@ async def test_node_trigger_provider_rejection_reaches_our_registrant(
 
 
 async def test_node_telemetry_socket_is_accepted(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
     """The Node SDK's OpenTelemetry exporter connects to ``<url>/otel`` by default."""
-    worker = await node(engine, "combine.mjs")
+    worker = await node(iii_engine, "combine.mjs")
     assert any("/otel" in line and "Connected" in line for line in worker.lines)
 
 
 async def test_node_worker_reconnects_and_replays_after_the_engine_drops_it(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    worker = await node(engine, "combine.mjs")
-    ours = await connect_worker(engine, name="py-doubler")
+    worker = await node(iii_engine, "combine.mjs")
+    ours = await iii_worker(iii_engine, name="py-doubler")
     ours.register_function("py::double", lambda p: {"value": p["n"] * 2})
     handle = ours.register_trigger("node-ticker", "py::double", {"every": "minute"})
     assert json.loads(await worker.expect("BINDING"))["id"] == handle.id
 
-    [row] = (await engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
+    [row] = (await iii_engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
     old_id = row["id"]
     # An abnormal close from the engine side, as when a network path breaks.
-    await engine.workers.connections[old_id].ws.close(code=aiohttp.WSCloseCode.INTERNAL_ERROR)
+    await iii_engine.workers.connections[old_id].ws.close(code=aiohttp.WSCloseCode.INTERNAL_ERROR)
 
     # The SDK reconnects (1 s backoff), replays its trigger type: the binding comes back.
     rebound = json.loads(await worker.expect("BINDING"))
     assert (rebound["id"], rebound["config"]) == (handle.id, {"every": "minute"})
 
     async def one_new_row() -> bool:
-        rows = (await engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
+        rows = (await iii_engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
         return [r["name"] for r in rows] == ["node-combiner"] and rows[0]["id"] != old_id
 
     await eventually(one_new_row, "the Node worker to be listed once under a new id")
@@ -196,9 +196,9 @@ async def test_node_worker_reconnects_and_replays_after_the_engine_drops_it(
 
 
 async def test_node_channel_streams_to_our_reader(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
 
     async def consume(payload: Any) -> Any:
         frames = [frame async for frame in payload["reader"]]
@@ -211,16 +211,16 @@ async def test_node_channel_streams_to_our_reader(
         }
 
     ours.register_function("py::consume", consume)
-    await node(engine, "combine.mjs")
+    await node(iii_engine, "combine.mjs")
     result = await ours.trigger("node::pipe", {"size": 300_000})
     assert result == {"size": 300_000, "ok": True, "texts": [{"type": "meta", "size": 300_000}]}
 
 
 async def test_node_call_without_payload_reaches_our_function(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
     """``payload: undefined`` makes the Node SDK omit ``data``; it must read as null."""
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     seen = Inbox()
 
     def record(payload: Any) -> Any:
@@ -228,25 +228,27 @@ async def test_node_call_without_payload_reaches_our_function(
         return "ok"
 
     ours.register_function("py::no_payload", record)
-    await node(engine, "combine.mjs")
+    await node(iii_engine, "combine.mjs")
     assert await ours.trigger("node::probe", {"target": "py::no_payload"}) == {"result": "ok"}
     assert await seen.get() is None
 
 
 async def test_node_reattaches_over_a_half_open_link(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    async with HalfOpenProxy(engine) as proxy:
-        ours = await connect_worker(engine, name="py-doubler")
+    async with HalfOpenProxy(iii_engine) as proxy:
+        ours = await iii_worker(iii_engine, name="py-doubler")
         ours.register_function("py::double", lambda p: {"value": p["n"] * 2})
-        await node(engine, "combine.mjs", env={"III_URL": proxy.url})
-        [row] = (await engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
+        await node(iii_engine, "combine.mjs", env={"III_URL": proxy.url})
+        [row] = (await iii_engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
         old_id = row["id"]
 
         proxy.cut_clients()
 
         async def reattached() -> bool:
-            rows = (await engine.invoke("engine::workers::list", {"runtime": "node"}))["workers"]
+            rows = (await iii_engine.invoke("engine::workers::list", {"runtime": "node"}))[
+                "workers"
+            ]
             return len(rows) == 1 and rows[0]["id"] != old_id
 
         await eventually(reattached, "the Node worker to reattach under a new id")
@@ -278,10 +280,10 @@ async def test_node_replays_to_a_restarted_engine(node: Any) -> None:
 
 
 async def test_invocation_metadata_reaches_a_node_handler(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    await node(engine, "combine.mjs")
-    ours = await connect_worker(engine, name="ours")
+    await node(iii_engine, "combine.mjs")
+    ours = await iii_worker(iii_engine, name="ours")
     result = await ours.trigger("node::meta", {"x": 1}, metadata={"tenant": "acme"})
     assert result["metadata"] == {"tenant": "acme"}
     assert result["data"] == {"x": 1, "_caller_worker_id": ours.worker_id}
@@ -289,21 +291,21 @@ async def test_invocation_metadata_reaches_a_node_handler(
 
 
 async def test_node_shutdown_removes_its_registrations(
-    engine: Engine, node: Any, connect_worker: Any
+    iii_engine: Engine, node: Any, iii_worker: Any
 ) -> None:
-    worker = await node(engine, "combine.mjs")
-    ours = await connect_worker(engine, name="ours")
+    worker = await node(iii_engine, "combine.mjs")
+    ours = await iii_worker(iii_engine, name="ours")
     ours.register_function("py::on_tick", lambda p: None)
     ours.register_trigger("node-ticker", "py::on_tick", {})
     await worker.expect("BINDING")
 
     assert await ours.trigger("node::quit", {}) == "bye"
     await worker.expect("SHUTDOWN")
-    await wait_for_functions_gone(engine, "node::combine", "node::quit")
+    await wait_for_functions_gone(iii_engine, "node::combine", "node::quit")
 
     async def cleaned() -> bool:
-        workers = await engine.invoke("engine::workers::list", {"runtime": "node"})
-        types = await engine.invoke("engine::triggers::list", {})
+        workers = await iii_engine.invoke("engine::workers::list", {"runtime": "node"})
+        types = await iii_engine.invoke("engine::triggers::list", {})
         return not workers["workers"] and all(t["id"] != "node-ticker" for t in types["triggers"])
 
     await eventually(cleaned, "the Node worker and its trigger type to be removed")

@@ -23,9 +23,9 @@ def on_sdk_loop(client: Any, coro: Any) -> asyncio.Future[Any]:
 
 
 async def test_official_writer_to_our_reader(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
 
     async def consume(payload: Any) -> Any:
         reader = payload["reader"]
@@ -36,8 +36,8 @@ async def test_official_writer_to_our_reader(
         return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "texts": texts}
 
     ours.register_function("ours::consume", consume)
-    await wait_for_functions(engine, "ours::consume")
-    client = await official(engine, "official-writer")
+    await wait_for_functions(iii_engine, "ours::consume")
+    client = await official(iii_engine, "official-writer")
     channel = await asyncio.to_thread(create_channel, client)
     assert channel.reader_ref.channel_id == channel.writer_ref.channel_id
 
@@ -61,9 +61,9 @@ async def test_official_writer_to_our_reader(
 
 
 async def test_our_writer_to_official_reader(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     blob = os.urandom(100_000)
 
     async def produce(payload: Any) -> Any:
@@ -74,8 +74,8 @@ async def test_our_writer_to_official_reader(
         return "written"
 
     ours.register_function("ours::produce", produce)
-    await wait_for_functions(engine, "ours::produce")
-    client = await official(engine, "official-reader")
+    await wait_for_functions(iii_engine, "ours::produce")
+    client = await official(iii_engine, "official-reader")
     channel = await asyncio.to_thread(create_channel, client)
 
     reading = on_sdk_loop(client, channel.reader.read_all())
@@ -85,10 +85,10 @@ async def test_our_writer_to_official_reader(
 
 
 async def test_official_handler_gets_channel_objects_from_our_refs(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     """Refs created by our side resolve to the official SDK's reader/writer in its handlers."""
-    client = await official(engine, "official-echo-channel")
+    client = await official(iii_engine, "official-echo-channel")
 
     async def echo(data: Any) -> Any:
         body = await data["input"].read_all()
@@ -97,8 +97,8 @@ async def test_official_handler_gets_channel_objects_from_our_refs(
         return {"echoed": len(body)}
 
     client.register_function("offpy::reverse", echo)
-    await wait_for_functions(engine, "offpy::reverse")
-    ours = await connect_worker(engine, name="ours")
+    await wait_for_functions(iii_engine, "offpy::reverse")
+    ours = await iii_worker(iii_engine, name="ours")
     inbound = await ours.trigger("engine::channels::create", {})
     outbound = await ours.trigger("engine::channels::create", {})
     writer = resolve_channel_refs(inbound["writer"], ours.url)

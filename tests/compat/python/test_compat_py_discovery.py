@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from iii import RegistrationRejectedError
 
-import iii_engine.builtins.introspection
+from iii_engine.builtins import introspection
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from tests.compat.support import (
@@ -27,13 +27,13 @@ pytestmark = pytest.mark.compat
 
 
 async def test_official_sdk_lists_functions_of_both_sdks(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours-listed")
+    ours = await iii_worker(iii_engine, name="ours-listed")
     ours.register_function("ours::listed", lambda p: None, description="ours, listed")
-    client = await official(engine, "official-lister")
+    client = await official(iii_engine, "official-lister")
     client.register_function("offpy::listed", lambda d: None, description="official, listed")
-    await wait_for_functions(engine, "ours::listed", "offpy::listed")
+    await wait_for_functions(iii_engine, "ours::listed", "offpy::listed")
 
     listing = await official_call(client, "engine::functions::list", {})
     rows = {row["function_id"]: row for row in listing["functions"]}
@@ -49,11 +49,11 @@ async def test_official_sdk_lists_functions_of_both_sdks(
 
 
 async def test_workers_list_shows_the_official_worker(
-    engine: Engine, official: OfficialFactory
+    iii_engine: Engine, official: OfficialFactory
 ) -> None:
-    client = await official(engine, "official-visible", worker_description="shows up")
+    client = await official(iii_engine, "official-visible", worker_description="shows up")
     client.register_function("offpy::one", lambda d: None)
-    await wait_for_functions(engine, "offpy::one")
+    await wait_for_functions(iii_engine, "offpy::one")
 
     async def row() -> dict[str, Any] | None:
         workers = await official_call(client, "engine::workers::list", {})
@@ -77,22 +77,22 @@ async def test_workers_list_shows_the_official_worker(
 
 
 async def test_workers_available_events_reach_an_official_handler(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     inbox = Inbox()
-    client = await official(engine, "official-watcher")
+    client = await official(iii_engine, "official-watcher")
     client.register_function("offpy::on_worker", inbox.put)
     client.register_trigger(
         {"type": "engine::workers-available", "function_id": "offpy::on_worker", "config": {}}
     )
-    await wait_for_functions(engine, "offpy::on_worker")
+    await wait_for_functions(iii_engine, "offpy::on_worker")
 
     async def bound() -> bool:
-        rows = await engine.invoke("engine::registered-triggers::list", {})
+        rows = await iii_engine.invoke("engine::registered-triggers::list", {})
         return any(r["function_id"] == "offpy::on_worker" for r in rows["registered_triggers"])
 
     await eventually(bound, "the workers-available binding")
-    ours = await connect_worker(engine, name="ours-comes-and-goes")
+    ours = await iii_worker(iii_engine, name="ours-comes-and-goes")
     worker_id = ours.worker_id
 
     # Sync official handlers run on a thread each: events may be put out of order.
@@ -110,9 +110,9 @@ async def test_workers_available_events_reach_an_official_handler(
 
 
 async def test_functions_available_event_reaches_an_official_handler(
-    official: OfficialFactory, connect_worker: Any, monkeypatch: pytest.MonkeyPatch
+    official: OfficialFactory, iii_worker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(iii_engine.builtins.introspection, "FUNCTIONS_POLL_S", 0.05)
+    monkeypatch.setattr(introspection, "FUNCTIONS_POLL_S", 0.05)
     async with start_engine() as engine:
         inbox = Inbox()
         client = await official(engine, "official-fn-watcher")
@@ -121,7 +121,7 @@ async def test_functions_available_event_reaches_an_official_handler(
             {"type": "engine::functions-available", "function_id": "offpy::on_functions"}
         )
         await wait_for_functions(engine, "offpy::on_functions")
-        ours = await connect_worker(engine, name="ours-new-fn")
+        ours = await iii_worker(engine, name="ours-new-fn")
         ours.register_function("ours::brand_new", lambda p: None)
 
         def lists_new(item: Any) -> bool:
@@ -136,17 +136,17 @@ async def test_functions_available_event_reaches_an_official_handler(
 
 
 async def test_duplicate_worker_name_is_rejected_for_the_official_sdk(
-    engine: Engine, official: OfficialFactory
+    iii_engine: Engine, official: OfficialFactory
 ) -> None:
-    first = await official(engine, "official-unique")
+    first = await official(iii_engine, "official-unique")
 
     async def first_holds_the_name() -> bool:
-        rows = await engine.invoke("engine::workers::list", {"search": "official-unique"})
+        rows = await iii_engine.invoke("engine::workers::list", {"search": "official-unique"})
         return [r["id"] for r in rows["workers"]] == [first.worker_id]
 
     # The SDK sends engine::workers::register in the background: let the first one land.
     await eventually(first_holds_the_name, "the first worker to hold the name")
-    second = await official(engine, "official-unique", expect_connected=False)
+    second = await official(iii_engine, "official-unique", expect_connected=False)
 
     # Polled: a state listener attached now could miss a transition racing its first call.
     async def failed() -> bool:
@@ -161,17 +161,17 @@ async def test_duplicate_worker_name_is_rejected_for_the_official_sdk(
 
 
 async def test_function_owned_by_our_worker_is_not_taken_by_the_official_sdk(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours-owner")
+    ours = await iii_worker(iii_engine, name="ours-owner")
     ours.register_function("shared::fn", lambda p: "ours")
-    await wait_for_functions(engine, "shared::fn")
+    await wait_for_functions(iii_engine, "shared::fn")
 
-    client = await official(engine, "official-latecomer")
+    client = await official(iii_engine, "official-latecomer")
     client.register_function("shared::fn", lambda d: "official")
     client.register_function("offpy::after", lambda d: "after")
     # Frames of one connection apply in order: once the later one is listed, the conflict ran.
-    await wait_for_functions(engine, "offpy::after")
+    await wait_for_functions(iii_engine, "offpy::after")
 
     assert await ours.trigger("shared::fn", {}) == "ours"
     assert await official_call(client, "shared::fn", {}) == "ours"
@@ -179,32 +179,32 @@ async def test_function_owned_by_our_worker_is_not_taken_by_the_official_sdk(
 
 
 async def test_official_subprocess_worker_telemetry_socket_is_accepted(
-    engine: Engine, py_worker: Any, connect_worker: Any
+    iii_engine: Engine, py_worker: Any, iii_worker: Any
 ) -> None:
     """The official SDK opens ``<url>/otel`` and streams OTLP frames; the engine takes them."""
-    await py_worker(engine, "echo")
-    ours = await connect_worker(engine, name="ours")
+    await py_worker(iii_engine, "echo")
+    ours = await iii_worker(iii_engine, name="ours")
     assert await ours.trigger("offpy::echo", {"n": 1}) == {
         "echo": {"n": 1, "_caller_worker_id": ours.worker_id}
     }
 
     async def frames() -> bool:
-        return engine.telemetry_frames > 0
+        return iii_engine.telemetry_frames > 0
 
     await eventually(frames, "OTLP frames from the official SDK's /otel socket")
     # The telemetry socket is not a worker.
-    workers = await engine.invoke("engine::workers::list", {"runtime": "python"})
+    workers = await iii_engine.invoke("engine::workers::list", {"runtime": "python"})
     assert sorted(w["name"] for w in workers["workers"]) == ["official-py-echo", "ours"]
     # The worker connection itself is unaffected.
     assert (await ours.trigger("offpy::echo", "again"))["echo"] == "again"
 
 
 async def test_official_worker_reconnects_after_a_dropped_socket(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    client = await official(engine, "official-reconnects")
+    client = await official(iii_engine, "official-reconnects")
     client.register_function("offpy::survivor", lambda d: "still here")
-    await wait_for_functions(engine, "offpy::survivor")
+    await wait_for_functions(iii_engine, "offpy::survivor")
     first_id = client.worker_id
 
     # Cut the TCP connection under the SDK, as a network failure would (a clean close would
@@ -218,7 +218,7 @@ async def test_official_worker_reconnects_after_a_dropped_socket(
 
     await eventually(new_identity, "the official worker to reconnect")
 
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
 
     async def answers() -> Any:
         try:
@@ -227,16 +227,16 @@ async def test_official_worker_reconnects_after_a_dropped_socket(
             return None
 
     assert await eventually(answers, "the re-registered function to answer") == "still here"
-    workers = await engine.invoke("engine::workers::list", {"search": "official-reconnects"})
+    workers = await iii_engine.invoke("engine::workers::list", {"search": "official-reconnects"})
     assert [w["id"] for w in workers["workers"]] == [client.worker_id]
 
 
-async def test_engine_answers_websocket_and_json_pings(engine: Engine) -> None:
+async def test_engine_answers_websocket_and_json_pings(iii_engine: Engine) -> None:
     """The Node SDK pings every 20 s and drops a link silent for 60 s; Python's websockets
     closes one whose ping is not answered in 20 s. The engine must answer both kinds of ping."""
     async with (
         aiohttp.ClientSession() as session,
-        session.ws_connect(engine.worker_url, autoping=False) as ws,
+        session.ws_connect(iii_engine.worker_url, autoping=False) as ws,
     ):
         first = json.loads(await ws.receive_str(timeout=WAIT))
         assert first["type"] == "workerregistered"
@@ -248,19 +248,19 @@ async def test_engine_answers_websocket_and_json_pings(engine: Engine) -> None:
 
 
 async def test_worker_name_and_description_are_sanitised(
-    engine: Engine, official: OfficialFactory
+    iii_engine: Engine, official: OfficialFactory
 ) -> None:
     """protocol.md 1.7: control and bidi characters stripped, 280 characters at most, trimmed."""
     client = await official(
-        engine,
+        iii_engine,
         " tidy\x07-na\u202eme\u2028 ",
         worker_description="d" * 300,
     )
     client.register_function("offpy::tidy", lambda data: None)
-    await wait_for_functions(engine, "offpy::tidy")
+    await wait_for_functions(iii_engine, "offpy::tidy")
 
     async def row() -> dict[str, Any] | None:
-        workers = await engine.invoke("engine::workers::list", {"search": "tidy"})
+        workers = await iii_engine.invoke("engine::workers::list", {"search": "tidy"})
         return workers["workers"][0] if workers["workers"] else None
 
     worker = await eventually(row, "the worker to be listed")

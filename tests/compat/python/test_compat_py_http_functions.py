@@ -74,7 +74,7 @@ async def probe() -> AsyncIterator[tuple[str, Inbox]]:
 async def test_http_invoked_function_from_the_official_sdk(
     http_functions_engine: Engine,
     official: OfficialFactory,
-    connect_worker: Any,
+    iii_worker: Any,
     probe: tuple[str, Inbox],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -93,7 +93,7 @@ async def test_http_invoked_function_from_the_official_sdk(
     )
     client.register_function("ext::fail", HttpInvocationConfig(url=f"{base}/fail"))
     await wait_for_functions(engine, "ext::echo", "ext::fail")
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(engine, name="ours")
 
     result = await ours.trigger("ext::echo", {"a": 1})
     assert result["seen"]["a"] == 1

@@ -25,27 +25,27 @@ pytestmark = pytest.mark.compat
 
 
 async def test_our_sdk_calls_an_official_function(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    client = await official(engine, "official-math")
+    client = await official(iii_engine, "official-math")
     client.register_function("offpy::add", lambda data: {"c": data["a"] + data["b"]})
-    await wait_for_functions(engine, "offpy::add")
+    await wait_for_functions(iii_engine, "offpy::add")
 
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     assert await ours.trigger("offpy::add", {"a": 2, "b": 3}) == {"c": 5}
 
 
 async def test_official_async_handler_receives_payload_and_caller_id(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    client = await official(engine, "official-echo")
+    client = await official(iii_engine, "official-echo")
 
     async def echo(data: Any) -> Any:
         return {"got": data}
 
     client.register_function("offpy::echo", echo)
-    await wait_for_functions(engine, "offpy::echo")
-    ours = await connect_worker(engine, name="ours")
+    await wait_for_functions(iii_engine, "offpy::echo")
+    ours = await iii_worker(iii_engine, name="ours")
 
     result = await ours.trigger("offpy::echo", {"x": [1, "two", None]})
     assert result["got"]["x"] == [1, "two", None]
@@ -56,22 +56,22 @@ async def test_official_async_handler_receives_payload_and_caller_id(
 
 
 async def test_official_sdk_calls_a_function_of_ours(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     ours.register_function("ours::mul", lambda p: {"product": p["a"] * p["b"]})
-    await wait_for_functions(engine, "ours::mul")
+    await wait_for_functions(iii_engine, "ours::mul")
 
-    client = await official(engine, "official-caller")
+    client = await official(iii_engine, "official-caller")
     assert await official_call(client, "ours::mul", {"a": 6, "b": 7}) == {"product": 42}
 
 
 async def test_official_handler_calls_back_into_our_function(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     ours.register_function("ours::square", lambda p: p["n"] * p["n"])
-    client = await official(engine, "official-chain")
+    client = await official(iii_engine, "official-chain")
 
     async def sum_of_squares(data: Any) -> Any:
         total = 0
@@ -81,22 +81,22 @@ async def test_official_handler_calls_back_into_our_function(
         return {"total": total}
 
     client.register_function("offpy::sum_of_squares", sum_of_squares)
-    await wait_for_functions(engine, "ours::square", "offpy::sum_of_squares")
+    await wait_for_functions(iii_engine, "ours::square", "offpy::sum_of_squares")
 
     result = await ours.trigger("offpy::sum_of_squares", {"numbers": [1, 2, 3]})
     assert result == {"total": 14}
 
 
 async def test_void_calls_in_both_directions(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     inbox = Inbox()
-    client = await official(engine, "official-void")
+    client = await official(iii_engine, "official-void")
     client.register_function("offpy::note", lambda data: inbox.put(("official", data)))
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     received: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     ours.register_function("ours::note", received.set_result)
-    await wait_for_functions(engine, "offpy::note", "ours::note")
+    await wait_for_functions(iii_engine, "offpy::note", "ours::note")
 
     assert await ours.trigger("offpy::note", {"n": 1}, action={"type": "void"}) is None
     side, data = await inbox.get()
@@ -110,9 +110,9 @@ async def test_void_calls_in_both_directions(
 
 
 async def test_void_call_of_an_unknown_function_returns_nothing(
-    engine: Engine, official: OfficialFactory
+    iii_engine: Engine, official: OfficialFactory
 ) -> None:
-    client = await official(engine, "official-void-unknown")
+    client = await official(iii_engine, "official-void-unknown")
     result = await official_call(client, "nobody::here", {}, action=TriggerAction.Void())
     assert result is None
     # The connection is still usable afterwards (no error frame, no close).
@@ -121,9 +121,9 @@ async def test_void_call_of_an_unknown_function_returns_nothing(
 
 
 async def test_unknown_function_gives_function_not_found_to_the_official_sdk(
-    engine: Engine, official: OfficialFactory
+    iii_engine: Engine, official: OfficialFactory
 ) -> None:
-    client = await official(engine, "official-unknown")
+    client = await official(iii_engine, "official-unknown")
     with pytest.raises(OfficialInvocationError) as caught:
         await official_call(client, "nobody::here", {"a": 1})
     assert caught.value.code == "function_not_found"
@@ -131,16 +131,16 @@ async def test_unknown_function_gives_function_not_found_to_the_official_sdk(
 
 
 async def test_official_handler_exception_reaches_our_caller(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    client = await official(engine, "official-raises")
+    client = await official(iii_engine, "official-raises")
 
     def boom(data: Any) -> Any:
         raise ValueError("bad input: " + str(data["n"]))
 
     client.register_function("offpy::boom", boom)
-    await wait_for_functions(engine, "offpy::boom")
-    ours = await connect_worker(engine, name="ours")
+    await wait_for_functions(iii_engine, "offpy::boom")
+    ours = await iii_worker(iii_engine, name="ours")
 
     with pytest.raises(InvocationError) as caught:
         await ours.trigger("offpy::boom", {"n": 7})
@@ -149,16 +149,16 @@ async def test_official_handler_exception_reaches_our_caller(
 
 
 async def test_our_error_code_reaches_the_official_sdk(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
 
     def refuse(payload: Any) -> Any:
         raise InvocationError("NOT_ALLOWED", "no thanks")
 
     ours.register_function("ours::refuse", refuse)
-    await wait_for_functions(engine, "ours::refuse")
-    client = await official(engine, "official-sees-error")
+    await wait_for_functions(iii_engine, "ours::refuse")
+    client = await official(iii_engine, "official-sees-error")
 
     with pytest.raises(OfficialInvocationError) as caught:
         await official_call(client, "ours::refuse", {})
@@ -166,28 +166,28 @@ async def test_our_error_code_reaches_the_official_sdk(
 
 
 async def test_binding_metadata_and_invocation_metadata_reach_official_handler(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     inbox = Inbox()
-    client = await official(engine, "official-metadata")
+    client = await official(iii_engine, "official-metadata")
 
     def handler(data: Any, metadata: Any = None) -> Any:
         inbox.put(metadata)
         return {"ok": True}
 
     client.register_function("offpy::meta", handler)
-    await wait_for_functions(engine, "offpy::meta")
-    ours = await connect_worker(engine, name="ours")
+    await wait_for_functions(iii_engine, "offpy::meta")
+    ours = await iii_worker(iii_engine, name="ours")
 
     assert await ours.trigger("offpy::meta", {}, metadata={"tenant": "acme"}) == {"ok": True}
     assert await inbox.get() == {"tenant": "acme"}
 
 
 async def test_official_worker_killed_mid_call_stops_our_invocation(
-    engine: Engine, py_worker: Any, connect_worker: Any
+    iii_engine: Engine, py_worker: Any, iii_worker: Any
 ) -> None:
-    worker = await py_worker(engine, "hang")
-    ours = await connect_worker(engine, name="ours")
+    worker = await py_worker(iii_engine, "hang")
+    ours = await iii_worker(iii_engine, name="ours")
 
     call = asyncio.create_task(ours.trigger("offpy::hang", {"job": 1}, timeout_ms=20000))
     invoked = await worker.expect("INVOKED")
@@ -197,14 +197,14 @@ async def test_official_worker_killed_mid_call_stops_our_invocation(
     with pytest.raises(InvocationError) as caught:
         await asyncio.wait_for(call, WAIT)
     assert caught.value.code == "invocation_stopped"
-    await wait_for_functions_gone(engine, "offpy::hang")
+    await wait_for_functions_gone(iii_engine, "offpy::hang")
 
 
 async def test_official_worker_shutdown_mid_call_stops_our_invocation(
-    engine: Engine, official: OfficialFactory, connect_worker: Any, thread_event: threading.Event
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any, thread_event: threading.Event
 ) -> None:
     inbox = Inbox()
-    client = await official(engine, "official-shutdown")
+    client = await official(iii_engine, "official-shutdown")
 
     def slow(data: Any) -> Any:
         inbox.put("started")
@@ -212,8 +212,8 @@ async def test_official_worker_shutdown_mid_call_stops_our_invocation(
         return {"late": True}
 
     client.register_function("offpy::slow", slow)
-    await wait_for_functions(engine, "offpy::slow")
-    ours = await connect_worker(engine, name="ours")
+    await wait_for_functions(iii_engine, "offpy::slow")
+    ours = await iii_worker(iii_engine, name="ours")
 
     call = asyncio.create_task(ours.trigger("offpy::slow", {}, timeout_ms=20000))
     assert await inbox.get() == "started"
@@ -225,9 +225,9 @@ async def test_official_worker_shutdown_mid_call_stops_our_invocation(
 
 
 async def test_our_worker_closed_mid_call_stops_the_official_callers_invocation(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     release = asyncio.Event()
 
@@ -237,8 +237,8 @@ async def test_our_worker_closed_mid_call_stops_the_official_callers_invocation(
         return None
 
     ours.register_function("ours::forever", wait_forever)
-    await wait_for_functions(engine, "ours::forever")
-    client = await official(engine, "official-waits")
+    await wait_for_functions(iii_engine, "ours::forever")
+    client = await official(iii_engine, "official-waits")
 
     call = asyncio.create_task(official_call(client, "ours::forever", {}))
     await asyncio.wait_for(started, WAIT)
@@ -251,9 +251,9 @@ async def test_our_worker_closed_mid_call_stops_the_official_callers_invocation(
 
 
 async def test_official_client_timeout_is_local(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     release = asyncio.Event()
 
     async def slow(payload: Any) -> Any:
@@ -261,8 +261,8 @@ async def test_official_client_timeout_is_local(
         return "late"
 
     ours.register_function("ours::slow", slow)
-    await wait_for_functions(engine, "ours::slow")
-    client = await official(engine, "official-timeout")
+    await wait_for_functions(iii_engine, "ours::slow")
+    client = await official(iii_engine, "official-timeout")
 
     with pytest.raises(OfficialInvocationError) as caught:
         await official_call(client, "ours::slow", {}, timeout_ms=200)
@@ -270,35 +270,35 @@ async def test_official_client_timeout_is_local(
     release.set()
     # The late result is dropped by the SDK; the connection keeps working.
     ours.register_function("ours::fast", lambda p: "fast")
-    await wait_for_functions(engine, "ours::fast")
+    await wait_for_functions(iii_engine, "ours::fast")
     assert await official_call(client, "ours::fast", {}) == "fast"
 
 
 async def test_official_function_unregister_removes_it(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    client = await official(engine, "official-unregister")
+    client = await official(iii_engine, "official-unregister")
     ref = client.register_function("offpy::temp", lambda data: "here")
-    await wait_for_functions(engine, "offpy::temp")
+    await wait_for_functions(iii_engine, "offpy::temp")
     ref.unregister()
-    await wait_for_functions_gone(engine, "offpy::temp")
+    await wait_for_functions_gone(iii_engine, "offpy::temp")
 
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     with pytest.raises(InvocationError) as caught:
         await ours.trigger("offpy::temp", {})
     assert caught.value.code == "function_not_found"
 
 
 async def test_large_payload_from_the_official_sdk(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     """Upstream accepts frames up to 64 MiB; the official SDK sends any size in one frame."""
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     ours.register_function(
         "ours::measure", lambda p: {"len": len(p["blob"]), "tail": p["blob"][-3:]}
     )
-    await wait_for_functions(engine, "ours::measure")
-    client = await official(engine, "official-big")
+    await wait_for_functions(iii_engine, "ours::measure")
+    client = await official(iii_engine, "official-big")
 
     blob = "ab" * 3_000_000 + "end"
     result = await official_call(client, "ours::measure", {"blob": blob})
@@ -306,9 +306,9 @@ async def test_large_payload_from_the_official_sdk(
 
 
 async def test_concurrent_calls_from_the_official_sdk_get_their_own_results(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
 
     async def slow_square(payload: Any) -> Any:
         # Finish in reverse order of arrival so results cross on the wire.
@@ -316,8 +316,8 @@ async def test_concurrent_calls_from_the_official_sdk_get_their_own_results(
         return payload["n"] ** 2
 
     ours.register_function("ours::slow_square", slow_square)
-    await wait_for_functions(engine, "ours::slow_square")
-    client = await official(engine, "official-concurrent")
+    await wait_for_functions(iii_engine, "ours::slow_square")
+    client = await official(iii_engine, "official-concurrent")
 
     async def fan_out() -> list[Any]:
         calls = [
@@ -331,10 +331,10 @@ async def test_concurrent_calls_from_the_official_sdk_get_their_own_results(
 
 
 async def test_official_call_without_payload_omits_data_and_still_runs(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     """The official SDK drops ``data`` when the payload is None (decisions 2.1: read as null)."""
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     seen = Inbox()
 
     def record(payload: Any) -> Any:
@@ -342,8 +342,8 @@ async def test_official_call_without_payload_omits_data_and_still_runs(
         return "ran"
 
     ours.register_function("ours::no_payload", record)
-    await wait_for_functions(engine, "ours::no_payload")
-    client = await official(engine, "official-no-payload")
+    await wait_for_functions(iii_engine, "ours::no_payload")
+    client = await official(iii_engine, "official-no-payload")
 
     assert await official_call(client, "ours::no_payload", None) == "ran"
     assert await seen.get() is None

@@ -31,11 +31,11 @@ async def registered_in(engine: Engine, function_id: str, namespace: str) -> Non
 
 @not_built_yet("namespaces other than default")
 async def test_official_worker_in_a_namespace_serves_its_own_calls(
-    engine: Engine, official: OfficialFactory
+    iii_engine: Engine, official: OfficialFactory
 ) -> None:
-    client = await official(engine, "official-team-a", namespace="team-a")
+    client = await official(iii_engine, "official-team-a", namespace="team-a")
     client.register_function("teama::hello", lambda data: {"hello": "from team-a"})
-    await registered_in(engine, "teama::hello", "team-a")
+    await registered_in(iii_engine, "teama::hello", "team-a")
 
     # The SDK sends this call with namespace "team-a": the function must resolve there.
     assert await official_call(client, "teama::hello", {}) == {"hello": "from team-a"}
@@ -47,12 +47,12 @@ async def test_official_worker_in_a_namespace_serves_its_own_calls(
 
 @not_built_yet("namespaces other than default")
 async def test_namespaced_function_is_found_only_in_its_namespace(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    client = await official(engine, "official-team-b", namespace="team-b")
+    client = await official(iii_engine, "official-team-b", namespace="team-b")
     client.register_function("teamb::work", lambda data: "done")
-    await registered_in(engine, "teamb::work", "team-b")
-    ours = await connect_worker(engine, name="ours")
+    await registered_in(iii_engine, "teamb::work", "team-b")
+    ours = await iii_worker(iii_engine, name="ours")
 
     assert await ours.trigger("teamb::work", {}, namespace="team-b") == "done"
     with pytest.raises(InvocationError) as caught:
@@ -65,9 +65,9 @@ async def test_namespaced_function_is_found_only_in_its_namespace(
 
 
 async def test_official_sdk_in_a_namespace_still_reaches_engine_functions(
-    engine: Engine, official: OfficialFactory
+    iii_engine: Engine, official: OfficialFactory
 ) -> None:
-    client = await official(engine, "official-team-c", namespace="team-c")
+    client = await official(iii_engine, "official-team-c", namespace="team-c")
     listing = await official_call(client, "engine::functions::list", {})
     assert "functions" in listing
     with pytest.raises(OfficialInvocationError) as caught:
@@ -76,9 +76,11 @@ async def test_official_sdk_in_a_namespace_still_reaches_engine_functions(
     assert "namespace team-c" in caught.value.message
 
 
-async def test_engine_log_functions_are_callable(engine: Engine, official: OfficialFactory) -> None:
+async def test_engine_log_functions_are_callable(
+    iii_engine: Engine, official: OfficialFactory
+) -> None:
     """workers.md 8.2 / 11.6: ``engine::log::*`` are always there and answer no result."""
-    client = await official(engine, "official-logger")
+    client = await official(iii_engine, "official-logger")
     for level in ("info", "warn", "error", "debug", "trace"):
         payload = {"message": f"compat {level}", "data": {"n": 1}}
         assert await official_call(client, f"engine::log::{level}", payload) is None

@@ -48,12 +48,12 @@ async def test_topics_are_isolated(builtin_engine: Engine, official: OfficialFac
 
 
 async def test_every_subscriber_gets_every_message_and_unsubscribe_is_per_subscriber(
-    builtin_engine: Engine, official: OfficialFactory, connect_worker: Any
+    builtin_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     client = await official(builtin_engine, "official-fanout")
     first, inbox_1 = await subscribe(builtin_engine, client, "offpy::sub1", "fan")
     _second, inbox_2 = await subscribe(builtin_engine, client, "offpy::sub2", "fan")
-    ours = await connect_worker(builtin_engine, name="ours-publisher")
+    ours = await iii_worker(builtin_engine, name="ours-publisher")
 
     await ours.trigger("publish", {"topic": "fan", "data": {"seq": 1}})
     assert await inbox_1.get() == {"seq": 1}

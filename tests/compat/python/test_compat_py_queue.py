@@ -48,7 +48,7 @@ async def test_official_enqueue_returns_a_receipt_and_runs_the_job(
 
 
 async def test_durable_subscriber_gets_published_data(
-    queue_engine: Engine, official: OfficialFactory, connect_worker: Any
+    queue_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     client = await official(queue_engine, "official-durable-sub")
     messages = Inbox()
@@ -61,7 +61,7 @@ async def test_durable_subscriber_gets_published_data(
         }
     )
     await wait_for_binding(queue_engine, "offpy::on_order")
-    ours = await connect_worker(queue_engine, name="ours")
+    ours = await iii_worker(queue_engine, name="ours")
 
     await ours.trigger("iii::durable::publish", {"topic": "orders", "data": {"id": 1}})
     assert await messages.get() == {"id": 1}

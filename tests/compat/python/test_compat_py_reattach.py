@@ -28,31 +28,32 @@ pytestmark = pytest.mark.compat
 
 
 async def test_official_python_reattaches_over_a_half_open_link(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    async with HalfOpenProxy(engine) as proxy:
+    async with HalfOpenProxy(iii_engine) as proxy:
         client = await official(proxy.url, "official-half-open")
         client.register_function("offpy::ghostly", lambda data: "served by the new link")
         client.register_function("offpy::watch", lambda data: None)
         client.register_trigger(
             {"type": "engine::workers-available", "function_id": "offpy::watch", "config": {}}
         )
-        await wait_for_functions(engine, "offpy::ghostly")
-        binding = await wait_for_binding(engine, "offpy::watch")
+        await wait_for_functions(iii_engine, "offpy::ghostly")
+        binding = await wait_for_binding(iii_engine, "offpy::watch")
         old_id = client.worker_id
-        assert old_id in engine.workers.connections
+        assert old_id in iii_engine.workers.connections
 
         proxy.cut_clients()
 
         async def reattached() -> bool:
             return (
-                client.worker_id not in (None, old_id) and old_id not in engine.workers.connections
+                client.worker_id not in (None, old_id)
+                and old_id not in iii_engine.workers.connections
             )
 
         await eventually(reattached, "the SDK to reconnect and the engine to retire the ghost")
         assert client.get_connection_state() == "connected"
 
-        ours = await connect_worker(engine, name="ours")
+        ours = await iii_worker(iii_engine, name="ours")
 
         async def answers() -> Any:
             try:
@@ -63,11 +64,11 @@ async def test_official_python_reattaches_over_a_half_open_link(
         assert (
             await eventually(answers, "the function to be served again") == "served by the new link"
         )
-        workers = await engine.invoke("engine::workers::list", {"search": "official-half-open"})
+        workers = await iii_engine.invoke("engine::workers::list", {"search": "official-half-open"})
         assert [w["id"] for w in workers["workers"]] == [client.worker_id]
         assert await official_call(client, "offpy::ghostly", {}) == "served by the new link"
         # The replayed binding (same id) replaced the old one instead of adding a second.
-        rows = await engine.invoke(
+        rows = await iii_engine.invoke(
             "engine::registered-triggers::list", {"function_id": "offpy::watch"}
         )
         assert [r["id"] for r in rows["registered_triggers"]] == [binding["id"]]

@@ -150,13 +150,13 @@ class MemoryStream(IStream[Any]):  # type: ignore[misc]
 
 
 async def test_custom_stream_from_the_official_sdk_is_routed_to_it(
-    stream_engine: Engine, official: OfficialFactory, connect_worker: Any
+    stream_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     client = await official(stream_engine, "official-custom-stream")
     custom = MemoryStream()
     create_stream(client, "custom", custom)
     await wait_for_functions(stream_engine, "stream::get(custom)", "stream::set(custom)")
-    ours = await connect_worker(stream_engine, name="ours")
+    ours = await iii_worker(stream_engine, name="ours")
 
     where = {"stream_name": "custom", "group_id": "g", "item_id": "i"}
     created = await ours.trigger("stream::set", {**where, "data": 5})

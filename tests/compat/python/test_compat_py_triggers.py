@@ -73,10 +73,10 @@ async def start_provider(
 
 
 async def test_official_provider_receives_our_binding_and_fires_it(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    _client, _provider, inbox = await start_provider(engine, official, "official-webhooks")
-    ours = await connect_worker(engine, name="ours")
+    _client, _provider, inbox = await start_provider(iii_engine, official, "official-webhooks")
+    ours = await iii_worker(iii_engine, name="ours")
     calls = Inbox()
 
     def on_hook(payload: Any, metadata: Any) -> None:
@@ -107,23 +107,23 @@ async def test_official_provider_receives_our_binding_and_fires_it(
 
 
 async def test_binding_registered_before_the_official_provider_is_delivered_later(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    ours = await connect_worker(engine, name="ours")
+    ours = await iii_worker(iii_engine, name="ours")
     ours.register_function("ours::early", lambda payload: None)
     handle = ours.register_trigger("offpy-webhook", "ours::early", {"path": "/early"})
-    await wait_for_functions(engine, "ours::early")
+    await wait_for_functions(iii_engine, "ours::early")
 
-    _client, _provider, inbox = await start_provider(engine, official, "official-late")
+    _client, _provider, inbox = await start_provider(iii_engine, official, "official-late")
     kind, binding = await inbox.get()
     assert (kind, binding.id, binding.config) == ("register", handle.id, {"path": "/early"})
 
 
 async def test_official_provider_rejection_reaches_our_registrant(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    await start_provider(engine, official, "official-picky", reject="path must start with /api")
-    ours = await connect_worker(engine, name="ours")
+    await start_provider(iii_engine, official, "official-picky", reject="path must start with /api")
+    ours = await iii_worker(iii_engine, name="ours")
     ours.register_function("ours::never", lambda payload: None)
     handle = ours.register_trigger("offpy-webhook", "ours::never", {"path": "/x"})
 
@@ -133,26 +133,26 @@ async def test_official_provider_rejection_reaches_our_registrant(
 
 
 async def test_binding_is_redelivered_when_the_official_provider_comes_back(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    first, _provider, inbox = await start_provider(engine, official, "official-flaky")
-    ours = await connect_worker(engine, name="ours")
+    first, _provider, inbox = await start_provider(iii_engine, official, "official-flaky")
+    ours = await iii_worker(iii_engine, name="ours")
     ours.register_function("ours::kept", lambda payload: None)
     handle = ours.register_trigger("offpy-webhook", "ours::kept", {"path": "/kept"})
     kind, binding = await inbox.get()
     assert (kind, binding.id) == ("register", handle.id)
 
     await close_official(first)
-    _second, _provider2, inbox2 = await start_provider(engine, official, "official-flaky-2")
+    _second, _provider2, inbox2 = await start_provider(iii_engine, official, "official-flaky-2")
     kind, binding = await inbox2.get()
     assert (kind, binding.id, binding.config) == ("register", handle.id, {"path": "/kept"})
 
 
 async def test_trigger_type_and_binding_are_listed(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
-    client, _provider, inbox = await start_provider(engine, official, "official-listed")
-    ours = await connect_worker(engine, name="ours")
+    client, _provider, inbox = await start_provider(iii_engine, official, "official-listed")
+    ours = await iii_worker(iii_engine, name="ours")
     ours.register_function("ours::listed", lambda payload: None)
     handle = ours.register_trigger("offpy-webhook", "ours::listed", {"path": "/l"})
     await inbox.get()
@@ -185,12 +185,12 @@ class OurProvider:
 
 
 async def test_our_provider_receives_an_official_binding(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     provider = OurProvider()
-    ours = await connect_worker(engine, name="ours-provider")
+    ours = await iii_worker(iii_engine, name="ours-provider")
     ours.register_trigger_type(provider)
-    client = await official(engine, "official-registrant")
+    client = await official(iii_engine, "official-registrant")
     calls = Inbox()
 
     def on_tick(data: Any, metadata: Any = None) -> None:
@@ -205,7 +205,7 @@ async def test_our_provider_receives_an_official_binding(
     assert kind == "register"
     assert (binding.function_id, binding.config) == ("offpy::on_tick", {"every": 3})
 
-    await wait_for_functions(engine, "offpy::on_tick")
+    await wait_for_functions(iii_engine, "offpy::on_tick")
     await ours.trigger(binding.function_id, {"tick": 1}, metadata={"from": "ours"})
     data, metadata = await calls.get()
     assert data["tick"] == 1
@@ -217,13 +217,13 @@ async def test_our_provider_receives_an_official_binding(
 
 
 async def test_official_trigger_without_config_is_accepted(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     """The official SDK omits ``config`` when it is None; upstream drops such frames, we don't."""
     provider = OurProvider()
-    ours = await connect_worker(engine, name="ours-provider")
+    ours = await iii_worker(iii_engine, name="ours-provider")
     ours.register_trigger_type(provider)
-    client = await official(engine, "official-no-config")
+    client = await official(iii_engine, "official-no-config")
     client.register_function("offpy::bare", lambda data: None)
     client.register_trigger({"type": "ours-ticker", "function_id": "offpy::bare"})
 
@@ -232,12 +232,12 @@ async def test_official_trigger_without_config_is_accepted(
 
 
 async def test_official_provider_disconnect_removes_its_trigger_type(
-    engine: Engine, official: OfficialFactory
+    iii_engine: Engine, official: OfficialFactory
 ) -> None:
-    client, _provider, _inbox = await start_provider(engine, official, "official-gone")
+    client, _provider, _inbox = await start_provider(iii_engine, official, "official-gone")
 
     async def listed() -> bool:
-        types = await engine.invoke("engine::triggers::list", {})
+        types = await iii_engine.invoke("engine::triggers::list", {})
         return any(t["id"] == "offpy-webhook" for t in types["triggers"])
 
     assert await listed()
@@ -250,11 +250,11 @@ async def test_official_provider_disconnect_removes_its_trigger_type(
 
 
 async def test_official_unregister_trigger_type_keeps_the_connection_and_parks_bindings(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     """The SDKs send ``unregistertriggertype`` (upstream drops it); the socket must survive."""
-    client, provider, inbox = await start_provider(engine, official, "official-withdraws")
-    ours = await connect_worker(engine, name="ours")
+    client, provider, inbox = await start_provider(iii_engine, official, "official-withdraws")
+    ours = await iii_worker(iii_engine, name="ours")
     ours.register_function("ours::parked", lambda payload: None)
     handle = ours.register_trigger("offpy-webhook", "ours::parked", {"path": "/p"})
     assert (await inbox.get())[0] == "register"
@@ -281,12 +281,12 @@ class PickyProvider(OurProvider):
 
 
 async def test_official_sdk_uses_engine_register_trigger_for_durable_bindings(
-    engine: Engine, official: OfficialFactory, connect_worker: Any
+    iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:
     provider = PickyProvider()
-    ours = await connect_worker(engine, name="ours-provider")
+    ours = await iii_worker(iii_engine, name="ours-provider")
     ours.register_trigger_type(provider)
-    client = await official(engine, "official-durable")
+    client = await official(iii_engine, "official-durable")
     request = {"trigger_type": "ours-picky", "function_id": "offpy::durable", "config": {"x": 1}}
 
     created = await official_call(client, "engine::register_trigger", request)
@@ -295,10 +295,12 @@ async def test_official_sdk_uses_engine_register_trigger_for_durable_bindings(
 
     # Ownerless: the binding outlives the official worker that made it.
     await close_official(client)
-    rows = await engine.invoke("engine::registered-triggers::list", {"trigger_type": "ours-picky"})
+    rows = await iii_engine.invoke(
+        "engine::registered-triggers::list", {"trigger_type": "ours-picky"}
+    )
     assert [r["id"] for r in rows["registered_triggers"]] == [created["id"]]
 
-    other = await official(engine, "official-durable-2")
+    other = await official(iii_engine, "official-durable-2")
     with pytest.raises(OfficialInvocationError) as caught:
         await official_call(
             other, "engine::register_trigger", {**request, "config": {"reject": True}}

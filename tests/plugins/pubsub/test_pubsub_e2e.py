@@ -47,9 +47,9 @@ async def pubsub_engine() -> AsyncIterator[Engine]:
 
 
 async def test_subscriber_gets_the_raw_data_without_metadata(
-    pubsub_engine: Engine, connect_worker: ConnectWorker
+    pubsub_engine: Engine, iii_worker: ConnectWorker
 ) -> None:
-    worker = await connect_worker(pubsub_engine, name="w1")
+    worker = await iii_worker(pubsub_engine, name="w1")
     inbox = Inbox()
     t = topic()
     worker.register_function("test::on_message", inbox)
@@ -65,8 +65,8 @@ async def test_subscriber_gets_the_raw_data_without_metadata(
     assert await inbox.next() == [1, "two", None]
 
 
-async def test_topics_are_isolated(pubsub_engine: Engine, connect_worker: ConnectWorker) -> None:
-    worker = await connect_worker(pubsub_engine, name="w2")
+async def test_topics_are_isolated(pubsub_engine: Engine, iii_worker: ConnectWorker) -> None:
+    worker = await iii_worker(pubsub_engine, name="w2")
     inbox_a, inbox_b = Inbox(), Inbox()
     topic_a, topic_b = topic(), topic()
     worker.register_function("test::a", inbox_a)
@@ -82,10 +82,10 @@ async def test_topics_are_isolated(pubsub_engine: Engine, connect_worker: Connec
 
 
 async def test_every_subscriber_gets_every_message_once(
-    pubsub_engine: Engine, connect_worker: ConnectWorker
+    pubsub_engine: Engine, iii_worker: ConnectWorker
 ) -> None:
-    worker = await connect_worker(pubsub_engine, name="w3")
-    other = await connect_worker(pubsub_engine, name="w4")
+    worker = await iii_worker(pubsub_engine, name="w3")
+    other = await iii_worker(pubsub_engine, name="w4")
     t = topic()
     inboxes = [Inbox() for _ in range(3)]
     worker.register_function("test::s0", inboxes[0])
@@ -94,7 +94,7 @@ async def test_every_subscriber_gets_every_message_once(
     worker.register_trigger("subscribe", "test::s0", {"topic": t})
     worker.register_trigger("subscribe", "test::s1", {"topic": t})
     other.register_trigger("subscribe", "test::s2", {"topic": t})
-    publisher = await connect_worker(pubsub_engine, name="w5")
+    publisher = await iii_worker(pubsub_engine, name="w5")
     # `other` registered on its own socket: wait until its binding is live before publishing.
     await _wait_for_bindings(publisher, "test::s2", 1)
     await publisher.trigger("publish", {"topic": t, "data": 1})
@@ -104,9 +104,9 @@ async def test_every_subscriber_gets_every_message_once(
 
 
 async def test_unsubscribing_one_keeps_the_others(
-    pubsub_engine: Engine, connect_worker: ConnectWorker
+    pubsub_engine: Engine, iii_worker: ConnectWorker
 ) -> None:
-    worker = await connect_worker(pubsub_engine, name="w6")
+    worker = await iii_worker(pubsub_engine, name="w6")
     t, probe = topic(), topic()
     gone, kept = Inbox(), Inbox()
     worker.register_function("test::gone", gone)
@@ -124,10 +124,8 @@ async def test_unsubscribing_one_keeps_the_others(
     assert await gone.next() == "probe"
 
 
-async def test_empty_topic_is_rejected(
-    pubsub_engine: Engine, connect_worker: ConnectWorker
-) -> None:
-    worker = await connect_worker(pubsub_engine, name="w7")
+async def test_empty_topic_is_rejected(pubsub_engine: Engine, iii_worker: ConnectWorker) -> None:
+    worker = await iii_worker(pubsub_engine, name="w7")
     for payload in ({"topic": "", "data": 1}, {"data": 1}):
         with pytest.raises(InvocationError) as info:
             await worker.trigger("publish", payload)
@@ -136,9 +134,9 @@ async def test_empty_topic_is_rejected(
 
 
 async def test_subscribe_without_topic_is_accepted_and_inert(
-    pubsub_engine: Engine, connect_worker: ConnectWorker
+    pubsub_engine: Engine, iii_worker: ConnectWorker
 ) -> None:
-    worker = await connect_worker(pubsub_engine, name="w8")
+    worker = await iii_worker(pubsub_engine, name="w8")
     inbox = Inbox()
     t = topic()
     worker.register_function("test::no_topic", inbox)
@@ -152,9 +150,9 @@ async def test_subscribe_without_topic_is_accepted_and_inert(
 
 
 async def test_condition_function_is_honoured(
-    pubsub_engine: Engine, connect_worker: ConnectWorker
+    pubsub_engine: Engine, iii_worker: ConnectWorker
 ) -> None:
-    worker = await connect_worker(pubsub_engine, name="w9")
+    worker = await iii_worker(pubsub_engine, name="w9")
     inbox = Inbox()
     t = topic()
     worker.register_function("test::cond", lambda p: p["ok"])
@@ -184,7 +182,7 @@ async def _wait_for_bindings(worker: Worker, function_id: str, count: int) -> No
 
 @pytest.mark.redis
 async def test_redis_adapter_fans_out_across_engines(
-    redis_url: str, connect_worker: ConnectWorker
+    redis_url: str, iii_worker: ConnectWorker
 ) -> None:
     entry = {
         "name": "iii-pubsub",
@@ -192,8 +190,8 @@ async def test_redis_adapter_fans_out_across_engines(
     }
     async with start_engine(workers=[entry]) as one, start_engine(workers=[entry]) as two:
         on_one, on_two = (
-            await connect_worker(one, name="w10"),
-            await connect_worker(two, name="w11"),
+            await iii_worker(one, name="w10"),
+            await iii_worker(two, name="w11"),
         )
         inbox_one, inbox_two, inbox_two_b = Inbox(), Inbox(), Inbox()
         t = topic()
@@ -212,9 +210,9 @@ async def test_redis_adapter_fans_out_across_engines(
 
 
 async def test_publish_and_subscribe_are_advertised(
-    pubsub_engine: Engine, connect_worker: ConnectWorker
+    pubsub_engine: Engine, iii_worker: ConnectWorker
 ) -> None:
-    worker = await connect_worker(pubsub_engine, name="w-info")
+    worker = await iii_worker(pubsub_engine, name="w-info")
     info = await worker.trigger("engine::triggers::info", {"id": "subscribe"})
     assert info["worker_name"] == "iii-pubsub"
     assert info["configuration_schema"]["required"] == ["topic"]

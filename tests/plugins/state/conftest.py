@@ -22,9 +22,9 @@ async def state_engine() -> AsyncIterator[Engine]:
 
 
 @pytest.fixture
-async def client(state_engine: Engine, connect_worker: Callable[..., Awaitable[Worker]]) -> Worker:
+async def client(state_engine: Engine, iii_worker: Callable[..., Awaitable[Worker]]) -> Worker:
     """An SDK worker connected to ``state_engine``."""
-    return await connect_worker(state_engine, name="state-client")
+    return await iii_worker(state_engine, name="state-client")
 
 
 @pytest.fixture

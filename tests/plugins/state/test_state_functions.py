@@ -148,11 +148,11 @@ async def test_bad_input_is_a_deserialization_error(
 
 
 async def test_value_too_large_is_rejected_and_nothing_is_stored(
-    connect_worker: Any,
+    iii_worker: Any,
 ) -> None:
     entry = {"name": "iii-state", "config": {"adapter": {"name": "memory"}, "max_value_bytes": 10}}
     async with start_engine(workers=[entry]) as engine:
-        client = await connect_worker(engine)
+        client = await iii_worker(engine)
         # Compact JSON of "12345678" is 10 bytes: allowed.
         await call(client, "state::set", {"scope": "s", "key": "ok", "value": "12345678"})
         error = await call_error(client, "state::set", {"scope": "s", "key": "k", "value": "x" * 9})

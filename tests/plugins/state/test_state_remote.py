@@ -17,16 +17,16 @@ Connect = Callable[..., Awaitable[Worker]]
 
 
 async def test_state_worker_runs_out_of_process(
-    engine: Engine, connect_worker: Connect, tmp_path: Path
+    iii_engine: Engine, iii_worker: Connect, tmp_path: Path
 ) -> None:
-    host = Worker(engine.worker_url, name="remote-state")
+    host = Worker(iii_engine.worker_url, name="remote-state")
     ready: asyncio.Queue[str] = asyncio.Queue()
     config = StateConfig(adapter=AdapterConfig("file", {"path": "remote.sqlite3"}))
     state = StateWorker(config)
     await state.start(AnnouncingContext(host, ready, "iii-state", tmp_path))
     await host.connect()
     try:
-        app = await connect_worker(engine, name="app")
+        app = await iii_worker(iii_engine, name="app")
         recorder = Recorder()
         app.register_function("app::on_change", recorder)
         handle = app.register_trigger("state", "app::on_change", {"scope": "s"}, metadata={"m": 1})

@@ -57,41 +57,39 @@ async def restart_round_trip(entry: dict[str, Any], connect: Connect, base_dir: 
         await check_sample(await connect(engine))
 
 
-async def test_file_adapter_survives_an_engine_restart(
-    tmp_path: Path, connect_worker: Connect
-) -> None:
+async def test_file_adapter_survives_an_engine_restart(tmp_path: Path, iii_worker: Connect) -> None:
     path = tmp_path / "store" / "state.sqlite3"
     entry = state_entry({"adapter": {"name": "file", "config": {"path": str(path)}}})
-    await restart_round_trip(entry, connect_worker, tmp_path)
+    await restart_round_trip(entry, iii_worker, tmp_path)
     assert path.is_file()
 
 
 async def test_default_store_is_sqlite_under_base_dir_data(
-    tmp_path: Path, connect_worker: Connect
+    tmp_path: Path, iii_worker: Connect
 ) -> None:
-    await restart_round_trip(state_entry(), connect_worker, tmp_path)
+    await restart_round_trip(state_entry(), iii_worker, tmp_path)
     with sqlite3.connect(tmp_path / "data" / "state.sqlite3") as conn:
         scopes = {row[0] for row in conn.execute("SELECT scope FROM state")}
     assert scopes == {"orders", "config"}
 
 
 async def test_upstream_kv_file_based_config_maps_to_the_file_adapter(
-    tmp_path: Path, connect_worker: Connect
+    tmp_path: Path, iii_worker: Connect
 ) -> None:
     kv = {"store_method": "file_based", "file_path": "./data/state_store.db"}
     entry = state_entry({"adapter": {"name": "kv", "config": kv}, "save_interval_ms": 500})
-    await restart_round_trip(entry, connect_worker, tmp_path)
+    await restart_round_trip(entry, iii_worker, tmp_path)
     assert (tmp_path / "data" / "state_store.db").is_file()
 
 
 async def test_kv_file_path_that_is_a_directory_holds_the_database(
-    tmp_path: Path, connect_worker: Connect
+    tmp_path: Path, iii_worker: Connect
 ) -> None:
     (tmp_path / "kv_store_data.db").mkdir()  # an upstream data directory
     kv = {"store_method": "file_based", "save_interval_ms": 100}
     await restart_round_trip(
         state_entry({"adapter": {"name": "kv", "config": kv}}, name="state"),
-        connect_worker,
+        iii_worker,
         tmp_path,
     )
     assert (tmp_path / "kv_store_data.db" / "state.sqlite3").is_file()
@@ -101,15 +99,15 @@ async def test_kv_file_path_that_is_a_directory_holds_the_database(
     "adapter", [{"name": "memory"}, {"name": "kv"}, {"name": "kv", "config": {"store_method": "?"}}]
 )
 async def test_in_memory_stores_forget_on_restart_and_write_nothing(
-    tmp_path: Path, connect_worker: Connect, adapter: dict[str, Any]
+    tmp_path: Path, iii_worker: Connect, adapter: dict[str, Any]
 ) -> None:
     entry = state_entry({"adapter": adapter})
     async with start_engine(workers=[entry], base_dir=tmp_path) as engine:
-        client = await connect_worker(engine)
+        client = await iii_worker(engine)
         await call(client, "state::set", {"scope": "s", "key": "k", "value": 1})
         assert await call(client, "state::get", {"scope": "s", "key": "k"}) == 1
     async with start_engine(workers=[entry], base_dir=tmp_path) as engine:
-        client = await connect_worker(engine)
+        client = await iii_worker(engine)
         assert await call(client, "state::get", {"scope": "s", "key": "k"}) is None
     assert os.listdir(tmp_path) == []
 
@@ -147,12 +145,10 @@ async def redis_db(redis_url: str) -> str:
     return url
 
 
-async def test_two_engines_share_state_through_redis(
-    redis_db: str, connect_worker: Connect
-) -> None:
+async def test_two_engines_share_state_through_redis(redis_db: str, iii_worker: Connect) -> None:
     entry = state_entry({"adapter": {"name": "redis", "config": {"redis_url": redis_db}}})
     async with start_engine(workers=[entry]) as one, start_engine(workers=[entry]) as two:
-        first, second = await connect_worker(one), await connect_worker(two)
+        first, second = await iii_worker(one), await iii_worker(two)
         await write_sample(first)
         await check_sample(second)
         ops = [{"type": "increment", "path": "n", "by": 1}]
@@ -162,14 +158,14 @@ async def test_two_engines_share_state_through_redis(
 
 
 async def test_redis_failures_map_to_the_function_error_codes(
-    redis_db: str, connect_worker: Connect
+    redis_db: str, iii_worker: Connect
 ) -> None:
     raw = redis.from_url(redis_db)
     await raw.set("state:broken", "not a hash")  # every hash command on it fails (WRONGTYPE)
     await raw.aclose()
     entry = state_entry({"adapter": {"name": "redis", "config": {"redis_url": redis_db}}})
     async with start_engine(workers=[entry]) as engine:
-        client = await connect_worker(engine)
+        client = await iii_worker(engine)
         key = {"scope": "broken", "key": "k"}
         cases = [
             ("state::set", {**key, "value": 1}, "SET_ERROR", "Failed to set value: "),
@@ -194,11 +190,11 @@ async def test_unreachable_redis_fails_the_engine_start() -> None:
 
 
 async def test_concurrent_updates_from_two_engines_through_redis_lose_nothing(
-    redis_db: str, connect_worker: Connect
+    redis_db: str, iii_worker: Connect
 ) -> None:
     entry = state_entry({"adapter": {"name": "redis", "config": {"redis_url": redis_db}}})
     async with start_engine(workers=[entry]) as one, start_engine(workers=[entry]) as two:
-        clients = [await connect_worker(one), await connect_worker(two)]
+        clients = [await iii_worker(one), await iii_worker(two)]
 
         async def push(i: int) -> Any:
             ops = [

@@ -195,13 +195,13 @@ async def test_non_string_config_is_rejected(client: Worker, config: Any) -> Non
     assert error.message.startswith("Failed to parse trigger config")
 
 
-async def test_triggers_disabled_leaves_bindings_pending(connect_worker: Any) -> None:
+async def test_triggers_disabled_leaves_bindings_pending(iii_worker: Any) -> None:
     entry = {
         "name": "iii-state",
         "config": {"adapter": {"name": "memory"}, "triggers_enabled": False},
     }
     async with start_engine(workers=[entry]) as engine:
-        client = await connect_worker(engine)
+        client = await iii_worker(engine)
         listed = await call(client, "engine::triggers::list", {})
         assert "state" not in {row["id"] for row in listed["triggers"]}
         # The functions work as usual.
