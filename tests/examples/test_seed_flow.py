@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,25 +66,56 @@ async def test_running_total_survives_an_engine_restart(tmp_path: Path) -> None:
         assert await engine.stop() == 0, engine.output()
 
 
-async def test_the_readme_commands(tmp_path: Path) -> None:
+def readme_snippet() -> str:
+    """The README's Python program that calls ``math::add_two_numbers`` with ``worker.trigger``."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    found = [b for b in blocks if 'worker.trigger("math::add_two_numbers"' in b]
+    assert len(found) == 1, "the README's Quickstart shows one worker.trigger(...) program"
+    return found[0]
+
+
+async def test_the_readme_walkthrough(tmp_path: Path) -> None:
+    """The README's Quickstart, step by step, with the outputs it shows."""
+    readme = (REPO_ROOT / "README.md").read_text()
     async with quickstart_engine(
         tmp_path / "state", tmp_path / "engine.log", free_port(), free_port()
     ) as engine:
         port = str(engine.port)
-        # The README shows these exact texts (iii-http's compact JSON, `iii trigger`'s indent).
-        answer = await curl(engine.url, README_POST)
-        assert answer == '{"c":300,"running_total":300}', engine.output()
 
+        # 2. The Python worker.
         run = await iii("trigger", "math::add", "a=2", "b=3", "--port", port)
         assert (run.code, run.out, run.err) == (0, '{\n  "c": 5\n}\n', "")
 
-        run = await iii("trigger", "state::get", "scope=math", "key=running_total", "--port", port)
-        assert (run.code, run.out) == (0, "300\n"), run.err
+        # 3. The TypeScript worker, fired by the CLI.
+        run = await iii("trigger", "math::add_two_numbers", "a=10", "b=20", "--port", port)
+        assert (run.code, run.err) == (0, "")
+        assert run.out == '{\n  "c": 30,\n  "running_total": 30\n}\n'
+        assert run.out in readme
 
-        # The CLI fires the TypeScript function too: the same total.
-        run = await iii("trigger", "math::add_two_numbers", "a=1", "b=2", "--port", port)
-        assert run.code == 0, run.err
-        assert json.loads(run.out) == {"c": 3, "running_total": 303}
+        # 4. HTTP (iii-http's compact JSON).
+        answer = await curl(engine.url, README_POST)
+        assert answer == '{"c":300,"running_total":330}', engine.output()
+        assert answer in readme
+
+        # 5. State.
+        run = await iii("trigger", "state::get", "scope=math", "key=running_total", "--port", port)
+        assert (run.code, run.out) == (0, "330\n"), run.err
+
+        # 6. From code: the README's program, as a user would run it.
+        program = tmp_path / "add.py"
+        program.write_text(readme_snippet())
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(program),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=cli_env(III_URL=engine.worker_url),
+        )
+        out, err = await asyncio.wait_for(process.communicate(), WAIT_S)
+        assert process.returncode == 0, err.decode()
+        assert out.decode() == "{'c': 3, 'running_total': 333}\n"
+        assert out.decode() in readme
 
         # Bad input is answered by the caller-worker itself, without touching the total.
         status, body = await post(engine, "x", 1)
@@ -96,7 +129,7 @@ async def test_the_readme_commands(tmp_path: Path) -> None:
         run = await iii("trigger", "math::add_two_numbers", "a=x", "--port", port)
         assert run.code == 1
         assert "math::add_two_numbers expects" in run.err
-        assert await post(engine, 0, 0) == (200, {"c": 0, "running_total": 303})
+        assert await post(engine, 0, 0) == (200, {"c": 0, "running_total": 333})
         assert await engine.stop() == 0, engine.output()
 
 
@@ -130,15 +163,20 @@ async def test_stopping_and_starting_math_worker(tmp_path: Path) -> None:
         # Stop math-worker (its entry removed from the file): math::add is gone.
         save_config(config, without_math)
         await until_functions(client, lambda ids: "math::add" not in ids)
-        status, body = await post(engine, 1, 2)
-        assert status == 503, body
-        assert body == {
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(engine.url, json={"a": 1, "b": 2}) as response,
+        ):
+            status, text = response.status, await response.text()
+        assert status == 503, text
+        assert json.loads(text) == {
             "error": {
                 "code": "function_not_found",
                 "message": "Function math::add not found in namespace default.",
                 "function_id": "math::add",
             }
         }
+        assert text in (REPO_ROOT / "README.md").read_text()  # as the README shows it
         port = str(engine.port)
         run = await iii("trigger", "math::add_two_numbers", "a=1", "b=2", "--port", port)
         assert run.code == 1
