@@ -101,13 +101,14 @@ ensure_node_packages() {
     touch "$dir/node_modules/.iii-stamp-$key"
 }
 
-# ensure_quickstart: the quickstart's Node packages, and its TypeScript worker compiled to
-# examples/quickstart/dist by the example's own tsc (once per hash of the sources).
+# ensure_quickstart: the quickstart's Node packages, and its TypeScript caller-worker
+# (caller_worker.ts) compiled to examples/quickstart/dist/caller_worker.js by the example's own
+# tsc (once per hash of the sources).
 ensure_quickstart() {
     local dir="$ROOT/examples/quickstart"
     ensure_node_packages "$dir"
     local key; key="$(hash_of "$dir"/*.ts "$dir/tsconfig.json" "$dir/package-lock.json")"
-    if [ -f "$dir/dist/.iii-stamp-$key" ] && [ -f "$dir/dist/http_worker.js" ]; then return; fi
+    if [ -f "$dir/dist/.iii-stamp-$key" ] && [ -f "$dir/dist/caller_worker.js" ]; then return; fi
     section "Compiling the quickstart's TypeScript worker"
     (cd "$dir" && npm run --silent build) || return 1
     rm -f "$dir/dist/.iii-stamp-"*

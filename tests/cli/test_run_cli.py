@@ -181,12 +181,11 @@ async def test_quickstart_end_to_end(
     run = await iii("trigger", "math::add", "a=2", "b=3", "--port", str(port))
     assert (run.code, run.out, run.err) == (0, '{\n  "c": 5\n}\n', "")
 
-    await _wait_listed(port, "math::add_http", "registered-triggers")
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(f"http://127.0.0.1:{http_port}/math/add", json={"a": 2, "b": 3}) as response,
-    ):
-        assert (response.status, await response.json()) == (200, {"c": 5})
+    # The quickstart's route, served by its TypeScript caller-worker (compiled by scripts/test).
+    await _wait_listed(port, "math::add_two_numbers", "registered-triggers")
+    url = f"http://127.0.0.1:{http_port}/math/add-two-numbers"
+    async with aiohttp.ClientSession() as http, http.post(url, json={"a": 2, "b": 3}) as response:
+        assert (response.status, await response.json()) == (200, {"c": 5, "running_total": 5})
 
     status = await iii("status", "--port", str(port))
     assert status.code == 0, status.err
