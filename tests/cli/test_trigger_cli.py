@@ -17,7 +17,6 @@ from iii_sdk.worker import Worker
 from tests.cli.clirun import free_port, iii
 
 
-
 def echo(payload: Any) -> Any:
     """The payload as received, minus the caller id the engine adds to objects."""
     if isinstance(payload, dict):
