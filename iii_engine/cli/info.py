@@ -9,10 +9,11 @@ from pathlib import Path
 from iii_engine.cli._rawclient import EngineUnreachable, RawClient, WebSocketFailure
 from iii_engine.config.plan import make_plan
 from iii_engine.config.plugin_manager import PluginManager
+from iii_engine.config.preflight import process_problem
 from iii_engine.config.schema import load_config
 from iii_sdk.errors import ConfigError, InvocationError
 
-__all__ = ["check_config", "list_plugins", "status", "table"]
+__all__ = ["check_config", "list_plugins", "plural", "status", "table"]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -35,9 +36,19 @@ def check_config(path: Path, plugins: PluginManager | None = None) -> int:
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    problems = [p for e in config.workers if e.is_process for p in [process_problem(e)] if p]
+    for where, reason in problems:
+        print(f"Error: {where}: {reason}", file=sys.stderr)
+    if problems:
+        return 1
     names = ", ".join(e.instance_id for e in config.workers) or "(none)"
-    print(f"{path}: OK ({len(config.workers)} workers: {names})")
+    print(f"{path}: OK ({plural(len(config.workers), 'worker')}: {names})")
     return 0
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 worker``, ``2 workers``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def list_plugins(plugins: PluginManager | None = None) -> int:
