@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from iii_engine._version import ENGINE_VERSION
 from iii_engine.cli import trigger as trigger_cli
 from iii_engine.cli._logsetup import LEVELS, configure_logging
+from iii_engine.cli.banner import banner, print_when_ready
 from iii_engine.config.schema import EngineConfig, default_config, load_config
 from iii_sdk.errors import ConfigError
 from iii_sdk.eventloop import loop_factory
@@ -159,6 +160,7 @@ async def _serve(config: EngineConfig) -> int:
             loop.add_signal_handler(sig, stop.set)
     async with Engine(config) as engine:
         print(banner(engine, config), flush=True)
+        engine.spawn(print_when_ready(engine, config))
         # Everything loaded at start-up lives as long as the engine: keep it out of the
         # cyclic collector's full passes (they cost ~10 ms at this heap size).
         gc.freeze()
@@ -170,6 +172,7 @@ async def _serve(config: EngineConfig) -> int:
         for waiter in pending:
             waiter.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+    logging.getLogger("iii.engine").info("engine stopped")
     if reload is not None and reload.done() and not reload.cancelled():
         error = reload.exception()
         if error is not None:
@@ -187,24 +190,6 @@ def _start_reload(engine: Engine, config: EngineConfig) -> asyncio.Task[None] | 
     return asyncio.create_task(
         ConfigWatcher(config, engine.apply_reload).run(), name="config-watch"
     )
-
-
-def banner(engine: Engine, config: EngineConfig) -> str:
-    """The start-up summary: version, config file, listening URLs, workers, plugins."""
-    source = str(config.path) if config.path else "none (embedded defaults)"
-    lines = [f"iii engine {ENGINE_VERSION} (python)", f"  config    {source}"]
-    lines += [f"  workers   {url}" for url in engine.worker_urls]
-    for instance_id, running in engine.builtins.items():
-        urls = getattr(running.worker, "urls", None)
-        found = urls() if callable(urls) else None
-        if isinstance(found, dict):
-            lines += [f"  {label!s:<9} {url}  ({instance_id})" for label, url in found.items()]
-    processes = [f"{e.instance_id} (process)" for e in config.workers if e.is_process]
-    names = [*engine.builtins, *processes]
-    lines.append(f"  running   {', '.join(names) or '(engine functions only)'}")
-    plugins = [p.name for p in engine.plugins.plugins if p.error is None]
-    lines.append(f"  plugins   {', '.join(plugins) or '(none)'}")
-    return "\n".join(lines)
 
 
 def _error(message: str) -> int:
