@@ -72,10 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config file (exit 0 or 1)")
     check.add_argument("path", type=Path, metavar="PATH")
     commands.add_parser("plugins", help="list installed plugins and the workers they provide")
-    status = commands.add_parser("status", help="workers, functions and trigger types of an engine")
+    status = commands.add_parser(
+        "status", help="workers, functions, trigger types and triggers of an engine"
+    )
     status.add_argument("--address", default="localhost", help="engine host (default localhost)")
     status.add_argument("--port", type=int, default=49134, help="engine port (default 49134)")
     status.add_argument("--timeout-ms", type=int, default=5000, help="deadline (default 5000)")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -96,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return list_plugins()
     if args.command == "status":
-        from iii_engine.cli.info import status
+        from iii_engine.cli.status import status
 
         url = f"ws://{args.address}:{args.port}"
         try:
-            return asyncio.run(status(url, args.timeout_ms / 1000))
+            return asyncio.run(status(url, args.timeout_ms / 1000, as_json=args.json))
         except KeyboardInterrupt:
             return 130
     try:
