@@ -172,8 +172,7 @@ class _Managed:
                         delay = self.owner.backoff_initial
                     self.restarts += 1
                     logger.warning(
-                        "[%s] exited with code %s; restart %d in %.1fs (backoff doubles up to "
-                        "%.0fs)",
+                        "[%s] exited with code %s; restart %d in %.3gs (backoff doubles up to %gs)",
                         self.label,
                         code,
                         self.restarts,
