@@ -241,9 +241,11 @@ async def _function_help(parser: argparse.ArgumentParser, url: str, args: Any) -
         if exc.code in ("NOT_FOUND", "function_not_found"):
             return _fail(await _not_found(client, args.function, args.namespace))
         return _fail(f"{exc.code}: {exc.message}")
-    except (EngineUnreachable, WebSocketFailure):
+    except (EngineUnreachable, InvocationTimeout, WebSocketFailure) as exc:
+        reason = exc.reason if isinstance(exc, EngineUnreachable) else str(exc) or "no answer"
         print(
-            f"warning: could not reach the engine at {url}; showing static help.", file=sys.stderr
+            f"Warning: cannot reach the engine at {url} ({reason}); showing the static help.",
+            file=sys.stderr,
         )
         parser.print_help()
         return 0

@@ -302,7 +302,7 @@ async def test_function_help_falls_back_when_unreachable() -> None:
     )
     assert run.code == 0
     assert run.out.startswith("usage: iii trigger")
-    assert "warning" in run.err
+    assert run.err.startswith("Warning: cannot reach the engine at ws://localhost:")
 
 
 async def test_concurrent_runs_do_not_reject_each_other(address: list[str]) -> None:
