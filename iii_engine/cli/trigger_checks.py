@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from iii_engine.cli._rawclient import RawClient
 from iii_engine.config.suggest import close_match
 from iii_sdk.errors import InvocationError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["function_info", "function_suggestion", "render_error", "schema_problems"]
 
@@ -68,6 +69,8 @@ def schema_problems(schema: Any, payload: Any) -> list[str]:
     """
     if not isinstance(schema, dict) or not schema:
         return []
+    import jsonschema  # only when there is a schema to check (it costs ~25 ms to import)
+
     try:
         validator_type = jsonschema.validators.validator_for(schema)
         validator_type.check_schema(schema)
