@@ -76,7 +76,7 @@ def schema_problems(schema: Any, payload: Any) -> list[str]:
         validator_type.check_schema(schema)
         validator = validator_type(schema)
         errors = sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path))
-    except (jsonschema.SchemaError, jsonschema.exceptions.RefResolutionError):
+    except Exception:  # an invalid schema, an unresolvable $ref ...
         return []  # a schema the function got wrong is not the caller's problem
     return [_describe(error) for error in errors]
 
@@ -97,17 +97,33 @@ def _json_type(value: Any) -> str:
 
 def _describe(error: jsonschema.ValidationError) -> str:
     path = list(error.absolute_path)
+    schema: Any = error.schema if isinstance(error.schema, dict) else {}
+    known = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    instance: Any = error.instance if isinstance(error.instance, dict) else {}
     if error.validator == "required":
         required: Any = error.validator_value
-        instance: Any = error.instance if isinstance(error.instance, dict) else {}
         missing = [k for k in required if k not in instance]
         name = missing[0] if missing else error.message
-        return f"{_where([*path, name])}: required"
+        extra = [str(k) for k in instance if k not in known and not str(k).startswith("_")]
+        typo = close_match(str(name), extra)
+        hint = f" (did you mean {name} instead of {typo}?)" if typo else ""
+        return f"{_where([*path, name])}: required{hint}"
+    if error.validator == "additionalProperties" and instance:
+        extra = [str(k) for k in instance if k not in known]
+        return (
+            "; ".join(f"{_where([*path, k])}: unknown key{_suggest(k, known)}" for k in extra)
+            or f"{_where(path)}: {error.message}"
+        )
     if error.validator == "type":
         expected = error.validator_value
         wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
         return f"{_where(path)}: expected {wanted}, got {_json_type(error.instance)}"
     return f"{_where(path)}: {error.message}"
+
+
+def _suggest(key: str, known: Any) -> str:
+    match = close_match(key, [str(k) for k in known])
+    return f" (did you mean {match}?)" if match else ""
 
 
 def render_error(exc: InvocationError, *, as_json: bool) -> str:

@@ -33,32 +33,38 @@ class WorkerLog:
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str], None] = {}
+        self._announced: set[str] = set()
 
     def socket_open(self, conn: WorkerConnection) -> None:
         """A socket was accepted (its name is not known yet)."""
         log.debug("worker socket opened: %s (%s)", conn.worker_id, conn.ip_address or "?")
 
     def registered(self, conn: WorkerConnection, previous_name: str | None) -> None:
-        """``engine::workers::register`` succeeded: the named connect line."""
+        """``engine::workers::register`` succeeded: the named connect line (once per name)."""
         name = conn.name
-        if name is None or name == previous_name:
-            return  # metadata update only
-        key = (conn.namespace, name)
-        again = key in self._seen
-        self._seen.pop(key, None)
-        self._seen[key] = None
-        if len(self._seen) > _MAX_NAMES:
-            del self._seen[next(iter(self._seen))]
+        if conn.worker_id in self._announced and name == previous_name:
+            return  # a metadata update only
+        self._announced.add(conn.worker_id)
+        again = False
+        if name is not None:
+            key = (conn.namespace, name)
+            again = key in self._seen
+            self._seen.pop(key, None)
+            self._seen[key] = None
+            if len(self._seen) > _MAX_NAMES:
+                del self._seen[next(iter(self._seen))]
         details = [str(conn.info.get("runtime") or "unknown runtime")]
         if conn.pid is not None:
             details.append(f"pid {conn.pid}")
         details.append(f"id {conn.worker_id}")
         verb = "reconnected" if again else "connected"
-        log.log(_level(name), "worker %s: %s (%s)", verb, name, ", ".join(details))
+        shown = name or "(unnamed)"
+        log.log(_level(name), "worker %s: %s (%s)", verb, shown, ", ".join(details))
 
     def disconnected(self, conn: WorkerConnection) -> None:
-        """The connection is gone and cleaned up."""
+        """The connection is gone and cleaned up (INFO only if its connect line was)."""
         name = conn.name
-        log.log(
-            _level(name), "worker disconnected: %s (id %s)", name or "(unnamed)", conn.worker_id
-        )
+        announced = conn.worker_id in self._announced
+        self._announced.discard(conn.worker_id)
+        level = _level(name) if announced else logging.DEBUG
+        log.log(level, "worker disconnected: %s (id %s)", name or "(unnamed)", conn.worker_id)
