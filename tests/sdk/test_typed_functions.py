@@ -127,3 +127,13 @@ async def test_iii_trigger_checks_the_derived_schema(iii_engine: Engine, typed: 
     assert (run.code, run.err) == (1, "Error: invalid_payload: b: required\n")
     run = await iii("trigger", "typed::add", "a=1", "b=2", *flags)
     assert (run.code, run.out) == (0, '{\n  "c": 3\n}\n')
+
+
+async def test_in_process_functions_are_typed_too(iii_engine: Engine) -> None:
+    iii_engine.core_context.register_function("local::add", add)
+    assert await iii_engine.invoke("local::add", {"a": 1, "b": 2}) == {"c": 3}
+    with pytest.raises(InvocationError) as info:
+        await iii_engine.invoke("local::add", {"b": 2})
+    assert (info.value.code, info.value.message) == ("invalid_payload", "a: required")
+    entry = iii_engine.functions.get("default", "local::add")
+    assert entry is not None and b'"AddInput"' in bytes(entry.request_format)  # type: ignore[arg-type]
