@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import os
@@ -140,7 +141,9 @@ def _run(config: EngineConfig) -> int:
     except ConfigError as exc:
         return _error(str(exc))
     except OSError as exc:  # e.g. a port already in use
-        return _error(f"cannot start the engine: {exc}")
+        taken = exc.errno == errno.EADDRINUSE
+        hint = " (another engine running? `iii status` shows what answers there)" if taken else ""
+        return _error(f"cannot start the engine: {exc}{hint}")
     except Exception as exc:  # a worker failing to start, or a bug: exit 1, not a traceback
         logging.getLogger("iii.engine").debug("the engine failed", exc_info=True)
         return _error(f"the engine failed: {type(exc).__name__}: {exc} (--log-level debug: trace)")

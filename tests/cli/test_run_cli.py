@@ -56,6 +56,7 @@ async def test_port_in_use_exits_1(tmp_path: Path) -> None:
         run = await iii("--config", str(config))
     assert run.code == 1
     assert run.err.startswith("Error: cannot start the engine:")
+    assert run.err.endswith("(another engine running? `iii status` shows what answers there)\n")
     assert "Traceback" not in run.err
 
 
