@@ -65,10 +65,11 @@ async def function_suggestion(client: RawClient, function_id: str) -> str:
 def schema_problems(schema: Any, payload: Any) -> list[str]:
     """Every way ``payload`` breaks ``schema``: ``["b: required", "a: expected integer, ..."]``.
 
-    An absent or unusable schema yields no problems (nothing is declared, nothing is checked).
+    An absent or unusable schema yields no problems (nothing is declared, nothing is checked),
+    and so does the legacy ``{name, type, body: [...]}`` format of the official Python SDK.
     """
-    if not isinstance(schema, dict) or not schema:
-        return []
+    if not isinstance(schema, dict) or not schema or isinstance(schema.get("body"), list):
+        return []  # nothing declared, or the official Python SDK's legacy format (not a schema)
     import jsonschema  # only when there is a schema to check (it costs ~25 ms to import)
 
     try:

@@ -45,6 +45,7 @@ STRUCT = {  # the shape msgspec writes: a $ref into $defs
         (None, {"anything": 1}, []),
         ({"type": "objekt"}, {}, []),  # an invalid schema is not the caller's problem
         ({"$ref": "#/$defs/Missing"}, {}, []),
+        ({"name": "in", "type": "object", "body": [{"name": "a", "required": True}]}, {}, []),
     ],
 )
 def test_schema_problems(schema: Any, payload: Any, problems: list[str]) -> None:
