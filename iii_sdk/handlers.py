@@ -14,6 +14,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from iii_sdk.typed import payload_decoder
+
 __all__ = ["AsyncHandler", "Handler", "adapt"]
 
 Handler = Callable[..., Any]
@@ -42,8 +44,22 @@ def adapt(fn: Handler, *, run_sync_in_thread: bool = True) -> AsyncHandler:
     """Return ``async (payload, metadata) -> result`` calling ``fn`` the way it was declared.
 
     With ``run_sync_in_thread=False`` a sync handler runs inline on the loop (for handlers known
-    to be quick, such as the engine's own built-ins).
+    to be quick, such as the engine's own built-ins). A payload parameter annotated with a
+    msgspec Struct, dataclass or TypedDict gets the payload decoded into it first
+    (:mod:`iii_sdk.typed`; bad input answers ``invalid_payload``).
     """
+    adapted = _adapt(fn, run_sync_in_thread)
+    decode = payload_decoder(fn)
+    if decode is None:
+        return adapted
+
+    async def call_typed(payload: Any, metadata: Any) -> Any:
+        return await adapted(decode(payload), metadata)
+
+    return call_typed
+
+
+def _adapt(fn: Handler, run_sync_in_thread: bool) -> AsyncHandler:
     wants_metadata = _wants_metadata(fn)
     if _is_async(fn):
         if wants_metadata:

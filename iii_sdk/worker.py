@@ -46,6 +46,7 @@ from iii_sdk.protocol import (
     new_id,
     to_raw,
 )
+from iii_sdk.typed import input_type
 
 from ._connection import ConnectionClosed
 from ._metadata import resolve_name, resolve_namespace, resolve_url, worker_metadata
@@ -217,9 +218,13 @@ class Worker:
 
         A handler raises :class:`InvocationError` to answer a specific error code; any other
         exception answers ``invocation_failed`` with its traceback. Formats are JSON Schema
-        dicts or msgspec types (informational, never validated).
+        dicts or msgspec types. A payload parameter annotated with a msgspec Struct, dataclass
+        or TypedDict is decoded into that type (bad input answers ``invalid_payload: b:
+        required``), and its schema is the request format unless one is given.
         """
         http = handler if isinstance(handler, HttpInvocationRef) else None
+        if request_format is None and not isinstance(handler, HttpInvocationRef):
+            request_format = input_type(handler)  # a typed handler declares its schema
         frame = encode(
             RegisterFunction(
                 id=function_id,

@@ -15,6 +15,7 @@ from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_sdk.handlers import Handler, adapt
 from iii_sdk.plugin import BuiltinWorker, Channel, TriggerType
 from iii_sdk.protocol import to_raw
+from iii_sdk.typed import input_type, request_schema
 
 if TYPE_CHECKING:
     from iii_engine.engine import Engine
@@ -81,6 +82,8 @@ class LocalWorkerContext:
             worker_name=self.name,
             description=description,
         )
+        if request_format is None and (typed := input_type(handler)) is not None:
+            request_format = request_schema(typed)  # as Worker.register_function does
         if request_format is not None:
             entry.request_format = to_raw(request_format)
         if response_format is not None:

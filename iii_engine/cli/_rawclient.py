@@ -20,14 +20,23 @@ from iii_engine._version import ENGINE_VERSION
 from iii_sdk import protocol as wire
 from iii_sdk.errors import InvocationError, ProtocolError
 
-__all__ = ["EngineUnreachable", "RawClient", "WebSocketFailure"]
+__all__ = ["EngineUnreachable", "InvocationTimeout", "RawClient", "WebSocketFailure"]
 
 _RETRY_FIRST_S: Final = 0.05
 _RETRY_MAX_S: Final = 0.5
 
 
-class EngineUnreachable(TimeoutError):
-    """No connection, or no answer, before the deadline."""
+class EngineUnreachable(ConnectionError):
+    """No connection to the engine before the connect deadline; ``reason`` says why."""
+
+    def __init__(self, url: str, reason: str = "no answer") -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class InvocationTimeout(TimeoutError):
+    """Connected, but no result arrived before the deadline."""
 
 
 class WebSocketFailure(ConnectionError):
@@ -45,13 +54,23 @@ class RawClient:
             result = await client.call("math::add", {"a": 2, "b": 3})
     """
 
-    def __init__(self, url: str, *, timeout_s: float, name: str = "iii-cli:trigger") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float,
+        name: str = "iii-cli:trigger",
+        connect_timeout_s: float | None = None,
+    ) -> None:
         self.url = url
         # The engine leases worker names (one live connection per name and namespace), so two
         # concurrent CLI runs under upstream's fixed name would reject each other: add the pid.
         self.name = f"{name}:{os.getpid()}"
         loop = asyncio.get_running_loop()
         self._deadline = loop.time() + timeout_s
+        # Connecting stops retrying at the earlier of the two deadlines (fail fast when set).
+        connect_s = timeout_s if connect_timeout_s is None else min(timeout_s, connect_timeout_s)
+        self._connect_deadline = loop.time() + connect_s
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
 
@@ -71,20 +90,26 @@ class RawClient:
         return self._deadline - asyncio.get_running_loop().time()
 
     async def connect(self) -> None:
-        """Open the socket (retrying until the deadline) and register as a named worker."""
+        """Open the socket (retrying until the connect deadline) and register as a worker.
+
+        Raises :class:`EngineUnreachable` naming the URL and the last failure.
+        """
         self._session = aiohttp.ClientSession()
         delay = _RETRY_FIRST_S
+        reason = "no answer"
+        loop = asyncio.get_running_loop()
         while True:
-            remaining = self._remaining()
+            remaining = self._connect_deadline - loop.time()
             if remaining <= 0:
-                raise EngineUnreachable(self.url)
+                raise EngineUnreachable(self.url, reason)
             try:
                 async with asyncio.timeout(remaining):
                     self._ws = await self._session.ws_connect(self.url, autoping=True)
                 break
             except TimeoutError as exc:
-                raise EngineUnreachable(self.url) from exc
-            except (aiohttp.ClientError, OSError):
+                raise EngineUnreachable(self.url, reason) from exc
+            except (aiohttp.ClientError, OSError) as exc:
+                reason = _describe(exc)
                 # The engine may be starting: retry with a short capped backoff.
                 await asyncio.sleep(min(delay, max(remaining, 0)))
                 delay = min(delay * 2, _RETRY_MAX_S)
@@ -115,7 +140,7 @@ class RawClient:
     async def call(self, function_id: str, data: Any, *, namespace: str | None = None) -> Any:
         """Invoke ``function_id`` and return its decoded result (``None`` when absent).
 
-        Raises :class:`InvocationError` for a remote error, :class:`EngineUnreachable` when the
+        Raises :class:`InvocationError` for a remote error, :class:`InvocationTimeout` when the
         deadline passes, :class:`WebSocketFailure` when the socket fails.
         """
         invocation_id = wire.new_id()
@@ -131,7 +156,7 @@ class RawClient:
             async with asyncio.timeout(max(self._remaining(), 0)):
                 result = await self._await_result(invocation_id)
         except TimeoutError as exc:
-            raise EngineUnreachable(self.url) from exc
+            raise InvocationTimeout(function_id) from exc
         if result.error is not None:
             raise InvocationError(
                 result.error.code,
@@ -166,3 +191,14 @@ class RawClient:
             await self._ws.close()
         if self._session is not None:
             await self._session.close()
+
+
+def _describe(exc: BaseException) -> str:
+    """A short reason for a failed connection attempt (``connection refused`` ...)."""
+    cause = getattr(exc, "os_error", None) or exc
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, aiohttp.WSServerHandshakeError):
+        return f"not an iii engine (HTTP {exc.status} on the WebSocket handshake)"
+    text = getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
+    return str(text)

@@ -1,4 +1,4 @@
-"""The informational subcommands: ``check-config``, ``plugins`` and ``status``."""
+"""The informational subcommands ``check-config`` and ``plugins`` (``status``: status.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from iii_engine.cli._rawclient import EngineUnreachable, RawClient, WebSocketFailure
 from iii_engine.config.plan import make_plan
 from iii_engine.config.plugin_manager import PluginManager
+from iii_engine.config.preflight import process_problem
 from iii_engine.config.schema import load_config
-from iii_sdk.errors import ConfigError, InvocationError
+from iii_sdk.errors import ConfigError
 
-__all__ = ["check_config", "list_plugins", "status", "table"]
+__all__ = ["check_config", "list_plugins", "plural", "table"]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -35,9 +35,19 @@ def check_config(path: Path, plugins: PluginManager | None = None) -> int:
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    problems = [p for e in config.workers if e.is_process for p in [process_problem(e)] if p]
+    for where, reason in problems:
+        print(f"Error: {where}: {reason}", file=sys.stderr)
+    if problems:
+        return 1
     names = ", ".join(e.instance_id for e in config.workers) or "(none)"
-    print(f"{path}: OK ({len(config.workers)} workers: {names})")
+    print(f"{path}: OK ({plural(len(config.workers), 'worker')}: {names})")
     return 0
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 worker``, ``2 workers``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def list_plugins(plugins: PluginManager | None = None) -> int:
@@ -61,49 +71,3 @@ def list_plugins(plugins: PluginManager | None = None) -> int:
     print(table(("WORKER", "ALIASES", "DEFAULT", "DESCRIPTION"), workers))
     failed = [p for p in manager.plugins if p.error]
     return 1 if failed else 0
-
-
-async def status(url: str, timeout_s: float) -> int:
-    """Print the workers, functions and trigger types of a running engine; 1 if unreachable."""
-    client = RawClient(url, timeout_s=timeout_s, name="iii-cli:status")
-    try:
-        await client.connect()
-        workers = (await client.call("engine::workers::list", {})) or {}
-        functions = (await client.call("engine::functions::list", {})) or {}
-        triggers = (await client.call("engine::triggers::list", {})) or {}
-    except (EngineUnreachable, WebSocketFailure) as exc:
-        detail = "" if isinstance(exc, EngineUnreachable) else f": {exc}"
-        print(f"Error: no engine answering at {url}{detail}", file=sys.stderr)
-        return 1
-    except InvocationError as exc:
-        print(f"Error: {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        await client.close()
-    worker_rows = [
-        (
-            w.get("name") or "-",
-            w.get("runtime") or "-",
-            w.get("status"),
-            w.get("function_count"),
-            w.get("namespace"),
-            w.get("id"),
-        )
-        for w in workers.get("workers", [])
-        if w.get("name") != client.name  # this command's own connection
-    ]
-    print(f"engine at {url}\n")
-    print(table(("WORKER", "RUNTIME", "STATUS", "FUNCTIONS", "NAMESPACE", "ID"), worker_rows))
-    function_rows = [
-        (f.get("function_id"), f.get("worker_name"), f.get("description") or "")
-        for f in functions.get("functions", [])
-    ]
-    print()
-    print(table(("FUNCTION", "WORKER", "DESCRIPTION"), function_rows))
-    trigger_rows = [
-        (t.get("id"), t.get("worker_name"), t.get("description") or "")
-        for t in triggers.get("triggers", [])
-    ]
-    print()
-    print(table(("TRIGGER TYPE", "WORKER", "DESCRIPTION"), trigger_rows))
-    return 0

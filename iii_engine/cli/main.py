@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import os
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from iii_engine._version import ENGINE_VERSION
 from iii_engine.cli import trigger as trigger_cli
 from iii_engine.cli._logsetup import LEVELS, configure_logging
+from iii_engine.cli.banner import banner, print_when_ready
 from iii_engine.config.schema import EngineConfig, default_config, load_config
 from iii_sdk.errors import ConfigError
 from iii_sdk.eventloop import loop_factory
@@ -71,10 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config file (exit 0 or 1)")
     check.add_argument("path", type=Path, metavar="PATH")
     commands.add_parser("plugins", help="list installed plugins and the workers they provide")
-    status = commands.add_parser("status", help="workers, functions and trigger types of an engine")
+    status = commands.add_parser(
+        "status", help="workers, functions, trigger types and triggers of an engine"
+    )
     status.add_argument("--address", default="localhost", help="engine host (default localhost)")
     status.add_argument("--port", type=int, default=49134, help="engine port (default 49134)")
     status.add_argument("--timeout-ms", type=int, default=5000, help="deadline (default 5000)")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -95,11 +100,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return list_plugins()
     if args.command == "status":
-        from iii_engine.cli.info import status
+        from iii_engine.cli.status import status
 
         url = f"ws://{args.address}:{args.port}"
         try:
-            return asyncio.run(status(url, args.timeout_ms / 1000))
+            return asyncio.run(status(url, args.timeout_ms / 1000, as_json=args.json))
         except KeyboardInterrupt:
             return 130
     try:
@@ -136,7 +141,9 @@ def _run(config: EngineConfig) -> int:
     except ConfigError as exc:
         return _error(str(exc))
     except OSError as exc:  # e.g. a port already in use
-        return _error(f"cannot start the engine: {exc}")
+        taken = exc.errno == errno.EADDRINUSE
+        hint = " (another engine running? `iii status` shows what answers there)" if taken else ""
+        return _error(f"cannot start the engine: {exc}{hint}")
     except Exception as exc:  # a worker failing to start, or a bug: exit 1, not a traceback
         logging.getLogger("iii.engine").debug("the engine failed", exc_info=True)
         return _error(f"the engine failed: {type(exc).__name__}: {exc} (--log-level debug: trace)")
@@ -159,6 +166,7 @@ async def _serve(config: EngineConfig) -> int:
             loop.add_signal_handler(sig, stop.set)
     async with Engine(config) as engine:
         print(banner(engine, config), flush=True)
+        engine.spawn(print_when_ready(engine, config))
         # Everything loaded at start-up lives as long as the engine: keep it out of the
         # cyclic collector's full passes (they cost ~10 ms at this heap size).
         gc.freeze()
@@ -170,6 +178,7 @@ async def _serve(config: EngineConfig) -> int:
         for waiter in pending:
             waiter.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+    logging.getLogger("iii.engine").info("engine stopped")
     if reload is not None and reload.done() and not reload.cancelled():
         error = reload.exception()
         if error is not None:
@@ -187,24 +196,6 @@ def _start_reload(engine: Engine, config: EngineConfig) -> asyncio.Task[None] | 
     return asyncio.create_task(
         ConfigWatcher(config, engine.apply_reload).run(), name="config-watch"
     )
-
-
-def banner(engine: Engine, config: EngineConfig) -> str:
-    """The start-up summary: version, config file, listening URLs, workers, plugins."""
-    source = str(config.path) if config.path else "none (embedded defaults)"
-    lines = [f"iii engine {ENGINE_VERSION} (python)", f"  config    {source}"]
-    lines += [f"  workers   {url}" for url in engine.worker_urls]
-    for instance_id, running in engine.builtins.items():
-        urls = getattr(running.worker, "urls", None)
-        found = urls() if callable(urls) else None
-        if isinstance(found, dict):
-            lines += [f"  {label!s:<9} {url}  ({instance_id})" for label, url in found.items()]
-    processes = [f"{e.instance_id} (process)" for e in config.workers if e.is_process]
-    names = [*engine.builtins, *processes]
-    lines.append(f"  running   {', '.join(names) or '(engine functions only)'}")
-    plugins = [p.name for p in engine.plugins.plugins if p.error is None]
-    lines.append(f"  plugins   {', '.join(plugins) or '(none)'}")
-    return "\n".join(lines)
 
 
 def _error(message: str) -> int:

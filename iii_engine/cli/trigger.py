@@ -5,6 +5,12 @@ Payload rules: each ``KEY=VALUE`` value is parsed as JSON when it is valid JSON 
 Without arguments the payload is ``{}``; ``--json`` alone is sent verbatim; with both, ``--json``
 must be an object and the pairs override its keys. The result is printed as pretty JSON.
 
+Before sending, the payload is checked against the function's declared request schema
+(``--no-validate`` skips it). An engine that cannot be reached fails within
+``--connect-timeout-ms`` naming the URL; a function that does not answer within ``--timeout-ms``
+is a different error. A worker-side error prints ``code: message`` and its stack trace as lines
+(``--json-errors``: upstream's JSON body).
+
 Exit codes: 0 success, 1 remote error / timeout / bad payload, 2 usage error.
 """
 
@@ -18,15 +24,22 @@ from typing import Any, Final
 
 import msgspec
 
-from iii_engine.cli._rawclient import EngineUnreachable, RawClient, WebSocketFailure
+from iii_engine.cli._rawclient import (
+    EngineUnreachable,
+    InvocationTimeout,
+    RawClient,
+    WebSocketFailure,
+)
+from iii_engine.cli.trigger_checks import (
+    function_info,
+    function_suggestion,
+    render_error,
+    schema_problems,
+)
 from iii_sdk.errors import InvocationError
 
 __all__ = ["PayloadError", "build_payload", "main", "render_function_help"]
 
-TIMEOUT_MESSAGE: Final = (
-    "Timed out waiting for the engine (no response within the timeout). "
-    "Is the engine running at the given address and port?"
-)
 _HELP_TIMEOUT_MS: Final = 5000
 _EPILOG: Final = """\
 payload:
@@ -114,7 +127,21 @@ def build_parser(prog: str = "iii trigger") -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout-ms", type=_timeout, default=30000, help="deadline in ms (default 30000)"
     )
+    parser.add_argument(
+        "--connect-timeout-ms",
+        type=_timeout,
+        default=1500,
+        help="give up connecting after this long (default 1500)",
+    )
     parser.add_argument("-n", "--namespace", help="namespace of the function")
+    parser.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="send without checking the payload against the function's request schema",
+    )
+    parser.add_argument(
+        "--json-errors", action="store_true", help="print a remote error as a JSON object"
+    )
     parser.add_argument(
         "-h", "--help", action="store_true", help="show help (of FUNCTION when given)"
     )
@@ -135,25 +162,44 @@ def main(argv: list[str] | None = None, *, prog: str = "iii trigger") -> int:
         if args.help:
             return asyncio.run(_function_help(parser, url, args))
         payload = build_payload(args.pairs, args.json)
-        return asyncio.run(_invoke(url, args.function, payload, args.namespace, args.timeout_ms))
+        return asyncio.run(_invoke(url, args.function, payload, args))
     except PayloadError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
 
 
-async def _invoke(
-    url: str, function_id: str, payload: Any, namespace: str | None, timeout_ms: int
-) -> int:
-    client = RawClient(url, timeout_s=timeout_ms / 1000)
+async def _invoke(url: str, function_id: str, payload: Any, args: Any) -> int:
+    client = RawClient(
+        url, timeout_s=args.timeout_ms / 1000, connect_timeout_s=args.connect_timeout_ms / 1000
+    )
+    namespace: str | None = args.namespace
     try:
         await client.connect()
+        if not args.no_validate:
+            info = await function_info(client, function_id, namespace)
+            if info is None:
+                return _fail(await _not_found(client, function_id, namespace))
+            problems = schema_problems(info.get("request_schema"), payload)
+            if problems:
+                return _fail(
+                    f"invalid_payload: {'; '.join(problems)} (checked against the request "
+                    f"schema of {function_id}: `iii trigger {function_id} --help` describes it; "
+                    "--no-validate sends anyway)"
+                )
         result = await client.call(function_id, payload, namespace=namespace)
     except InvocationError as exc:
-        body = {"code": exc.code, "message": exc.message, "stacktrace": exc.stacktrace}
-        return _fail(_pretty(body))
-    except EngineUnreachable:
-        return _fail(TIMEOUT_MESSAGE)
+        if exc.code == "function_not_found" and exc.function_id == function_id:
+            hint = await function_suggestion(client, function_id)
+            return _fail(f"{exc.code}: {exc.message}{hint}")
+        return _fail(render_error(exc, as_json=args.json_errors))
+    except EngineUnreachable as exc:
+        return _fail(_unreachable(url, exc))
+    except InvocationTimeout:
+        return _fail(
+            f"timeout: {function_id} did not answer within {args.timeout_ms} ms (the engine at "
+            f"{url} is up; --timeout-ms waits longer)"
+        )
     except WebSocketFailure as exc:
         return _fail(f"WebSocket error: {exc}")
     finally:
@@ -163,24 +209,43 @@ async def _invoke(
     return 0
 
 
+async def _not_found(client: RawClient, function_id: str, namespace: str | None) -> str:
+    where = f" in namespace {namespace!r}" if namespace else ""
+    hint = await function_suggestion(client, function_id)
+    return (
+        f"function_not_found: {function_id!r} is not registered{where}{hint}; "
+        "`iii status` lists the registered functions"
+    )
+
+
+def _unreachable(url: str, exc: EngineUnreachable) -> str:
+    return (
+        f"cannot connect to the engine at {url}: {exc.reason} (is it running? start it with "
+        "`iii`; --address/--port point elsewhere)"
+    )
+
+
 async def _function_help(parser: argparse.ArgumentParser, url: str, args: Any) -> int:
     request: dict[str, Any] = {"function_id": args.function}
     if args.namespace:
         request["namespace"] = args.namespace
-    client = RawClient(url, timeout_s=min(args.timeout_ms, _HELP_TIMEOUT_MS) / 1000)
+    client = RawClient(
+        url,
+        timeout_s=min(args.timeout_ms, _HELP_TIMEOUT_MS) / 1000,
+        connect_timeout_s=args.connect_timeout_ms / 1000,
+    )
     try:
         await client.connect()
         info = await client.call("engine::functions::info", request)
     except InvocationError as exc:
         if exc.code in ("NOT_FOUND", "function_not_found"):
-            print(
-                f"error: function `{args.function}` not found in engine registry.", file=sys.stderr
-            )
-            return 1
+            return _fail(await _not_found(client, args.function, args.namespace))
         return _fail(f"{exc.code}: {exc.message}")
-    except (EngineUnreachable, WebSocketFailure):
+    except (EngineUnreachable, InvocationTimeout, WebSocketFailure) as exc:
+        reason = exc.reason if isinstance(exc, EngineUnreachable) else str(exc) or "no answer"
         print(
-            f"warning: could not reach the engine at {url}; showing static help.", file=sys.stderr
+            f"Warning: cannot reach the engine at {url} ({reason}); showing the static help.",
+            file=sys.stderr,
         )
         parser.print_help()
         return 0

@@ -12,6 +12,7 @@ from typing import Any
 
 from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.schema import EngineConfig, WorkerEntry, WorkerManagerConfig, decode_block
+from iii_engine.config.suggest import unknown_worker_message
 from iii_sdk.errors import ConfigError
 from iii_sdk.plugin import WorkerSpec
 
@@ -72,12 +73,7 @@ def make_plan(config: EngineConfig, plugins: PluginManager) -> Plan:
             continue
         spec = plugins.resolve(entry.name)
         if spec is None:
-            known = ", ".join(sorted(plugins.specs)) or "none"
-            raise ConfigError(
-                f"unknown worker {entry.name!r} (built-in workers: {known}; a worker process "
-                "needs `command:`)",
-                f"{entry.path}.name",
-            )
+            raise ConfigError(unknown_worker_message(entry.name, plugins), f"{entry.path}.name")
         _no_image(entry)
         first = next((k for k, b in plan.builtins.items() if b.spec is spec), None)
         if first is not None:

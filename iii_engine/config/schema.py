@@ -26,6 +26,7 @@ import msgspec
 import yaml
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.config.suggest import did_you_mean, struct_keys
 from iii_sdk.errors import ConfigError
 
 __all__ = [
@@ -177,9 +178,10 @@ def decode_block(block: Any, type_: type[T], path: str) -> T:
         message = match.group("msg")
         field = _FIELD_ERROR.match(message)
         if field:
+            inner = match.group("where") or ""
             where += f".{field.group('field')}"
             message = (
-                "unknown key"
+                "unknown key" + did_you_mean(field.group("field"), struct_keys(type_, inner))
                 if field.group("kind") == "contains unknown"
                 else "missing required key"
             )
@@ -199,7 +201,12 @@ def load_config(path: str | os.PathLike[str]) -> EngineConfig:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from exc
-    return parse_config(text, base_dir=file.parent, path=file)
+    try:
+        return parse_config(text, base_dir=file.parent, path=file)
+    except ConfigError as exc:
+        if exc.path is None and not exc.message.startswith(str(path)):
+            raise ConfigError(f"{path}: {exc.message}") from exc  # YAML errors name the file
+        raise
 
 
 def parse_config(
@@ -211,7 +218,8 @@ def parse_config(
     unknown = sorted(str(k) for k in data if k not in TOP_LEVEL_KEYS)
     if unknown:
         allowed = ", ".join(TOP_LEVEL_KEYS)
-        raise ConfigError(f"unknown top-level key (allowed: {allowed})", unknown[0])
+        hint = did_you_mean(unknown[0], TOP_LEVEL_KEYS)
+        raise ConfigError(f"unknown top-level key{hint} (allowed: {allowed})", unknown[0])
     grace = data.get("registration_namespace_grace_ms", 5000)
     if isinstance(grace, bool) or not isinstance(grace, int) or grace < 0:
         raise ConfigError(

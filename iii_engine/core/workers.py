@@ -14,6 +14,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
+from iii_engine.core.worker_log import WorkerLog
 from iii_sdk import errors
 from iii_sdk.protocol import (
     Reattach,
@@ -57,6 +58,7 @@ class WorkerTable:
         self.connections: dict[str, WorkerConnection] = {}
         self.names: dict[tuple[str, str], WorkerConnection] = {}
         self.services: dict[tuple[str, str], set[str]] = {}
+        self.log = WorkerLog()
 
     def is_live(self, conn: WorkerConnection | None) -> bool:
         """Registered and not tearing down."""
@@ -72,7 +74,7 @@ class WorkerTable:
         await conn.send(
             encode(WorkerRegistered(worker_id=conn.worker_id, reattach_token=conn.reattach_token))
         )
-        log.info("worker connected: %s (%s)", conn.worker_id, conn.ip_address or "?")
+        self.log.socket_open(conn)
         self.engine.triggers.fire(
             "engine::workers-available", {"event": "worker_connected", "worker_id": conn.worker_id}
         )
@@ -102,7 +104,7 @@ class WorkerTable:
                 del self.names[(conn.namespace, name)]
             if self.connections.get(conn.worker_id) is conn:
                 del self.connections[conn.worker_id]
-            log.info("worker disconnected: %s %s", conn.worker_id, name or "")
+            self.log.disconnected(conn)
             self.engine.triggers.fire(
                 "engine::workers-available",
                 {"event": "worker_disconnected", "worker_id": conn.worker_id},
@@ -249,7 +251,9 @@ class WorkerTable:
             ):
                 del self.names[(conn.namespace, previous_name)]
             self.names[(conn.namespace, name)] = conn
+        previous = conn.name
         self._store_info(conn, payload, name)
+        self.log.registered(conn, previous)
         self.engine.triggers.fire(
             "engine::workers-available",
             {"event": "worker_metadata_updated", "worker_id": conn.worker_id},

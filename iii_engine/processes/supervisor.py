@@ -6,7 +6,10 @@ last one running. Every process gets ``III_URL`` / ``III_ENGINE_URL`` and ``III_
 own process group, and has its output copied line by line with a ``[name] `` prefix.
 
 Restart policy (``restart:``): ``always``, ``on-failure`` (non-zero exit or signal) or ``never``,
-with exponential backoff (1 s doubling to 30 s, back to 1 s after 60 s of uptime). A change to a
+with exponential backoff (1 s doubling to 30 s, back to 1 s after 60 s of uptime), each restart
+logged with its number and delay. A process that cannot start at all (its program is not on
+``PATH``, its ``cwd`` does not exist) is marked failed with the reason and not restarted until
+the config or a watched file changes. A change to a
 file matching ``watch`` restarts the process at once. Stopping sends SIGTERM to the group, waits a
 grace period (3 s), then sends SIGKILL. On Linux a child is also killed by the kernel if the
 engine dies without stopping it (``PR_SET_PDEATHSIG``), so a crashed engine leaves no orphans.
@@ -34,6 +37,7 @@ from typing import Final
 
 import watchfiles
 
+from iii_engine.config.preflight import process_problem
 from iii_engine.config.schema import WorkerEntry
 
 __all__ = ["OutputSink", "Supervisor", "glob_to_regex"]
@@ -128,6 +132,11 @@ class _Managed:
         self.process: asyncio.subprocess.Process | None = None
         self.stopping = asyncio.Event()
         self.spawned = asyncio.Event()
+        self.failed: str | None = None
+        """Why the process cannot start (command not found, missing cwd); None once it runs."""
+        self.settled = asyncio.Event()
+        """Set once the process started or failed to start."""
+        self.restarts = 0
         self.restart_now = False
         self.kick = asyncio.Event()
         self.readers: set[asyncio.Task[None]] = set()
@@ -145,7 +154,13 @@ class _Managed:
             code = await self._run_once()
             if self.stopping.is_set():
                 break
-            if not self.restart_now:
+            if self.failed is not None and not self.restart_now:
+                # Restarting cannot help until the config or a watched file changes.
+                logger.error("[%s] failed: %s; not restarting", self.label, self.failed)
+                if not self.entry.watch:
+                    break
+                await self._pause(None)
+            elif not self.restart_now:
                 policy = self.entry.restart
                 if policy == "never" or (policy == "on-failure" and code == 0):
                     logger.info("[%s] exited with code %s (restart: %s)", self.label, code, policy)
@@ -155,8 +170,14 @@ class _Managed:
                 else:
                     if loop.time() - started >= self.owner.stable_after:
                         delay = self.owner.backoff_initial
+                    self.restarts += 1
                     logger.warning(
-                        "[%s] exited with code %s; restarting in %.1fs", self.label, code, delay
+                        "[%s] exited with code %s; restart %d in %.3gs (backoff doubles up to %gs)",
+                        self.label,
+                        code,
+                        self.restarts,
+                        delay,
+                        self.owner.backoff_max,
                     )
                     await self._pause(delay)
                     delay = min(delay * 2, self.owner.backoff_max)
@@ -190,6 +211,9 @@ class _Managed:
 
     async def _spawn(self, argv: list[str]) -> int:
         cwd = self.entry.cwd
+        problem = process_problem(self.entry)
+        if problem is not None:
+            return self._fail(problem[1])
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -202,10 +226,11 @@ class _Managed:
                 preexec_fn=_DIE_WITH_PARENT,
             )
         except OSError as exc:
-            logger.error("[%s] cannot start %s: %s", self.label, argv[0], exc)
-            return 127
+            return self._fail(f"cannot start {argv[0]}: {exc.strerror or exc}")
         self.process = process
+        self.failed = None
         self.spawned.set()
+        self.settled.set()
         if self.stopping.is_set():  # stop() ran while we were spawning
             await self.terminate()
         logger.info("[%s] started %s (pid %d)", self.label, " ".join(argv), process.pid)
@@ -222,6 +247,11 @@ class _Managed:
         await asyncio.wait(tasks, timeout=_DRAIN_S)
         self.process = None
         return code
+
+    def _fail(self, reason: str) -> int:
+        self.failed = reason
+        self.settled.set()
+        return 127
 
     async def _read(self, stream: asyncio.StreamReader | None, name: str) -> None:
         if stream is None:
@@ -328,6 +358,17 @@ class Supervisor:
         managed = self._managed.get(instance_id)
         process = managed.process if managed else None
         return process.pid if process else None
+
+    def failure(self, instance_id: str) -> str | None:
+        """Why the entry's process could not start, if it could not (shown in the banner)."""
+        managed = self._managed.get(instance_id)
+        return managed.failed if managed else None
+
+    async def settled(self, instance_id: str) -> None:
+        """Wait until the entry's process has started, or failed to start, once."""
+        managed = self._managed.get(instance_id)
+        if managed is not None:
+            await managed.settled.wait()
 
     async def spawned(self, instance_id: str) -> int:
         """Wait until the entry's process has been started at least once; its current pid."""

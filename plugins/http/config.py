@@ -34,6 +34,9 @@ class HttpConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     concurrency_request_limit: int = 1024
     cors: CorsConfig | None = None
     middleware: list[MiddlewareConfig] = msgspec.field(default_factory=list)
+    access_log: bool = True
+    """One INFO line per request on logger ``iii.http.access``: method, path, status,
+    duration, function (not an upstream key)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -17,6 +17,7 @@ __all__ = [
     "method_not_allowed",
     "middleware_response",
     "middleware_timeout",
+    "new_error_id",
     "not_found",
     "parse_headers",
     "render_result",
@@ -105,12 +106,28 @@ def middleware_response(response: Any) -> web.Response:
     )
 
 
-def _envelope(status: int, code: str, message: str, **extra: Any) -> web.Response:
+def new_error_id() -> str:
+    """The ``error_id`` of a 5xx envelope (the engine logs it with the failure)."""
+    return format(time.time_ns() & 0xFFFF_FFFF_FFFF, "x")
+
+
+def _envelope(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    error_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> web.Response:
     error: dict[str, Any] = {"code": code, "message": message}
     if status >= 500:
-        error["error_id"] = format(time.time_ns() & 0xFFFF_FFFF_FFFF, "x")
+        error["error_id"] = error_id or new_error_id()
     return web.Response(
-        status=status, body=_json_encode({"error": error, **extra}), content_type=_JSON
+        status=status,
+        body=_json_encode({"error": error, **extra}),
+        content_type=_JSON,
+        headers=headers,
     )
 
 
@@ -120,18 +137,25 @@ def not_found() -> web.Response:
 
 
 def method_not_allowed(allowed: list[str]) -> web.Response:
-    """A route exists for the path, but not for this method: bare 405, like upstream."""
-    return web.Response(status=405, headers={"Allow": ", ".join(sorted(allowed))})
+    """A route exists for the path, but not for this method: 405 with the 404's JSON envelope
+    (upstream answers an empty body) and an ``Allow`` header."""
+    methods = ", ".join(sorted(allowed))
+    return _envelope(
+        405,
+        "METHOD_NOT_ALLOWED",
+        f"Method Not Allowed (allowed: {methods})",
+        headers={"Allow": methods},
+    )
 
 
-def error_response(code: str, message: str) -> web.Response:
+def error_response(code: str, message: str, error_id: str | None = None) -> web.Response:
     """A failed invocation (handler, condition or middleware): 500 with an ``error_id``."""
-    return _envelope(500, code, message)
+    return _envelope(500, code, message, error_id=error_id)
 
 
-def internal_error() -> web.Response:
+def internal_error(error_id: str | None = None) -> web.Response:
     """An unexpected failure inside the server."""
-    return _envelope(500, "INTERNAL_ERROR", "internal server error")
+    return _envelope(500, "INTERNAL_ERROR", "internal server error", error_id=error_id)
 
 
 def condition_not_met() -> web.Response:

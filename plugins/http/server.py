@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -31,6 +32,7 @@ from plugins.http.rendering import (
     error_response,
     internal_error,
     method_not_allowed,
+    new_error_id,
     not_found,
     render_result,
     request_timeout,
@@ -42,6 +44,7 @@ from plugins.http.trigger import Binding
 __all__ = ["HttpServer"]
 
 log = logging.getLogger("iii.http")
+access_log = logging.getLogger("iii.http.access")
 
 SHUTDOWN_GRACE = 2.0
 """Seconds in-flight requests get to finish when the worker stops."""
@@ -152,6 +155,7 @@ class HttpServer:
         self._runner: web.ServerRunner | None = None
         self._deadlines = Deadlines(self._timeout)
         self._streaming: set[_Exchange] = set()
+        self._access_log = config.access_log
 
     async def start(self) -> None:
         """Listen on the configured host and port (``port`` holds the bound port)."""
@@ -206,11 +210,27 @@ class HttpServer:
                 task.cancel()  # still waiting on its handler's invocation
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        if not self._access_log or not access_log.isEnabledFor(logging.INFO):
+            return (await self._respond(request))[0]
+        started = time.perf_counter()
+        response, function_id = await self._respond(request)
+        access_log.info(
+            "%s %s %d %.1fms %s",
+            request.method,
+            request.path,
+            response.status,
+            (time.perf_counter() - started) * 1000,
+            function_id or "-",
+        )
+        return response
+
+    async def _respond(self, request: web.BaseRequest) -> tuple[web.StreamResponse, str | None]:
+        """The response, and the function of the route that served it (``None``: no route)."""
         origin = request.headers.get("Origin")
         cors = self._cors.response_headers(origin) if origin is not None else None
         method = request.method
         if method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            return self._cors.preflight(request)
+            return self._cors.preflight(request), None
         path = request.raw_path
         cut = path.find("?")
         if cut >= 0:
@@ -231,13 +251,14 @@ class HttpServer:
             except web.HTTPException as exc:  # a JSON body over MAX_JSON_BODY
                 response = web.Response(status=exc.status, text=exc.text)
             except Exception:
-                log.exception("iii-http: failed serving %s %s", method, path)
-                response = internal_error()
+                error_id = new_error_id()
+                log.exception("failed serving %s %s (error_id %s)", method, path, error_id)
+                response = internal_error(error_id)
             finally:
                 limit.release()
         if cors and not response.prepared:
             response.headers.update(cors)
-        return response
+        return response, None if match is None else match[0].value.trigger.function_id
 
     async def _serve(
         self,
@@ -301,7 +322,7 @@ class HttpServer:
                     ctx, binding.condition_function_id, payload, trigger.namespace
                 )
             except InvocationError as exc:
-                return error_response(exc.code, exc.message)
+                return _failed(request, binding.condition_function_id, exc)
             if not passed:
                 return condition_not_met()
         if binding.middleware_function_ids:
@@ -342,10 +363,26 @@ class HttpServer:
                 namespace=trigger.namespace,
             )
         except InvocationError as exc:
-            return None if exchange.streaming else error_response(exc.code, exc.message)
+            return None if exchange.streaming else _failed(request, trigger.function_id, exc)
         if result is not None and not exchange.streaming:
             return render_result(result)
         if exchange.response is None:
             # No result and the response channel never opened: wait for it as for a stream.
             exchange.open_response(response_channel, request)
         return None
+
+
+def _failed(request: web.BaseRequest, function_id: str, exc: InvocationError) -> web.Response:
+    """A 500 for a failed invocation, logged with the ``error_id`` the client receives."""
+    error_id = new_error_id()
+    log.error(
+        "%s %s: %s failed (error_id %s, invocation %s): %s: %s",
+        request.method,
+        request.path,
+        function_id,
+        error_id,
+        exc.invocation_id or "-",
+        exc.code,
+        exc.message,
+    )
+    return error_response(exc.code, exc.message, error_id)

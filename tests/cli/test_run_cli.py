@@ -56,16 +56,18 @@ async def test_port_in_use_exits_1(tmp_path: Path) -> None:
         run = await iii("--config", str(config))
     assert run.code == 1
     assert run.err.startswith("Error: cannot start the engine:")
+    assert run.err.endswith("(another engine running? `iii status` shows what answers there)\n")
     assert "Traceback" not in run.err
 
 
 async def test_config_from_env_and_cwd(tmp_path: Path) -> None:
     bad = tmp_path / "config.yaml"
     bad.write_text("workers:\n  - name: iii-worker-manager\n    config: {hots: x}\n")
+    hots_error = "Error: workers[0].config.hots: unknown key (did you mean host?)\n"
     run = await iii(env=cli_env(III_CONFIG=str(bad)))
-    assert (run.code, run.err) == (1, "Error: workers[0].config.hots: unknown key\n")
+    assert (run.code, run.err) == (1, hots_error)
     run = await iii(cwd=tmp_path)
-    assert (run.code, run.err) == (1, "Error: workers[0].config.hots: unknown key\n")
+    assert (run.code, run.err) == (1, hots_error)
 
 
 async def test_missing_config_file_is_an_error(tmp_path: Path) -> None:

@@ -16,11 +16,6 @@ from iii_sdk.errors import InvocationError
 from iii_sdk.worker import Worker
 from tests.cli.clirun import free_port, iii
 
-TIMEOUT_MESSAGE = (
-    "Error: Timed out waiting for the engine (no response within the timeout). "
-    "Is the engine running at the given address and port?\n"
-)
-
 
 def echo(payload: Any) -> Any:
     """The payload as received, minus the caller id the engine adds to objects."""
@@ -31,6 +26,14 @@ def echo(payload: Any) -> Any:
 
 def fail(payload: Any) -> Any:
     raise InvocationError("NOT_FOUND", f"no such user: {payload.get('id')}")
+
+
+def divide(payload: Any) -> Any:
+    return {"q": payload["a"] / payload["b"]}
+
+
+async def never(payload: Any) -> Any:
+    await asyncio.Event().wait()
 
 
 @pytest.fixture
@@ -49,6 +52,8 @@ async def _serve_functions(engine: Engine, connect: Callable[..., Awaitable[Work
     worker.register_function("cli::echo", echo)
     worker.register_function("cli::nothing", lambda payload: None)
     worker.register_function("cli::fail", fail)
+    worker.register_function("cli::divide", divide)
+    worker.register_function("cli::never", never)
     worker.register_function(
         "cli::typed",
         echo,
@@ -171,18 +176,57 @@ async def test_null_result_prints_nothing(address: list[str]) -> None:
     assert (run.code, run.out, run.err) == (0, "", "")
 
 
-async def test_remote_error_exits_1_with_the_error_body(address: list[str]) -> None:
+async def test_remote_error_exits_1_with_code_and_message(address: list[str]) -> None:
     run = await iii("trigger", "cli::fail", "id=7", *address)
+    assert (run.code, run.out, run.err) == (1, "", "Error: NOT_FOUND: no such user: 7\n")
+
+
+async def test_remote_error_as_json_on_request(address: list[str]) -> None:
+    run = await iii("trigger", "cli::fail", "id=7", "--json-errors", *address)
     assert run.code == 1
-    assert run.out == ""
     body = {"code": "NOT_FOUND", "message": "no such user: 7", "stacktrace": None}
     assert run.err == "Error: " + json.dumps(body, indent=2) + "\n"
 
 
-async def test_unknown_function_is_a_remote_error(address: list[str]) -> None:
-    run = await iii("trigger", "cli::missing", *address)
+async def test_worker_exception_prints_its_stack_trace_as_lines(address: list[str]) -> None:
+    run = await iii("trigger", "cli::divide", "a=1", "b=0", *address)
     assert run.code == 1
-    assert run.err.startswith('Error: {\n  "code": "function_not_found",')
+    first, *trace = run.err.splitlines()
+    assert first == "Error: invocation_failed: division by zero"
+    assert trace[0] == "  Traceback (most recent call last):"
+    assert any("in divide" in line for line in trace)
+    assert trace[-1] == "  ZeroDivisionError: division by zero"
+
+
+async def test_unknown_function_suggests_a_close_one(address: list[str]) -> None:
+    run = await iii("trigger", "cli::ecko", *address)
+    assert run.code == 1
+    assert run.err.startswith(
+        "Error: function_not_found: 'cli::ecko' is not registered (did you mean cli::echo?)"
+    )
+    run = await iii("trigger", "cli::ecko", "--no-validate", *address)
+    assert run.code == 1
+    assert "(did you mean cli::echo?)" in run.err
+
+
+async def test_unknown_function_without_a_close_one(address: list[str]) -> None:
+    run = await iii("trigger", "zzz::qqqqq", *address)
+    assert run.code == 1
+    assert "did you mean" not in run.err
+    assert "`iii status` lists the registered functions" in run.err
+
+
+async def test_arguments_are_checked_against_the_request_schema(address: list[str]) -> None:
+    run = await iii("trigger", "cli::typed", "times=often", *address)
+    assert run.code == 1
+    assert run.err.startswith(
+        "Error: invalid_payload: name: required; times: expected integer, got string"
+    )
+    assert "--no-validate" in run.err
+    run = await iii("trigger", "cli::typed", "times=often", "--no-validate", *address)
+    assert (run.code, json.loads(run.out)) == (0, {"times": "often"})
+    run = await iii("trigger", "cli::typed", "name=ada", "times=2", *address)
+    assert (run.code, json.loads(run.out)) == (0, {"name": "ada", "times": 2})
 
 
 async def test_payload_error_exits_1_before_connecting() -> None:
@@ -193,10 +237,26 @@ async def test_payload_error_exits_1_before_connecting() -> None:
     assert (run.code, run.err) == (1, "Error: expected key=value, got `novalue`\n")
 
 
-async def test_unreachable_engine_times_out() -> None:
+async def test_unreachable_engine_fails_fast_naming_the_url() -> None:
     port = str(free_port())
-    run = await iii("trigger", "cli::echo", "--port", port, "--timeout-ms", "400")
-    assert (run.code, run.out, run.err) == (1, "", TIMEOUT_MESSAGE)
+    started = asyncio.get_running_loop().time()
+    run = await iii("trigger", "cli::echo", "--port", port)  # default --timeout-ms 30000
+    elapsed = asyncio.get_running_loop().time() - started
+    assert (run.code, run.out) == (1, "")
+    assert run.err.startswith(
+        f"Error: cannot connect to the engine at ws://localhost:{port}: connection refused"
+    )
+    assert elapsed < 10  # the connect deadline (1.5 s) plus interpreter start-up, not 30 s
+
+
+async def test_invocation_timeout_is_a_different_error(address: list[str]) -> None:
+    run = await iii("trigger", "cli::never", "--timeout-ms", "300", *address)
+    assert run.code == 1
+    port = address[-1]
+    assert run.err == (
+        f"Error: timeout: cli::never did not answer within 300 ms (the engine at "
+        f"ws://127.0.0.1:{port} is up; --timeout-ms waits longer)\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -233,7 +293,7 @@ async def test_function_help_renders_the_schema(address: list[str]) -> None:
 async def test_function_help_not_found(address: list[str]) -> None:
     run = await iii("trigger", "cli::missing", "-h", *address)
     assert run.code == 1
-    assert run.err == "error: function `cli::missing` not found in engine registry.\n"
+    assert run.err.startswith("Error: function_not_found: 'cli::missing' is not registered")
 
 
 async def test_function_help_falls_back_when_unreachable() -> None:
@@ -242,7 +302,7 @@ async def test_function_help_falls_back_when_unreachable() -> None:
     )
     assert run.code == 0
     assert run.out.startswith("usage: iii trigger")
-    assert "warning" in run.err
+    assert run.err.startswith("Warning: cannot reach the engine at ws://localhost:")
 
 
 async def test_concurrent_runs_do_not_reject_each_other(address: list[str]) -> None:
@@ -254,8 +314,8 @@ async def test_concurrent_runs_do_not_reject_each_other(address: list[str]) -> N
 async def test_namespace_flag_is_sent(address: list[str]) -> None:
     run = await iii("trigger", "cli::echo", "-n", "elsewhere", *address)
     assert run.code == 1
-    assert '"code": "function_not_found"' in run.err
-    assert "elsewhere" in run.err
+    assert "function_not_found" in run.err
+    assert "in namespace 'elsewhere'" in run.err
 
 
 async def test_retries_until_the_engine_is_up() -> None:

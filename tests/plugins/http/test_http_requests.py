@@ -97,7 +97,13 @@ async def test_404_before_registration_and_after_unregister_405_on_method(serve:
             assert await resp.json() == {"ok": True}
         async with env.session.post(env.url("/health")) as resp:
             assert resp.status == 405
-            assert await resp.read() == b""
+            assert resp.headers["Allow"] == "GET"
+            assert await resp.json() == {
+                "error": {
+                    "code": "METHOD_NOT_ALLOWED",
+                    "message": "Method Not Allowed (allowed: GET)",
+                }
+            }
         handle.unregister()
         await env.wait_route("GET", "/health", handle.id, present=False)
         async with env.session.get(env.url("/health")) as resp:
