@@ -15,7 +15,7 @@ from iii_sdk.errors import DESERIALIZATION_ERROR, InvocationError
 from iii_sdk.plugin import WorkerContext, decode_input
 from plugins.state.adapters import StateAdapter
 from plugins.state.trigger import EventType, StateTriggerType
-from plugins.state.update_ops import MISSING, UpdateOp, apply_ops
+from plugins._shared.update_ops import MISSING, UpdateOp, apply_ops
 
 __all__ = ["StateFunctions"]
 
