@@ -29,13 +29,12 @@ from tests.compat.support import (
     WAIT,
     Inbox,
     OfficialFactory,
-    not_built_yet,
     official_call,
     wait_for_binding,
     wait_for_functions,
 )
 
-pytestmark = [pytest.mark.compat, not_built_yet("iii-stream")]
+pytestmark = [pytest.mark.compat]
 
 STREAM = {
     "name": "iii-stream",
