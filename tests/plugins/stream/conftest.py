@@ -26,9 +26,7 @@ async def stream_engine() -> AsyncIterator[Engine]:
 
 
 @pytest.fixture
-async def client(
-    stream_engine: Engine, connect_worker: Callable[..., Awaitable[Worker]]
-) -> Worker:
+async def client(stream_engine: Engine, connect_worker: Callable[..., Awaitable[Worker]]) -> Worker:
     """An SDK worker connected to ``stream_engine``."""
     return await connect_worker(stream_engine, name="stream-client")
 

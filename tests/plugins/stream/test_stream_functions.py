@@ -35,7 +35,10 @@ async def test_shapes_of_every_function(client: Worker) -> None:
     assert await call(client, "stream::list_groups", {"stream_name": "a:b"}) == ["c:d"]
     assert await call(client, "stream::list_groups", {"stream_name": "a"}) == []
     assert await call(client, "stream::list_all", {}) == {
-        "stream": [{"id": "a:b", "groups": ["c:d"]}, {"id": "chat", "groups": ["room-0", "room-1"]}],
+        "stream": [
+            {"id": "a:b", "groups": ["c:d"]},
+            {"id": "chat", "groups": ["room-0", "room-1"]},
+        ],
         "count": 2,
     }
     assert await call(client, "stream::delete", item("m2")) == {"old_value": 2}
@@ -104,7 +107,9 @@ async def test_custom_stream_is_routed_and_still_emits(
     provider = await connect_worker(stream_engine, name="custom")
     provider.register_function("stream::set(todo)", custom_set)
     provider.register_function("stream::get(todo)", lambda p: items.get(p["item_id"]))
-    provider.register_function("stream::delete(todo)", lambda p: {"old_value": items.pop(p["item_id"], None)})
+    provider.register_function(
+        "stream::delete(todo)", lambda p: {"old_value": items.pop(p["item_id"], None)}
+    )
     provider.register_function("stream::list(todo)", lambda p: list(items.values()))
     provider.register_function("stream::list_groups(todo)", lambda p: ["only"])
     provider.register_function("stream::set(broken)", lambda p: "not an object")

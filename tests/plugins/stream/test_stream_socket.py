@@ -75,8 +75,9 @@ async def test_malformed_frames_are_ignored_and_the_socket_stays(
         await sub.send(bad)
     await sub.send({"type": "dance", "data": {}})
     await sub.send({"type": "join", "data": {"subscriptionId": 5, "streamName": "chat"}})
-    await sub.ws.send_bytes(b'{"type":"join","data":{"subscriptionId":"bin","streamName":"chat",'
-                            b'"groupId":"room-1"}}')
+    await sub.ws.send_bytes(
+        b'{"type":"join","data":{"subscriptionId":"bin","streamName":"chat","groupId":"room-1"}}'
+    )
     sync = await sub.next()
     assert sync["event"]["type"] == "sync"
     assert "malformed subscription frame" in caplog.text
