@@ -15,21 +15,22 @@ from iii_sdk.worker import Worker
 
 __all__ = ["BridgeLink"]
 
-CONNECT_TIMEOUT_S: Final = 10.0
+CONNECT_TIMEOUT_MS: Final = 10_000.0
 CALL_TIMEOUT_MS: Final = 30_000.0
 
 
 class BridgeLink:
     """One worker connection to the remote engine."""
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, connect_timeout_ms: float = CONNECT_TIMEOUT_MS) -> None:
         self.url = url
+        self.connect_timeout_ms = connect_timeout_ms
         self.worker = Worker(url, name=name, invocation_timeout_ms=CALL_TIMEOUT_MS)
 
     async def open(self) -> None:
         """Connect; raise ``ConnectionError`` if the remote does not answer in time."""
         try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            async with asyncio.timeout(self.connect_timeout_ms / 1000):
                 await self.worker.connect()
         except TimeoutError as exc:
             await self.worker.close()

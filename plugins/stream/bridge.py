@@ -104,6 +104,8 @@ class BridgeBus:
         worker = self.link.worker
         worker.register_function(self.function_id, received)
         worker.register_trigger("subscribe", self.function_id, {"topic": EVENTS_TOPIC})
+        # A round trip on the same socket: the binding is live on the remote when it answers.
+        await self.link.call("engine::functions::list", {})
 
     def publish(self, stream: str, group: str, item: str | None, frame: bytes) -> None:
         """Publish on the remote topic (frames go out in call order)."""

@@ -12,7 +12,8 @@ Upstream keys (workers.md §4.7) plus this project's limits::
 
 Adapters: ``kv`` (``store_method: in_memory|file_based``, ``file_path``; ``save_interval_ms``
 and ``channel_size`` accepted and unused), ``memory``, ``file`` (``path``), ``redis``
-(``redis_url``) and ``bridge`` (``bridge_url``). Without ``adapter`` the store is SQLite at
+(``redis_url``) and ``bridge`` (``bridge_url``; ``connect_timeout_ms``, default 10000, bounds
+the first connection at start). Without ``adapter`` the store is SQLite at
 ``<base_dir>/data/stream.sqlite3``. A ``file_path``/``path`` ending in ``.db``, ``.sqlite`` or
 ``.sqlite3`` names the database file; anything else is a directory holding ``stream.sqlite3``.
 """
@@ -85,6 +86,7 @@ class _RedisConfig(msgspec.Struct, forbid_unknown_fields=True):
 
 class _BridgeConfig(msgspec.Struct, forbid_unknown_fields=True):
     bridge_url: str = DEFAULT_BRIDGE_URL
+    connect_timeout_ms: Annotated[int, msgspec.Meta(ge=1)] = 10_000
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class StoreChoice:
     kind: Literal["memory", "file", "redis", "bridge"]
     path: Path | None = None
     url: str | None = None
+    connect_timeout_ms: int = 10_000
 
 
 def resolve_store(config: StreamConfig, base_dir: Path) -> StoreChoice:
@@ -108,7 +111,10 @@ def resolve_store(config: StreamConfig, base_dir: Path) -> StoreChoice:
     if adapter.name == "redis":
         return StoreChoice("redis", url=_sub_config(adapter, _RedisConfig).redis_url)
     if adapter.name == "bridge":
-        return StoreChoice("bridge", url=_sub_config(adapter, _BridgeConfig).bridge_url)
+        bridge = _sub_config(adapter, _BridgeConfig)
+        return StoreChoice(
+            "bridge", url=bridge.bridge_url, connect_timeout_ms=bridge.connect_timeout_ms
+        )
     if adapter.name == "kv":
         kv = _sub_config(adapter, _KvConfig)
         if kv.store_method == "file_based":

@@ -27,7 +27,7 @@ def _open_parts(choice: StoreChoice) -> tuple[StreamStore, EventBus, BridgeLink 
         from plugins.stream.bridge import BridgeBus, BridgeStore
 
         assert choice.url is not None
-        link = BridgeLink(choice.url, "iii-stream-bridge")
+        link = BridgeLink(choice.url, "iii-stream-bridge", choice.connect_timeout_ms)
         return BridgeStore(link), BridgeBus(link), link
     if choice.kind == "redis":
         # Imported lazily: redis is an optional dependency (extra ``redis``).
