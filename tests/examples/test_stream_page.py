@@ -116,16 +116,21 @@ async def _drive(engine: Engine, app: Any, browser: Any, connect_worker: Any) ->
     )
     writer = await connect_worker(engine, name="writer")
     where = {"stream_name": "board", "group_id": "main"}
-    await writer.trigger("stream::set", {**where, "item_id": "a", "data": {"id": "a", "text": "A"}})
+
+    async def put(item_id: str, text: str) -> None:
+        data = {"id": item_id, "text": text}
+        await writer.trigger("stream::set", {**where, "item_id": item_id, "data": data})
+
+    await put("a", "A")
     await wait_for_functions(engine, "stream_page::index")
 
     await asyncio.to_thread(browser.get, f"http://127.0.0.1:{http_port}/")
     await asyncio.to_thread(_wait_attr, browser, "data-stream", "synced")
     await asyncio.to_thread(_wait_text, browser, "item-a", "A")
 
-    await writer.trigger("stream::set", {**where, "item_id": "b", "data": {"id": "b", "text": "B"}})
+    await put("b", "B")
     await asyncio.to_thread(_wait_text, browser, "item-b", "B")
-    await writer.trigger("stream::set", {**where, "item_id": "a", "data": {"id": "a", "text": "A2"}})
+    await put("a", "A2")
     await asyncio.to_thread(_wait_text, browser, "item-a", "A2")
     await writer.trigger("stream::delete", {**where, "item_id": "b"})
     await asyncio.to_thread(_wait_text, browser, "item-b", None)
