@@ -96,7 +96,7 @@ class BridgeBus:
     async def start(self, deliver: Deliver) -> None:
         """Bind a function of ours to the remote topic (sent with the link's registrations)."""
 
-        def received(data: Any) -> None:
+        async def received(data: Any) -> None:  # async: runs on the loop, not a thread
             frame = _encode(data)
             where = self._routing.decode(frame)
             deliver(where.streamName, where.groupId, where.id, frame)

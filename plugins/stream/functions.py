@@ -105,6 +105,8 @@ class StreamFunctions:
         self.store = store
         self.emit = emit
         self.max_item_bytes = max_item_bytes
+        # In-process hosts can say whether a function exists; elsewhere we invoke and catch.
+        self._has_function: Callable[[str], bool] | None = getattr(ctx, "has_function", None)
 
     def register(self) -> None:
         """Register every ``stream::*`` function."""
@@ -129,6 +131,8 @@ class StreamFunctions:
     async def _custom(self, op: str, stream: str, payload: dict[str, Any]) -> tuple[bool, Any]:
         """``(True, result)`` from ``stream::<op>(<stream>)`` if a worker provides it."""
         function_id = f"stream::{op}({stream})"
+        if self._has_function is not None and not self._has_function(function_id):
+            return False, None  # the common case, without raising function_not_found
         try:
             return True, await self.ctx.invoke(function_id, payload)
         except InvocationError as exc:

@@ -1,11 +1,12 @@
 """Fan-out of stream events to WebSocket subscriptions, without ever waiting for a socket.
 
-An event is encoded once into a WebSocket text frame and written to the transport of every
-matching subscription (``streamName`` and ``groupId`` equal, and ``id`` equal when the
-subscription names an item; a socket gets the frame once per matching subscription). Nothing is
-awaited: each socket has a bounded send buffer (``send_buffer_bytes``, measured on the transport),
-and a socket whose client does not read fast enough to keep it under the bound is dropped with
-close code :data:`CLOSE_TOO_SLOW` (4008). The writer, and every other subscriber, carry on.
+An event is encoded once into a WebSocket text frame and queued for every matching subscription
+(``streamName`` and ``groupId`` equal, and ``id`` equal when the subscription names an item; a
+socket gets the frame once per matching subscription). The frames a socket collects during one
+event-loop iteration go out in one transport write. Nothing is awaited: each socket has a
+bounded send buffer (``send_buffer_bytes``: queued frames plus the transport's buffer), and a
+socket whose client does not read fast enough to keep under it is dropped with close code
+:data:`CLOSE_TOO_SLOW` (4008). The writer, and every other subscriber, carry on.
 
 A subscription joins the index before its initial ``sync`` is read; events that arrive in between
 are held and sent right after the ``sync``, so none is lost and the order is kept.
@@ -22,6 +23,7 @@ __all__ = [
     "CLOSE_TOO_MANY_SUBSCRIPTIONS",
     "CLOSE_TOO_SLOW",
     "CLOSE_UNAUTHORIZED",
+    "Flusher",
     "Hub",
     "Subscriber",
     "Subscription",
@@ -54,10 +56,48 @@ def close_frame(code: int, reason: str) -> bytes:
     return bytes((0x88, len(payload))) + payload
 
 
-class Subscriber:
-    """One WebSocket connection: its transport, bound and subscriptions."""
+class Flusher:
+    """Writes what subscribers queued during one event-loop iteration, one ``write`` each.
 
-    __slots__ = ("closed", "context", "limit", "on_drop", "subscriptions", "transport")
+    Events written in a burst (a writer with many calls in flight) reach a socket as one send
+    instead of one per event; a single ``call_soon`` per iteration serves every socket.
+    """
+
+    __slots__ = ("_dirty", "_scheduled")
+
+    def __init__(self) -> None:
+        self._dirty: list[Subscriber] = []
+        self._scheduled = False
+
+    def mark(self, subscriber: Subscriber) -> None:
+        """Flush ``subscriber`` at the end of this iteration."""
+        self._dirty.append(subscriber)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write every queued frame."""
+        self._scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for subscriber in dirty:
+            subscriber.flush()
+
+
+class Subscriber:
+    """One WebSocket connection: its transport, bound, queued frames and subscriptions."""
+
+    __slots__ = (
+        "closed",
+        "context",
+        "flusher",
+        "limit",
+        "on_drop",
+        "pending",
+        "pending_bytes",
+        "subscriptions",
+        "transport",
+    )
 
     def __init__(
         self,
@@ -65,31 +105,51 @@ class Subscriber:
         limit: int,
         context: Any,
         on_drop: Callable[[Subscriber], None],
+        flusher: Flusher,
     ) -> None:
         self.transport = transport
         self.limit = limit
         self.context = context
         self.on_drop = on_drop
+        self.flusher = flusher
         self.subscriptions: dict[str, Subscription] = {}
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
         self.closed = False
 
     def write(self, frame: bytes) -> None:
-        """Queue ``frame`` on the transport, or drop the socket if its buffer is full."""
+        """Queue ``frame`` for this iteration's flush, or drop the socket if its buffer is full."""
         if self.closed:
             return
         transport = self.transport
         if transport.is_closing():
             self.closed = True
             return
-        if transport.get_write_buffer_size() + len(frame) > self.limit:
+        size = self.pending_bytes + len(frame)
+        if transport.get_write_buffer_size() + size > self.limit:
             self.drop(CLOSE_TOO_SLOW, "send buffer overflow: the client reads too slowly")
             return
-        transport.write(frame)
+        if not self.pending:
+            self.flusher.mark(self)
+        self.pending.append(frame)
+        self.pending_bytes = size
+
+    def flush(self) -> None:
+        """Hand the queued frames to the transport in one write."""
+        pending = self.pending
+        if not pending:
+            return
+        self.pending = []
+        self.pending_bytes = 0
+        if self.closed or self.transport.is_closing():
+            return
+        self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     def drop(self, code: int, reason: str) -> None:
         """Close with ``code`` now (after what is buffered); abort if the client never reads."""
         if self.closed:
             return
+        self.flush()
         self.closed = True
         transport = self.transport
         if not transport.is_closing():
@@ -137,6 +197,7 @@ class Hub:
     def __init__(self) -> None:
         self._index: dict[tuple[str, str], dict[str | None, dict[Subscription, None]]] = {}
         self.count = 0
+        self.flusher = Flusher()
 
     def add(self, sub: Subscription) -> None:
         """Index ``sub`` (it holds frames until released)."""

@@ -132,7 +132,9 @@ class StreamServer:
             return ws
         transport = request.transport
         assert transport is not None
-        sub = Subscriber(transport, self.config.send_buffer_bytes, context, self._forget)
+        sub = Subscriber(
+            transport, self.config.send_buffer_bytes, context, self._forget, self.hub.flusher
+        )
         self._sockets.add(ws)
         try:
             async for message in ws:
