@@ -128,17 +128,28 @@ class StreamFunctions:
                 request_format=msgspec.json.schema(input_type),
             )
 
-    async def _custom(self, op: str, stream: str, payload: dict[str, Any]) -> tuple[bool, Any]:
-        """``(True, result)`` from ``stream::<op>(<stream>)`` if a worker provides it."""
+    def _custom_id(self, op: str, stream: str) -> str | None:
+        """``stream::<op>(<stream>)`` if a worker may provide it (None: surely not)."""
         function_id = f"stream::{op}({stream})"
         if self._has_function is not None and not self._has_function(function_id):
-            return False, None  # the common case, without raising function_not_found
+            return None  # the common case, answered without an invocation
+        return function_id
+
+    async def _custom(
+        self, code: str, op: str, stream: str, payload: dict[str, Any]
+    ) -> tuple[bool, Any]:
+        """``(True, result)`` from ``stream::<op>(<stream>)`` if a worker provides it."""
+        function_id = self._custom_id(op, stream)
+        if function_id is None:
+            return False, None
         try:
             return True, await self.ctx.invoke(function_id, payload)
         except InvocationError as exc:
             if exc.code == FUNCTION_NOT_FOUND and exc.function_id in (None, function_id):
                 return False, None
             raise
+        except Exception as exc:
+            raise InvocationError(code, f"Stream operation failed: {exc}") from exc
 
     async def set(self, payload: Any) -> dict[str, Any]:
         """``{stream_name, group_id, item_id, data}`` -> ``{old_value, new_value}``."""
@@ -149,16 +160,19 @@ class StreamFunctions:
             raise InvocationError(
                 VALUE_TOO_LARGE, str(ItemTooLarge(len(data), self.max_item_bytes))
             )
-        typed = {"stream_name": stream, "group_id": group, "item_id": item, "data": request.data}
-        found, result = await self._guard("STREAM_SET_ERROR", self._custom("set", stream, typed))
+        found, result = False, None
+        if self._custom_id("set", stream) is not None:
+            typed = {**_item(stream, group, item), "data": request.data}
+            found, result = await self._custom("STREAM_SET_ERROR", "set", stream, typed)
         if found:
             parsed = _parse(result, _SetResult)
             old, new = parsed.old_value, parsed.new_value
             existed = old is not None
         else:
-            old = await self._guard(
-                "STREAM_SET_ERROR", self.store.set(stream, group, item, request.data, data)
-            )
+            try:
+                old = await self.store.set(stream, group, item, request.data, data)
+            except Exception as exc:
+                raise InvocationError("STREAM_SET_ERROR", f"Failed to set item: {exc}") from exc
             existed, new = old is not MISSING, request.data
             old = old if existed else None
         self.emit(stream, group, item, {"type": "update" if existed else "create", "data": new})
@@ -168,9 +182,7 @@ class StreamFunctions:
         """``{stream_name, group_id, item_id}`` -> the raw item, or null."""
         request = decode_input(payload, ItemInput, "stream::get")
         typed = _item(request.stream_name, request.group_id, request.item_id)
-        found, result = await self._guard(
-            "STREAM_GET_ERROR", self._custom("get", request.stream_name, typed)
-        )
+        found, result = await self._custom("STREAM_GET_ERROR", "get", request.stream_name, typed)
         if found:
             return result
         return await self._guard(
@@ -182,8 +194,8 @@ class StreamFunctions:
         """``{stream_name, group_id, item_id}`` -> ``{old_value}``."""
         request = decode_input(payload, ItemInput, "stream::delete")
         stream, group, item = request.stream_name, request.group_id, request.item_id
-        found, result = await self._guard(
-            "STREAM_DELETE_ERROR", self._custom("delete", stream, _item(stream, group, item))
+        found, result = await self._custom(
+            "STREAM_DELETE_ERROR", "delete", stream, _item(stream, group, item)
         )
         if found:
             old = _parse(result, _DeleteResult).old_value
@@ -221,8 +233,8 @@ class StreamFunctions:
         """``{stream_name, group_id}`` -> the group's items."""
         request = decode_input(payload, GroupInput, "stream::list")
         typed = {"stream_name": request.stream_name, "group_id": request.group_id}
-        found, result = await self._guard(
-            "STREAM_GET_GROUP_ERROR", self._custom("list", request.stream_name, typed)
+        found, result = await self._custom(
+            "STREAM_GET_GROUP_ERROR", "list", request.stream_name, typed
         )
         if found:
             return result
@@ -234,8 +246,8 @@ class StreamFunctions:
         """``{stream_name}`` -> the stream's group ids (a bare array, like upstream)."""
         request = decode_input(payload, StreamInput, "stream::list_groups")
         typed = {"stream_name": request.stream_name}
-        found, result = await self._guard(
-            "STREAM_LIST_GROUPS_ERROR", self._custom("list_groups", request.stream_name, typed)
+        found, result = await self._custom(
+            "STREAM_LIST_GROUPS_ERROR", "list_groups", request.stream_name, typed
         )
         if found:
             return result
