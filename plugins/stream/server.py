@@ -21,7 +21,6 @@ upstream would accept the socket without a context).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from typing import Any, Final
@@ -90,7 +89,7 @@ class StreamServer:
         self.leaves = leaves
         self.port: int | None = None
         self._runner: web.ServerRunner | None = None
-        self._sockets: set[web.WebSocketResponse] = set()
+        self._sockets: set[Subscriber] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
@@ -110,9 +109,8 @@ class StreamServer:
 
     async def stop(self) -> None:
         """Close every socket (1001) and the listener."""
-        for ws in list(self._sockets):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(code=1001, message=b"server stopping"), 1.0)
+        for sub in list(self._sockets):
+            sub.drop(1001, "server stopping")  # a close frame, without waiting for the reply
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -135,7 +133,7 @@ class StreamServer:
         sub = Subscriber(
             transport, self.config.send_buffer_bytes, context, self._forget, self.hub.flusher
         )
-        self._sockets.add(ws)
+        self._sockets.add(sub)
         try:
             async for message in ws:
                 if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -143,7 +141,7 @@ class StreamServer:
                     if sub.closed:
                         break
         finally:
-            self._sockets.discard(ws)
+            self._sockets.discard(sub)
             sub.closed = True
             self._forget(sub)
         return ws

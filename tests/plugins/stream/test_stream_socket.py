@@ -247,3 +247,49 @@ async def test_auth_function_context_and_failure(connect_worker: Any) -> None:
             bad = Subscriber(await session.ws_connect(f"ws://127.0.0.1:{port}/{query}"))
             assert await bad.closed() == 4001
         await ok.ws.close()
+
+
+async def test_events_during_the_sync_read_follow_the_sync(
+    stream_engine: Engine, client: Worker, subscribe: Subscribe
+) -> None:
+    listing, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_list(payload: dict[str, Any]) -> list[Any]:
+        listing.set()
+        await release.wait()
+        return ["as listed"]
+
+    client.register_function("stream::list(slow)", slow_list)
+    client.register_function(
+        "stream::set(slow)", lambda p: {"old_value": None, "new_value": p["data"]}
+    )
+    await call(client, "stream::list_all", {})
+    sub = await subscribe()
+    await sub.send(
+        {"type": "join", "data": {"subscriptionId": "s", "streamName": "slow", "groupId": "g"}}
+    )
+    await asyncio.wait_for(listing.wait(), WAIT)
+    where = {"stream_name": "slow", "group_id": "g", "item_id": "i"}
+    await call(client, "stream::set", {**where, "data": "during the sync"})
+    release.set()
+    assert (await sub.next())["event"] == {"type": "sync", "data": ["as listed"]}
+    assert (await sub.next())["event"] == {"type": "create", "data": "during the sync"}
+
+
+async def test_join_condition_false_skips_the_handler(client: Worker, subscribe: Subscribe) -> None:
+    client.register_function("t::deny", lambda p: {"unauthorized": True})
+    client.register_function("t::never", lambda p: False)
+    client.register_trigger("stream:join", "t::deny", {"condition_function_id": "t::never"})
+    await call(client, "stream::list_all", {})
+    sub = await subscribe()
+    assert (await sub.join("s"))["event"]["type"] == "sync"
+
+
+async def test_engine_stop_closes_subscribers_with_1001(connect_worker: Any) -> None:
+    entry = {"name": "iii-stream", "config": {"port": 0, "adapter": {"name": "memory"}}}
+    async with aiohttp.ClientSession() as session:
+        async with start_engine(workers=[entry]) as engine:
+            sub = Subscriber(await session.ws_connect(f"ws://127.0.0.1:{stream_port(engine)}/"))
+            await sub.join("s")
+            closed = asyncio.create_task(sub.closed())
+        assert await closed == 1001
