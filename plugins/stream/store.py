@@ -10,6 +10,7 @@ engine. Old values come back as :data:`MISSING` when nothing was stored.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Protocol
 from urllib.parse import quote, unquote
 
@@ -78,8 +79,13 @@ class StreamStore(Protocol):
         ...
 
 
+@functools.lru_cache(maxsize=4096)
+def _quoted(stream: str) -> str:
+    return quote(stream, safe="")
+
+
 def _scope(stream: str, group: str) -> str:
-    return f"{quote(stream, safe='')}:{group}"
+    return f"{_quoted(stream)}:{group}"
 
 
 class KeyedStore:
@@ -136,7 +142,7 @@ class KeyedStore:
 
     async def list_groups(self, stream: str) -> list[str]:
         """The groups of ``stream`` that hold items, sorted."""
-        prefix = f"{quote(stream, safe='')}:"
+        prefix = f"{_quoted(stream)}:"
         return sorted(
             scope[len(prefix) :]
             for scope in await self.adapter.list_groups()
