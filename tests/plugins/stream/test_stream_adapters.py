@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,13 @@ async def test_bridge_forwards_state_and_stream_to_another_engine(connect_worker
     ):
         at_front = await connect_worker(front)
         at_back = await connect_worker(backend)
+        local_events: asyncio.Queue[Any] = asyncio.Queue()
+        at_front.register_function("t::on_state", local_events.put)
+        at_front.register_trigger("state", "t::on_state", {"scope": "s"})
+        at_front.register_function("t::on_stream", local_events.put)
+        at_front.register_trigger("stream", "t::on_stream", {"stream_name": "chat"})
         sub = Subscriber(await session.ws_connect(f"ws://127.0.0.1:{stream_port(front)}/"))
+        await call(at_front, "stream::list_all", {})  # the bindings above are applied
         await sub.join("s")
 
         created = await call(at_front, "stream::set", {**item("m"), "data": {"n": 1}})
@@ -167,6 +174,18 @@ async def test_bridge_forwards_state_and_stream_to_another_engine(connect_worker
         assert await call(at_front, "state::list_groups", {}) == {"groups": ["s"]}
         assert await call(at_front, "state::delete", {"scope": "s", "key": "k"}) == 5
         assert await call(at_back, "state::get", {"scope": "s", "key": "k"}) is None
+        # Triggers fire on the bridged engine, from the forwarded results.
+        seen = [await asyncio.wait_for(local_events.get(), 5) for _ in range(6)]
+        assert [e["event"]["type"] for e in seen if e["type"] == "stream"] == [
+            "create",
+            "update",
+            "delete",
+        ]
+        assert [e["event_type"] for e in seen if e["type"] == "state"] == [
+            "state:created",
+            "state:updated",
+            "state:deleted",
+        ]
 
 
 async def test_bridge_to_nowhere_fails_at_start(tmp_path: Path) -> None:

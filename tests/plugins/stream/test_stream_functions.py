@@ -182,3 +182,17 @@ async def test_trigger_without_stream_name_is_rejected(client: Worker) -> None:
     error = await handle.rejected()
     assert error.code == "trigger_registration_failed"
     assert "missing required field `stream_name`" in error.message
+
+
+async def test_stream_trigger_condition(client: Worker) -> None:
+    seen: asyncio.Queue[Any] = asyncio.Queue()
+    client.register_function("t::only_even", lambda e: e["event"]["data"] % 2 == 0)
+    client.register_function("t::even", seen.put)
+    client.register_trigger(
+        "stream", "t::even", {"stream_name": "n", "condition_function_id": "t::only_even"}
+    )
+    await call(client, "stream::list_all", {})
+    for i in range(4):
+        await call(client, "stream::set", {**item("i", stream="n"), "data": i})
+    assert [(await asyncio.wait_for(seen.get(), WAIT))["event"]["data"] for _ in range(2)] == [0, 2]
+    assert seen.empty()
