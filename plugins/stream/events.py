@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -33,11 +32,13 @@ Deliver = Callable[[str, str, "str | None", bytes], None]
 REDIS_CHANNEL = "iii:stream:events"
 
 
-def wrapper(stream: str, group: str, item: str | None, event: dict[str, Any]) -> dict[str, Any]:
+def wrapper(
+    stream: str, group: str, item: str | None, event: dict[str, Any], timestamp: int
+) -> dict[str, Any]:
     """The §4.3 wrapper around ``event`` (``timestamp`` in epoch milliseconds)."""
     return {
         "type": "stream",
-        "timestamp": time.time_ns() // 1_000_000,
+        "timestamp": timestamp,
         "streamName": stream,
         "groupId": group,
         "id": item,

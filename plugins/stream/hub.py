@@ -19,6 +19,8 @@ import struct
 from collections.abc import Callable
 from typing import Any, Final
 
+from plugins.stream.clock import EventClock
+
 __all__ = [
     "CLOSE_TOO_MANY_SUBSCRIPTIONS",
     "CLOSE_TOO_SLOW",
@@ -194,10 +196,12 @@ class Subscription:
 class Hub:
     """The subscription index: ``(stream, group) -> item id or None -> subscriptions``."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: EventClock | None = None) -> None:
         self._index: dict[tuple[str, str], dict[str | None, dict[Subscription, None]]] = {}
         self.count = 0
         self.flusher = Flusher()
+        self.clock = clock or EventClock()
+        """Stamps every frame (events and syncs) so subscribers can order them."""
 
     def add(self, sub: Subscription) -> None:
         """Index ``sub`` (it holds frames until released)."""

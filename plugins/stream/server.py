@@ -195,14 +195,20 @@ class StreamServer:
         stream, group, item = join.streamName, join.groupId, join.id
         allowed = await self.joins.run(self._membership(sub, join.subscriptionId, join))
         if not allowed:
-            refused = wrapper(stream, group, item, {"type": "unauthorized"})
+            refused = wrapper(
+                stream, group, item, {"type": "unauthorized"}, self.hub.clock.current()
+            )
             sub.write(text_frame(_encode(refused)))
             return
         if sub.closed:
             return
+        key = (stream, group, item)
         subscription = Subscription(sub, join.subscriptionId, stream, group, item)
         sub.subscriptions[join.subscriptionId] = subscription
         self.hub.add(subscription)
+        # Stamped before the read: the events held meanwhile are newer than the sync, so clients
+        # that drop stale frames keep them. An item's sync takes a stamp in that item's sequence.
+        now = self.hub.clock.current() if item is None else self.hub.clock.stamp(key)
         try:
             if item is None:
                 where = {"stream_name": stream, "group_id": group}
@@ -215,7 +221,7 @@ class StreamServer:
             sub.subscriptions.pop(join.subscriptionId, None)
             self.hub.remove(subscription)
             return
-        sync = wrapper(stream, group, item, {"type": "sync", "data": data})
+        sync = wrapper(stream, group, item, {"type": "sync", "data": data}, now)
         subscription.release(text_frame(_encode(sync)))
 
     def _leave(self, sub: Subscriber, sub_id: str) -> None:

@@ -51,6 +51,7 @@ class StreamWorker:
         self.config = config or StreamConfig()
         self.port: int | None = None
         self.hub = Hub()
+        self.clock = self.hub.clock
         self.store: StreamStore | None = None
         self.bus: EventBus | None = None
         self.triggers: StreamTriggerType | None = None
@@ -82,7 +83,7 @@ class StreamWorker:
 
     def emit(self, stream: str, group: str, item: str | None, event: dict[str, Any]) -> None:
         """Wrap ``event``, queue it for the ``stream`` bindings, publish it to subscribers."""
-        message = wrapper(stream, group, item, event)
+        message = wrapper(stream, group, item, event, self.clock.stamp((stream, group, item)))
         if self.triggers is not None:
             self.triggers.emit(message)
         if self.bus is not None:
