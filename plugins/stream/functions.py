@@ -264,6 +264,9 @@ class StreamFunctions:
     async def send(self, payload: Any) -> None:
         """``{stream_name, group_id, type, data, id?}`` -> null; subscribers get an ``event``."""
         request = decode_input(payload, SendInput, "stream::send")
+        size = len(_encode(request.data))
+        if size > self.max_item_bytes:
+            raise InvocationError(VALUE_TOO_LARGE, str(ItemTooLarge(size, self.max_item_bytes)))
         event = {"type": "event", "event": {"type": request.type, "data": request.data}}
         self.emit(request.stream_name, request.group_id, request.id, event)
 

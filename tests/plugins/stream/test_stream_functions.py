@@ -88,6 +88,9 @@ async def test_bad_input_and_limits(
         error = await call_error(client, "stream::update", {**item("m"), "ops": grow})
         assert error.code == "VALUE_TOO_LARGE"
         assert await call(client, "stream::get", item("m")) == "x" * 50
+        send = {"stream_name": "chat", "group_id": "g", "type": "t", "data": "x" * 200}
+        error = await call_error(client, "stream::send", send)
+        assert error.code == "VALUE_TOO_LARGE"
         bad_op = [{"type": "increment", "path": "n", "by": 1.5}]
         error = await call_error(client, "stream::update", {**item("m"), "ops": bad_op})
         assert error.code == "deserialization_error"
