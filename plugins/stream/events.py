@@ -30,6 +30,8 @@ Deliver = Callable[[str, str, "str | None", bytes], None]
 """``deliver(stream_name, group_id, item_id, frame)``."""
 
 REDIS_CHANNEL = "iii:stream:events"
+OUTBOX_LIMIT = 10_000
+"""Events kept for ``PUBLISH`` while Redis is unreachable (then the oldest are dropped)."""
 
 
 def wrapper(
@@ -94,13 +96,15 @@ class RedisBus:
     """Redis pub/sub on channel ``iii:stream:events``; this engine's writes come back too.
 
     One task publishes in order (a pool could reorder concurrent ``PUBLISH`` calls); another
-    reads the subscription and delivers. While Redis is unreachable, frames wait in the outbox.
+    reads the subscription and delivers. While Redis is unreachable, frames wait in a bounded
+    outbox (:data:`OUTBOX_LIMIT`).
     """
 
     def __init__(self, url: str, channel: str = REDIS_CHANNEL) -> None:
         self.url = url
         self.channel = channel
         self._outbox: deque[bytes] = deque()
+        self._dropped = 0
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._client: Any = None
@@ -126,7 +130,12 @@ class RedisBus:
         ]
 
     def publish(self, stream: str, group: str, item: str | None, frame: bytes) -> None:
-        """Queue for ``PUBLISH``."""
+        """Queue for ``PUBLISH``; while Redis is away the oldest frames beyond the bound go."""
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            self._outbox.popleft()
+            self._dropped += 1
+            if self._dropped == 1 or self._dropped % OUTBOX_LIMIT == 0:
+                log.warning("iii-stream: redis unreachable, %d event(s) dropped", self._dropped)
         self._outbox.append(frame)
         self._wake.set()
 
