@@ -164,7 +164,7 @@ class Subscriber:
 class Subscription:
     """A ``join``: which items a socket wants, under the client's ``subscriptionId``."""
 
-    __slots__ = ("group", "held", "id", "item", "stream", "subscriber")
+    __slots__ = ("group", "held", "held_bytes", "id", "item", "stream", "subscriber")
 
     def __init__(
         self, subscriber: Subscriber, sub_id: str, stream: str, group: str, item: str | None
@@ -175,14 +175,19 @@ class Subscription:
         self.group = group
         self.item = item
         self.held: list[bytes] | None = []  # frames that arrived before the sync was sent
+        self.held_bytes = 0
 
     def send(self, frame: bytes) -> None:
-        """Write now, or hold until the initial ``sync`` went out."""
+        """Write now, or hold until the initial ``sync`` went out (bounded like the buffer)."""
         held = self.held
         if held is None:
             self.subscriber.write(frame)
-        else:
-            held.append(frame)
+            return
+        held.append(frame)
+        self.held_bytes += len(frame)
+        if self.held_bytes > self.subscriber.limit:
+            self.held = []
+            self.subscriber.drop(CLOSE_TOO_SLOW, "send buffer overflow while the sync was read")
 
     def release(self, sync: bytes) -> None:
         """Send the ``sync`` then the held frames; later frames go straight out."""
