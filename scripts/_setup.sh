@@ -68,6 +68,10 @@ ensure_test_tools() {
     if ! command -v redis-server >/dev/null 2>&1; then
         apt_install redis-server
     fi
+    # The stream example's browser test drives a real headless Chromium through chromedriver.
+    if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+        apt_install chromium chromium-driver
+    fi
 }
 
 # Example plugin packages (examples/*/pyproject.toml) are installed so their tests find them

@@ -62,6 +62,10 @@ class LocalWorkerContext:
         """Invoke without waiting for the result."""
         self.engine.router.invoke_void(function_id, payload, metadata=metadata, namespace=namespace)
 
+    def has_function(self, function_id: str, namespace: str = DEFAULT_NAMESPACE) -> bool:
+        """Whether any worker has registered ``function_id`` (a dict lookup, no invocation)."""
+        return self.engine.functions.get(namespace, function_id) is not None
+
     # --- WorkerContext ---------------------------------------------------------------------------
 
     def register_function(

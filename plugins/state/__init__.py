@@ -3,7 +3,7 @@
 Functions ``state::set/get/delete/update/list/list_groups`` (workers.md §3), the ``state``
 trigger type, and three stores (:mod:`plugins.state.adapters`): ``memory``, ``file`` (embedded
 SQLite, the default) and ``redis``. The update operations live in
-:mod:`plugins.state.update_ops`, pure and reusable (``stream::update`` shares them).
+:mod:`plugins._shared.update_ops`, pure and reusable (``stream::update`` shares them).
 """
 
 from plugins.state.config import StateConfig

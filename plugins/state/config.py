@@ -7,6 +7,7 @@ Accepted adapter spellings (upstream's first, then ours)::
     adapter: {name: memory}
     adapter: {name: file, config: {path: ./data/state.sqlite3}}
     adapter: {name: redis, config: {redis_url: redis://localhost:6379}}
+    adapter: {name: bridge, config: {bridge_url: ws://localhost:49134}}   # another engine
 
 Without ``adapter`` the store is the embedded durable default: SQLite at
 ``<base_dir>/data/state.sqlite3``. A ``file_path``/``path`` names the SQLite file itself when it
@@ -77,11 +78,15 @@ class _RedisConfig(msgspec.Struct, forbid_unknown_fields=True):
     redis_url: str = DEFAULT_REDIS_URL
 
 
+class _BridgeConfig(msgspec.Struct, forbid_unknown_fields=True):
+    bridge_url: str = "ws://localhost:49134"
+
+
 @dataclass(frozen=True)
 class AdapterChoice:
     """The resolved store: ``kind`` plus its ``path`` (file) or ``url`` (redis)."""
 
-    kind: Literal["memory", "file", "redis"]
+    kind: Literal["memory", "file", "redis", "bridge"]
     path: Path | None = None
     url: str | None = None
 
@@ -106,9 +111,9 @@ def resolve_adapter(config: StateConfig, base_dir: Path) -> AdapterChoice:
             logger.warning("iii-state: unknown store_method %r, using in_memory", kv.store_method)
         return AdapterChoice("memory")
     if adapter.name == "bridge":
-        raise ConfigError("the bridge state adapter is not supported; use redis", "adapter.name")
+        return AdapterChoice("bridge", url=_sub_config(adapter, _BridgeConfig).bridge_url)
     raise ConfigError(
-        f"unknown state adapter {adapter.name!r} (expected kv, memory, file or redis)",
+        f"unknown state adapter {adapter.name!r} (expected kv, memory, file, redis or bridge)",
         "adapter.name",
     )
 

@@ -13,9 +13,9 @@ import msgspec
 
 from iii_sdk.errors import DESERIALIZATION_ERROR, InvocationError
 from iii_sdk.plugin import WorkerContext, decode_input
+from plugins._shared.update_ops import MISSING, UpdateOp, apply_ops
 from plugins.state.adapters import StateAdapter
 from plugins.state.trigger import EventType, StateTriggerType
-from plugins.state.update_ops import MISSING, UpdateOp, apply_ops
 
 __all__ = ["StateFunctions"]
 
@@ -155,14 +155,21 @@ class StateFunctions:
             new_value, errors = apply_ops(MISSING if old is None else _decode(old), request.ops)
             return _encode(new_value), (new_value, errors)
 
+        forward = getattr(self.adapter, "forward_update", None)  # the bridge applies remotely
         try:
-            old, _, (new_value, errors) = await self.adapter.update(
-                request.scope, request.key, transform
-            )
+            if forward is not None:
+                old_value, new_value, errors = await forward(
+                    request.scope, request.key, request.ops
+                )
+                existed = old_value is not None
+            else:
+                old, _, (new_value, errors) = await self.adapter.update(
+                    request.scope, request.key, transform
+                )
+                old_value, existed = _loads(old), old is not None
         except Exception as exc:
             raise InvocationError("UPDATE_ERROR", f"Failed to update value: {exc}") from exc
-        old_value = _loads(old)
-        event: EventType = "state:created" if old is None else "state:updated"
+        event: EventType = "state:updated" if existed else "state:created"
         self.triggers.emit(event, request.scope, request.key, old_value, new_value)
         result = {"old_value": old_value, "new_value": new_value}
         if errors:

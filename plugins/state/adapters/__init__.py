@@ -21,6 +21,11 @@ def create_adapter(choice: AdapterChoice, logger: logging.Logger | None = None) 
     if choice.kind == "file":
         assert choice.path is not None
         return FileAdapter(choice.path, logger)
+    if choice.kind == "bridge":
+        from plugins.state.adapters.bridge import BridgeAdapter
+
+        assert choice.url is not None
+        return BridgeAdapter(choice.url)
     if choice.kind == "redis":
         # Imported lazily: redis is an optional dependency (extra ``redis``).
         from plugins.state.adapters.redis_adapter import RedisAdapter

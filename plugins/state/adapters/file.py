@@ -58,6 +58,8 @@ class FileAdapter(MemoryAdapter):
         self._flusher: asyncio.Task[None] | None = None
         self._seq = 0
         self._closed = False
+        self._taken = 0  # batches handed to the database thread so far
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
 
     async def open(self) -> None:
         """Open (or create) the database and load it into memory."""
@@ -77,10 +79,37 @@ class FileAdapter(MemoryAdapter):
         try:
             if self._pending:
                 batch, self._pending = self._pending, {}
+                self._taken += 1
                 await loop.run_in_executor(self._executor, self._commit, batch)
+                self._finish(self._taken, None)
             await loop.run_in_executor(self._executor, self._close_db)
         finally:
             self._executor.shutdown(wait=False)
+
+    async def committed(self) -> None:
+        """Wait until the writes made so far are committed (not later ones); raise if not.
+
+        Unlike :meth:`flush`, this returns as soon as the batch holding those writes is done,
+        even while other writers keep the database thread busy.
+        """
+        if self._pending:
+            target = self._taken + 1
+        elif self._flusher is not None and not self._flusher.done():
+            target = self._taken
+        else:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(target, []).append(waiter)
+        await waiter
+
+    def _finish(self, batch: int, error: BaseException | None) -> None:
+        for waiter in self._waiters.pop(batch, ()):
+            if waiter.done():
+                continue
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(RuntimeError(f"could not write to {self.path}: {error}"))
 
     async def flush(self) -> None:
         """Wait until every write made so far is committed."""
@@ -128,12 +157,17 @@ class FileAdapter(MemoryAdapter):
         loop = asyncio.get_running_loop()
         while self._pending:
             batch, self._pending = self._pending, {}
+            self._taken += 1
+            number, error = self._taken, None
             try:
                 await loop.run_in_executor(self._executor, self._commit, batch)
-            except (sqlite3.Error, OSError):
+            except (sqlite3.Error, OSError) as exc:
+                error = exc
                 self._logger.exception(
                     "iii-state: could not write %d change(s) to %s", len(batch), self.path
                 )
+            finally:
+                self._finish(number, error)
 
     # --- runs on the dedicated thread --------------------------------------------------------
 

@@ -29,13 +29,12 @@ from tests.compat.support import (
     WAIT,
     Inbox,
     OfficialFactory,
-    not_built_yet,
     official_call,
     wait_for_binding,
     wait_for_functions,
 )
 
-pytestmark = [pytest.mark.compat, not_built_yet("iii-stream")]
+pytestmark = [pytest.mark.compat]
 
 STREAM = {
     "name": "iii-stream",
@@ -191,3 +190,32 @@ async def test_websocket_subscriber_sees_official_writes(
         update = json.loads(await ws.receive_str(timeout=WAIT))
         assert (update["streamName"], update["groupId"], update["id"]) == ("chat", "room-1", "m1")
         assert update["event"] == {"type": "create", "data": {"n": 1}}
+
+
+async def test_official_client_on_a_bridged_engine(official: OfficialFactory) -> None:
+    backend_workers = [
+        {"name": "iii-stream", "config": {"port": 0, "adapter": {"name": "kv"}}},
+        {"name": "iii-state", "config": {"adapter": {"name": "kv"}}},
+        {"name": "iii-pubsub"},
+    ]
+    async with start_engine(workers=backend_workers) as backend:
+        bridge = {"name": "bridge", "config": {"bridge_url": backend.worker_url}}
+        front_workers = [
+            {"name": "iii-stream", "config": {"port": 0, "adapter": bridge}},
+            {"name": "iii-state", "config": {"adapter": bridge}},
+        ]
+        async with start_engine(workers=front_workers) as front:
+            client = await official(front, "official-bridged")
+            created = await official_call(client, "stream::set", {**item("b1"), "data": 1})
+            assert created == {"old_value": None, "new_value": 1}
+            assert await backend.invoke("stream::get", item("b1")) == 1
+            stored = await official_call(
+                client, "state::set", {"scope": "s", "key": "k", "value": {"n": 1}}
+            )
+            assert stored == {"old_value": None, "new_value": {"n": 1}}
+            assert await backend.invoke("state::get", {"scope": "s", "key": "k"}) == {"n": 1}
+            ops = [{"type": "set", "path": "n", "value": 2}]
+            updated = await official_call(
+                client, "state::update", {"scope": "s", "key": "k", "ops": ops}
+            )
+            assert updated["new_value"] == {"n": 2}

@@ -116,7 +116,7 @@ async def test_in_memory_stores_forget_on_restart_and_write_nothing(
     ("config", "fragment"),
     [
         ({"adapter": {"name": "nope"}}, "unknown state adapter 'nope'"),
-        ({"adapter": {"name": "bridge"}}, "bridge"),
+        ({"adapter": {"name": "bridge", "config": {"bridge_url": 5}}}, "bridge_url"),
         ({"adapter": {"name": "redis", "config": {"redis_url": 5}}}, "redis_url"),
         ({"adapter": {"name": "memory", "extra": 1}}, "extra"),
         ({"unknown_key": 1}, "unknown_key"),

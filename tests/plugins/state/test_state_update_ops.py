@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from plugins.state.update_ops import (
+from plugins._shared.update_ops import (
     DOC_URL,
     MISSING,
     AppendOp,

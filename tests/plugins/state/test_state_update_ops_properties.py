@@ -9,7 +9,7 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugins.state.update_ops import MISSING, UpdateOp, apply_ops
+from plugins._shared.update_ops import MISSING, UpdateOp, apply_ops
 
 keys = st.sampled_from(["a", "b", "n", "s", "__proto__", ""])
 scalars = st.one_of(

@@ -1,4 +1,4 @@
-"""The update operations of ``state::update`` (shared with ``stream::update``), as pure functions.
+"""The update operations shared by ``state::update`` and ``stream::update``, as pure functions.
 
 An op list is applied in order to a working copy of the stored value; a failing op leaves the
 copy untouched and is reported, the others still apply (workers.md §3.2)::

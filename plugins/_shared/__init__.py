@@ -1,0 +1,5 @@
+"""Code shared by several built-in plugins (no worker of its own).
+
+:mod:`plugins._shared.update_ops` holds the update operations of ``state::update`` and
+``stream::update`` (one implementation for both).
+"""
