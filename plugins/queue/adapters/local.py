@@ -182,19 +182,23 @@ class LocalQueue:
             raise  # closing: the stored job stays as it is and runs again after a restart
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-        self.finish(job, error)
+        await self.finish(job, error)
 
-    def finish(self, job: Job, error: str | None) -> None:
-        """Apply an attempt's outcome: delete, retry later, or dead-letter."""
-        self.in_flight.pop(job.id, None)
-        journal = self.adapter.journal
-        group = job.group
+    async def finish(self, job: Job, error: str | None) -> None:
+        """Apply an attempt's outcome: delete, retry later, or dead-letter.
+
+        The job keeps its slot (and its FIFO group stays blocked) until the change is
+        committed, so after a crash only jobs that held a slot can run twice.
+        """
         if isinstance(error, Defer):
+            self.in_flight.pop(job.id, None)
             self._put_back(job, error.delay)
-        elif error is None:
+            self.dispatch()
+            return
+        journal = self.adapter.journal
+        retry_at = None
+        if error is None:
             journal.remove(job)
-            if group is not None:
-                self._unblock(group)
         else:
             job.attempts += 1
             job.error = error
@@ -202,21 +206,31 @@ class LocalQueue:
             retry_at = failure_step(job, now)
             if retry_at is None:
                 job.failed_at = now
-                self.dead[job.id] = job
-                journal.save(job, dead=True)
-                log.warning("queue job %s (%s) dead-lettered: %s", job.id, job.function_id, error)
-                if group is not None:
-                    self._unblock(group)
             else:
                 job.available_at = retry_at
-                journal.save(job, dead=False)
-                self.waiting += 1
-                if group is not None:
-                    jobs = self.groups.get(group)
-                    if jobs is None:
-                        jobs = self.groups[group] = deque()
-                    jobs.appendleft(job)  # still blocked: the group waits for its retry
-                self._delay(job)
+            journal.save(job, dead=retry_at is None)
+        try:
+            await journal.committed()
+        except Exception:
+            log.debug("queue job %s: its change was not committed", job.id)
+        self.in_flight.pop(job.id, None)
+        group = job.group
+        if error is None:
+            if group is not None:
+                self._unblock(group)
+        elif retry_at is None:
+            self.dead[job.id] = job
+            log.warning("queue job %s (%s) dead-lettered: %s", job.id, job.function_id, error)
+            if group is not None:
+                self._unblock(group)
+        else:
+            self.waiting += 1
+            if group is not None:
+                jobs = self.groups.get(group)
+                if jobs is None:
+                    jobs = self.groups[group] = deque()
+                jobs.appendleft(job)  # still blocked: the group waits for its retry
+            self._delay(job)
         self.dispatch()
 
     def _put_back(self, job: Job, delay: float) -> None:
