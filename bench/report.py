@@ -169,7 +169,7 @@ class Report:
 def _verdict(row: Row, values: list[float | None]) -> str:
     got = [v for v in values if v is not None]
     if not got:
-        return f"{'error':<24}{row.target or '':<10}ERROR"
+        return f"{'error':<24}{row.target or ''!s:<10}ERROR"
     summary = summarize(got)
     unit = "" if row.unit == "x" else f" {row.unit}"
     text = f"{summary}{unit}"

@@ -1,0 +1,277 @@
+"""Scenario 9: durable queues, enqueue -> worker -> ack, against arq on Redis in the same run.
+
+Every cell starts its own processes: a ``redis-server`` (for the redis adapter and for arq), the
+engine with ``iii-queue`` and the raw queue consumer (``bench.peers.queue_worker``). A raw
+client keeps 64 enqueues in flight; a job counts when the consumer has run it, so a rate is
+``N / (first enqueue .. last job done)``. arq (``bench/setup`` installs it) runs its own worker
+process (64 concurrent jobs) fed by 64 concurrent ``enqueue_job`` calls. Also here: the
+``state::set`` rate of the file adapter, whose writes are acknowledged only once committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import shutil
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from aiohttp import WSMsgType
+
+from bench.cells import Cell, Context, Metrics, raw_sockets, ws_cell
+from bench.frames import decode_envelope, next_id
+from bench.load import LoadError, call
+from bench.procs import Proc, free_port, spawn
+from bench.scenarios.base import Results, Row, Scenario, Target, metric, ratio
+from bench.systems import Options, System, _python, _running, engine, engine_available
+
+__all__ = ["QUEUE_SCENARIOS"]
+
+_TEXT = WSMsgType.TEXT
+WINDOW = 64
+STATE_PAYLOAD = b'{"scope":"bench","key":"k","value":{"n":1,"text":"hello"}}'
+
+
+def _queue_entry(adapter: dict[str, Any]) -> dict[str, object]:
+    queues = {"bench": {"concurrency": WINDOW, "max_retries": 3, "backoff_ms": 0}}
+    return {"name": "iii-queue", "config": {"adapter": adapter, "queue_configs": queues}}
+
+
+@contextlib.asynccontextmanager
+async def _redis(opts: Options) -> AsyncIterator[str]:
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    argv += ["--appendonly", "no", "--dir", str(opts.logdir)]
+    proc = await spawn(f"redis-{port}", argv, opts.logdir, pipe_stdout=False)
+    try:
+        await proc.wait_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        await proc.stop()
+
+
+@contextlib.asynccontextmanager
+async def _queue_system(opts: Options, kind: str) -> AsyncIterator[System]:
+    async with contextlib.AsyncExitStack() as stack:
+        if kind == "redis":
+            url = await stack.enter_async_context(_redis(opts))
+            adapter = {"name": "redis", "config": {"redis_url": url}}
+        else:
+            adapter = {"name": "file", "config": {"path": f"queue-{free_port()}.sqlite3"}}
+        system = await stack.enter_async_context(
+            engine(opts, worker=None, extra=[_queue_entry(adapter)])
+        )
+        consumer = await _python(
+            opts, "queue-worker", "bench.peers.queue_worker", "--url", system.ws_url
+        )
+        stack.push_async_callback(consumer.stop)
+        await consumer.wait_line("ready")
+        yield system
+
+
+def _enqueue(i: int, fail: bool) -> bytes:
+    data = msgspec.json.encode({"i": i, "t": time.time(), "f": fail})
+    return (
+        b'{"type":"invokefunction","function_id":"bench::job","action":{"type":"enqueue",'
+        b'"queue":"bench"},"data":%s,"invocation_id":"%s"}' % (data, next_id().encode())
+    )
+
+
+async def _pump_enqueues(ws: Any, n: int, fail_every: int, first: int = 0) -> None:
+    """``n`` enqueues (job ids from ``first``) with ``WINDOW`` in flight; raises on an error."""
+    sent = 0
+    in_flight = 0
+    while sent < min(WINDOW, n):
+        i = first + sent
+        await ws.send_frame(_enqueue(i, bool(fail_every) and i % fail_every == 0), _TEXT)
+        sent += 1
+        in_flight += 1
+    while in_flight:
+        msg = await ws.receive()
+        if msg.type is not _TEXT and msg.type is not WSMsgType.BINARY:
+            raise LoadError(f"socket ended: {msg.type.name}")
+        env = decode_envelope(msg.data)
+        if env.type != "invocationresult":
+            continue
+        if env.error is not None:
+            raise LoadError(f"enqueue failed: {env.error.code}: {env.error.message}")
+        in_flight -= 1
+        if sent < n:
+            i = first + sent
+            await ws.send_frame(_enqueue(i, bool(fail_every) and i % fail_every == 0), _TEXT)
+            sent += 1
+            in_flight += 1
+
+
+async def _until_done(ws: Any, n: int, within: float = 120.0) -> dict[str, Any]:
+    async with asyncio.timeout(within):
+        while True:
+            stats: dict[str, Any] = await call(ws, "bench::jobstats", {})
+            if stats["done"] >= n:
+                return stats
+            await asyncio.sleep(0.002)
+
+
+def _jobs(ctx: Context) -> int:
+    return 2_000 if ctx.quick else 10_000
+
+
+def queue_cell(key: str, kind: str, *, fail_every: int = 0) -> Cell:
+    """Throughput of ``kind`` (file | redis): jobs run per second, 64 enqueues in flight."""
+
+    async def run(ctx: Context) -> Metrics:
+        n = _jobs(ctx)
+        async with _queue_system(ctx.opts, kind) as system, raw_sockets(system.ws_url, 2) as wss:
+            ws, probe = wss
+            await _pump_enqueues(ws, n // 10, fail_every)
+            await _until_done(probe, n // 10)
+            await call(probe, "bench::jobstats", {"reset": True})
+            start = time.perf_counter()
+            await _pump_enqueues(ws, n, fail_every, first=n)
+            stats = await _until_done(probe, n)
+            elapsed = time.perf_counter() - start
+            return {"rate": n / elapsed, "ops": float(n), "failed": float(stats["failed"])}
+
+    return Cell(key, run)
+
+
+def latency_cell(key: str, kind: str) -> Cell:
+    """Enqueue-to-start delay on an idle queue: one job at a time."""
+
+    async def run(ctx: Context) -> Metrics:
+        n = 100 if ctx.quick else 400
+        async with _queue_system(ctx.opts, kind) as system, raw_sockets(system.ws_url, 2) as wss:
+            ws, probe = wss
+            for i in range(20):  # warm-up
+                await _pump_enqueues(ws, 1, 0, first=i)
+                await _until_done(probe, i + 1)
+            await call(probe, "bench::jobstats", {"reset": True})
+            for i in range(n):
+                await _pump_enqueues(ws, 1, 0, first=100 + i)
+                await _until_done(probe, i + 1)
+            stats = await call(probe, "bench::jobstats", {})
+            return {"p50_us": float(stats["p50_us"]), "ops": float(stats["done"])}
+
+    return Cell(key, run)
+
+
+def _arq_available() -> str | None:
+    if importlib.util.find_spec("arq") is None:
+        return "arq not installed (run bench/setup)"
+    if shutil.which("redis-server") is None:
+        return "redis-server not installed"
+    return None
+
+
+async def _arq(ctx: Context) -> Metrics:
+    why = _arq_available()
+    if why is not None:
+        raise LoadError(f"skipped: {why}")
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    n = _jobs(ctx) // 4
+    async with _redis(ctx.opts) as url:
+        procs: list[Proc] = []
+        async with _running(procs):
+            procs.append(
+                await _python(ctx.opts, "arq-worker", "bench.peers.arq_worker", "--redis", url)
+            )
+            await procs[0].wait_line("ready")
+            pool = await create_pool(RedisSettings.from_dsn(url))
+            try:
+                start = time.perf_counter()
+                sem = asyncio.Semaphore(WINDOW)
+
+                async def one(i: int) -> None:
+                    async with sem:
+                        await pool.enqueue_job("bench_job", i)
+
+                await asyncio.gather(*(one(i) for i in range(n)))
+                await _arq_until(pool, n)
+                elapsed = time.perf_counter() - start
+            finally:
+                await pool.aclose()
+    return {"rate": n / elapsed, "ops": float(n)}
+
+
+async def _arq_until(pool: Any, n: int) -> None:
+    # arq signals nothing when a job finishes: poll its counter, bounded.
+    async with asyncio.timeout(120):
+        while int(await pool.get("bench:arq:done") or 0) < n:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
+def _state_file(opts: Options) -> Any:
+    state = {
+        "name": "iii-state",
+        "config": {"adapter": {"name": "file", "config": {"path": f"state-{free_port()}.sqlite3"}}},
+    }
+    return engine(opts, worker=None, extra=[state])
+
+
+FILE = queue_cell("queue file w64", "file")
+FILE_FAILING = queue_cell("queue file w64 10% failing once", "file", fail_every=10)
+REDIS = queue_cell("queue redis w64", "redis")
+LATENCY = latency_cell("queue file idle enqueue-to-start", "file")
+ARQ = Cell("arq redis w64", _arq)
+STATE_SET_FILE = ws_cell(
+    "engine state::set file w64",
+    _state_file,
+    window=64,
+    function_id="state::set",
+    payload=STATE_PAYLOAD,
+)
+
+
+def _cells(ctx: Context) -> list[Cell]:
+    return [ARQ, FILE, REDIS, LATENCY, FILE_FAILING, STATE_SET_FILE]
+
+
+def _rows(r: Results) -> list[Row]:
+    return [
+        Row(
+            "queue file / arq jobs per second",
+            ratio(r, (FILE.key, "rate"), (ARQ.key, "rate")),
+            Target(">=", 5),
+        ),
+        Row(
+            "queue redis / arq jobs per second",
+            ratio(r, (REDIS.key, "rate"), (ARQ.key, "rate")),
+            Target(">=", 2),
+        ),
+        Row(
+            "enqueue-to-start p50, idle (file)",
+            metric(r, LATENCY.key, "p50_us"),
+            Target("<=", 1000),
+            "us",
+        ),
+        Row(
+            "10% failing once / all succeed (file)",
+            ratio(r, (FILE_FAILING.key, "rate"), (FILE.key, "rate")),
+            Target(">=", 0.8),
+        ),
+        Row("queue file jobs/s (info)", metric(r, FILE.key, "rate"), None, "/s"),
+        Row("queue redis jobs/s (info)", metric(r, REDIS.key, "rate"), None, "/s"),
+        Row("arq jobs/s (info)", metric(r, ARQ.key, "rate"), None, "/s"),
+        Row(
+            "state::set file, committed before the answer, w64 (info)",
+            metric(r, STATE_SET_FILE.key, "rate"),
+            None,
+            "/s",
+        ),
+    ]
+
+
+QUEUE_SCENARIOS = [
+    Scenario(
+        "9",
+        "queue: enqueue -> worker -> ack vs arq on Redis",
+        _cells,
+        _rows,
+        engine_available,
+    )
+]
