@@ -13,6 +13,7 @@ import asyncio
 import os
 import signal
 import time
+from typing import TYPE_CHECKING
 
 import aiohttp
 import msgspec
@@ -27,6 +28,9 @@ from bench.frames import (
     worker_register,
 )
 from bench.stats import percentile
+
+if TYPE_CHECKING:
+    from bench.load import RawSocket
 
 _TEXT = WSMsgType.TEXT
 
@@ -84,7 +88,7 @@ class Tally:
         return out
 
 
-async def serve(ws: aiohttp.ClientWebSocketResponse, ready: asyncio.Event, tally: Tally) -> None:
+async def serve(ws: RawSocket, ready: asyncio.Event, tally: Tally) -> None:
     """Answer invocations until the socket closes."""
     send = ws.send_frame
     async for msg in ws:

@@ -206,7 +206,7 @@ async def _arq_until(pool: Any, n: int) -> None:
 
 
 def _state_file(opts: Options) -> Any:
-    state = {
+    state: dict[str, object] = {
         "name": "iii-state",
         "config": {"adapter": {"name": "file", "config": {"path": f"state-{free_port()}.sqlite3"}}},
     }
