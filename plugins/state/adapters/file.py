@@ -1,11 +1,12 @@
-"""The ``file`` adapter: an in-memory mirror written behind to an embedded SQLite database.
+"""The ``file`` adapter: an in-memory mirror of an embedded SQLite database.
 
-Reads and writes are served from memory, exactly like :class:`MemoryAdapter`; each write is
-also journalled and committed by a single dedicated thread, batching whatever accumulated
-while the previous commit ran (group commit; a key written many times in one batch costs one
-row write). The event loop never waits for disk,
-and a clean :meth:`close` commits everything, so data survives an engine restart. A crash loses
-at most the batch in flight (upstream's kv loses up to ``save_interval_ms``).
+Reads are served from memory, exactly like :class:`MemoryAdapter`. Each write is applied to
+memory, journalled, and committed by a single dedicated thread that batches whatever
+accumulated while the previous commit ran (group commit; a key written many times in one batch
+costs one row write). A write is answered only once the transaction holding it committed, so an
+acknowledged ``state::set`` survives ``kill -9`` of the engine (with ``synchronous=NORMAL`` in
+WAL mode, a power loss may still drop the last commits). The event loop never blocks on disk:
+callers await their batch's commit while other work goes on.
 
 Table ``state(scope, key, value, seq)``: ``value`` is the JSON text, ``seq`` the insertion
 order (an overwrite keeps its position, a re-insert after a delete goes last, as in a dict).
@@ -17,12 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from plugins.state.adapters.memory import MemoryAdapter
 
 __all__ = ["FileAdapter"]
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
@@ -56,6 +61,8 @@ class FileAdapter(MemoryAdapter):
         self._conn: sqlite3.Connection | None = None
         self._pending: dict[_Slot, _Change] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._next: asyncio.Future[None] | None = None
+        self._current: asyncio.Future[None] | None = None
         self._seq = 0
         self._closed = False
 
@@ -78,6 +85,10 @@ class FileAdapter(MemoryAdapter):
             if self._pending:
                 batch, self._pending = self._pending, {}
                 await loop.run_in_executor(self._executor, self._commit, batch)
+            # The thread ran every batch, a cancelled flusher's included: release its writers.
+            for waiter in (self._next, self._current):
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
             await loop.run_in_executor(self._executor, self._close_db)
         finally:
             self._executor.shutdown(wait=False)
@@ -86,6 +97,36 @@ class FileAdapter(MemoryAdapter):
         """Wait until every write made so far is committed."""
         while (flusher := self._flusher) is not None and not flusher.done():
             await asyncio.gather(flusher, return_exceptions=True)
+
+    async def set(self, scope: str, key: str, data: bytes) -> bytes | None:
+        """Store ``data``; return the previous value once the write is committed."""
+        old = self._put(scope, key, data)
+        await self._committed()
+        return old
+
+    async def delete(self, scope: str, key: str) -> bytes | None:
+        """Remove a key; return the removed value once the deletion is committed."""
+        old = self._remove(scope, key)
+        if old is not None:
+            await self._committed()
+        return old
+
+    async def update(
+        self, scope: str, key: str, transform: Callable[[bytes | None], tuple[bytes, T]]
+    ) -> tuple[bytes | None, bytes, T]:
+        """Replace the value by ``transform(old)`` atomically; return once committed."""
+        result = await super().update(scope, key, transform)
+        await self._committed()
+        return result
+
+    async def _committed(self) -> None:
+        """Wait for the commit holding every write journalled so far."""
+        if self._pending:
+            if self._next is None:
+                self._next = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._next)
+        elif self._current is not None:
+            await asyncio.shield(self._current)
 
     def _put(self, scope: str, key: str, data: bytes) -> bytes | None:
         self._check_open()
@@ -128,12 +169,19 @@ class FileAdapter(MemoryAdapter):
         loop = asyncio.get_running_loop()
         while self._pending:
             batch, self._pending = self._pending, {}
+            done, self._next = self._next or loop.create_future(), None
+            self._current = done
             try:
                 await loop.run_in_executor(self._executor, self._commit, batch)
-            except (sqlite3.Error, OSError):
+            except (sqlite3.Error, OSError) as exc:
                 self._logger.exception(
                     "iii-state: could not write %d change(s) to %s", len(batch), self.path
                 )
+                done.set_exception(exc)
+                done.exception()  # retrieved: the writers waiting get it, nobody else logs it
+            else:
+                done.set_result(None)
+            self._current = None
 
     # --- runs on the dedicated thread --------------------------------------------------------
 
