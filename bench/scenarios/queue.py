@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -24,7 +23,7 @@ from aiohttp import WSMsgType
 from bench.cells import Cell, Context, Metrics, raw_sockets, ws_cell
 from bench.frames import decode_envelope, next_id
 from bench.load import LoadError, call
-from bench.procs import Proc, free_port, spawn
+from bench.procs import REPO, Proc, free_port, spawn
 from bench.scenarios.base import Results, Row, Scenario, Target, metric, ratio
 from bench.systems import Options, System, _python, _running, engine, engine_available
 
@@ -158,9 +157,12 @@ def latency_cell(key: str, kind: str) -> Cell:
     return Cell(key, run)
 
 
+ARQ_PYTHON = REPO / ".venv-arq" / "bin" / "python"
+
+
 def _arq_available() -> str | None:
-    if importlib.util.find_spec("arq") is None:
-        return "arq not installed (run bench/setup)"
+    if not ARQ_PYTHON.exists():
+        return "arq not installed (run bench/setup; it uses its own venv, .venv-arq)"
     if shutil.which("redis-server") is None:
         return "redis-server not installed"
     return None
@@ -170,39 +172,23 @@ async def _arq(ctx: Context) -> Metrics:
     why = _arq_available()
     if why is not None:
         raise LoadError(f"skipped: {why}")
-    from arq import create_pool
-    from arq.connections import RedisSettings
-
     n = _jobs(ctx) // 4
+    module = [str(ARQ_PYTHON), "-m", "bench.peers.arq_worker"]
     async with _redis(ctx.opts) as url:
         procs: list[Proc] = []
         async with _running(procs):
-            procs.append(
-                await _python(ctx.opts, "arq-worker", "bench.peers.arq_worker", "--redis", url)
-            )
+            procs.append(await spawn("arq-worker", [*module, "worker", "--redis", url], ctx.logdir))
             await procs[0].wait_line("ready")
-            pool = await create_pool(RedisSettings.from_dsn(url))
-            try:
-                start = time.perf_counter()
-                sem = asyncio.Semaphore(WINDOW)
-
-                async def one(i: int) -> None:
-                    async with sem:
-                        await pool.enqueue_job("bench_job", i)
-
-                await asyncio.gather(*(one(i) for i in range(n)))
-                await _arq_until(pool, n)
-                elapsed = time.perf_counter() - start
-            finally:
-                await pool.aclose()
-    return {"rate": n / elapsed, "ops": float(n)}
-
-
-async def _arq_until(pool: Any, n: int) -> None:
-    # arq signals nothing when a job finishes: poll its counter, bounded.
-    async with asyncio.timeout(120):
-        while int(await pool.get("bench:arq:done") or 0) < n:  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
+            argv = [*module, "produce", "--redis", url, "--jobs", str(n)]
+            producer = await spawn("arq-producer", argv, ctx.logdir)
+            procs.append(producer)
+            assert producer.proc.stdout is not None
+            async with asyncio.timeout(300):
+                line = await producer.proc.stdout.readline()
+            if not line.startswith(b"rate "):
+                producer.check_alive()
+                raise LoadError(f"arq producer said {line!r}:\n{producer.tail()}")
+    return {"rate": float(line.split()[1]), "ops": float(n)}
 
 
 def _state_file(opts: Options) -> Any:

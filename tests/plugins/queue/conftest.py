@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -41,12 +43,36 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture
-async def queue_engine(clock: ManualClock) -> AsyncIterator[Engine]:
-    """An engine running iii-queue (memory adapter) on a manual clock."""
-    entry = queue_entry({"name": "memory"}, max_message_bytes=1024, missing_function_grace_ms=0)
+@asynccontextmanager
+async def manual_engine(clock: ManualClock, adapter: dict[str, Any]) -> AsyncIterator[Engine]:
+    """An engine running iii-queue with ``adapter`` on a manual clock."""
+    entry = queue_entry(adapter, max_message_bytes=1024, missing_function_grace_ms=0)
     async with start_engine(workers=[entry]) as engine:
         worker = engine.builtin("iii-queue")
         assert isinstance(worker, QueueWorker)
         worker.set_clock(clock)
+        yield engine
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def adapter(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Each adapter in turn (redis: a fresh key prefix on the session's redis-server)."""
+    if request.param == "memory":
+        return {"name": "memory"}
+    url = request.getfixturevalue("redis_url")
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    return {"name": "redis", "config": {"redis_url": url, "key_prefix": prefix}}
+
+
+@pytest.fixture
+async def queue_engine(clock: ManualClock, adapter: dict[str, Any]) -> AsyncIterator[Engine]:
+    """An engine running iii-queue (memory, then redis) on a manual clock."""
+    async with manual_engine(clock, adapter) as engine:
+        yield engine
+
+
+@pytest.fixture
+async def memory_engine(clock: ManualClock) -> AsyncIterator[Engine]:
+    """An engine running iii-queue on the memory adapter and a manual clock."""
+    async with manual_engine(clock, {"name": "memory"}) as engine:
         yield engine

@@ -17,9 +17,9 @@ ConnectWorker = Callable[..., Awaitable[Worker]]
 
 
 async def test_each_group_runs_in_order_one_at_a_time_while_groups_overlap(
-    queue_engine: Engine, connect_worker: ConnectWorker
+    memory_engine: Engine, connect_worker: ConnectWorker
 ) -> None:
-    worker = await connect_worker(queue_engine, name="w")
+    worker = await connect_worker(memory_engine, name="w")
     seen: dict[str, list[int]] = {}
     running: dict[str, int] = {}
     bob_started = asyncio.Event()
@@ -55,9 +55,9 @@ async def test_each_group_runs_in_order_one_at_a_time_while_groups_overlap(
 
 
 async def test_a_failing_job_holds_its_group_until_its_retry_succeeds(
-    queue_engine: Engine, connect_worker: ConnectWorker, clock: ManualClock
+    memory_engine: Engine, connect_worker: ConnectWorker, clock: ManualClock
 ) -> None:
-    worker = await connect_worker(queue_engine, name="w")
+    worker = await connect_worker(memory_engine, name="w")
     failed_once: set[int] = set()
 
     def fail(payload: dict[str, Any]) -> bool:
