@@ -20,12 +20,19 @@ WAIT_S = 30.0
 class EngineProcess:
     """``iii --config <dir>/config.yaml`` with a fixed worker port, restartable in place."""
 
-    def __init__(self, directory: Path, workers: list[dict[str, Any]], port: int | None = None):
+    def __init__(
+        self,
+        directory: Path,
+        workers: list[dict[str, Any]],
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+    ):
         self.directory = directory
         self.port = port or free_port()
         manager = {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": self.port}}
         self.config = directory / "config.yaml"
         self.config.write_text(yaml.safe_dump({"workers": [manager, *workers]}))
+        self.args = args
         self.process: asyncio.subprocess.Process | None = None
         self.output: list[bytes] = []
 
@@ -42,6 +49,7 @@ class EngineProcess:
             "iii_engine",
             "--config",
             str(self.config),
+            *self.args,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
