@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from iii_sdk import Enqueue
 from iii_sdk.errors import InvocationError
 from iii_sdk.worker import Worker
 
@@ -37,8 +38,8 @@ class Inbox:
 
 
 async def enqueue(worker: Worker, queue: str, function_id: str, data: Any) -> str:
-    """Enqueue through the ``enqueue`` action; the receipt id."""
-    result = await worker.trigger(function_id, data, action={"type": "enqueue", "queue": queue})
+    """Enqueue through the ``enqueue`` action (``iii_sdk.Enqueue``); the receipt id."""
+    result = await worker.trigger(function_id, data, action=Enqueue(queue=queue))
     receipt: str = result["messageReceiptId"]
     return receipt
 
