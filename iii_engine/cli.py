@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from iii_engine import trigger_cli
+from iii_engine import queue_cli, trigger_cli
 from iii_engine._logsetup import LEVELS, configure_logging
 from iii_engine._version import ENGINE_VERSION
 from iii_engine.config import EngineConfig, default_config, load_config
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--address", default="localhost", help="engine host (default localhost)")
     status.add_argument("--port", type=int, default=49134, help="engine port (default 49134)")
     status.add_argument("--timeout-ms", type=int, default=5000, help="deadline (default 5000)")
+    queue_cli.add_parser(commands)
     return parser
 
 
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         from iii_engine.cli_info import list_plugins
 
         return list_plugins()
+    if args.command == "queue":
+        return queue_cli.run(args)
     if args.command == "status":
         from iii_engine.cli_info import status
 
