@@ -55,6 +55,9 @@ return #due
 """
 
 
+_Command = tuple[str, tuple[Any, ...]]
+
+
 @dataclass
 class _Queue:
     spec: QueueSpec
@@ -86,6 +89,9 @@ class RedisAdapter:
         self._queues: dict[str, _Queue] = {}
         self._promote: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._batch: list[_Command] = []
+        self._next: asyncio.Future[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def client(self) -> Any:
@@ -107,6 +113,8 @@ class RedisAdapter:
         """Stop consuming (running jobs stay pending: another engine or a restart resumes them)."""
         tasks = [q.task for q in self._queues.values() if q.task is not None]
         tasks += list(self._tasks)
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -117,11 +125,39 @@ class RedisAdapter:
 
     async def push(self, jobs: Sequence[Job]) -> None:
         """``XADD`` every job (and remember its queue key); return once Redis answered."""
-        async with self.client.pipeline(transaction=False) as pipe:
-            for job in jobs:
-                pipe.xadd(self._stream(job.queue), {"job": _encode(job)})
-                pipe.sadd(f"{self.prefix}keys", job.queue)
-            await pipe.execute()
+        commands: list[_Command] = []
+        for job in jobs:
+            commands.append(("xadd", (self._stream(job.queue), {"job": _encode(job)})))
+            commands.append(("sadd", (f"{self.prefix}keys", job.queue)))
+        await self._submit(commands)
+
+    async def _submit(self, commands: list[_Command]) -> None:
+        """Run ``commands`` in the next pipeline (one MULTI/EXEC round trip for every caller
+        that arrived meanwhile); return once it executed."""
+        loop = asyncio.get_running_loop()
+        if self._next is None:
+            self._next = loop.create_future()
+        done = self._next
+        self._batch.extend(commands)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        while self._batch:
+            batch, self._batch = self._batch, []
+            done, self._next = self._next, None
+            assert done is not None
+            try:
+                async with self.client.pipeline(transaction=True) as pipe:
+                    for name, args in batch:
+                        getattr(pipe, name)(*args)
+                    await pipe.execute()
+            except Exception as exc:
+                done.set_exception(exc)
+                done.exception()  # retrieved: the callers waiting get it
+            else:
+                done.set_result(None)
 
     def consume(self, spec: QueueSpec, runner: JobRunner) -> None:
         """Start this engine's consumer of ``spec.key``."""
@@ -270,10 +306,7 @@ class RedisAdapter:
 
     async def _ack(self, queue: _Queue, message_id: bytes) -> None:
         stream = self._stream(queue.spec.key)
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xack(stream, GROUP, message_id)
-            pipe.xdel(stream, message_id)
-            await pipe.execute()
+        await self._submit([("xack", (stream, GROUP, message_id)), ("xdel", (stream, message_id))])
 
     async def _fail(
         self, queue: _Queue, message_id: bytes, job: Job, retry_at: float | None, now: float

@@ -61,10 +61,15 @@ async def test_a_killed_engines_jobs_are_taken_over(tmp_path: Path, redis_url: s
         await worker_a.connect()
         await worker_b.connect()
         action = {"type": "enqueue", "queue": "shared"}
-        for n in range(TOTAL):
-            await worker_b.trigger("shared::job", {"n": n}, action=action)
+
+        async def produce() -> None:
+            for n in range(TOTAL):
+                await worker_b.trigger("shared::job", {"n": n}, action=action)
+
+        producer = asyncio.ensure_future(produce())
         await asyncio.wait_for(halfway.wait(), 30)
-        await engine_a.kill()
+        await engine_a.kill()  # with jobs in flight on A and more still being enqueued
+        await producer
         await asyncio.wait_for(done.wait(), 30)
     finally:
         await worker_a.close()
