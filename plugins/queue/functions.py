@@ -160,7 +160,7 @@ class QueueFunctions:
         data = self._measure(request.data)
         now = self.clock_of().now()
         jobs = []
-        for key, spec in self.subscriptions.by_topic.get(request.topic, {}).items():
+        for key, spec in self.subscriptions.targets(request.topic).items():
             _, _, rest = key.partition("\x1f")
             _, namespace, function_id = rest.split("\x1f", 2)
             jobs.append(
@@ -185,7 +185,7 @@ class QueueFunctions:
     async def _keys(self, name: str) -> list[str]:
         if name in self.named:
             return [named_key(name)]
-        keys = set(self.subscriptions.by_topic.get(name, {}))
+        keys = set(self.subscriptions.targets(name))
         keys.update(k for k in await self.adapter.keys() if parse_key(k) == ("topic", name))
         return sorted(keys)
 

@@ -18,7 +18,7 @@ import msgspec
 from iii_sdk.plugin import Trigger, decode_config
 from plugins.queue.adapters.base import JobRunner, QueueAdapter
 from plugins.queue.config import SubscriberDefaults
-from plugins.queue.job import QueueSpec, topic_key
+from plugins.queue.job import QueueSpec, parse_key, topic_key
 
 __all__ = ["SubscriberConfig", "SubscriberTriggerType", "Subscriptions"]
 
@@ -74,6 +74,10 @@ class Subscriptions:
         self.by_trigger: dict[str, _Binding] = {}
         self.by_key: dict[str, dict[str, _Binding]] = {}
         self.by_topic: dict[str, dict[str, QueueSpec]] = {}
+        # Queues of functions that subscribed once and are not bound now (their worker is
+        # reconnecting, or the engine restarted before they re-registered): publishing still
+        # fills them, so a durable subscriber misses nothing while it is away.
+        self.retained: dict[str, dict[str, QueueSpec]] = {}
 
     def spec(self, key: str, config: SubscriberConfig) -> QueueSpec:
         """The queue spec a binding asks for, over the adapter's defaults."""
@@ -107,6 +111,7 @@ class Subscriptions:
         self.by_trigger[trigger.id] = binding
         self.by_key.setdefault(key, {})[trigger.id] = binding
         self.by_topic.setdefault(topic, {})[key] = spec
+        self.retained.get(topic, {}).pop(key, None)
         self.adapter.consume(spec, self.runner_for(spec))
 
     async def remove(self, trigger_id: str) -> None:
@@ -120,10 +125,22 @@ class Subscriptions:
             return
         self.by_key.pop(binding.key, None)
         topic_specs = self.by_topic.get(binding.topic, {})
-        topic_specs.pop(binding.key, None)
+        spec = topic_specs.pop(binding.key, None)
         if not topic_specs:
             self.by_topic.pop(binding.topic, None)
+        if spec is not None:
+            self.retained.setdefault(binding.topic, {})[binding.key] = spec
         await self.adapter.stop_consuming(binding.key)
+
+    def retain(self, key: str) -> None:
+        """Keep publishing into a stored subscriber queue found at start (default policy)."""
+        _, topic = parse_key(key)
+        if key not in self.by_topic.get(topic, {}):
+            self.retained.setdefault(topic, {})[key] = self.spec(key, SubscriberConfig())
+
+    def targets(self, topic: str) -> dict[str, QueueSpec]:
+        """Every subscriber queue a message published to ``topic`` goes to."""
+        return {**self.retained.get(topic, {}), **self.by_topic.get(topic, {})}
 
     def bindings_of(self, topic: str) -> int:
         """How many bindings listen on ``topic``."""

@@ -8,7 +8,7 @@ from plugins.queue.adapters.base import JobRunner
 from plugins.queue.clock import Clock, SystemClock
 from plugins.queue.config import QueueConfig, named_queues, resolve_adapter
 from plugins.queue.functions import QueueFunctions
-from plugins.queue.job import QueueSpec, named_key
+from plugins.queue.job import QueueSpec, named_key, parse_key
 from plugins.queue.runner import make_runner
 from plugins.queue.trigger import ALIAS_ID, SubscriberTriggerType, Subscriptions
 
@@ -61,6 +61,9 @@ class QueueWorker:
         self.subscriptions = Subscriptions(
             adapter, choice.defaults, self.config.job_timeout_ms, runner_for
         )
+        for key in await adapter.keys():
+            if parse_key(key)[0] == "topic":
+                self.subscriptions.retain(key)
         ctx.register_trigger_type(SubscriberTriggerType(self.subscriptions))
         ctx.register_trigger_type(SubscriberTriggerType(self.subscriptions, ALIAS_ID))
         QueueFunctions(

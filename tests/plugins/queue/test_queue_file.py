@@ -82,3 +82,32 @@ async def test_bad_config_names_the_key(config: dict[str, Any], message: str) ->
     with pytest.raises(ConfigError, match=r"workers\[1\]\.config\." + message):
         async with start_engine(workers=[{"name": "iii-queue", "config": config}]):
             pass
+
+
+async def test_a_topic_keeps_filling_its_subscriber_queues_across_a_restart(
+    tmp_path: Path, connect_worker: ConnectWorker
+) -> None:
+    async with start_engine(workers=[entry()], base_dir=tmp_path) as engine:
+        worker = await connect_worker(engine, name="w1")
+        started = Inbox()
+        never = asyncio.Event()
+
+        async def hold(payload: Any) -> None:
+            await started(payload)
+            await never.wait()
+
+        worker.register_function("t::h", hold)
+        worker.register_trigger("durable:subscriber", "t::h", {"topic": "restart"})
+        await worker.trigger("iii::durable::publish", {"topic": "restart", "data": 1})
+        assert await started.next() == 1
+    never.set()
+
+    async with start_engine(workers=[entry()], base_dir=tmp_path) as engine:
+        worker = await connect_worker(engine, name="w2")
+        # Published before the subscriber is back: kept for it, not dropped.
+        await worker.trigger("iii::durable::publish", {"topic": "restart", "data": 2})
+        assert (await counts(worker, "restart"))["waiting"] == 2
+        inbox = Inbox()
+        worker.register_function("t::h", inbox)
+        worker.register_trigger("durable:subscriber", "t::h", {"topic": "restart"})
+        assert {await inbox.next(), await inbox.next()} == {1, 2}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -86,20 +85,26 @@ async def test_condition_false_skips_and_a_failing_condition_retries(
     assert inbox.calls == 2
 
 
-async def test_unsubscribed_function_stops_receiving(
+async def test_a_subscriber_that_went_away_gets_what_was_published_meanwhile(
     queue_engine: Engine, connect_worker: ConnectWorker
 ) -> None:
     worker = await connect_worker(queue_engine, name="w")
     inbox = Inbox()
     worker.register_function("t::h", inbox)
-    handle = worker.register_trigger("durable:subscriber", "t::h", {"topic": "gone"})
-    await publish(worker, "gone", 1)
+    handle = worker.register_trigger("durable:subscriber", "t::h", {"topic": "away"})
+    await publish(worker, "away", 1)
     assert await inbox.next() == 1
     handle.unregister()
     other = Inbox()
     worker.register_function("t::other", other)
-    worker.register_trigger("durable:subscriber", "t::other", {"topic": "gone"})
-    await publish(worker, "gone", 2)
+    worker.register_trigger("durable:subscriber", "t::other", {"topic": "away"})
+    await publish(worker, "away", 2)
     assert await other.next() == 2
-    await asyncio.sleep(0)
+
+    async def kept() -> bool:
+        return (await counts(worker, "away"))["waiting"] == 1  # t::h's copy waits
+
+    await until(kept, "the absent subscriber's copy")
     assert inbox.queue.empty()
+    worker.register_trigger("durable:subscriber", "t::h", {"topic": "away"})
+    assert await inbox.next() == 2
