@@ -21,8 +21,6 @@ import json
 import sys
 from typing import Any
 
-from iii_engine._rawclient import EngineUnreachable, RawClient, WebSocketFailure
-from iii_engine.cli_info import table
 from iii_sdk.errors import InvocationError
 
 __all__ = ["add_parser", "run"]
@@ -85,6 +83,9 @@ def _request(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    # Imported here: the client pulls in aiohttp's client, which `iii` alone does not need.
+    from iii_engine._rawclient import EngineUnreachable, RawClient, WebSocketFailure
+
     url = f"ws://{args.address}:{args.port}"
     function_id, payload = _request(args)
     client = RawClient(url, timeout_s=args.timeout_ms / 1000, name="iii-cli:queue")
@@ -108,6 +109,8 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def _render(command: str, result: Any) -> str:
+    from iii_engine.cli_info import table
+
     if command == "list":
         rows = [
             (r["name"], r["kind"], r["waiting"], r["in_flight"], r["dead_lettered"]) for r in result
