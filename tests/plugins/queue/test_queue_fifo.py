@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import pytest
 
 from iii_engine.engine import Engine
 from iii_sdk.worker import Worker
 from plugins.queue.clock import ManualClock
+from tests.plugins.queue.conftest import manual_engine
 from tests.plugins.queue.queue_helpers import Inbox, counts, enqueue, until
 
 ConnectWorker = Callable[..., Awaitable[Worker]]
@@ -87,3 +91,34 @@ async def test_a_failing_job_holds_its_group_until_its_retry_succeeds(
 
 async def _waiting(worker: Worker, n: int) -> bool:
     return (await counts(worker, "orders"))["waiting"] == n
+
+
+@pytest.mark.redis
+async def test_redis_fifo_runs_in_stream_order_and_retries_in_place(
+    clock: ManualClock, redis_url: str, connect_worker: ConnectWorker
+) -> None:
+    prefix = f"fifo-{uuid.uuid4().hex[:8]}:"
+    adapter = {"name": "redis", "config": {"redis_url": redis_url, "key_prefix": prefix}}
+    async with manual_engine(clock, adapter) as engine:
+        worker = await connect_worker(engine, name="w")
+        failed: list[bool] = []
+
+        def fail(payload: dict[str, Any]) -> bool:
+            if payload == {"customer": "ann", "n": 0} and not failed:
+                failed.append(True)
+                return True
+            return False
+
+        inbox = Inbox(fail=fail)
+        worker.register_function("jobs::order", inbox)
+        for customer, n in (("ann", 0), ("ann", 1), ("bob", 0)):
+            await enqueue(worker, "orders", "jobs::order", {"customer": customer, "n": n})
+        assert await inbox.next() == {"customer": "ann", "n": 0}
+        await until(lambda: _waiting(worker, 2), "the others to wait behind the retry")
+        assert inbox.queue.empty()
+        clock.advance(1.0)  # backoff_ms 1000: the retry runs in place, then the rest in order
+        assert [await inbox.next() for _ in range(3)] == [
+            {"customer": "ann", "n": 0},
+            {"customer": "ann", "n": 1},
+            {"customer": "bob", "n": 0},
+        ]
