@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType
 
-from bench.cells import Cell, Context, Metrics, raw_sockets, ws_cell
+from bench.cells import Cell, Context, CpuMeter, Metrics, raw_sockets, ws_cell
 from bench.frames import decode_envelope, next_id
 from bench.load import LoadError, call
 from bench.procs import REPO, Proc, free_port, spawn
@@ -128,11 +128,20 @@ def queue_cell(key: str, kind: str, *, fail_every: int = 0) -> Cell:
             await _pump_enqueues(ws, n // 10, fail_every)
             await _until_done(probe, n // 10)
             await call(probe, "bench::jobstats", {"reset": True})
+            meter = CpuMeter(system)
+            meter.start()
             start = time.perf_counter()
             await _pump_enqueues(ws, n, fail_every, first=n)
             stats = await _until_done(probe, n)
             elapsed = time.perf_counter() - start
-            return {"rate": n / elapsed, "ops": float(n), "failed": float(stats["failed"])}
+            meter.stop()
+            return {
+                "rate": n / elapsed,
+                "ops": float(n),
+                "failed": float(stats["failed"]),
+                "cpu_us": meter.router_s / n * 1e6,
+                "client_cpu_us": meter.client_s / n * 1e6,
+            }
 
     return Cell(key, run)
 
@@ -241,6 +250,8 @@ def _rows(r: Results) -> list[Row]:
             Target(">=", 0.8),
         ),
         Row("queue file jobs/s (info)", metric(r, FILE.key, "rate"), None, "/s"),
+        Row("engine CPU per job, file (info)", metric(r, FILE.key, "cpu_us"), None, "us"),
+        Row("engine CPU per job, redis (info)", metric(r, REDIS.key, "cpu_us"), None, "us"),
         Row("queue redis jobs/s (info)", metric(r, REDIS.key, "rate"), None, "/s"),
         Row("arq jobs/s (info)", metric(r, ARQ.key, "rate"), None, "/s"),
         Row(
