@@ -20,15 +20,19 @@ _decode = msgspec.json.Decoder().decode
 
 
 class _Attempt:
-    __slots__ = ("task", "timed_out")
+    """The deadline of one attempt: cancels the attempt's own task (no extra task per job)."""
+
+    __slots__ = ("running", "task", "timed_out")
 
     def __init__(self, task: asyncio.Task[Any]) -> None:
         self.task = task
+        self.running = True
         self.timed_out = False
 
     def expire(self) -> None:
-        self.timed_out = True
-        self.task.cancel()
+        if self.running:  # the attempt may have just finished, in this same loop pass
+            self.timed_out = True
+            self.task.cancel()
 
 
 class RunnerEnv(Protocol):
@@ -60,13 +64,16 @@ def make_runner(
 
     async def run(job: Job) -> str | None:
         clock = env.clock
-        attempt = _Attempt(asyncio.ensure_future(call(job)))
+        task = asyncio.current_task()
+        assert task is not None
+        attempt = _Attempt(task)
         timer = clock.call_at(clock.now() + job.timeout_ms / 1000.0, attempt.expire)
         try:
-            await attempt.task
+            await call(job)
         except asyncio.CancelledError:
-            if not attempt.timed_out:
-                raise
+            attempt.running = False
+            if not attempt.timed_out or task.uncancel() > 0:
+                raise  # cancelled from outside (closing), not by the deadline
             return f"timeout: no answer from {job.function_id} within {job.timeout_ms} ms"
         except InvocationError as exc:
             if (
@@ -76,6 +83,7 @@ def make_runner(
                 return Defer(exc.message)
             return f"{exc.code}: {exc.message}"
         finally:
+            attempt.running = False
             timer.cancel()
         return None
 
