@@ -118,10 +118,24 @@ class RedisAdapter:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        keys = list(self._queues)
         self._queues.clear()
         if self._client is not None:
+            with contextlib.suppress(Exception):  # best effort: the server may be gone
+                await self._leave(keys)
             await self._client.aclose()
             self._client = None
+
+    async def _leave(self, keys: list[str]) -> None:
+        # Drop this engine's consumer from each group it holds nothing in (jobs it was running
+        # stay pending under its name, for another engine to take over).
+        for key in keys:
+            stream = self._stream(key)
+            pending = await self.client.xpending_range(
+                stream, GROUP, min="-", max="+", count=1, consumername=self.consumer
+            )
+            if not pending:
+                await self.client.xgroup_delconsumer(stream, GROUP, self.consumer)
 
     async def push(self, jobs: Sequence[Job]) -> None:
         """``XADD`` every job (and remember its queue key); return once Redis answered."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from iii_sdk import Enqueue
 from iii_sdk.worker import Worker
 from tests.plugins.queue.engine_proc import EngineProcess
 
@@ -81,3 +82,28 @@ async def test_a_killed_engines_jobs_are_taken_over(tmp_path: Path, redis_url: s
     assert set(runs) == set(range(TOTAL))
     assert any(b"took over" in line for line in engine_b.output)  # A's pending jobs
     assert duplicates <= CONCURRENCY  # only jobs engine A held when it died
+
+
+async def test_a_cleanly_stopped_engine_leaves_no_consumer_behind(
+    redis_url: str, connect_worker: Any
+) -> None:
+    import redis.asyncio as redis
+
+    from iii_engine.testing import start_engine
+
+    prefix = f"leave-{uuid.uuid4().hex[:8]}:"
+    adapter = {"name": "redis", "config": {"redis_url": redis_url, "key_prefix": prefix}}
+    stream = f"{prefix}s:q\x1fdefault"
+    client = redis.Redis.from_url(redis_url)
+    entry = {"name": "iii-queue", "config": {"adapter": adapter}}
+    try:
+        async with start_engine(workers=[entry]) as e:
+            worker = await connect_worker(e, name="w")
+            ran = asyncio.Event()
+            worker.register_function("leave::job", lambda _: ran.set())
+            await worker.trigger("leave::job", {}, action=Enqueue(queue="default"))
+            await asyncio.wait_for(ran.wait(), 10)
+            assert len(await client.xinfo_consumers(stream, "iii")) == 1  # the reader joined
+        assert await client.xinfo_consumers(stream, "iii") == []
+    finally:
+        await client.aclose()
