@@ -209,6 +209,11 @@ def resolve_adapter(config: QueueConfig, base_dir: Path) -> AdapterChoice:
             key_prefix=rc.key_prefix,
             defaults=_defaults(rc),
         )
+    if adapter.name == "rabbitmq":
+        raise ConfigError(
+            "the rabbitmq queue adapter is not supported; use redis (shared by several engines)",
+            "adapter.name",
+        )
     raise ConfigError(
         f"unknown queue adapter {adapter.name!r} (expected builtin, memory, file or redis)",
         "adapter.name",
