@@ -76,7 +76,6 @@ class LocalQueue:
         self.dead: dict[str, Job] = {}
         self.waiting = 0
         self.tasks: set[asyncio.Task[None]] = set()
-        self._paused_until = 0.0
         self._pause_timer: Timer | None = None
 
     # --- entering and leaving ------------------------------------------------------------------
