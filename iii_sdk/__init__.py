@@ -1,5 +1,6 @@
 """iii-py SDK: workers, functions, triggers and the plugin API, over the iii wire protocol."""
 
+from iii_sdk._remote import RemoteContext
 from iii_sdk.channels import ChannelError, ChannelReader, ChannelWriter
 from iii_sdk.errors import (
     ConfigError,
@@ -25,7 +26,6 @@ from iii_sdk.plugin import (
 from iii_sdk.sync import SyncWorker
 from iii_sdk.worker import (
     FunctionHandle,
-    RemoteContext,
     TriggerHandle,
     TriggerTypeHandle,
     Worker,

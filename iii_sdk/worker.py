@@ -57,19 +57,18 @@ from ._registrations import (
     TriggerTypeEntry,
     TriggerTypeHandle,
 )
-from ._remote import RemoteContext
 from ._requests import (
     TriggerRequest,
     binding_namespace,
     invocation,
     schema_raw,
 )
+from ._serving import run_forever
 from ._session import Session
 
 __all__ = [
     "ConnectionClosed",
     "FunctionHandle",
-    "RemoteContext",
     "TriggerHandle",
     "TriggerTypeHandle",
     "Worker",
@@ -193,8 +192,6 @@ class Worker:
 
     def run_forever(self) -> None:
         """Connect and serve until SIGINT/SIGTERM (blocking; see :mod:`iii_sdk.sync`)."""
-        from iii_sdk.sync import run_forever
-
         run_forever(self)
 
     # --- registrations ----------------------------------------------------------------------

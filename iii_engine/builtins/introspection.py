@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from iii_engine.builtins.args import flag as _flag
 from iii_engine.builtins.args import obj as _obj
 from iii_engine.builtins.args import required as _required
 from iii_engine.builtins.args import string as _str
 from iii_engine.builtins.discovery import DiscoveryType
+from iii_engine.builtins.host import LocalWorkerContext
 from iii_engine.builtins.rows import (
     function_detail,
     function_summary,
@@ -20,13 +22,11 @@ from iii_engine.builtins.rows import (
     worker_summary,
 )
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
-from iii_engine.core.triggers import Binding, RegistrationFailed
+from iii_engine.core.triggers import Binding, RegistrationFailed, TriggerRegistry
+from iii_engine.core.workers import WorkerTable
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import from_raw, new_id
-
-if TYPE_CHECKING:
-    from iii_engine.engine import Engine
 
 __all__ = ["DiscoveryType", "Introspection"]
 
@@ -42,21 +42,35 @@ def _hidden(entry: FunctionEntry) -> bool:
 
 
 class Introspection:
-    """Registers the engine's own functions and discovery trigger types."""
+    """Registers the engine's own functions and discovery trigger types.
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    ``builtin_rows()`` returns the ``WorkerSummary`` rows of the in-process workers.
+    """
+
+    def __init__(
+        self,
+        ctx: LocalWorkerContext,
+        *,
+        workers: WorkerTable,
+        triggers: TriggerRegistry,
+        builtin_rows: Callable[[], list[dict[str, Any]]],
+    ) -> None:
+        self.ctx = ctx
+        self.workers = workers
+        self.functions = workers.functions
+        self.triggers = triggers
+        self._builtin_rows = builtin_rows
         self._poller: asyncio.Task[None] | None = None
 
     async def install(self) -> None:
         """Register ``engine::*`` functions and the two discovery trigger types."""
-        ctx = self.engine.core_context
+        ctx = self.ctx
         table = {
             "engine::functions::list": self.functions_list,
             "engine::functions::info": self.functions_info,
             "engine::workers::list": self.workers_list,
             "engine::workers::info": self.workers_info,
-            "engine::workers::register": self.engine.workers.register_worker,
+            "engine::workers::register": self.workers.register_worker,
             "engine::triggers::list": self.triggers_list,
             "engine::triggers::info": self.triggers_info,
             "engine::registered-triggers::list": self.registered_list,
@@ -83,15 +97,15 @@ class Introspection:
                 await self._poller
 
     async def _poll_functions(self) -> None:
-        functions = self.engine.functions
+        functions = self.functions
         seen = functions.keys()
         while True:
             await asyncio.sleep(FUNCTIONS_POLL_S)
             current = functions.keys()
             if current != seen:
                 seen = current
-                rows = [function_summary(self.engine, entry) for entry in functions.all()]
-                self.engine.triggers.fire(
+                rows = [function_summary(entry) for entry in functions.all()]
+                self.triggers.fire(
                     "engine::functions-available",
                     {"event": "functions_changed", "functions": rows},
                 )
@@ -108,12 +122,12 @@ class Introspection:
         include_internal = _flag(query, "include_internal")
         rows: list[tuple[int, dict[str, Any]]] = []
         needle = search.lower() if search else None
-        for entry in self.engine.functions.all():
+        for entry in self.functions.all():
             if not include_internal and _hidden(entry):
                 continue
             if prefix and not entry.function_id.startswith(prefix):
                 continue
-            row = function_summary(self.engine, entry)
+            row = function_summary(entry)
             if wanted and row["worker_name"] not in wanted:
                 continue
             rank = 0
@@ -135,7 +149,7 @@ class Introspection:
             )
         namespace = _str(query, "namespace")
         if single is not None:
-            return function_detail(self.engine, self._find_function(str(single), namespace))
+            return function_detail(self.triggers, self._find_function(str(single), namespace))
         if not isinstance(many, list) or not 1 <= len(many) <= 32:
             raise InvocationError(
                 errors.INVALID_ARGUMENTS, "function_ids must hold between 1 and 32 ids."
@@ -144,13 +158,13 @@ class Introspection:
         for function_id in dict.fromkeys(str(f) for f in many):
             try:
                 entry = self._find_function(function_id, namespace)
-                out.append(function_detail(self.engine, entry))
+                out.append(function_detail(self.triggers, entry))
             except InvocationError:
                 out.append({"function_id": function_id, "error": "not_found"})
         return {"functions": out}
 
     def _find_function(self, function_id: str, namespace: str | None) -> FunctionEntry:
-        functions = self.engine.functions
+        functions = self.functions
         if namespace is not None:
             entry = functions.get(namespace, function_id)
         else:
@@ -174,11 +188,11 @@ class Introspection:
         """List connected workers (those that reported a pid) and in-process workers."""
         query = _obj(payload, "engine::workers::list")
         rows = [
-            worker_summary(self.engine, conn)
-            for conn in self.engine.workers.connections.values()
+            worker_summary(self.workers, conn)
+            for conn in self.workers.connections.values()
             if conn.pid is not None and not conn.closing
         ]
-        rows.extend(self.engine.builtin_rows())
+        rows.extend(self._builtin_rows())
         runtime, status = _str(query, "runtime"), _str(query, "status")
         search = (_str(query, "search") or "").lower()
         rows = [
@@ -198,7 +212,7 @@ class Introspection:
         namespace = _str(query, "namespace")
         matches = [
             c
-            for c in self.engine.workers.connections.values()
+            for c in self.workers.connections.values()
             if c.name == name and not c.closing and (namespace is None or c.namespace == namespace)
         ]
         if not matches:
@@ -209,23 +223,21 @@ class Introspection:
                 errors.NOT_FOUND, f"Worker '{name}' is connected in several namespaces: {spaces}."
             )
         conn = matches[0]
-        worker = worker_summary(self.engine, conn)
+        worker = worker_summary(self.workers, conn)
         worker["internal"] = False
         if conn.pid is not None:
             worker["pid"] = conn.pid
         functions = [
-            function_summary(self.engine, entry)
-            for entry in self.engine.functions.all()
-            if entry.owner is conn
+            function_summary(entry) for entry in self.functions.all() if entry.owner is conn
         ]
         types = [
             trigger_type_summary(entry)
-            for entry in self.engine.triggers.types.values()
+            for entry in self.triggers.types.values()
             if entry.owner is conn
         ]
         bindings = [
-            registered_trigger_summary(self.engine, b)
-            for b in self.engine.triggers.live.values()
+            registered_trigger_summary(self.functions, b)
+            for b in self.triggers.live.values()
             if b.owner is conn
         ]
         return {
@@ -243,7 +255,7 @@ class Introspection:
         prefix, search, worker = _str(query, "prefix"), _str(query, "search"), _str(query, "worker")
         include_internal = _flag(query, "include_internal")
         rows = []
-        for entry in self.engine.triggers.types.values():
+        for entry in self.triggers.types.values():
             row = trigger_type_summary(entry)
             if not include_internal and entry.id.startswith("engine::"):
                 continue
@@ -262,7 +274,7 @@ class Introspection:
         query = _obj(payload, "engine::triggers::info")
         type_id = _required(query, "id", "engine::triggers::info")
         namespace = _str(query, "namespace") or DEFAULT_NAMESPACE
-        entry = self.engine.triggers.types.get((namespace, type_id))
+        entry = self.triggers.types.get((namespace, type_id))
         if entry is None:
             raise InvocationError(
                 errors.NOT_FOUND,
@@ -278,7 +290,7 @@ class Introspection:
         worker = _str(query, "worker")
         include_internal = _flag(query, "include_internal")
         rows = []
-        for binding in self.engine.triggers.live.values():
+        for binding in self.triggers.live.values():
             if not include_internal and binding.function_id.startswith("engine::"):
                 continue
             if type_id is not None and binding.trigger_type != type_id:
@@ -288,7 +300,7 @@ class Introspection:
             hay = f"{binding.id} {binding.trigger_type} {binding.function_id}".lower()
             if search and search not in hay:
                 continue
-            row = registered_trigger_summary(self.engine, binding)
+            row = registered_trigger_summary(self.functions, binding)
             if worker is not None and row["worker_name"] != worker:
                 continue
             rows.append(row)
@@ -299,19 +311,19 @@ class Introspection:
         """Describe one live binding."""
         query = _obj(payload, "engine::registered-triggers::info")
         binding_id = _required(query, "id", "engine::registered-triggers::info")
-        binding = self.engine.triggers.live.get(binding_id)
+        binding = self.triggers.live.get(binding_id)
         if binding is None:
             raise InvocationError(
                 errors.NOT_FOUND, f"Registered trigger '{binding_id}' was not found."
             )
-        row = registered_trigger_summary(self.engine, binding)
+        row = registered_trigger_summary(self.functions, binding)
         del row["config_summary"]
         if binding.metadata is not None:
             row["metadata"] = binding.metadata
         provider = binding.provider
         row["trigger"] = None if provider is None else trigger_type_detail(provider)
-        entry = self.engine.functions.get(binding.namespace, binding.function_id)
-        row["function"] = None if entry is None else function_detail(self.engine, entry)
+        entry = self.functions.get(binding.namespace, binding.function_id)
+        row["function"] = None if entry is None else function_detail(self.triggers, entry)
         return row
 
     async def register_trigger(self, payload: Any) -> dict[str, Any]:
@@ -328,7 +340,7 @@ class Introspection:
             trigger_namespace=_str(query, "trigger_namespace"),
         )
         try:
-            await self.engine.triggers.add_binding(binding)
+            await self.triggers.add_binding(binding)
         except RegistrationFailed as exc:
             raise InvocationError(errors.TRIGGER_REGISTRATION_FAILED, str(exc)) from exc
         return {"id": binding.id}
@@ -337,7 +349,7 @@ class Introspection:
         """Remove a binding by id."""
         query = _obj(payload, "engine::unregister_trigger")
         binding_id = _required(query, "id", "engine::unregister_trigger")
-        return {"removed": await self.engine.triggers.remove_binding(binding_id)}
+        return {"removed": await self.triggers.remove_binding(binding_id)}
 
 
 def _search_rank(entry: FunctionEntry, needle: str) -> int:

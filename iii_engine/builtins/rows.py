@@ -9,9 +9,10 @@ from iii_engine.core.registry import FunctionEntry
 from iii_sdk.protocol import UNSET, from_raw
 
 if TYPE_CHECKING:
-    from iii_engine.core.triggers import Binding, TriggerTypeEntry
-    from iii_engine.engine import Engine
-    from iii_engine.server.connections import WorkerConnection
+    from iii_engine.core.peer import Peer
+    from iii_engine.core.registry import FunctionRegistry
+    from iii_engine.core.triggers import Binding, TriggerRegistry, TriggerTypeEntry
+    from iii_engine.core.workers import WorkerTable
 
 __all__ = [
     "function_detail",
@@ -48,7 +49,7 @@ def function_worker_name(entry: FunctionEntry) -> str:
     return _first_segment(entry.function_id)
 
 
-def function_summary(engine: Engine, entry: FunctionEntry) -> dict[str, Any]:
+def function_summary(entry: FunctionEntry) -> dict[str, Any]:
     """``FunctionSummary``."""
     row: dict[str, Any] = {
         "function_id": entry.function_id,
@@ -64,9 +65,9 @@ def function_summary(engine: Engine, entry: FunctionEntry) -> dict[str, Any]:
     return row
 
 
-def function_detail(engine: Engine, entry: FunctionEntry) -> dict[str, Any]:
+def function_detail(triggers: TriggerRegistry, entry: FunctionEntry) -> dict[str, Any]:
     """``FunctionDetail``: the summary plus schemas and the bindings that target it."""
-    row = function_summary(engine, entry)
+    row = function_summary(entry)
     request, response = from_raw(entry.request_format), from_raw(entry.response_format)
     if request is not None:
         row["request_schema"] = request
@@ -75,7 +76,7 @@ def function_detail(engine: Engine, entry: FunctionEntry) -> dict[str, Any]:
     row["registered_triggers"] = sorted(
         (
             {"id": b.id, "trigger_type": b.trigger_type, "config": b.config}
-            for b in engine.triggers.live.values()
+            for b in triggers.live.values()
             if b.function_id == entry.function_id and b.namespace == entry.namespace
         ),
         key=lambda r: str(r["id"]),
@@ -119,12 +120,12 @@ def trigger_type_detail(entry: TriggerTypeEntry) -> dict[str, Any]:
     return row
 
 
-def registered_trigger_summary(engine: Engine, binding: Binding) -> dict[str, Any]:
+def registered_trigger_summary(functions: FunctionRegistry, binding: Binding) -> dict[str, Any]:
     """``RegisteredTriggerSummary``."""
     if binding.owner is not None and binding.owner.name is not None:
         worker_name = binding.owner.name
     else:
-        entry = engine.functions.get(binding.namespace, binding.function_id)
+        entry = functions.get(binding.namespace, binding.function_id)
         worker_name = (
             function_worker_name(entry)
             if entry is not None
@@ -143,7 +144,7 @@ def registered_trigger_summary(engine: Engine, binding: Binding) -> dict[str, An
     }
 
 
-def worker_summary(engine: Engine, conn: WorkerConnection) -> dict[str, Any]:
+def worker_summary(workers: WorkerTable, conn: Peer) -> dict[str, Any]:
     """``WorkerSummary`` of a connected worker (every key present, some may be null)."""
     info = conn.info
     return {
@@ -155,9 +156,9 @@ def worker_summary(engine: Engine, conn: WorkerConnection) -> dict[str, Any]:
         "runtime": info.get("runtime"),
         "os": info.get("os"),
         "status": "connected",
-        "function_count": len(conn.functions),
+        "function_count": workers.function_count(conn),
         "connected_at_ms": conn.connected_at_ms,
-        "active_invocations": engine.router.active_invocations(conn),
+        "active_invocations": workers.router.active_invocations(conn),
         "isolation": info.get("isolation"),
         "ip_address": conn.ip_address,
     }

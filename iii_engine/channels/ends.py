@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
 
 from iii_engine.channels.pipe import MAX_FRAME_SIZE, ChannelClosedError, Frame, _Channel
 
-if TYPE_CHECKING:
-    from iii_engine.channels.manager import ChannelManager
+__all__ = ["ChannelSides", "LocalChannel"]
 
-__all__ = ["LocalChannel"]
+
+class ChannelSides(Protocol):
+    """What an in-process end tells the channel manager (it implements this)."""
+
+    def writer_finished(self, channel: _Channel) -> None:
+        """The writer closed: the reader gets the rest, then end-of-stream."""
+        ...
+
+    def reader_finished(self, channel: _Channel) -> None:
+        """The reader left: the writer is dropped and the channel deleted."""
+        ...
+
+    def discard(self, channel_id: str) -> None:
+        """Delete a channel neither side will claim."""
+        ...
 
 
 class _LocalWriter:
     """The write side claimed in process; frames go straight into the pipe."""
 
-    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
+    def __init__(self, manager: ChannelSides, channel: _Channel) -> None:
         self._manager = manager
         self._channel = channel
         self._closed = False
@@ -47,13 +60,13 @@ class _LocalWriter:
         """End the stream (idempotent)."""
         if not self._closed:
             self._closed = True
-            self._manager._writer_finished(self._channel)
+            self._manager.writer_finished(self._channel)
 
 
 class _LocalReader:
     """The read side claimed in process."""
 
-    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
+    def __init__(self, manager: ChannelSides, channel: _Channel) -> None:
         self._manager = manager
         self._channel = channel
         self._closed = False
@@ -80,7 +93,7 @@ class _LocalReader:
         """Stop reading: the writer is dropped and the channel deleted (idempotent)."""
         if not self._closed:
             self._closed = True
-            self._manager._reader_finished(self._channel)
+            self._manager.reader_finished(self._channel)
 
 
 class LocalChannel:
@@ -91,7 +104,7 @@ class LocalChannel:
     at once (for example when the HTTP request it served is over).
     """
 
-    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
+    def __init__(self, manager: ChannelSides, channel: _Channel) -> None:
         self._manager = manager
         self._channel = channel
         self.reader_ref = channel.ref("read")

@@ -16,7 +16,7 @@ from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import NULL, UNSET, ErrorBody, from_raw, to_raw
 
 if TYPE_CHECKING:
-    from iii_engine.server.connections import WorkerConnection
+    from iii_engine.core.peer import Chunk, Peer
 
 __all__ = [
     "CALLER_KEY",
@@ -42,8 +42,8 @@ class Pending:
     def __init__(
         self,
         function_id: str,
-        executor: WorkerConnection,
-        caller: WorkerConnection | None = None,
+        executor: Peer,
+        caller: Peer | None = None,
         caller_invocation_id: str | None = None,
         future: asyncio.Future[tuple[Raw | UnsetType, ErrorBody | None]] | None = None,
     ) -> None:
@@ -52,9 +52,6 @@ class Pending:
         self.caller = caller
         self.caller_invocation_id = caller_invocation_id
         self.future = future
-
-
-Chunk = bytes | memoryview
 
 
 def caller_parts(data: Raw | UnsetType, worker_id: str) -> tuple[Chunk, ...]:

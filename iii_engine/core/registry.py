@@ -17,7 +17,7 @@ from msgspec import UNSET, Raw, UnsetType
 from iii_sdk.handlers import AsyncHandler
 
 if TYPE_CHECKING:
-    from iii_engine.server.connections import WorkerConnection
+    from iii_engine.core.peer import Peer
 
 __all__ = ["DEFAULT_NAMESPACE", "FunctionEntry", "FunctionRegistry"]
 
@@ -30,7 +30,7 @@ class FunctionEntry:
 
     function_id: str
     namespace: str
-    owner: WorkerConnection | None = None
+    owner: Peer | None = None
     handler: AsyncHandler | None = None
     worker_name: str | None = None
     description: str | None = None
