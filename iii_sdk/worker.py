@@ -311,10 +311,8 @@ class Worker:
             RegisterTriggerType(
                 id=trigger_type.id,
                 description=trigger_type.description,
-                trigger_request_format=schema_raw(
-                    getattr(trigger_type, "trigger_request_format", None)
-                ),
-                call_request_format=schema_raw(getattr(trigger_type, "call_request_format", None)),
+                trigger_request_format=schema_raw(trigger_type.trigger_request_format),
+                call_request_format=schema_raw(trigger_type.call_request_format),
             )
         )
         handle = TriggerTypeHandle(trigger_type, self._unregister_trigger_type)

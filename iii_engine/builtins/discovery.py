@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 
 __all__ = ["DiscoveryType"]
 
 
-class DiscoveryType:
+class DiscoveryType(TriggerType):
     """``engine::workers-available`` / ``engine::functions-available``: fired by the engine."""
 
     def __init__(self, type_id: str, description: str) -> None:

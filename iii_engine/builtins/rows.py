@@ -107,9 +107,10 @@ def trigger_type_summary(entry: TriggerTypeEntry) -> dict[str, Any]:
 def trigger_type_detail(entry: TriggerTypeEntry) -> dict[str, Any]:
     """``TriggerTypeDetail``."""
     row = trigger_type_summary(entry)
-    config_schema = getattr(entry.provider, "trigger_request_format", None)
-    request_schema = getattr(entry.provider, "call_request_format", None)
-    response_schema = getattr(entry.provider, "call_response_format", None)
+    provider = entry.provider
+    config_schema = provider.trigger_request_format
+    request_schema = provider.call_request_format
+    response_schema = provider.call_response_format
     if config_schema is not None:
         row["configuration_schema"] = config_schema
     if request_schema is not None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
 from iii_engine.channels.pipe import MAX_FRAME_SIZE, ChannelClosedError, Frame, _Channel
+from iii_sdk.plugin import Channel
 
 __all__ = ["ChannelSides", "LocalChannel"]
 
@@ -96,7 +97,7 @@ class _LocalReader:
             self._manager.reader_finished(self._channel)
 
 
-class LocalChannel:
+class LocalChannel(Channel):
     """In-process handle of a channel, implementing :class:`iii_sdk.plugin.Channel`.
 
     Hand :attr:`reader_ref` / :attr:`writer_ref` to a remote party inside a payload and claim
@@ -131,7 +132,9 @@ class LocalChannel:
         channel.claim("read")
         return _LocalReader(self._manager, channel)
 
-    def when_opened(self, direction: str, callback: Callable[[], None]) -> None:
+    def when_opened(
+        self, direction: Literal["read", "write"], callback: Callable[[], None]
+    ) -> None:
         """Call ``callback`` once side ``direction`` (``"read"``/``"write"``) is claimed.
 
         Claimed locally or by a socket; called at once if the side already is, never if the

@@ -195,10 +195,8 @@ def banner(engine: Engine, config: EngineConfig) -> str:
     lines = [f"iii engine {ENGINE_VERSION} (python)", f"  config    {source}"]
     lines += [f"  workers   {url}" for url in engine.worker_urls]
     for instance_id, running in engine.builtins.items():
-        urls = getattr(running.worker, "urls", None)
-        found = urls() if callable(urls) else None
-        if isinstance(found, dict):
-            lines += [f"  {label!s:<9} {url}  ({instance_id})" for label, url in found.items()]
+        urls = running.worker.urls()
+        lines += [f"  {label!s:<9} {url}  ({instance_id})" for label, url in urls.items()]
     processes = [f"{e.instance_id} (process)" for e in config.workers if e.is_process]
     names = [*engine.builtins, *processes]
     lines.append(f"  running   {', '.join(names) or '(engine functions only)'}")

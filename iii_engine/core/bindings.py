@@ -47,7 +47,7 @@ class TriggerTypeEntry:
     @property
     def description(self) -> str:
         """The provider's description."""
-        return str(getattr(self.provider, "description", ""))
+        return self.provider.description
 
 
 @dataclass(eq=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 from iii_sdk.protocol import (
     NULL,
     ErrorBody,
@@ -31,7 +31,7 @@ ACK_TIMEOUT_S = 10.0
 """How long an ownerless registration waits for the provider's answer (silence is success)."""
 
 
-class RemoteTriggerType:
+class RemoteTriggerType(TriggerType):
     """Forwards bindings to the worker that registered the trigger type."""
 
     def __init__(
@@ -48,7 +48,6 @@ class RemoteTriggerType:
         self.description = description
         self.trigger_request_format = trigger_request_format
         self.call_request_format = call_request_format
-        self.call_response_format: Any = None
         self.namespace = namespace
         self._waiting: dict[str, asyncio.Future[ErrorBody | None]] = {}
 

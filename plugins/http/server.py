@@ -75,32 +75,24 @@ class _Exchange:
 
     def on_read(self, channel: Channel, feed: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``feed()`` (writing the request body) once the handler opens ``channel``."""
-        when_opened = getattr(channel, "when_opened", None)
-        if when_opened is None:  # a channel without the hook: feed it right away
-            self._feed(feed)
-            return
 
         def opened() -> None:
             if not self.closed and self.body is None:
                 self._feed(feed)
 
-        when_opened("read", opened)
+        channel.when_opened("read", opened)
 
     def _feed(self, feed: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self.body = asyncio.get_running_loop().create_task(feed())
 
     def on_write(self, channel: Channel, request: web.BaseRequest) -> None:
         """Start reading the response channel once the handler opens its write side."""
-        when_opened = getattr(channel, "when_opened", None)
-        if when_opened is None:
-            self.open_response(channel, request)
-            return
 
         def opened() -> None:
             if not self.closed and self.response is None:
                 self.open_response(channel, request)
 
-        when_opened("write", opened)
+        channel.when_opened("write", opened)
 
     def open_response(self, channel: Channel, request: web.BaseRequest) -> None:
         """Start reading the response channel now."""

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 from plugins.http.config import decode_trigger_config
 from plugins.http.routes import ROUTABLE_METHODS, RouteTable
 
@@ -72,7 +72,7 @@ class Binding:
     """The payload's ``trigger`` field: ``{"type": "http", "path": …, "method": …}``."""
 
 
-class HttpTriggerType:
+class HttpTriggerType(TriggerType):
     """Provider of the ``http`` trigger type, backed by a :class:`RouteTable`."""
 
     id = "http"

@@ -17,7 +17,13 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from iii_sdk.plugin import Trigger, TriggerContext, check_condition, decode_config
+from iii_sdk.plugin import (
+    Trigger,
+    TriggerContext,
+    TriggerType,
+    check_condition,
+    decode_config,
+)
 
 __all__ = ["EventType", "StateTriggerConfig", "StateTriggerType"]
 
@@ -66,7 +72,7 @@ _PAYLOAD_SCHEMA: Final = {
 }
 
 
-class StateTriggerType:
+class StateTriggerType(TriggerType):
     """Provider of the ``state`` trigger type for one iii-state worker."""
 
     id = "state"

@@ -11,11 +11,11 @@ from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.schema import parse_config
 from iii_engine.engine import Engine
 from iii_sdk.hookspecs import hookimpl
-from iii_sdk.plugin import Trigger, WorkerContext, WorkerRegistry, WorkerSpec
+from iii_sdk.plugin import Trigger, TriggerType, WorkerContext, WorkerRegistry, WorkerSpec
 from tests.raw_client import RawWorker, disconnect, open_raw, raw_worker
 
 
-class GateType:
+class GateType(TriggerType):
     """Accepts bindings unless their config says ``reject``; fires on ``gate::open``."""
 
     id = "gate"

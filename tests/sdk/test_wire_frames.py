@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from iii_sdk import IIIError, InvocationError, Worker
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 from iii_sdk.protocol import HttpInvocationRef
 from tests.sdk.rawserver import RawConnection, raw_server
 
 
-class NullType:
+class NullType(TriggerType):
     id = "webhook"
     description = "test provider"
     trigger_request_format = {"type": "object"}
