@@ -18,6 +18,7 @@ from iii_engine._version import ENGINE_VERSION
 from iii_engine.builtins.host import LocalWorkerContext, RunningBuiltin
 from iii_engine.builtins.introspection import Introspection
 from iii_engine.builtins.observability import install_log_functions
+from iii_engine.builtins.rows import WorkerSummary, builtin_worker_summary
 from iii_engine.channels.manager import ChannelManager
 from iii_engine.config.plan import Plan, diff_plans, make_plan
 from iii_engine.config.plugin_manager import PluginManager
@@ -231,29 +232,10 @@ class Engine:
             raise KeyError(name)
         return running.worker
 
-    def builtin_rows(self) -> list[dict[str, Any]]:
+    def builtin_rows(self) -> list[WorkerSummary]:
         """``WorkerSummary`` rows for in-process workers."""
-        rows = []
-        for instance_id, running in [("iii-engine-functions", None), *self.builtins.items()]:
-            ctx = self.core_context if running is None else running.ctx
-            rows.append(
-                {
-                    "name": instance_id,
-                    "description": None,
-                    "version": self.version,
-                    "id": instance_id,
-                    "namespace": DEFAULT_NAMESPACE,
-                    "runtime": "engine",
-                    "os": None,
-                    "status": "available",
-                    "function_count": ctx.function_count,
-                    "connected_at_ms": 0,
-                    "active_invocations": 0,
-                    "isolation": "in-process",
-                    "ip_address": None,
-                }
-            )
-        return rows
+        contexts = [self.core_context, *(running.ctx for running in self.builtins.values())]
+        return [builtin_worker_summary(c.name, self.version, c.function_count) for c in contexts]
 
     # --- services for components -----------------------------------------------------------------
 

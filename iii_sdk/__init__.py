@@ -1,9 +1,11 @@
 """iii-py SDK: workers, functions, triggers and the plugin API, over the iii wire protocol."""
 
+from iii_sdk._connection import ConnectionClosed
 from iii_sdk._remote import RemoteContext
 from iii_sdk.channels import ChannelError, ChannelReader, ChannelWriter
 from iii_sdk.errors import (
     ConfigError,
+    ErrorBody,
     IIIError,
     InvocationError,
     ProtocolError,
@@ -23,7 +25,8 @@ from iii_sdk.plugin import (
     decode_config,
     decode_input,
 )
-from iii_sdk.sync import SyncWorker
+from iii_sdk.protocol import HttpInvocationRef, StreamChannelRef
+from iii_sdk.sync import SyncHandle, SyncWorker
 from iii_sdk.worker import (
     FunctionHandle,
     TriggerHandle,
@@ -34,6 +37,8 @@ from iii_sdk.worker import (
 __all__ = [  # noqa: RUF022 - grouped by topic, sorted within a group
     # errors
     "ConfigError",
+    "ConnectionClosed",
+    "ErrorBody",
     "IIIError",
     "InvocationError",
     "ProtocolError",
@@ -41,6 +46,8 @@ __all__ = [  # noqa: RUF022 - grouped by topic, sorted within a group
     # workers
     "FunctionHandle",
     "RemoteContext",
+    "HttpInvocationRef",
+    "SyncHandle",
     "SyncWorker",
     "TriggerHandle",
     "TriggerTypeHandle",
@@ -49,6 +56,7 @@ __all__ = [  # noqa: RUF022 - grouped by topic, sorted within a group
     "ChannelError",
     "ChannelReader",
     "ChannelWriter",
+    "StreamChannelRef",
     # plugin authors
     "BuiltinWorker",
     "Channel",

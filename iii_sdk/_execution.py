@@ -10,18 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiohttp
 
 from iii_sdk.channels import resolve_channel_refs
-from iii_sdk.errors import FUNCTION_NOT_FOUND, INVOCATION_FAILED, InvocationError
+from iii_sdk.errors import (
+    FUNCTION_NOT_FOUND,
+    INVOCATION_FAILED,
+    ErrorBody,
+    InvocationError,
+    error_body,
+)
 from iii_sdk.handlers import AsyncHandler
 from iii_sdk.protocol import (
     UNSET,
-    ErrorBody,
     InvocationResult,
     InvokeFunction,
     encode,
@@ -93,13 +97,10 @@ class Executor:
         result: Any = None
         try:
             result = await handler(self._payload(message), from_raw(message.metadata))
-        except InvocationError as exc:
-            error = ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace)
         except Exception as exc:
-            log.exception("function %s failed", function_id)
-            error = ErrorBody(
-                code=INVOCATION_FAILED, message=str(exc), stacktrace=traceback.format_exc()
-            )
+            if not isinstance(exc, InvocationError):
+                log.exception("function %s failed", function_id)
+            error = error_body(exc)
         if message.invocation_id is None:
             return
         await self._send_on(generation, self._encode(message, result, error))

@@ -18,9 +18,12 @@ from iii_sdk.handlers import AsyncHandler
 from iii_sdk.plugin import Trigger, TriggerType
 
 __all__ = [
+    "FunctionEntry",
     "FunctionHandle",
     "Registrations",
+    "TriggerEntry",
     "TriggerHandle",
+    "TriggerTypeEntry",
     "TriggerTypeHandle",
 ]
 

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import UNSET, Raw, UnsetType
 
-from iii_sdk.errors import ProtocolError
+from iii_sdk.errors import ErrorBody, ProtocolError
 
 __all__ = [
     "NULL",
@@ -83,14 +83,6 @@ class Message(msgspec.Struct, tag_field="type", tag=str.lower, omit_defaults=Tru
 
 
 # --- shared types --------------------------------------------------------------------------------
-
-
-class ErrorBody(msgspec.Struct, omit_defaults=True):
-    """An error as carried by ``invocationresult`` / ``triggerregistrationresult``."""
-
-    code: str
-    message: str
-    stacktrace: str | None = None
 
 
 class VoidAction(msgspec.Struct, tag_field="type", tag="void"):

@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from iii_engine.builtins.args import flag as _flag
 from iii_engine.builtins.args import obj as _obj
 from iii_engine.builtins.args import required as _required
@@ -14,8 +16,11 @@ from iii_engine.builtins.args import string as _str
 from iii_engine.builtins.discovery import DiscoveryType
 from iii_engine.builtins.host import LocalWorkerContext
 from iii_engine.builtins.rows import (
+    FunctionSummary,
+    WorkerSummary,
     function_detail,
     function_summary,
+    registered_trigger_detail,
     registered_trigger_summary,
     trigger_type_detail,
     trigger_type_summary,
@@ -27,6 +32,14 @@ from iii_engine.core.workers import WorkerTable
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import from_raw, new_id
+
+
+def to_builtins(value: Any) -> dict[str, Any]:
+    """An answer holding rows (Structs) as plain values: in-process callers get what a worker
+    would decode."""
+    out: dict[str, Any] = msgspec.to_builtins(value)
+    return out
+
 
 __all__ = ["DiscoveryType", "Introspection"]
 
@@ -53,7 +66,7 @@ class Introspection:
         *,
         workers: WorkerTable,
         triggers: TriggerRegistry,
-        builtin_rows: Callable[[], list[dict[str, Any]]],
+        builtin_rows: Callable[[], list[WorkerSummary]],
     ) -> None:
         self.ctx = ctx
         self.workers = workers
@@ -107,7 +120,7 @@ class Introspection:
                 rows = [function_summary(entry) for entry in functions.all()]
                 self.triggers.fire(
                     "engine::functions-available",
-                    {"event": "functions_changed", "functions": rows},
+                    to_builtins({"event": "functions_changed", "functions": rows}),
                 )
 
     # --- functions -------------------------------------------------------------------------------
@@ -120,7 +133,7 @@ class Introspection:
         if _str(query, "worker"):
             wanted.add(query["worker"])
         include_internal = _flag(query, "include_internal")
-        rows: list[tuple[int, dict[str, Any]]] = []
+        rows: list[tuple[int, FunctionSummary]] = []
         needle = search.lower() if search else None
         for entry in self.functions.all():
             if not include_internal and _hidden(entry):
@@ -128,7 +141,7 @@ class Introspection:
             if prefix and not entry.function_id.startswith(prefix):
                 continue
             row = function_summary(entry)
-            if wanted and row["worker_name"] not in wanted:
+            if wanted and row.worker_name not in wanted:
                 continue
             rank = 0
             if needle is not None:
@@ -136,8 +149,8 @@ class Introspection:
                 if rank < 0:
                     continue
             rows.append((rank, row))
-        rows.sort(key=lambda r: (r[0], r[1]["function_id"], r[1]["namespace"]))
-        return {"functions": [row for _, row in rows]}
+        rows.sort(key=lambda r: (r[0], r[1].function_id, r[1].namespace))
+        return to_builtins({"functions": [row for _, row in rows]})
 
     async def functions_info(self, payload: Any) -> dict[str, Any]:
         """Describe one function (``function_id``) or up to 32 (``function_ids``)."""
@@ -149,19 +162,20 @@ class Introspection:
             )
         namespace = _str(query, "namespace")
         if single is not None:
-            return function_detail(self.triggers, self._find_function(str(single), namespace))
+            found = self._find_function(str(single), namespace)
+            return to_builtins(function_detail(self.triggers, found))
         if not isinstance(many, list) or not 1 <= len(many) <= 32:
             raise InvocationError(
                 errors.INVALID_ARGUMENTS, "function_ids must hold between 1 and 32 ids."
             )
-        out: list[dict[str, Any]] = []
+        out: list[Any] = []
         for function_id in dict.fromkeys(str(f) for f in many):
             try:
                 entry = self._find_function(function_id, namespace)
                 out.append(function_detail(self.triggers, entry))
             except InvocationError:
                 out.append({"function_id": function_id, "error": "not_found"})
-        return {"functions": out}
+        return to_builtins({"functions": out})
 
     def _find_function(self, function_id: str, namespace: str | None) -> FunctionEntry:
         functions = self.functions
@@ -198,12 +212,12 @@ class Introspection:
         rows = [
             r
             for r in rows
-            if (runtime is None or r["runtime"] == runtime)
-            and (status is None or r["status"] == status)
-            and (not search or search in (r["name"] or "").lower())
+            if (runtime is None or r.runtime == runtime)
+            and (status is None or r.status == status)
+            and (not search or search in (r.name or "").lower())
         ]
-        rows.sort(key=lambda r: (r["name"] or r["id"], r["id"]))
-        return {"workers": rows}
+        rows.sort(key=lambda r: (r.name or r.id, r.id))
+        return to_builtins({"workers": rows})
 
     async def workers_info(self, payload: Any) -> dict[str, Any]:
         """Describe one connected worker by name."""
@@ -223,7 +237,7 @@ class Introspection:
                 errors.NOT_FOUND, f"Worker '{name}' is connected in several namespaces: {spaces}."
             )
         conn = matches[0]
-        worker = worker_summary(self.workers, conn)
+        worker: dict[str, Any] = to_builtins(worker_summary(self.workers, conn))
         worker["internal"] = False
         if conn.pid is not None:
             worker["pid"] = conn.pid
@@ -240,12 +254,14 @@ class Introspection:
             for b in self.triggers.live.values()
             if b.owner is conn
         ]
-        return {
-            "worker": worker,
-            "functions": sorted(functions, key=lambda r: r["function_id"]),
-            "trigger_types": sorted(types, key=lambda r: r["id"]),
-            "registered_triggers": sorted(bindings, key=lambda r: r["id"]),
-        }
+        return to_builtins(
+            {
+                "worker": worker,
+                "functions": sorted(functions, key=lambda r: r.function_id),
+                "trigger_types": sorted(types, key=lambda r: r.id),
+                "registered_triggers": sorted(bindings, key=lambda r: r.id),
+            }
+        )
 
     # --- trigger types and bindings --------------------------------------------------------------
 
@@ -261,13 +277,13 @@ class Introspection:
                 continue
             if prefix and not entry.id.startswith(prefix):
                 continue
-            if search and search.lower() not in f"{entry.id} {row['description']}".lower():
+            if search and search.lower() not in f"{entry.id} {row.description}".lower():
                 continue
-            if worker and row["worker_name"] != worker:
+            if worker and row.worker_name != worker:
                 continue
             rows.append(row)
-        rows.sort(key=lambda r: (r["id"], r["namespace"]))
-        return {"triggers": rows}
+        rows.sort(key=lambda r: (r.id, r.namespace))
+        return to_builtins({"triggers": rows})
 
     async def triggers_info(self, payload: Any) -> dict[str, Any]:
         """Describe a trigger type."""
@@ -280,7 +296,7 @@ class Introspection:
                 errors.NOT_FOUND,
                 f"Trigger type '{type_id}' is not registered in namespace '{namespace}'.",
             )
-        return trigger_type_detail(entry)
+        return to_builtins(trigger_type_detail(entry))
 
     async def registered_list(self, payload: Any) -> dict[str, Any]:
         """List live bindings."""
@@ -301,11 +317,11 @@ class Introspection:
             if search and search not in hay:
                 continue
             row = registered_trigger_summary(self.functions, binding)
-            if worker is not None and row["worker_name"] != worker:
+            if worker is not None and row.worker_name != worker:
                 continue
             rows.append(row)
-        rows.sort(key=lambda r: r["id"])
-        return {"registered_triggers": rows}
+        rows.sort(key=lambda r: r.id)
+        return to_builtins({"registered_triggers": rows})
 
     async def registered_info(self, payload: Any) -> dict[str, Any]:
         """Describe one live binding."""
@@ -316,15 +332,7 @@ class Introspection:
             raise InvocationError(
                 errors.NOT_FOUND, f"Registered trigger '{binding_id}' was not found."
             )
-        row = registered_trigger_summary(self.functions, binding)
-        del row["config_summary"]
-        if binding.metadata is not None:
-            row["metadata"] = binding.metadata
-        provider = binding.provider
-        row["trigger"] = None if provider is None else trigger_type_detail(provider)
-        entry = self.functions.get(binding.namespace, binding.function_id)
-        row["function"] = None if entry is None else function_detail(self.triggers, entry)
-        return row
+        return to_builtins(registered_trigger_detail(self.functions, self.triggers, binding))
 
     async def register_trigger(self, payload: Any) -> dict[str, Any]:
         """Create an ownerless (durable) binding; returns its id."""

@@ -21,7 +21,13 @@ import msgspec
 from iii_engine.cli._rawclient import EngineUnreachable, RawClient, WebSocketFailure
 from iii_sdk.errors import InvocationError
 
-__all__ = ["PayloadError", "build_payload", "main", "render_function_help"]
+__all__ = [
+    "PayloadError",
+    "build_parser",
+    "build_payload",
+    "main",
+    "render_function_help",
+]
 
 TIMEOUT_MESSAGE: Final = (
     "Timed out waiting for the engine (no response within the timeout). "

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import traceback
 from typing import TYPE_CHECKING
 
 from msgspec import Raw, UnsetType
 
 from iii_engine.core.registry import FunctionRegistry
 from iii_sdk import errors
-from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import NULL, UNSET, ErrorBody, from_raw, to_raw
 
 if TYPE_CHECKING:
@@ -23,7 +21,6 @@ __all__ = [
     "STOPPED",
     "Pending",
     "caller_parts",
-    "error_body",
     "inject_caller",
     "not_found_message",
 ]
@@ -93,14 +90,3 @@ def not_found_message(registry: FunctionRegistry, function_id: str, namespace: s
     if elsewhere:
         message += f" It is registered in namespace(s): {', '.join(elsewhere)}."
     return message
-
-
-def error_body(exc: BaseException) -> ErrorBody:
-    """The wire error for an exception raised by an in-process function."""
-    if isinstance(exc, InvocationError):
-        return ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace)
-    return ErrorBody(
-        code=errors.INVOCATION_FAILED,
-        message=str(exc) or type(exc).__name__,
-        stacktrace="".join(traceback.format_exception(exc)),
-    )

@@ -20,13 +20,12 @@ from iii_engine.core.invocation import (
     STOPPED,
     Pending,
     caller_parts,
-    error_body,
     inject_caller,
     not_found_message,
 )
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_sdk import errors
-from iii_sdk.errors import InvocationError
+from iii_sdk.errors import InvocationError, error_body, invocation_error
 from iii_sdk.protocol import (
     EnqueueAction,
     ErrorBody,
@@ -260,12 +259,8 @@ class Router:
             if future.cancelled() or not future.done():  # timed out or cancelled: forget it
                 self.pending.pop(invocation_id, None)
         if error is not None:
-            raise InvocationError(
-                error.code,
-                error.message,
-                function_id=entry.function_id,
-                invocation_id=invocation_id,
-                stacktrace=error.stacktrace,
+            raise invocation_error(
+                error, function_id=entry.function_id, invocation_id=invocation_id
             )
         return result
 

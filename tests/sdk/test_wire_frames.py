@@ -307,7 +307,7 @@ async def test_client_socket_has_nodelay_and_no_compression() -> None:
     async with raw_server() as server:
         worker = Worker(server.url)
         await worker.connect()
-        ws = worker._connection._ws  # the SDK's own socket: checked, not faked
+        ws = worker._session.connection._ws  # the SDK's own socket: checked, not faked
         assert ws is not None
         sock = ws.get_extra_info("socket")
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
