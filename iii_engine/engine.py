@@ -135,7 +135,7 @@ class Engine:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def apply_reload(self, config: EngineConfig, diff: object = None) -> None:
+    async def apply_reload(self, config: EngineConfig) -> None:
         """Hot reload: restart only the entries whose definition changed.
 
         The new config is fully resolved first; a :class:`ConfigError` leaves everything

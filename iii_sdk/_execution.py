@@ -32,7 +32,7 @@ from iii_sdk.protocol import (
     from_raw,
 )
 
-from ._registrations import FunctionEntry
+from ._registrations import FunctionRegistration
 from ._values import raw_value
 
 __all__ = ["Executor"]
@@ -47,7 +47,7 @@ class Executor:
 
     def __init__(
         self,
-        functions: dict[str, FunctionEntry],
+        functions: dict[str, FunctionRegistration],
         send_on: Callable[[int, bytes], Coroutine[Any, Any, None]],
         engine_url: str,
     ) -> None:

@@ -34,6 +34,7 @@ from iii_sdk.protocol import (
     Raw,
     Reattach,
     RegisterTrigger,
+    RegistrationRejectedFrame,
     TriggerRegistrationResult,
     UnregisterFunction,
     UnregisterTrigger,
@@ -45,20 +46,19 @@ from iii_sdk.protocol import (
     encode,
     to_raw,
 )
-from iii_sdk.protocol import RegistrationRejected as RegistrationRejectedFrame
 
 from ._connection import Connection, ConnectionClosed, Opening
 from ._execution import Executor
 from ._invocations import PendingCalls
 from ._providers import Providers
 from ._registrations import (
-    FunctionEntry,
     FunctionHandle,
+    FunctionRegistration,
     Registrations,
-    TriggerEntry,
     TriggerHandle,
-    TriggerTypeEntry,
+    TriggerRegistration,
     TriggerTypeHandle,
+    TriggerTypeRegistration,
 )
 
 __all__ = ["Session"]
@@ -183,7 +183,7 @@ class Session:
     ) -> FunctionHandle:
         """Record an exported function (``None``: HTTP-invoked) and send its frame."""
         handle = FunctionHandle(function_id, self.unregister_function)
-        self.registrations.functions[function_id] = FunctionEntry(handler, frame, handle)
+        self.registrations.functions[function_id] = FunctionRegistration(handler, frame, handle)
         self._send_registration(frame)
         return handle
 
@@ -194,7 +194,7 @@ class Session:
 
     def register_trigger(self, handle: TriggerHandle, frame: bytes) -> TriggerHandle:
         """Record a binding and send its frame."""
-        self.registrations.triggers[handle.id] = TriggerEntry(frame, handle)
+        self.registrations.triggers[handle.id] = TriggerRegistration(frame, handle)
         self._send_registration(frame)
         return handle
 
@@ -211,7 +211,9 @@ class Session:
         if previous is not None:
             self.providers.drop_entry(previous)
         handle = TriggerTypeHandle(provider, self.unregister_trigger_type)
-        self.registrations.trigger_types[provider.id] = TriggerTypeEntry(provider, frame, handle)
+        self.registrations.trigger_types[provider.id] = TriggerTypeRegistration(
+            provider, frame, handle
+        )
         self._send_registration(frame)
         return handle
 

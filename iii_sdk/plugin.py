@@ -45,8 +45,8 @@ from iii_sdk.protocol import StreamChannelRef
 __all__ = [
     "BuiltinWorker",
     "Channel",
-    "ChannelReader",
-    "ChannelWriter",
+    "ChannelReadSide",
+    "ChannelWriteSide",
     "Trigger",
     "TriggerContext",
     "TriggerType",
@@ -104,7 +104,7 @@ class TriggerType(Protocol):
         ...
 
 
-class ChannelWriter(Protocol):
+class ChannelWriteSide(Protocol):
     """The write side of a data channel; frames keep their type (text/binary) and order."""
 
     async def write(self, data: bytes) -> None:
@@ -120,7 +120,7 @@ class ChannelWriter(Protocol):
         ...
 
 
-class ChannelReader(Protocol):
+class ChannelReadSide(Protocol):
     """The read side of a data channel."""
 
     async def read(self) -> bytes | str | None:
@@ -151,11 +151,11 @@ class Channel(Protocol):
     reader_ref: StreamChannelRef
     writer_ref: StreamChannelRef
 
-    async def writer(self) -> ChannelWriter:
+    async def writer(self) -> ChannelWriteSide:
         """Claim the write side locally."""
         ...
 
-    async def reader(self) -> ChannelReader:
+    async def reader(self) -> ChannelReadSide:
         """Claim the read side locally."""
         ...
 

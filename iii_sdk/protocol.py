@@ -49,7 +49,7 @@ __all__ = [
     "RegisterService",
     "RegisterTrigger",
     "RegisterTriggerType",
-    "RegistrationRejected",
+    "RegistrationRejectedFrame",
     "StreamChannelRef",
     "TriggerAction",
     "TriggerRegistrationResult",
@@ -261,7 +261,7 @@ class WorkerRegistered(Message):
     reattach_token: str | None = None
 
 
-class RegistrationRejected(Message):
+class RegistrationRejectedFrame(Message, tag="registrationrejected"):
     """A worker-name or function-id ownership conflict."""
 
     code: str
@@ -289,7 +289,7 @@ AnyMessage = (
     | InvokeFunction
     | InvocationResult
     | WorkerRegistered
-    | RegistrationRejected
+    | RegistrationRejectedFrame
     | Reattach
     | Ping
     | Pong

@@ -1,5 +1,5 @@
 """The engine's own trigger types: ``engine::workers-available`` and
-``engine::functions-available`` (protocol.md section 5)."""
+``engine::functions-available`` (docs/protocol.md section 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``engine::*`` functions and the discovery trigger types (protocol.md section 5)."""
+"""The ``engine::*`` functions and the discovery trigger types (docs/protocol.md section 5)."""
 
 from __future__ import annotations
 

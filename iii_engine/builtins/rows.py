@@ -1,4 +1,6 @@
-"""The rows returned by the ``engine::*`` functions, as msgspec Structs (protocol.md section 5).
+"""The rows returned by the ``engine::*`` functions, as msgspec Structs.
+
+The shapes are described in docs/protocol.md section 5.
 
 Optional keys are ``UNSET`` (left out of the output); keys that are always present, even when
 null, have no default. Handlers turn rows into plain values with ``msgspec.to_builtins``.

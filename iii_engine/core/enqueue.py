@@ -1,7 +1,7 @@
 """The ``enqueue`` action: calls go through whichever worker provides ``engine::queue::enqueue``.
 
 The engine generates the receipt id and answers the caller with ``{"messageReceiptId": R}`` once
-the queue accepted the job, or ``enqueue_error`` (protocol.md section 3.3).
+the queue accepted the job, or ``enqueue_error`` (docs/protocol.md section 3.3).
 """
 
 from __future__ import annotations

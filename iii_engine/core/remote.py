@@ -76,7 +76,7 @@ class RemoteTriggerType(TriggerType):
         """Deliver the binding and wait for the provider's answer: its error, else None.
 
         Silence for :data:`ACK_TIMEOUT_S`, a closed socket or the provider leaving count as
-        success (protocol.md, ownerless registrations).
+        success (docs/protocol.md section 4.4).
         """
         waiter: asyncio.Future[ErrorBody | None] = asyncio.get_running_loop().create_future()
         self._waiting[trigger.id] = waiter

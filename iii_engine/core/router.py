@@ -157,7 +157,7 @@ class Router:
         """Drop every invocation ``conn`` executes or waits on (it disconnected).
 
         Returns the ``invocation_stopped`` frames owed to other waiting callers; the caller sends
-        them (cleanup step 4 of protocol.md section 2.6). Scanning the pending table here keeps
+        them (cleanup step 2 of docs/protocol.md section 2.6). Scanning the pending table here keeps
         per-call bookkeeping off the hot path.
         """
         owed: list[tuple[Peer, bytes]] = []

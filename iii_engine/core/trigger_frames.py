@@ -1,5 +1,5 @@
 """Trigger frames from workers, applied to the :class:`~iii_engine.core.triggers.TriggerRegistry`
-(protocol.md section 4)."""
+(docs/protocol.md section 4)."""
 
 from __future__ import annotations
 

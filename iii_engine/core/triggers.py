@@ -149,7 +149,7 @@ class TriggerRegistry:
         self._make_live(binding, entry)
 
     async def _restore(self, previous: Binding, entry: TriggerTypeEntry) -> None:
-        # A rejected replacement leaves the previous binding in place (protocol.md 4.3).
+        # A rejected replacement leaves the previous binding in place (docs/protocol.md 4.3).
         try:
             await entry.provider.register_trigger(previous.as_trigger())
         except Exception as exc:
@@ -253,7 +253,7 @@ class TriggerRegistry:
         self, binding: Binding, entry: TriggerTypeEntry, remote: RemoteTriggerType
     ) -> None:
         # Ownerless bindings (engine::register_trigger) wait for the provider's answer; silence
-        # or the provider leaving counts as success (protocol.md, ownerless registrations).
+        # or the provider leaving counts as success (docs/protocol.md section 4.4).
         self._make_live(binding, entry)
         error = await remote.register_and_wait(binding.as_trigger())
         if error is not None:

@@ -1,6 +1,6 @@
 """Connected workers: admission, function ownership, names, reattach and cleanup.
 
-Implements protocol.md sections 2 and 3.1: first live owner of a function wins, one live
+Implements docs/protocol.md sections 2 and 3.1: first live owner of a function wins, one live
 worker per name, ``reattach`` evicts a previous connection, and disconnect cleanup runs once,
 in upstream's order.
 """
@@ -20,7 +20,7 @@ from iii_sdk.protocol import (
     Reattach,
     RegisterFunction,
     RegisterService,
-    RegistrationRejected,
+    RegistrationRejectedFrame,
     WorkerRegistered,
     encode,
 )
@@ -90,7 +90,7 @@ class WorkerTable:
     # --- connect / disconnect --------------------------------------------------------------------
 
     async def admit(self, conn: Peer) -> None:
-        """Steps 2-6 of protocol.md section 2.1: file it, greet it, announce it."""
+        """Admission (docs/protocol.md section 2.1): file it, greet it, announce it."""
         self.connections[conn.worker_id] = conn
         await conn.send(
             encode(WorkerRegistered(worker_id=conn.worker_id, reattach_token=conn.reattach_token))
@@ -101,7 +101,7 @@ class WorkerTable:
         )
 
     async def cleanup(self, conn: Peer) -> None:
-        """Disconnect cleanup (protocol.md section 2.6); runs once, later callers wait for it."""
+        """Disconnect cleanup (docs/protocol.md 2.6); runs once, later callers wait for it."""
         if conn.closing:
             await asyncio.shield(conn.cleaned)
             return
@@ -135,7 +135,7 @@ class WorkerTable:
                 conn.cleaned.set_result(None)
 
     async def reattach(self, conn: Peer, msg: Reattach) -> None:
-        """Evict the previous connection of a reconnecting worker (protocol.md section 2.5)."""
+        """Evict the previous connection of a reconnecting worker (docs/protocol.md section 2.5)."""
         previous_id = msg.previous_worker_id
         if not _UUID.fullmatch(previous_id) or previous_id == conn.worker_id:
             return
@@ -155,7 +155,7 @@ class WorkerTable:
     # --- functions -------------------------------------------------------------------------------
 
     async def register_function(self, conn: Peer, msg: RegisterFunction) -> None:
-        """``registerfunction`` with first-live-owner-wins (protocol.md section 3.1.1)."""
+        """``registerfunction`` with first-live-owner-wins (docs/protocol.md section 3.1.1)."""
         namespace = conn.namespace
         function_id = msg.id
         if msg.invocation is not None:
@@ -213,7 +213,7 @@ class WorkerTable:
         log.warning("rejected function %s from %s: owned by %r", function_id, conn.worker_id, owner)
         await conn.send(
             encode(
-                RegistrationRejected(
+                RegistrationRejectedFrame(
                     code=errors.FUNCTION_NAMESPACE_CONFLICT,
                     namespace=conn.namespace,
                     function_id=function_id,
@@ -235,7 +235,7 @@ class WorkerTable:
     # --- engine::workers::register ---------------------------------------------------------------
 
     async def register_worker(self, payload: Any) -> dict[str, bool]:
-        """``engine::workers::register`` (protocol.md section 2.3)."""
+        """``engine::workers::register`` (docs/protocol.md section 2.3)."""
         if not isinstance(payload, dict):
             raise errors.InvocationError(
                 errors.DESERIALIZATION_ERROR,
@@ -257,7 +257,7 @@ class WorkerTable:
             if holder is not None and holder is not conn and self.is_live(holder):
                 await conn.send(
                     encode(
-                        RegistrationRejected(
+                        RegistrationRejectedFrame(
                             code=errors.WORKER_NAMESPACE_CONFLICT,
                             namespace=conn.namespace,
                             worker_name=name,

@@ -37,7 +37,7 @@ from plugins.http.rendering import (
 )
 from plugins.http.routes import RouteTable
 from plugins.http.streaming import ResponseStream, pump_request_body, write_request_body
-from plugins.http.trigger import Binding
+from plugins.http.trigger import Route
 
 __all__ = ["HttpServer"]
 
@@ -234,7 +234,7 @@ class HttpServer:
     async def _serve(
         self,
         request: web.BaseRequest,
-        binding: Binding,
+        binding: Route,
         params: dict[str, str],
         cors: dict[str, str] | None,
     ) -> web.StreamResponse:
@@ -259,7 +259,7 @@ class HttpServer:
     async def _run(
         self,
         request: web.BaseRequest,
-        binding: Binding,
+        binding: Route,
         params: dict[str, str],
         exchange: _Exchange,
     ) -> web.StreamResponse | None:
@@ -309,7 +309,7 @@ class HttpServer:
     async def _invoke(
         self,
         request: web.BaseRequest,
-        binding: Binding,
+        binding: Route,
         payload: dict[str, Any],
         raw: bytes | None,
         exchange: _Exchange,

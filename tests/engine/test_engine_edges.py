@@ -212,7 +212,7 @@ async def test_self_call(iii_engine: Engine) -> None:
 
 
 async def test_null_optional_fields_are_not_forwarded(iii_engine: Engine) -> None:
-    # protocol.md 1.3: null == absent on input; optional fields are omitted on output.
+    # docs/protocol.md 1.3: null == absent on input; optional fields are omitted on output.
     async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("opt::fn")
         await caller.invoke("opt::fn", 1, metadata=None, traceparent=None, baggage=None)
