@@ -9,10 +9,18 @@ from typing import Any
 
 import msgspec
 
-from iii_engine.builtins.args import flag as _flag
-from iii_engine.builtins.args import obj as _obj
-from iii_engine.builtins.args import required as _required
-from iii_engine.builtins.args import string as _str
+from iii_engine.builtins.args import (
+    FunctionsInfoInput,
+    FunctionsListInput,
+    IdInput,
+    RegisteredListInput,
+    RegisterTriggerInput,
+    TriggersInfoInput,
+    TriggersListInput,
+    WorkersInfoInput,
+    WorkersListInput,
+    decode,
+)
 from iii_engine.builtins.discovery import DiscoveryType
 from iii_engine.builtins.host import LocalWorkerContext
 from iii_engine.builtins.rows import (
@@ -127,12 +135,12 @@ class Introspection:
 
     async def functions_list(self, payload: Any) -> dict[str, Any]:
         """List registered functions."""
-        query = _obj(payload, "engine::functions::list")
-        prefix, search = _str(query, "prefix"), _str(query, "search")
-        wanted = {w for w in (query.get("workers") or []) if isinstance(w, str)}
-        if _str(query, "worker"):
-            wanted.add(query["worker"])
-        include_internal = _flag(query, "include_internal")
+        query = decode(payload, FunctionsListInput, "engine::functions::list")
+        prefix, search = query.prefix, query.search
+        wanted = set(query.workers or ())
+        if query.worker:
+            wanted.add(query.worker)
+        include_internal = bool(query.include_internal)
         rows: list[tuple[int, FunctionSummary]] = []
         needle = search.lower() if search else None
         for entry in self.functions.all():
@@ -154,22 +162,22 @@ class Introspection:
 
     async def functions_info(self, payload: Any) -> dict[str, Any]:
         """Describe one function (``function_id``) or up to 32 (``function_ids``)."""
-        query = _obj(payload, "engine::functions::info")
-        single, many = query.get("function_id"), query.get("function_ids")
+        query = decode(payload, FunctionsInfoInput, "engine::functions::info")
+        single, many = query.function_id, query.function_ids
         if (single is None) == (many is None):
             raise InvocationError(
                 errors.INVALID_ARGUMENTS, "Provide exactly one of function_id or function_ids."
             )
-        namespace = _str(query, "namespace")
+        namespace = query.namespace
         if single is not None:
-            found = self._find_function(str(single), namespace)
+            found = self._find_function(single, namespace)
             return to_builtins(function_detail(self.triggers, found))
-        if not isinstance(many, list) or not 1 <= len(many) <= 32:
+        if many is None or not 1 <= len(many) <= 32:
             raise InvocationError(
                 errors.INVALID_ARGUMENTS, "function_ids must hold between 1 and 32 ids."
             )
         out: list[Any] = []
-        for function_id in dict.fromkeys(str(f) for f in many):
+        for function_id in dict.fromkeys(many):
             try:
                 entry = self._find_function(function_id, namespace)
                 out.append(function_detail(self.triggers, entry))
@@ -200,15 +208,15 @@ class Introspection:
 
     async def workers_list(self, payload: Any) -> dict[str, Any]:
         """List connected workers (those that reported a pid) and in-process workers."""
-        query = _obj(payload, "engine::workers::list")
+        query = decode(payload, WorkersListInput, "engine::workers::list")
         rows = [
             worker_summary(self.workers, conn)
             for conn in self.workers.connections.values()
             if conn.pid is not None and not conn.closing
         ]
         rows.extend(self._builtin_rows())
-        runtime, status = _str(query, "runtime"), _str(query, "status")
-        search = (_str(query, "search") or "").lower()
+        runtime, status = query.runtime, query.status
+        search = (query.search or "").lower()
         rows = [
             r
             for r in rows
@@ -221,9 +229,8 @@ class Introspection:
 
     async def workers_info(self, payload: Any) -> dict[str, Any]:
         """Describe one connected worker by name."""
-        query = _obj(payload, "engine::workers::info")
-        name = _required(query, "name", "engine::workers::info")
-        namespace = _str(query, "namespace")
+        query = decode(payload, WorkersInfoInput, "engine::workers::info")
+        name, namespace = query.name, query.namespace
         matches = [
             c
             for c in self.workers.connections.values()
@@ -267,9 +274,9 @@ class Introspection:
 
     async def triggers_list(self, payload: Any) -> dict[str, Any]:
         """List trigger types."""
-        query = _obj(payload, "engine::triggers::list")
-        prefix, search, worker = _str(query, "prefix"), _str(query, "search"), _str(query, "worker")
-        include_internal = _flag(query, "include_internal")
+        query = decode(payload, TriggersListInput, "engine::triggers::list")
+        prefix, search, worker = query.prefix, query.search, query.worker
+        include_internal = bool(query.include_internal)
         rows = []
         for entry in self.triggers.types.values():
             row = trigger_type_summary(entry)
@@ -287,9 +294,8 @@ class Introspection:
 
     async def triggers_info(self, payload: Any) -> dict[str, Any]:
         """Describe a trigger type."""
-        query = _obj(payload, "engine::triggers::info")
-        type_id = _required(query, "id", "engine::triggers::info")
-        namespace = _str(query, "namespace") or DEFAULT_NAMESPACE
+        query = decode(payload, TriggersInfoInput, "engine::triggers::info")
+        type_id, namespace = query.id, query.namespace or DEFAULT_NAMESPACE
         entry = self.triggers.types.get((namespace, type_id))
         if entry is None:
             raise InvocationError(
@@ -300,11 +306,10 @@ class Introspection:
 
     async def registered_list(self, payload: Any) -> dict[str, Any]:
         """List live bindings."""
-        query = _obj(payload, "engine::registered-triggers::list")
-        search = (_str(query, "search") or "").lower()
-        type_id, function_id = _str(query, "trigger_type"), _str(query, "function_id")
-        worker = _str(query, "worker")
-        include_internal = _flag(query, "include_internal")
+        query = decode(payload, RegisteredListInput, "engine::registered-triggers::list")
+        search = (query.search or "").lower()
+        type_id, function_id, worker = query.trigger_type, query.function_id, query.worker
+        include_internal = bool(query.include_internal)
         rows = []
         for binding in self.triggers.live.values():
             if not include_internal and binding.function_id.startswith("engine::"):
@@ -325,8 +330,7 @@ class Introspection:
 
     async def registered_info(self, payload: Any) -> dict[str, Any]:
         """Describe one live binding."""
-        query = _obj(payload, "engine::registered-triggers::info")
-        binding_id = _required(query, "id", "engine::registered-triggers::info")
+        binding_id = decode(payload, IdInput, "engine::registered-triggers::info").id
         binding = self.triggers.live.get(binding_id)
         if binding is None:
             raise InvocationError(
@@ -336,16 +340,14 @@ class Introspection:
 
     async def register_trigger(self, payload: Any) -> dict[str, Any]:
         """Create an ownerless (durable) binding; returns its id."""
-        query = _obj(payload, "engine::register_trigger")
-        type_id = _required(query, "trigger_type", "engine::register_trigger")
-        function_id = _required(query, "function_id", "engine::register_trigger")
+        query = decode(payload, RegisterTriggerInput, "engine::register_trigger")
         binding = Binding(
             id=new_id(),
-            trigger_type=type_id,
-            function_id=function_id,
-            config=query.get("config"),
-            metadata=query.get("metadata"),
-            trigger_namespace=_str(query, "trigger_namespace"),
+            trigger_type=query.trigger_type,
+            function_id=query.function_id,
+            config=query.config,
+            metadata=query.metadata,
+            trigger_namespace=query.trigger_namespace,
         )
         try:
             await self.triggers.add_binding(binding)
@@ -355,8 +357,7 @@ class Introspection:
 
     async def unregister_trigger(self, payload: Any) -> dict[str, Any]:
         """Remove a binding by id."""
-        query = _obj(payload, "engine::unregister_trigger")
-        binding_id = _required(query, "id", "engine::unregister_trigger")
+        binding_id = decode(payload, IdInput, "engine::unregister_trigger").id
         return {"removed": await self.triggers.remove_binding(binding_id)}
 
 
