@@ -94,4 +94,6 @@ def _sub_config(adapter: AdapterConfig, type_: type[C]) -> C:
         return msgspec.convert(adapter.config or {}, type_)
     except msgspec.ValidationError as exc:
         message = str(exc).replace("`$.", "`$.adapter.config.").replace("`$`", "`$.adapter.config`")
+        if "- at `$" not in message:
+            message += " - at `$.adapter.config`"
         raise ValueError(message) from exc
