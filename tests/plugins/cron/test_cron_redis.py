@@ -7,11 +7,15 @@ from collections import Counter
 from contextlib import AsyncExitStack
 from typing import Any
 
+import pytest
+
 from iii_engine.testing import start_engine
 from iii_sdk.worker import Worker
 from plugins.cron.adapters.redis_lock import RedisLock
 from plugins.cron.clock import ManualClock
 from tests.plugins.cron.conftest import cron_worker
+
+pytestmark = pytest.mark.redis
 
 TICKS = 20
 
