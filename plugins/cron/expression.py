@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Final
+from typing import Final, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, CroniterError, croniter
@@ -88,9 +88,11 @@ _WEEKDAYS: Final = {
 _ITEM: Final = re.compile(r"^(?:(\*|\?)|([0-9A-Za-z]+)(?:-([0-9A-Za-z]+))?)(?:/([0-9]+))?$")
 # Far enough to find any match of a valid schedule (leap days, year lists), short enough to stop.
 _SEARCH_LIMIT_YEARS: Final = 130
-# Past this gap since the previous result, restart croniter at "now" instead of stepping to it.
-_RESTART_AFTER: Final = timedelta(seconds=90)
 _MAX_STEPS: Final = 20_000
+# Next fire times shared by schedules with the same key, per second of "now".
+_SHARED: dict[tuple[object, int], datetime | None] = {}
+_SHARED_MAX: Final = 4096
+_MISSING: Final = object()
 
 
 class CronExpressionError(ValueError):
@@ -123,7 +125,8 @@ class CronSchedule:
         # Hours given as ``*`` follow elapsed time in a repeated (fall-back) hour.
         self._every_hour = fields[2] == "*"
         self._croniter_expression = " ".join(translated)
-        self._last: datetime | None = None
+        years = None if self._years is None else tuple(sorted(self._years))
+        self._key = (self._croniter_expression, years, self._every_hour, timezone)
         try:
             self._iter = croniter(
                 self._croniter_expression,
@@ -137,25 +140,36 @@ class CronSchedule:
     def next_after(self, when: datetime) -> datetime | None:
         """The first fire time strictly after ``when`` (aware), in the schedule's zone.
 
-        ``None`` when the schedule never fires again (``0 0 0 30 2 *``, a past year).
-        Consecutive calls with ``when`` at or just after the previous result continue
-        croniter's iteration instead of restarting it, which is both cheaper and the only way
-        croniter walks through the second pass of a repeated (fall-back) hour.
+        ``None`` when the schedule never fires again (``0 0 0 30 2 *``, a past year). Fire
+        times are whole seconds, so the answer only depends on the second ``when`` falls in:
+        schedules with the same expression and zone share answers (1,000 jobs on
+        ``* * * * * *`` compute each next time once).
         """
-        # Aware datetimes sharing a tzinfo compare by wall time (ignoring fold): use UTC.
         when = when.astimezone(UTC)
+        key = (self._key, int(when.timestamp() // 1))
+        found = _SHARED.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._compute(when)
+            if len(_SHARED) >= _SHARED_MAX:
+                _SHARED.clear()
+            _SHARED[key] = found
+        return cast("datetime | None", found)
+
+    def _compute(self, when: datetime) -> datetime | None:
+        # Aware datetimes sharing a tzinfo compare by wall time (ignoring fold): compare in UTC.
         local = when.astimezone(self.tz)
-        last = self._last
-        if last is None or last > when or when - last > _RESTART_AFTER:
-            self._restart(local)
+        start = local
+        if _repeated(local):
+            # croniter only walks into the second pass of a repeated hour when it iterates
+            # through the change: start an hour before it and step forward.
+            start = local.replace(fold=0) - timedelta(hours=1)
+        self._restart(start)
         limit = local.year + _SEARCH_LIMIT_YEARS
         for _ in range(_MAX_STEPS):
             try:
                 candidate: datetime = self._iter.get_next(datetime)
             except CroniterBadDateError:
-                self._last = None
                 return None
-            self._last = candidate.astimezone(UTC)
             if candidate.year >= limit:
                 break
             if self._years is not None and candidate.year not in self._years:
@@ -165,17 +179,15 @@ class CronSchedule:
                 # Restart just before the first second of the next allowed year.
                 self._restart(datetime(year, 1, 1, tzinfo=self.tz) - timedelta(microseconds=1))
                 continue
-            if self._last <= when:  # croniter works in whole seconds and wall-clock time
+            if candidate.astimezone(UTC) <= when:  # whole seconds; stepping through a change
                 continue
             if candidate.fold == 1 and not self._every_hour and _repeated(candidate):
                 continue
             return candidate
-        self._last = None
         return None
 
     def _restart(self, start: datetime) -> None:
         self._iter.set_current(start, force=True)
-        self._last = None
         if self._years is not None:
             year = _first_year(self._years, start.year)
             if year is not None and year > start.year:

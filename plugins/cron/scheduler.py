@@ -103,9 +103,13 @@ class Scheduler:
         if token is None:
             job.skipped += 1
             return
+        # The run starts now. Jobs due on the same tick woke together: let each of them take
+        # its start time before any of them spends time on its invocation.
+        started_ns = self.clock.time_ns()
+        await asyncio.sleep(0)
         renewal = _Renewal(self.lock, job.id, token, self._log)
         try:
-            await self._run(job, due)
+            await self._run(job, due, started_ns)
         finally:
             renewal.stop()
             try:
@@ -113,13 +117,13 @@ class Scheduler:
             except Exception as exc:
                 self._log.warning("cron job %s: lock release failed: %s", job.id, exc)
 
-    async def _run(self, job: CronJob, due: datetime) -> None:
+    async def _run(self, job: CronJob, due: datetime, started_ns: int) -> None:
         trigger = job.trigger
         payload = {
             "trigger": "cron",
             "job_id": job.id,
             "scheduled_time": rfc3339(due),
-            "actual_time": rfc3339_ns(self.clock.time_ns(), job.schedule.tz),
+            "actual_time": rfc3339_ns(started_ns, job.schedule.tz),
         }
         try:
             run = await check_condition(

@@ -235,3 +235,22 @@ def test_dst_in_new_york_over_a_year() -> None:
 
 def test_utc_results_are_utc() -> None:
     assert CronSchedule("* * * * * *").next_after(START) == START + timedelta(seconds=1)
+
+
+def test_from_inside_the_second_pass_of_a_repeated_hour() -> None:
+    second_pass = datetime(2026, 10, 25, 2, 10, fold=1, tzinfo=ZoneInfo(BERLIN))
+    assert runs("0 */20 * * * *", 2, second_pass, BERLIN) == [
+        "2026-10-25T02:20:00+01:00",
+        "2026-10-25T02:40:00+01:00",
+    ]
+    assert runs("0 30 2 * * *", 1, second_pass, BERLIN) == ["2026-10-26T02:30:00+01:00"]
+    first_pass = datetime(2026, 10, 25, 2, 40, tzinfo=ZoneInfo(BERLIN))
+    assert runs("0 */20 * * * *", 1, first_pass, BERLIN) == ["2026-10-25T02:00:00+01:00"]
+
+
+def test_same_expression_schedules_share_answers() -> None:
+    a, b = CronSchedule("*/7 * * * * *"), CronSchedule("*/7 * * * * *")
+    assert a.next_after(START) is b.next_after(START + timedelta(microseconds=10))
+    berlin = CronSchedule("*/7 * * * * *", BERLIN).next_after(START)
+    assert berlin is not None
+    assert berlin.isoformat() == "2026-01-01T01:00:07+01:00"  # its own zone, not a's answer
