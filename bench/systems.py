@@ -121,7 +121,7 @@ async def _raw_worker(
     return await _python(opts, "raw-worker", "bench.peers.raw_worker", *args)
 
 
-def engine_config(ws_port: int, http_port: int | None, state: bool) -> str:
+def engine_config(ws_port: int, http_port: int | None, state: bool, cron: bool = False) -> str:
     """The YAML config of an engine with the named built-ins on the given ports."""
     workers: list[dict[str, object]] = [
         {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": ws_port}}
@@ -130,6 +130,8 @@ def engine_config(ws_port: int, http_port: int | None, state: bool) -> str:
         workers.append({"name": "iii-http", "config": {"host": "127.0.0.1", "port": http_port}})
     if state:
         workers.append({"name": "iii-state", "config": {"adapter": {"name": "memory"}}})
+    if cron:
+        workers.append({"name": "iii-cron"})
     return yaml.safe_dump({"workers": workers}, sort_keys=False)
 
 
@@ -151,12 +153,16 @@ async def engine(
     functions: int = 1,
     prefix: str = "bench::echo",
     routes: int = 0,
+    cron_jobs: int = 0,
 ) -> AsyncIterator[System]:
-    """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None."""
+    """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None.
+
+    ``cron_jobs`` adds iii-cron and a raw worker binding that many every-second cron triggers.
+    """
     ws_port = free_port()
     http_port = free_port() if http else None
     config = opts.logdir / f"engine-{ws_port}.yaml"
-    config.write_text(engine_config(ws_port, http_port, state))
+    config.write_text(engine_config(ws_port, http_port, state, cron=cron_jobs > 0))
     url = f"ws://127.0.0.1:{ws_port}/"
     procs: list[Proc] = []
     async with _running(procs):
@@ -189,6 +195,10 @@ async def engine(
         if worker is not None:
             await procs[-1].wait_line("ready", READY_TIMEOUT)
             await wait_functions(url, prefix, connections * functions + (1 if routes else 0), eng)
+        if cron_jobs:
+            args = ["--url", url, "--jobs", str(cron_jobs)]
+            procs.append(await _python(opts, "cron-worker", "bench.peers.cron_worker", *args))
+            await procs[-1].wait_line("ready", READY_TIMEOUT)
         http_url = f"http://127.0.0.1:{http_port}/bench/r{max(routes - 1, 0)}" if http_port else ""
         if routes:
             await wait_http(http_url, eng)
