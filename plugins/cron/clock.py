@@ -19,6 +19,7 @@ __all__ = ["Clock", "ManualClock", "SystemClock"]
 
 _NS = 1_000_000_000
 _FINAL_SLEEP_NS = 4_000_000
+_LONGEST_SLEEP_NS = 60 * _NS
 
 
 class Clock(Protocol):
@@ -72,6 +73,8 @@ class SystemClock:
             return
         if remaining > _FINAL_SLEEP_NS:
             remaining -= remaining // 200 + _FINAL_SLEEP_NS // 2
+        # Re-read the wall clock at least once a minute: it may be stepped (NTP, suspend).
+        remaining = min(remaining, _LONGEST_SLEEP_NS)
         loop.call_later(remaining / _NS, self._arm, loop, when_ns)
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +17,9 @@ from iii_engine.testing import start_engine
 from iii_sdk.worker import Worker
 from plugins.cron.adapters.redis_lock import RedisLock
 from plugins.cron.clock import ManualClock
+from tests.plugins.conftest import _free_port, _wait_ready
 from tests.plugins.cron.conftest import cron_worker
+from tests.plugins.cron.cron_helpers import Recorder, bind, call
 
 pytestmark = pytest.mark.redis
 
@@ -96,3 +102,49 @@ async def test_running_job_blocks_other_engines_and_renews(redis_url: str) -> No
     finally:
         await one.close()
         await two.close()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A redis-server of this test's own (the test stops it): the process and its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server not installed")
+    port = _free_port()
+    log = tmp_path / "redis.log"
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    server = subprocess.Popen([*args, "--dir", str(tmp_path), "--logfile", str(log)])
+    try:
+        _wait_ready(server, port, log)
+        yield server, f"redis://127.0.0.1:{port}/0"
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait()
+
+
+async def test_redis_down_at_a_tick_skips_it_and_keeps_the_job(
+    own_redis: tuple[subprocess.Popen[bytes], str], clock: ManualClock, connect_worker: Any
+) -> None:
+    server, url = own_redis
+    async with start_engine(workers=[redis_entry(url)]) as engine:
+        cron_worker(engine).use_clock(clock)
+        client = await connect_worker(engine)
+        recorder = Recorder()
+        await bind(client, clock, "jobs::needs-redis", recorder, {"expression": "* * * * * *"})
+        server.terminate()
+        await asyncio.to_thread(server.wait)
+        deadline = clock.next_deadline()
+        assert deadline is not None
+        clock.set(deadline)
+        async with asyncio.timeout(10):
+            await clock.sleepers_at_least(1)  # the tick was skipped, the job sleeps again
+        assert recorder.calls.empty()
+        listed = await call(client, "cron::list")
+        assert [(j["runs"], j["skipped"]) for j in listed["jobs"]] == [(0, 1)]
+
+
+async def test_unreachable_redis_fails_the_engine_start() -> None:
+    with pytest.raises(Exception, match=r"(?i)connect"):
+        async with start_engine(workers=[redis_entry(f"redis://127.0.0.1:{_free_port()}/0")]):
+            pass
