@@ -37,6 +37,7 @@ class CronJob:
     """When the job fires next (``None`` while running, or when it never fires again)."""
     runs: int = 0
     skipped: int = 0
+    stopped: bool = False
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -72,6 +73,8 @@ class Scheduler:
         """Stop scheduling a job; a run in progress is cancelled."""
         job = self.jobs.pop(job_id, None)
         if job is not None and job.task is not None:
+            # The flag also ends the loop if a callee swallows the cancellation.
+            job.stopped = True
             job.task.cancel()
             await asyncio.gather(job.task, return_exceptions=True)
 
@@ -81,7 +84,7 @@ class Scheduler:
             await self.remove(job_id)
 
     async def _loop(self, job: CronJob) -> None:
-        while True:
+        while not job.stopped:
             due = job.schedule.next_after(from_ns(self.clock.time_ns()))
             if due is None:
                 job.next_ns = None
@@ -91,7 +94,8 @@ class Scheduler:
             job.next_ns = due_ns
             await self.clock.sleep_until(due_ns)
             job.next_ns = None
-            await self._tick(job, due, due_ns)
+            if not job.stopped:
+                await self._tick(job, due, due_ns)
 
     async def _tick(self, job: CronJob, due: datetime, due_ns: int) -> None:
         try:
@@ -107,11 +111,14 @@ class Scheduler:
         # its start time before any of them spends time on its invocation.
         started_ns = self.clock.time_ns()
         await asyncio.sleep(0)
-        renewal = _Renewal(self.lock, job.id, token, self._log)
+        # Only a lock other engines contend for needs renewing during a long run; in-process,
+        # the job's own loop already rules out a second run.
+        renewal = _Renewal(self.lock, job.id, token, self._log) if self.lock.shared else None
         try:
             await self._run(job, due, started_ns)
         finally:
-            renewal.stop()
+            if renewal is not None:
+                renewal.stop()
             try:
                 await self.lock.release(job.id, token)
             except Exception as exc:

@@ -17,6 +17,8 @@ class CronLock(Protocol):
     """Per-job run locks, optionally shared by several engines."""
 
     ttl_ms: int
+    shared: bool
+    """True when other engines may contend for the lock (a held lock is then renewed)."""
 
     async def open(self) -> None:
         """Connect; raise if the backend is unusable."""

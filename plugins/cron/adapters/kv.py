@@ -19,6 +19,7 @@ class KvLock:
 
     def __init__(self, ttl_ms: int, index: str = "cron_locks") -> None:
         self.ttl_ms = ttl_ms
+        self.shared = False
         self.index = index
         self._instance = uuid.uuid4().hex
         self._counter = itertools.count()

@@ -43,6 +43,7 @@ class RedisLock:
     def __init__(self, url: str, ttl_ms: int, prefix: str = "cron_lock:") -> None:
         self.url = url
         self.ttl_ms = ttl_ms
+        self.shared = True
         self.prefix = prefix
         self.instance = uuid.uuid4().hex
         self._client: redis.Redis | None = None
@@ -77,6 +78,12 @@ class RedisLock:
         """Extend the run lock if ``token`` still holds it."""
         done = await self._scripts["renew"](keys=[self.prefix + job_id], args=[token, self.ttl_ms])
         return bool(done)
+
+    async def client_pttl(self, job_id: str) -> int:
+        """Milliseconds left on the run lock of ``job_id`` (negative when not held)."""
+        assert self._client is not None
+        ttl: int = await self._client.pttl(self.prefix + job_id)
+        return ttl
 
     async def release(self, job_id: str, token: str) -> None:
         """Compare-and-delete the run lock."""

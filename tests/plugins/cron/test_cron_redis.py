@@ -148,3 +148,32 @@ async def test_unreachable_redis_fails_the_engine_start() -> None:
     with pytest.raises(Exception, match=r"(?i)connect"):
         async with start_engine(workers=[redis_entry(f"redis://127.0.0.1:{_free_port()}/0")]):
             pass
+
+
+async def test_a_long_run_keeps_renewing_its_lock(
+    redis_url: str, clock: ManualClock, connect_worker: Any
+) -> None:
+    # lock_ttl_ms 300: without renewal the run lock would expire during this 0.7 s run.
+    entry = redis_entry(redis_url)
+    entry["config"]["adapter"]["config"]["lock_ttl_ms"] = 300
+    async with start_engine(workers=[entry]) as engine:
+        cron_worker(engine).use_clock(clock)
+        client = await connect_worker(engine)
+        gate = asyncio.Event()
+        recorder = Recorder(gate)
+        print("A", flush=True)
+        job_id = await bind(client, clock, "jobs::long", recorder, {"expression": "* * * * * *"})
+        print("B", flush=True)
+        deadline = clock.next_deadline()
+        assert deadline is not None
+        clock.set(deadline)
+        await recorder.next()
+        other = RedisLock(redis_url, 300)
+        await other.open()
+        try:
+            await asyncio.sleep(0.7)  # real time is what expires a lock: more than two TTLs
+            assert await other.client_pttl(job_id) > 0
+            assert await other.acquire(job_id, 10**15) is None  # still held by the long run
+        finally:
+            gate.set()
+            await other.close()
