@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from iii_engine.config import EngineConfig, parse_config
+from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from iii_sdk.worker import Worker
 from plugins.cron.adapters.redis_lock import RedisLock
@@ -177,3 +180,23 @@ async def test_a_long_run_keeps_renewing_its_lock(
         finally:
             gate.set()
             await other.close()
+
+
+async def test_changing_the_adapter_by_reload_moves_the_jobs(
+    redis_url: str, tmp_path: Path, connect_worker: Any
+) -> None:
+    listener = {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": 0}}
+
+    def config(entry: dict[str, Any]) -> EngineConfig:
+        return parse_config(yaml.safe_dump({"workers": [listener, entry]}), base_dir=tmp_path)
+
+    async with Engine(config({"name": "iii-cron"})) as engine:
+        client = await connect_worker(engine)
+        client.register_function("jobs::moving", lambda payload: None)
+        handle = client.register_trigger("cron", "jobs::moving", {"expression": "@hourly"})
+        listed = await call(client, "cron::list")
+        assert [job["id"] for job in listed["jobs"]] == [handle.id]
+        await engine.apply_reload(config(redis_entry(redis_url)))
+        assert isinstance(cron_worker(engine).lock, RedisLock)
+        listed = await call(client, "cron::list")
+        assert [job["id"] for job in listed["jobs"]] == [handle.id]
