@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any
 
 from iii_sdk.plugin import Trigger, TriggerContext, check_condition
 from plugins.cron.adapters.base import CronLock
@@ -54,14 +52,11 @@ class Scheduler:
         ctx: TriggerContext,
         lock: CronLock,
         clock: Clock,
-        *,
-        on_fired: Callable[[CronJob, dict[str, Any]], None] | None = None,
     ) -> None:
         self._ctx = ctx
         self.lock = lock
         self.clock = clock
         self.jobs: dict[str, CronJob] = {}
-        self._on_fired = on_fired
         self._log: logging.Logger = ctx.logger
 
     def add(self, job: CronJob) -> None:
@@ -72,16 +67,14 @@ class Scheduler:
     async def remove(self, job_id: str) -> None:
         """Stop scheduling a job; a run in progress is cancelled."""
         job = self.jobs.pop(job_id, None)
-        if job is not None and job.task is not None:
-            # The flag also ends the loop if a callee swallows the cancellation.
-            job.stopped = True
-            job.task.cancel()
-            await asyncio.gather(job.task, return_exceptions=True)
+        if job is not None:
+            await _stop([job])
 
     async def close(self) -> None:
         """Stop every job."""
-        for job_id in list(self.jobs):
-            await self.remove(job_id)
+        jobs = list(self.jobs.values())
+        self.jobs.clear()
+        await _stop(jobs)
 
     async def _loop(self, job: CronJob) -> None:
         while not job.stopped:
@@ -149,8 +142,6 @@ class Scheduler:
             job.skipped += 1
             return
         job.runs += 1
-        if self._on_fired is not None:
-            self._on_fired(job, payload)
         try:
             await self._ctx.invoke(
                 trigger.function_id,
@@ -160,6 +151,15 @@ class Scheduler:
             )
         except Exception as exc:
             self._log.warning("cron job %s: %s failed: %s", job.id, trigger.function_id, exc)
+
+
+async def _stop(jobs: list[CronJob]) -> None:
+    tasks = [job.task for job in jobs if job.task is not None]
+    for job in jobs:
+        job.stopped = True  # also ends the loop if a callee swallows the cancellation
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _Renewal:
