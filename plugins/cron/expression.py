@@ -27,6 +27,7 @@ instant after the gap; in the hour repeated by a fall-back change, a job whose h
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -207,8 +208,13 @@ class CronSchedule:
         return found
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_expression(expression: str, timezone: str | None = None) -> CronSchedule:
-    """Parse ``expression``; raise :class:`CronExpressionError` saying what is wrong."""
+    """Parse ``expression``; raise :class:`CronExpressionError` saying what is wrong.
+
+    Cached: jobs with the same expression and zone share one schedule (its answers depend on
+    "now" only, so sharing is safe on one event loop).
+    """
     return CronSchedule(expression, timezone)
 
 

@@ -198,14 +198,36 @@ class _Renewal:
             self._task.cancel()
 
 
+# Jobs due on the same tick format the same second: keep the last few texts.
+_TEXTS: dict[tuple[int, tzinfo | None], tuple[str, str]] = {}
+_TEXTS_MAX = 256
+
+
+def _second_text(
+    seconds: int, zone: tzinfo | None, moment: datetime | None = None
+) -> tuple[str, str]:
+    key = (seconds, zone)
+    parts = _TEXTS.get(key)
+    if parts is None:
+        if moment is None:
+            moment = datetime.fromtimestamp(seconds, zone)
+        text = moment.isoformat(timespec="seconds")
+        parts = (text[:19], text[19:])
+        if len(_TEXTS) >= _TEXTS_MAX:
+            _TEXTS.clear()
+        _TEXTS[key] = parts
+    return parts
+
+
 def rfc3339(moment: datetime) -> str:
-    """``2026-08-21T15:52:00+00:00`` (seconds precision)."""
-    return moment.isoformat(timespec="seconds")
+    """``2026-08-21T15:52:00+00:00`` (seconds precision, the moment's own offset)."""
+    # Keyed by the instant, not the datetime: same-zone datetimes compare by wall time.
+    head, offset = _second_text(int(moment.timestamp()), moment.tzinfo, moment)
+    return head + offset
 
 
 def rfc3339_ns(ns: int, zone: tzinfo) -> str:
     """``2026-08-21T15:52:00.001234567+00:00`` (nanoseconds) in ``zone``."""
     seconds, fraction = divmod(ns, _NS)
-    moment = datetime.fromtimestamp(seconds, zone)
-    text = moment.isoformat(timespec="seconds")
-    return f"{text[:19]}.{fraction:09d}{text[19:]}"
+    head, offset = _second_text(seconds, zone)
+    return f"{head}.{fraction:09d}{offset}"

@@ -17,7 +17,7 @@ import msgspec
 
 from iii_sdk.plugin import Trigger, TriggerContext, decode_config
 from plugins.cron.clock import from_ns
-from plugins.cron.expression import CronExpressionError, CronSchedule
+from plugins.cron.expression import CronExpressionError, parse_expression
 from plugins.cron.scheduler import CronJob, Scheduler, rfc3339
 
 __all__ = ["CronTriggerConfig", "CronTriggerType"]
@@ -83,7 +83,7 @@ class CronTriggerType:
         if not expression:
             raise ValueError("Cron expression is required")
         try:
-            schedule = CronSchedule(expression, config.timezone)
+            schedule = parse_expression(expression, config.timezone)
         except CronExpressionError as exc:
             raise ValueError(f"Invalid cron expression '{config.expression}': {exc}") from exc
         if trigger.id in self.scheduler.jobs:
