@@ -12,6 +12,7 @@ Cells span at least two whole ticks (a tick is a burst of 1,000 firings on the s
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bench.cells import Cell, Context, CpuMeter, Metrics, _gather_pumps, figures, raw_sockets
 from bench.frames import invoke_head
@@ -39,8 +40,10 @@ async def _fire(ctx: Context) -> Metrics:
         await call(ws, "bench13::stats", {"reset": True})
         meter = CpuMeter(system)
         meter.start()
+        started = time.monotonic()
         await asyncio.sleep(_window(ctx))
         meter.stop()
+        elapsed = time.monotonic() - started
         stats = await call(ws, "bench13::stats", {"reset": True})
         rss_mb = system.router.rss_kb() / 1024
     firings = float(stats.get("firings", 0))
@@ -48,7 +51,7 @@ async def _fire(ctx: Context) -> Metrics:
         raise RuntimeError("no cron firing recorded")
     out: Metrics = {k: float(v) for k, v in stats.items()}
     out["cpu_us"] = meter.router_s / firings * 1e6
-    out["rate"] = firings / _window(ctx)
+    out["rate"] = firings / elapsed
     out["rss_mb"] = rss_mb
     return out
 
