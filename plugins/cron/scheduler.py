@@ -126,7 +126,7 @@ class Scheduler:
             "actual_time": rfc3339_ns(started_ns, job.schedule.tz),
         }
         try:
-            run = await check_condition(
+            run = job.condition_function_id is None or await check_condition(
                 self._ctx, job.condition_function_id, payload, trigger.namespace
             )
         except Exception as exc:
