@@ -1,7 +1,9 @@
 """Raw-protocol worker for scenario 13: N cron triggers on one function, lateness recorded.
 
 Registers ``bench13::tick`` and ``--jobs`` ``cron`` triggers (``* * * * * *`` by default) on
-it, plus ``bench13::stats``. Each tick invocation is answered at once (result null) and kept as
+it, plus ``bench13::stats`` and ``bench13::jobs`` (``{"on": false}`` unregisters every trigger,
+``{"on": true}`` registers them again; it answers after sending the frames, which the engine
+handles in order). Each tick invocation is answered at once (result null) and kept as
 (received ns, payload bytes); ``bench13::stats`` returns the figures since the previous call
 with ``{"reset": true}``: firings, distinct ticks, and lateness percentiles of ``actual_time``
 (engine) and of the receipt (delivery) against ``scheduled_time``. Prints ``ready`` once the
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 _TEXT = WSMsgType.TEXT
 TICK = "bench13::tick"
 STATS = "bench13::stats"
+JOBS = "bench13::jobs"
 
 
 class _Tick(msgspec.Struct):
@@ -50,6 +53,13 @@ def epoch_ns(text: str) -> int:
         fraction = int(rest[:cut].ljust(9, "0")[:9])
         head += rest[cut:]
     return int(datetime.fromisoformat(head).timestamp()) * 1_000_000_000 + fraction
+
+
+def untrigger_frame(index: int) -> bytes:
+    """The ``unregistertrigger`` frame of cron job ``index``."""
+    return msgspec.json.encode(
+        {"type": "unregistertrigger", "id": f"bench13-job-{index}", "trigger_type": "cron"}
+    )
 
 
 def trigger_frame(index: int, expression: str) -> bytes:
@@ -95,7 +105,9 @@ class Recorder:
         }
 
 
-async def serve(ws: RawSocket, ready: asyncio.Event, recorder: Recorder) -> None:
+async def serve(
+    ws: RawSocket, ready: asyncio.Event, recorder: Recorder, args: argparse.Namespace
+) -> None:
     """Answer invocations until the socket closes."""
     send = ws.send_frame
     now = time.time_ns
@@ -107,6 +119,12 @@ async def serve(ws: RawSocket, ready: asyncio.Event, recorder: Recorder) -> None
             fid = env.function_id or ""
             if fid == TICK:
                 recorder.seen.append((now(), bytes(env.data)))
+                result = b"null"
+            elif fid == JOBS:
+                on = b'"on":true' in bytes(env.data)
+                for index in range(args.jobs):
+                    frame = trigger_frame(index, args.expression) if on else untrigger_frame(index)
+                    await send(frame, _TEXT)
                 result = b"null"
             else:
                 result = msgspec.json.encode(recorder.stats())
@@ -125,9 +143,9 @@ async def run(args: argparse.Namespace) -> None:
     async with aiohttp.ClientSession() as session:
         ws = await session.ws_connect(args.url, max_msg_size=0, decode_text=False)
         ready = asyncio.Event()
-        reader = asyncio.create_task(serve(ws, ready, recorder))
+        reader = asyncio.create_task(serve(ws, ready, recorder, args))
         await ws.send_frame(worker_register(f"bench-cron-{os.getpid()}", os.getpid()), _TEXT)
-        for fid in (TICK, STATS):
+        for fid in (TICK, STATS, JOBS):
             await ws.send_frame(register_function(fid), _TEXT)
         for index in range(args.jobs):
             await ws.send_frame(trigger_frame(index, args.expression), _TEXT)
