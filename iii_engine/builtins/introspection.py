@@ -19,6 +19,7 @@ from iii_engine.builtins.rows import (
     trigger_type_summary,
     worker_summary,
 )
+from iii_engine.core.ownership import held_by_other
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_engine.core.triggers import Binding, RegistrationFailed
 from iii_sdk import errors
@@ -337,6 +338,17 @@ class Introspection:
         """Remove a binding by id."""
         query = _obj(payload, "engine::unregister_trigger")
         binding_id = _required(query, "id", "engine::unregister_trigger")
+        held = self.engine.triggers.live.get(binding_id) or self.engine.triggers.parked.get(
+            binding_id
+        )
+        if held is not None and held.owner is not None:
+            caller = query.get("_caller_worker_id")
+            if held_by_other(held, caller if isinstance(caller, str) else None):
+                raise InvocationError(
+                    errors.UNREGISTER_FAILED,
+                    f"trigger '{binding_id}' belongs to another worker; only the connection "
+                    "that registered it may unregister it",
+                )
         return {"removed": await self.engine.triggers.remove_binding(binding_id)}
 
 

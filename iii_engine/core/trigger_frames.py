@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from iii_engine.core.bindings import Binding
+from iii_engine.core.ownership import binding_refusal
 from iii_engine.core.registry import DEFAULT_NAMESPACE
 from iii_engine.core.remote import RemoteTriggerType
 from iii_engine.core.triggers import RegistrationFailed, TriggerRegistry
@@ -75,6 +76,17 @@ class TriggerFrames:
                     f"{field_name} must not be blank",
                 )
                 return
+        refusal = binding_refusal(self.registry, msg.id, conn)
+        if refusal is not None:
+            await self._reject(
+                conn,
+                msg.id,
+                msg.trigger_type,
+                msg.function_id,
+                errors.TRIGGER_REGISTRATION_FAILED,
+                refusal,
+            )
+            return
         binding = Binding(
             id=msg.id,
             trigger_type=msg.trigger_type,
@@ -99,7 +111,19 @@ class TriggerFrames:
             )
 
     async def on_unregister_trigger(self, conn: WorkerConnection, msg: UnregisterTrigger) -> None:
-        """``unregistertrigger``: idempotent, any connection may remove any id."""
+        """``unregistertrigger``: idempotent; only the binding's owner may remove it."""
+        refusal = binding_refusal(self.registry, msg.id, conn)
+        if refusal is not None:
+            held = self.registry.live.get(msg.id) or self.registry.parked[msg.id]
+            await self._reject(
+                conn,
+                msg.id,
+                held.trigger_type,
+                held.function_id,
+                errors.TRIGGER_REGISTRATION_FAILED,
+                refusal,
+            )
+            return
         await self.registry.remove_binding(msg.id)
 
     async def on_registration_result(
