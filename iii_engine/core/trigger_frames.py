@@ -16,6 +16,7 @@ from iii_sdk.protocol import (
     ErrorBody,
     RegisterTrigger,
     RegisterTriggerType,
+    RegistrationRejected,
     TriggerRegistrationResult,
     UnregisterTrigger,
     UnregisterTriggerType,
@@ -44,6 +45,22 @@ class TriggerFrames:
         namespace = conn.namespace if msg.namespace is None else msg.namespace
         if not namespace.strip():
             log.warning("ignoring trigger type %s with a blank namespace", msg.id)
+            return
+        existing = self.registry.types.get((namespace, msg.id))
+        if existing is not None and existing.owner is None:
+            # Provided in process by a built-in worker: never taken over by a socket.
+            owner = existing.worker_name or "iii-engine"
+            log.warning("rejected trigger type %s from %s: owned by %s", msg.id, conn, owner)
+            await conn.send(
+                encode(
+                    RegistrationRejected(
+                        code=errors.FUNCTION_NAMESPACE_CONFLICT,
+                        namespace=namespace,
+                        function_id=msg.id,
+                        owner_worker_id=owner,
+                    )
+                )
+            )
             return
         provider = RemoteTriggerType(
             conn,
