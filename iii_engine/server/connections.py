@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from iii_engine.server.badframes import BadFrameLog
 from iii_engine.server.corked import CorkedWriter
 from iii_sdk.errors import ProtocolError
 from iii_sdk.protocol import (
@@ -78,6 +79,8 @@ class WorkerConnection:
         self.cleaned = asyncio.get_running_loop().create_future()
         self._stop_reading = False
         self.writer: CorkedWriter | None = writer
+        self.bad_frames: BadFrameLog | None = None
+        """Rate limit of the undecodable-frame log lines (made at the first such frame)."""
 
     # --- identity --------------------------------------------------------------------------------
 
@@ -196,33 +199,43 @@ class WorkerConnection:
             message = decode(data)
         except ProtocolError as exc:
             if data.strip():
-                log.warning("ignoring undecodable frame from worker %s: %s", self.worker_id, exc)
+                self.report_bad_frame(exc)
             return
         engine = self.engine
-        match message:
-            case InvokeFunction():
-                await engine.router.on_invoke(self, message)
-            case InvocationResult():
-                await engine.router.on_result(self, message, data)
-            case RegisterFunction():
-                await engine.workers.register_function(self, message)
-            case UnregisterFunction():
-                engine.workers.unregister_function(self, message.id)
-            case RegisterTrigger():
-                await engine.trigger_frames.on_register_trigger(self, message)
-            case UnregisterTrigger():
-                await engine.trigger_frames.on_unregister_trigger(self, message)
-            case RegisterTriggerType():
-                await engine.trigger_frames.on_register_trigger_type(self, message)
-            case UnregisterTriggerType():
-                await engine.trigger_frames.on_unregister_trigger_type(self, message)
-            case TriggerRegistrationResult():
-                await engine.trigger_frames.on_registration_result(self, message)
-            case Ping():
-                await self.send(_PONG)
-            case Reattach():
-                await engine.workers.reattach(self, message)
-            case RegisterService():
-                engine.workers.register_service(self, message)
-            case _:
-                pass  # pong, and frames only the engine sends
+        try:  # zero-cost unless raised
+            match message:
+                case InvokeFunction():
+                    await engine.router.on_invoke(self, message)
+                case InvocationResult():
+                    await engine.router.on_result(self, message, data)
+                case RegisterFunction():
+                    await engine.workers.register_function(self, message)
+                case UnregisterFunction():
+                    engine.workers.unregister_function(self, message.id)
+                case RegisterTrigger():
+                    await engine.trigger_frames.on_register_trigger(self, message)
+                case UnregisterTrigger():
+                    await engine.trigger_frames.on_unregister_trigger(self, message)
+                case RegisterTriggerType():
+                    await engine.trigger_frames.on_register_trigger_type(self, message)
+                case UnregisterTriggerType():
+                    await engine.trigger_frames.on_unregister_trigger_type(self, message)
+                case TriggerRegistrationResult():
+                    await engine.trigger_frames.on_registration_result(self, message)
+                case Ping():
+                    await self.send(_PONG)
+                case Reattach():
+                    await engine.workers.reattach(self, message)
+                case RegisterService():
+                    engine.workers.register_service(self, message)
+                case _:
+                    pass  # pong, and frames only the engine sends
+        except RecursionError:
+            # Nesting just under the decoder's limit can still overflow a later decode.
+            self.report_bad_frame("frame nested too deeply")
+
+    def report_bad_frame(self, error: object) -> None:
+        """Log an ignored frame, truncated and rate-limited per connection."""
+        if self.bad_frames is None:
+            self.bad_frames = BadFrameLog(log)
+        self.bad_frames.report(self.worker_id, error)
