@@ -26,6 +26,7 @@ import msgspec
 import yaml
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.config.strict import check_entry_keys, load_yaml
 from iii_sdk.errors import ConfigError
 
 __all__ = [
@@ -199,6 +200,11 @@ def load_config(path: str | os.PathLike[str]) -> EngineConfig:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read config file {str(path)!r}: not UTF-8 text "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     return parse_config(text, base_dir=file.parent, path=file)
 
 
@@ -245,7 +251,7 @@ def parse_config(
 
 def _load_yaml(text: str) -> dict[Any, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}") from exc
     if data is None:
@@ -269,6 +275,7 @@ def _parse_entry(raw: Any, where: str, index: int, base_dir: Path) -> WorkerEntr
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("every entry needs a non-empty string name", f"{where}.name")
+    check_entry_keys(raw, where)
     image = raw.get("image")
     if image is not None and not isinstance(image, str):
         raise ConfigError(f"expected a string, got {_kind(image)}", f"{where}.image")
