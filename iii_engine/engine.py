@@ -90,10 +90,11 @@ class Engine:
             )
             install_log_functions(self.core_context)
             await self.introspection.install()
-            for instance_id, manager_config in plan.managers.items():
-                await self._start_listener(instance_id, manager_config)
+            # Ready means ready: workers connect only once every built-in has registered.
             for instance_id, builtin in plan.builtins.items():
                 await self._start_builtin(instance_id, builtin.spec, builtin.config)
+            for instance_id, manager_config in plan.managers.items():
+                await self._start_listener(instance_id, manager_config)
             for entry in plan.processes.values():
                 await self.supervisor.start(entry, self.worker_url)
         except BaseException:
