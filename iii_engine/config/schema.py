@@ -76,6 +76,20 @@ class WorkerManagerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
     middleware_function_id: str | None = None
     rbac: Any = None
     handshake_timeout_ms: int = 10000
+    """A socket must finish its WebSocket upgrade within this time (0: no limit)."""
+    max_pending_handshakes: int = 1024
+    """Sockets allowed to be mid-handshake at once; more are refused (0: no cap)."""
+    ping_interval_ms: int = 30000
+    """A worker silent this long is sent a WebSocket ping (0: never)."""
+    ping_timeout_ms: int = 10000
+    """A worker that then stays silent this long is disconnected."""
+
+    def __post_init__(self) -> None:
+        for key in ("handshake_timeout_ms", "max_pending_handshakes", "ping_interval_ms"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must be >= 0")
+        if self.ping_timeout_ms <= 0:
+            raise ValueError("ping_timeout_ms must be > 0")
 
 
 class WorkerEntry(msgspec.Struct, kw_only=True):
