@@ -32,6 +32,7 @@ from iii_engine.core.trigger_frames import TriggerFrames
 from iii_engine.core.triggers import TriggerRegistry
 from iii_engine.core.workers import WorkerTable
 from iii_engine.processes.supervisor import Supervisor
+from iii_engine.server.badframes import cap_log_lines
 from iii_engine.server.connections import WorkerConnection
 from iii_engine.server.listener import Listener
 from iii_sdk.plugin import BuiltinWorker, Channel, WorkerSpec
@@ -48,6 +49,7 @@ class Engine:
         self, config: EngineConfig | None = None, *, plugins: PluginManager | None = None
     ) -> None:
         self.config = config if config is not None else default_config()
+        cap_log_lines("iii.engine", "iii.router")  # log lines may quote worker-chosen ids
         self.plugins = plugins if plugins is not None else PluginManager()
         self.version = ENGINE_VERSION
         self.functions = FunctionRegistry()

@@ -12,9 +12,20 @@ import logging
 import time
 from collections.abc import Callable
 
-__all__ = ["BURST", "MAX_LINE_CHARS", "WINDOW_S", "BadFrameLog", "truncate"]
+__all__ = [
+    "BURST",
+    "MAX_LINE_CHARS",
+    "MAX_RECORD_CHARS",
+    "WINDOW_S",
+    "BadFrameLog",
+    "LengthCap",
+    "cap_log_lines",
+    "truncate",
+]
 
 MAX_LINE_CHARS = 200
+MAX_RECORD_CHARS = 1000
+"""Bound of any engine log line, which may quote ids a worker chose (a 1 MB trigger id)."""
 BURST = 10
 WINDOW_S = 10.0
 
@@ -68,3 +79,25 @@ class BadFrameLog:
             "ignoring undecodable frame from worker %s: %s%s", peer, truncate(str(error)), more
         )
         return True
+
+
+class LengthCap(logging.Filter):
+    """Truncates the message of every record passing through to ``limit`` characters."""
+
+    def __init__(self, limit: int = MAX_RECORD_CHARS) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if len(message) > self.limit:
+            record.msg, record.args = truncate(message, self.limit), None
+        return True
+
+
+def cap_log_lines(*names: str) -> None:
+    """Install a :class:`LengthCap` on the named loggers (once each)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, LengthCap) for f in logger.filters):
+            logger.addFilter(LengthCap())

@@ -82,3 +82,18 @@ def test_rate_limit_window_and_suppressed_count(caplog: pytest.LogCaptureFixture
 def test_truncate() -> None:
     assert truncate("abc", 5) == "abc"
     assert truncate("a" * 300) == "a" * 200 + "... (100 more characters)"
+
+
+async def test_lines_quoting_huge_worker_ids_are_capped(
+    iii_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="iii.engine")
+    huge = "t" * 1_000_000
+    async with raw_worker(iii_engine) as worker:
+        await worker.send(
+            {"type": "registertrigger", "id": huge, "trigger_type": "nope", "function_id": huge}
+        )
+        await worker.barrier()
+    lines = [r.getMessage() for r in caplog.records if r.name == "iii.engine"]
+    assert any("[PENDING]" in line for line in lines)
+    assert max(len(line) for line in lines) < 1100
