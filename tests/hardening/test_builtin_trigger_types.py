@@ -8,6 +8,7 @@ import pytest
 
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
+from iii_sdk.worker import Worker
 from tests.raw_client import disconnect, open_raw, raw_worker
 
 BUILTINS = [
@@ -91,3 +92,25 @@ async def test_worker_trigger_types_can_still_be_replaced_by_workers(engine: Eng
         await second.barrier()
         assert second.take("registrationrejected") == []
         assert engine.triggers.types[("default", "webhook")].owner is not None
+
+
+class FakeHttp:
+    id = "http"
+    description = "not really"
+
+    async def register_trigger(self, trigger: object) -> None:
+        raise AssertionError("a refused provider never receives bindings")
+
+    async def unregister_trigger(self, trigger: object) -> None:
+        pass
+
+
+async def test_sdk_handle_carries_the_refusal(engine: Engine) -> None:
+    worker = Worker(engine.worker_url)
+    handle = worker.register_trigger_type(FakeHttp())
+    async with worker:
+        # Frames arrive in order: once this call answers, the refusal has been read.
+        await worker.trigger("engine::functions::list", {})
+        assert handle.error is not None
+        assert handle.error.code == "FUNCTION_NAMESPACE_CONFLICT"
+        assert handle.error.owner_worker_id == "iii-http"
