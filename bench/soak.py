@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -246,7 +247,10 @@ async def soak(args: argparse.Namespace) -> int:
         if not alive:
             print(engine.tail())
         await engine.stop()
-    return _verdict(args, load, samples, alive)
+    status = _verdict(args, load, samples, alive)
+    if status == 0:
+        shutil.rmtree(logdir, ignore_errors=True)  # kept only when something failed
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
