@@ -15,6 +15,7 @@ from collections.abc import Coroutine
 from typing import Any, Self
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.access.listener_access import check_managers
 from iii_engine.builtins.host import LocalWorkerContext, RunningBuiltin
 from iii_engine.builtins.introspection import Introspection
 from iii_engine.builtins.observability import install_log_functions
@@ -79,6 +80,7 @@ class Engine:
         """Validate the config, then start listeners, built-ins and worker processes."""
         self.plugins.load()
         plan = make_plan(self.config, self.plugins)
+        check_managers(self.config, plan.managers)
         self.plan = plan
         self._started = True
         try:
@@ -126,6 +128,7 @@ class Engine:
         running as it was (the CLI then exits, upstream's rule for an invalid file).
         """
         plan = make_plan(config, self.plugins)
+        check_managers(config, plan.managers)
         changes = diff_plans(self.plan, plan)
         for instance_id in changes.stop_processes:
             await self.supervisor.stop(instance_id)

@@ -26,6 +26,7 @@ from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import from_raw, new_id
 
 if TYPE_CHECKING:
+    from iii_engine.access.session import Session
     from iii_engine.engine import Engine
 
 __all__ = ["DiscoveryType", "Introspection"]
@@ -108,8 +109,11 @@ class Introspection:
         include_internal = _flag(query, "include_internal")
         rows: list[tuple[int, dict[str, Any]]] = []
         needle = search.lower() if search else None
+        session = self._session_of(query)
         for entry in self.engine.functions.all():
             if not include_internal and _hidden(entry):
+                continue
+            if session is not None and not session.visible(entry):
                 continue
             if prefix and not entry.function_id.startswith(prefix):
                 continue
@@ -134,8 +138,12 @@ class Introspection:
                 errors.INVALID_ARGUMENTS, "Provide exactly one of function_id or function_ids."
             )
         namespace = _str(query, "namespace")
+        session = self._session_of(query)
         if single is not None:
-            return function_detail(self.engine, self._find_function(str(single), namespace))
+            entry = self._find_function(str(single), namespace)
+            if session is not None and not session.visible(entry):
+                raise InvocationError(errors.NOT_FOUND, f"Function '{single}' was not found.")
+            return function_detail(self.engine, entry)
         if not isinstance(many, list) or not 1 <= len(many) <= 32:
             raise InvocationError(
                 errors.INVALID_ARGUMENTS, "function_ids must hold between 1 and 32 ids."
@@ -144,10 +152,17 @@ class Introspection:
         for function_id in dict.fromkeys(str(f) for f in many):
             try:
                 entry = self._find_function(function_id, namespace)
+                if session is not None and not session.visible(entry):
+                    raise InvocationError(errors.NOT_FOUND, "not found")
                 out.append(function_detail(self.engine, entry))
             except InvocationError:
                 out.append({"function_id": function_id, "error": "not_found"})
         return {"functions": out}
+
+    def _session_of(self, query: dict[str, Any]) -> Session | None:
+        """The access session of the calling connection (RBAC filters what it may see)."""
+        conn = self.engine.workers.connections.get(str(query.get("_caller_worker_id")))
+        return None if conn is None else conn.session
 
     def _find_function(self, function_id: str, namespace: str | None) -> FunctionEntry:
         functions = self.engine.functions

@@ -75,6 +75,8 @@ class WorkerManagerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
     middleware_function_id: str | None = None
     rbac: Any = None
     handshake_timeout_ms: int = 10000
+    max_frame_bytes: int = 16 * 1024 * 1024
+    max_pending_invocations: int = 10000
 
 
 class WorkerEntry(msgspec.Struct, kw_only=True):

@@ -78,10 +78,16 @@ class Router:
                     "namespace must not be blank",
                 )
             return
+        entry = self.functions.get(namespace, msg.function_id)
+        allowed = conn.allowed
+        if allowed is not None and entry not in allowed:  # access check: one dict lookup
+            session = conn.session
+            assert session is not None
+            if await session.intercept(conn, msg, entry, namespace):
+                return
         if isinstance(action, EnqueueAction):
             self._spawn(enqueue(self, conn, msg, action.queue, namespace))
             return
-        entry = self.functions.get(namespace, msg.function_id)
         if entry is None:
             if reply_id is not None:
                 await conn.send_error(
@@ -98,6 +104,16 @@ class Router:
             return
         invocation_id = new_id() if reply_id is None else reply_id
         if reply_id is not None:
+            if conn.pending_count >= conn.max_pending:
+                await conn.send_error(
+                    reply_id,
+                    msg.function_id,
+                    errors.LIMIT_EXCEEDED,
+                    f"too many pending invocations on this connection "
+                    f"(max_pending_invocations is {conn.max_pending})",
+                )
+                return
+            conn.pending_count += 1
             if invocation_id in self.pending:
                 invocation_id = new_id()  # two callers chose the same id
                 self.pending[invocation_id] = Pending(msg.function_id, executor, conn, reply_id)
@@ -136,6 +152,7 @@ class Router:
             return
         caller = pending.caller
         if caller is not None:
+            caller.pending_count -= 1
             if pending.caller_invocation_id is None and msg.function_id == pending.function_id:
                 await caller.send(frame)
                 return
@@ -170,6 +187,7 @@ class Router:
         for invocation_id, pending in affected:
             del self.pending[invocation_id]
             if pending.caller is not None:
+                pending.caller.pending_count -= 1
                 if pending.caller is not conn:
                     frame = encode(
                         InvocationResult(
@@ -347,6 +365,7 @@ class Router:
             return
         body = ErrorBody(code=code, message=message)
         if pending.caller is not None:
+            pending.caller.pending_count -= 1
             frame = encode(
                 InvocationResult(
                     invocation_id=pending.caller_invocation_id or invocation_id,

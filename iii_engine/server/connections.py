@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from iii_engine.access.registration import REGISTRATION_FRAMES, filter_frame
 from iii_engine.server.corked import CorkedWriter
 from iii_sdk.errors import ProtocolError
 from iii_sdk.protocol import (
@@ -37,7 +38,9 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
+    from iii_engine.access.session import Session
     from iii_engine.core.bindings import Binding, TriggerTypeEntry
+    from iii_engine.core.registry import FunctionEntry
     from iii_engine.engine import Engine
 
 __all__ = ["TELEMETRY_PREFIXES", "WorkerConnection"]
@@ -78,6 +81,12 @@ class WorkerConnection:
         self.cleaned = asyncio.get_running_loop().create_future()
         self._stop_reading = False
         self.writer: CorkedWriter | None = writer
+        self.session: Session | None = None
+        """The access session (listeners with ``rbac`` or middleware only)."""
+        self.allowed: dict[FunctionEntry | None, bool] | None = None
+        """``session.allowed``: entries this connection may call without a check."""
+        self.pending_count = 0
+        self.max_pending = 10000
 
     # --- identity --------------------------------------------------------------------------------
 
@@ -199,6 +208,12 @@ class WorkerConnection:
                 log.warning("ignoring undecodable frame from worker %s: %s", self.worker_id, exc)
             return
         engine = self.engine
+        session = self.session
+        if session is not None and type(message) in REGISTRATION_FRAMES:
+            filtered = await filter_frame(session, self, message)
+            if filtered is None:
+                return  # denied silently by a gate or a hook
+            message = filtered
         match message:
             case InvokeFunction():
                 await engine.router.on_invoke(self, message)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
+from iii_engine.access.limits import LimitedWebSocket
+from iii_engine.access.listener_access import listener_access, manager_path
 from iii_engine.config.schema import WorkerManagerConfig
 from iii_engine.server.connections import WorkerConnection
 from iii_engine.server.corked import CorkedWriter
@@ -25,7 +27,7 @@ __all__ = ["MAX_MESSAGE_BYTES", "Listener"]
 log = logging.getLogger("iii.engine")
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-"""Upstream's WebSocket message limit; larger frames close the socket with 1009."""
+"""Largest HTTP request body (the WebSocket limit is the listener's ``max_frame_bytes``)."""
 
 
 class Listener:
@@ -38,6 +40,7 @@ class Listener:
         self.port = config.port
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
+        self.access = listener_access(engine, config, manager_path(engine.config, instance_id))
 
     @property
     def url(self) -> str:
@@ -53,7 +56,13 @@ class Listener:
         app.router.add_get("/", self._worker_socket)
         app.router.add_get("/otel", self._otel_socket)
         app.router.add_get("/ws/channels/{channel_id}", self.engine.channels.handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            # a fresh connection must send its upgrade request within the handshake timeout
+            keepalive_timeout=self.config.handshake_timeout_ms / 1000,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
         await site.start()
@@ -73,15 +82,23 @@ class Listener:
             self._runner = None
 
     async def _worker_socket(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(
-            compress=False, max_msg_size=MAX_MESSAGE_BYTES, decode_text=False
+        ws = LimitedWebSocket(
+            compress=False, max_msg_size=self.config.max_frame_bytes, decode_text=False
         )
         await ws.prepare(request)
         set_nodelay(request)
+        session = None
+        if self.access is not None:
+            session = await self.access.open_session(request, ws)
+            if session is None:
+                return ws
         self._sockets.add(ws)
         transport = request.transport
         writer = None if transport is None else CorkedWriter(transport, request.protocol)
         conn = WorkerConnection(self.engine, ws, request.remote, writer)
+        conn.max_pending = self.config.max_pending_invocations
+        if session is not None:
+            conn.session, conn.allowed = session, session.allowed
         try:
             await self.engine.workers.admit(conn)
             await conn.read_loop()
@@ -97,9 +114,11 @@ class Listener:
         await conn.close()
 
     async def _otel_socket(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_MESSAGE_BYTES)
+        ws = LimitedWebSocket(compress=False, max_msg_size=self.config.max_frame_bytes)
         await ws.prepare(request)
         set_nodelay(request)
+        if self.access is not None and await self.access.open_session(request, ws) is None:
+            return ws
         self._sockets.add(ws)
         try:
             async for msg in ws:

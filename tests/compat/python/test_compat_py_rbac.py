@@ -24,12 +24,11 @@ from tests.compat.support import (
     close_official,
     eventually,
     function_ids,
-    not_built_yet,
     official_call,
     wait_for_functions,
 )
 
-pytestmark = [pytest.mark.compat, not_built_yet("RBAC, authentication and listener middleware")]
+pytestmark = pytest.mark.compat
 
 
 def listeners(public: dict[str, Any]) -> str:
