@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.access.exposure import open_listener_warnings
 from iii_engine.cli import trigger as trigger_cli
 from iii_engine.cli._logsetup import LEVELS, configure_logging
 from iii_engine.config.schema import EngineConfig, default_config, load_config
@@ -194,6 +195,7 @@ def banner(engine: Engine, config: EngineConfig) -> str:
     source = str(config.path) if config.path else "none (embedded defaults)"
     lines = [f"iii engine {ENGINE_VERSION} (python)", f"  config    {source}"]
     lines += [f"  workers   {url}" for url in engine.worker_urls]
+    lines += open_listener_warnings(engine.listeners)
     for instance_id, running in engine.builtins.items():
         urls = getattr(running.worker, "urls", None)
         found = urls() if callable(urls) else None
