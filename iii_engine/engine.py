@@ -15,6 +15,7 @@ from collections.abc import Coroutine
 from typing import Any, Self
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.access.external import register_external
 from iii_engine.access.listener_access import check_managers
 from iii_engine.builtins.host import LocalWorkerContext, RunningBuiltin
 from iii_engine.builtins.introspection import Introspection
@@ -36,6 +37,7 @@ from iii_engine.processes.supervisor import Supervisor
 from iii_engine.server.connections import WorkerConnection
 from iii_engine.server.listener import Listener
 from iii_sdk.plugin import BuiltinWorker, Channel, WorkerSpec
+from iii_sdk.protocol import RegisterFunction
 
 __all__ = ["Engine"]
 
@@ -253,6 +255,10 @@ class Engine:
     def on_telemetry(self, conn: WorkerConnection | None, frame: bytes) -> None:
         """An ``OTLP``/``MTRC``/``LOGS`` frame: accepted; no observability worker consumes it."""
         self.telemetry_frames += 1
+
+    async def register_external(self, conn: WorkerConnection, msg: RegisterFunction) -> None:
+        """A ``registerfunction`` with an ``invocation`` block (see :mod:`iii_engine.access`)."""
+        await register_external(self, conn, msg)
 
     def drop_channels(self, conn: WorkerConnection) -> None:
         """Remove data channels owned by a disconnected worker."""

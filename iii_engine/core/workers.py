@@ -49,6 +49,11 @@ def sanitize_name(value: Any) -> str | None:
     return kept or None
 
 
+def _registered_by(entry: FunctionEntry, conn: WorkerConnection) -> bool:
+    """``conn`` owns the entry, or registered it as an HTTP function."""
+    return entry.owner is conn or entry.extra.get("external") is conn
+
+
 class WorkerTable:
     """Every live connection, the worker-name leases, and the services map."""
 
@@ -87,7 +92,7 @@ class WorkerTable:
             functions = self.engine.functions
             for n, function_id in enumerate(list(conn.functions), 1):
                 entry = functions.get(conn.namespace, function_id)
-                if entry is not None and entry.owner is conn:
+                if entry is not None and _registered_by(entry, conn):
                     functions.remove(conn.namespace, function_id, only=entry)
                     self._drop_service_member(conn.namespace, function_id)
                 if n % CLEANUP_BATCH == 0:
@@ -136,10 +141,7 @@ class WorkerTable:
         namespace = conn.namespace
         function_id = msg.id
         if msg.invocation is not None:
-            log.warning(
-                "function %s is HTTP-invoked; no iii-http-functions worker runs here: ignored",
-                function_id,
-            )
+            await self.engine.register_external(conn, msg)
             return
         if function_id.startswith("engine::") and namespace != DEFAULT_NAMESPACE:
             await self._reject_function(conn, function_id, "")
@@ -175,7 +177,7 @@ class WorkerTable:
     def unregister_function(self, conn: WorkerConnection, function_id: str) -> None:
         """``unregisterfunction``: only the recorded owner may remove it."""
         entry = self.engine.functions.get(conn.namespace, function_id)
-        if entry is not None and entry.owner is conn:
+        if entry is not None and _registered_by(entry, conn):
             self.engine.functions.remove(conn.namespace, function_id, only=entry)
             self._drop_service_member(conn.namespace, function_id)
         conn.functions.discard(function_id)
