@@ -130,7 +130,7 @@ class Router:
             frame = encode(
                 InvokeFunction(
                     invocation_id=invocation_id,
-                    function_id=msg.function_id,
+                    function_id=entry.delivered_id,
                     data=Raw(b"".join(parts)),
                     traceparent=msg.traceparent,
                     baggage=msg.baggage,
@@ -257,7 +257,7 @@ class Router:
         frame = encode(
             InvokeFunction(
                 invocation_id=invocation_id,
-                function_id=entry.function_id,
+                function_id=entry.delivered_id,
                 data=data,
                 metadata=metadata,
             )
@@ -311,7 +311,7 @@ class Router:
             encode(
                 InvokeFunction(
                     invocation_id=new_id(),
-                    function_id=function_id,
+                    function_id=entry.delivered_id,
                     data=to_raw(payload),
                     metadata=UNSET if metadata is None else to_raw(metadata),
                 )

@@ -158,17 +158,19 @@ class WorkerTable:
             return
         if existing is not None and existing.owner is not conn:
             log.warning("function %s re-registered by worker %s", function_id, conn.worker_id)
-        functions.put(
-            FunctionEntry(
-                function_id=function_id,
-                namespace=namespace,
-                owner=conn,
-                description=msg.description,
-                request_format=msg.request_format,
-                response_format=msg.response_format,
-                metadata=msg.metadata,
-            )
+        entry = FunctionEntry(
+            function_id=function_id,
+            namespace=namespace,
+            owner=conn,
+            description=msg.description,
+            request_format=msg.request_format,
+            response_format=msg.response_format,
+            metadata=msg.metadata,
         )
+        prefix = None if conn.session is None else conn.session.prefix
+        if prefix is not None and function_id.startswith(prefix + "::"):
+            entry.extra["delivered_as"] = function_id[len(prefix) + 2 :]  # protocol.md 8.6
+        functions.put(entry)
         conn.functions.add(function_id)
         if "::" in function_id:
             service = function_id.split("::", 1)[0]

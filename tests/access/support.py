@@ -51,10 +51,10 @@ class Recorder:
 
 @asynccontextmanager
 async def trusted_worker(
-    engine: Engine, functions: dict[str, Callable[..., Any]], **metadata: Any
+    engine: Engine, functions: dict[str, Callable[..., Any]], name: str = "trusted", **metadata: Any
 ) -> AsyncIterator[Worker]:
     """Our worker on the trusted listener serving ``functions`` (``metadata`` per id)."""
-    worker = Worker(engine.worker_urls[0], name="trusted")
+    worker = Worker(engine.worker_urls[0], name=name)
     for function_id, handler in functions.items():
         worker.register_function(function_id, handler, metadata=metadata.get(function_id))
     async with worker:
