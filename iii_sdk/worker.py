@@ -48,7 +48,13 @@ from iii_sdk.protocol import (
 )
 
 from ._connection import ConnectionClosed
-from ._metadata import resolve_name, resolve_namespace, resolve_url, worker_metadata
+from ._metadata import (
+    resolve_headers,
+    resolve_name,
+    resolve_namespace,
+    resolve_url,
+    worker_metadata,
+)
 from ._registrations import (
     FunctionEntry,
     FunctionHandle,
@@ -103,7 +109,7 @@ class Worker:
         self._session = Session(
             self.url,
             name=self.name,
-            headers=headers,
+            headers=resolve_headers(headers),
             reconnect=reconnect,
             metadata=lambda: worker_metadata(self.name, self.namespace, self.description),
         )

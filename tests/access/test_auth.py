@@ -10,6 +10,7 @@ import pytest
 from iii_engine.access.auth import AuthResult, parse_query
 from iii_engine.access.session import Session
 from iii_engine.engine import Engine
+from iii_sdk._metadata import resolve_headers
 from iii_sdk.errors import IIIError, InvocationError
 from iii_sdk.worker import Worker
 from tests.access.support import Recorder, guarded_engine, trusted_worker
@@ -150,3 +151,15 @@ def test_query_split_is_upstreams() -> None:
         "c": ["x=y"],
         "d": [""],
     }
+
+
+async def test_our_sdk_sends_iii_token_as_a_bearer_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = Recorder()
+    monkeypatch.setenv("III_TOKEN", " good ")
+    async with (
+        guarded_engine(AUTH) as engine,
+        trusted_worker(engine, {"auth::check": checking_auth(calls)}),
+        Worker(engine.worker_urls[1], name="from-env"),
+    ):
+        assert (await calls.next())["headers"]["authorization"] == "Bearer good"
+    assert resolve_headers({"authorization": "Bearer mine"}) == {"authorization": "Bearer mine"}
