@@ -94,7 +94,7 @@ class WorkerTable:
                 entry = functions.get(conn.namespace, function_id)
                 if entry is not None and _registered_by(entry, conn):
                     functions.remove(conn.namespace, function_id, only=entry)
-                    self._drop_service_member(conn.namespace, function_id)
+                    self.drop_service_member(conn.namespace, function_id)
                 if n % CLEANUP_BATCH == 0:
                     await asyncio.sleep(0)  # a worker with 10,000 functions must not stall the loop
             conn.functions.clear()
@@ -172,6 +172,10 @@ class WorkerTable:
             entry.extra["delivered_as"] = function_id[len(prefix) + 2 :]  # protocol.md 8.6
         functions.put(entry)
         conn.functions.add(function_id)
+        self.add_service_member(namespace, function_id)
+
+    def add_service_member(self, namespace: str, function_id: str) -> None:
+        """File ``svc::name`` under its service ``svc``."""
         if "::" in function_id:
             service = function_id.split("::", 1)[0]
             self.services.setdefault((namespace, service), set()).add(function_id)
@@ -181,7 +185,7 @@ class WorkerTable:
         entry = self.engine.functions.get(conn.namespace, function_id)
         if entry is not None and _registered_by(entry, conn):
             self.engine.functions.remove(conn.namespace, function_id, only=entry)
-            self._drop_service_member(conn.namespace, function_id)
+            self.drop_service_member(conn.namespace, function_id)
         conn.functions.discard(function_id)
 
     def register_service(self, conn: WorkerConnection, msg: RegisterService) -> None:
@@ -201,7 +205,8 @@ class WorkerTable:
             )
         )
 
-    def _drop_service_member(self, namespace: str, function_id: str) -> None:
+    def drop_service_member(self, namespace: str, function_id: str) -> None:
+        """Remove ``function_id`` from its service (the service goes with its last member)."""
         if "::" not in function_id:
             return
         key = (namespace, function_id.split("::", 1)[0])
@@ -230,6 +235,7 @@ class WorkerTable:
         declared = payload.get("namespace")
         if isinstance(declared, str) and not declared.strip():
             raise errors.InvocationError(errors.INVALID_NAMESPACE, "namespace must not be blank")
+        await self.engine.declare_namespace(conn, declared if isinstance(declared, str) else None)
         name = sanitize_name(payload.get("name"))
         if name is not None:
             holder = self.names.get((conn.namespace, name))

@@ -70,6 +70,9 @@ class WorkerConnection:
         self.ip_address = ip_address
         self.connected_at_ms = int(time.time() * 1000)
         self.namespace = "default"
+        self.namespace_fixed = False
+        """True once ``engine::workers::register`` (or the grace period) fixed the namespace."""
+        self.admitted_at = asyncio.get_running_loop().time()
         self.info: dict[str, Any] = {}
         """Metadata reported through ``engine::workers::register``."""
         self.functions: set[str] = set()
