@@ -82,3 +82,14 @@ def test_filter_forms() -> None:
     assert not rbac.exposes("z", "default", {"k": "value", "n": [1, {"x": 1}]})
     assert not rbac.exposes("z", "default", {"k": 7, "n": [1, {"x": True}]})
     assert not rbac.exposes("a.x", "default", None)  # only * is special
+
+
+def test_check_config_reports_rbac_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from iii_engine.cli.info import check_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(config_with({"expose_functions": ["nope"]}))
+    assert check_config(path) == 1
+    assert "workers[1].config.rbac.expose_functions[0]" in capsys.readouterr().err
