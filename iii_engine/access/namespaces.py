@@ -19,6 +19,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from iii_engine.core.remote import RemoteTriggerType
 from iii_sdk import errors
 from iii_sdk.protocol import RegistrationRejected, encode
 
@@ -68,9 +69,53 @@ async def declare_namespace(engine: Engine, conn: WorkerConnection, declared: st
 
 
 async def _move(engine: Engine, conn: WorkerConnection, namespace: str) -> None:
-    functions = engine.functions
     previous = conn.namespace
     conn.namespace = namespace
+    log.info(
+        "worker %s declared namespace %s: moving %d function(s) and %d trigger type(s)",
+        conn.worker_id,
+        namespace,
+        len(conn.functions),
+        sum(1 for key in conn.trigger_types if key[0] == previous),
+    )
+    await _move_functions(engine, conn, previous, namespace)
+    await _move_trigger_types(engine, conn, previous, namespace)
+
+
+async def _move_trigger_types(
+    engine: Engine, conn: WorkerConnection, previous: str, namespace: str
+) -> None:
+    """Trigger types the worker provides in ``previous`` and the home of its bindings."""
+    triggers = engine.triggers
+    for binding_id in conn.triggers:
+        binding = triggers.live.get(binding_id) or triggers.parked.get(binding_id)
+        if binding is not None and binding.home_namespace == previous:
+            binding.home_namespace = namespace
+    for key in [k for k in conn.trigger_types if k[0] == previous]:
+        entry = triggers.types.get(key)
+        if entry is None or entry.owner is not conn:
+            continue
+        provider = entry.provider
+        if not isinstance(provider, RemoteTriggerType):
+            continue
+        await triggers.remove_type(key, owner=conn)
+        moved = RemoteTriggerType(
+            conn,
+            provider.id,
+            provider.description,
+            provider.trigger_request_format,
+            provider.call_request_format,
+            namespace,
+        )
+        await triggers.add_type(
+            moved, namespace=namespace, owner=conn, worker_name=entry.worker_name
+        )
+
+
+async def _move_functions(
+    engine: Engine, conn: WorkerConnection, previous: str, namespace: str
+) -> None:
+    functions = engine.functions
     for function_id in list(conn.functions):
         entry = functions.get(previous, function_id)
         if entry is None or (entry.owner is not conn and entry.extra.get("external") is not conn):

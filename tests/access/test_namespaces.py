@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from iii_sdk.errors import InvocationError
+from iii_sdk.worker import Worker
 from tests.raw_client import open_raw
 
 
@@ -75,3 +78,45 @@ async def test_iii_namespace_grace_ms_overrides_the_config(monkeypatch: pytest.M
     assert grace_seconds(5000) == 5.0
     monkeypatch.setenv("III_NAMESPACE_GRACE_MS", "250")
     assert grace_seconds(5000) == 0.25
+
+
+class Ticks:
+    """A trigger type provided by a namespaced worker; records what it is asked to serve."""
+
+    id = "ticks"
+    description = "test trigger type"
+
+    def __init__(self) -> None:
+        self.bound: asyncio.Queue[str] = asyncio.Queue()
+
+    async def register_trigger(self, trigger: Any) -> None:
+        self.bound.put_nowait(f"{trigger.id}->{trigger.function_id}@{trigger.namespace}")
+
+    async def unregister_trigger(self, trigger: Any) -> None:
+        pass
+
+
+async def test_trigger_types_follow_the_declared_namespace(
+    iii_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "iii.access")
+    ticks = Ticks()
+    # registered before connecting: sent before engine::workers::register, so they are moved
+    worker = Worker(iii_engine.worker_url, name="ticker", namespace="team-a")
+    worker.register_trigger_type(ticks)
+    worker.register_function("team::on-tick", lambda p: None)
+    worker.register_trigger("ticks", "team::on-tick", {}, trigger_id="t1")
+    async with worker:
+        await check_moved(iii_engine, worker, ticks)
+    assert "moving 1 function(s) and 1 trigger type(s)" in caplog.text
+
+
+async def check_moved(iii_engine: Engine, worker: Worker, ticks: Ticks) -> None:
+    assert await worker.trigger("team::on-tick", {}) is None  # registrations applied
+    assert ("team-a", "ticks") in iii_engine.triggers.types
+    assert ("default", "ticks") not in iii_engine.triggers.types
+    async with asyncio.timeout(5):
+        while True:  # the binding reaches the provider (again, after the move)
+            if (await ticks.bound.get()).startswith("t1->team::on-tick"):
+                break
+    assert iii_engine.triggers.live["t1"].provider.key == ("team-a", "ticks")
