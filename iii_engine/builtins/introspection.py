@@ -91,11 +91,24 @@ class Introspection:
             current = functions.keys()
             if current != seen:
                 seen = current
-                rows = [function_summary(self.engine, entry) for entry in functions.all()]
-                self.engine.triggers.fire(
-                    "engine::functions-available",
-                    {"event": "functions_changed", "functions": rows},
-                )
+                self._announce_functions()
+
+    def _announce_functions(self) -> None:
+        """Fire ``engine::functions-available``; a session's bindings see what it may call."""
+        engine = self.engine
+        entry = engine.triggers.types.get((DEFAULT_NAMESPACE, "engine::functions-available"))
+        if entry is None:
+            return
+        rows = [(fn, function_summary(engine, fn)) for fn in engine.functions.all()]
+        for binding in list(entry.bindings.values()):
+            session = None if binding.owner is None else binding.owner.session
+            visible = [row for fn, row in rows if session is None or session.visible(fn)]
+            engine.router.invoke_void(
+                binding.function_id,
+                {"event": "functions_changed", "functions": visible},
+                metadata=binding.metadata,
+                namespace=binding.namespace,
+            )
 
     # --- functions -------------------------------------------------------------------------------
 

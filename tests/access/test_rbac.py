@@ -238,3 +238,34 @@ async def test_declared_namespace_is_restricted_by_grants() -> None:
             assert frame["result"] == {"success": True}
         finally:
             await raw.close()
+
+
+async def test_functions_available_events_show_only_callable_functions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from iii_engine.builtins import introspection
+
+    monkeypatch.setattr(introspection, "FUNCTIONS_POLL_S", 0.02)
+    async with guest("anonymous") as (engine, _worker):
+        raw = await raw_guest(engine, "anonymous")
+        try:
+            await raw.register_function("guest::on-change")
+            await raw.send(
+                {
+                    "type": "registertrigger",
+                    "id": "watch",
+                    "trigger_type": "engine::functions-available",
+                    "function_id": "guest::on-change",
+                    "config": {},
+                }
+            )
+            async with trusted_worker(engine, {"pub::late": lambda p: 1}, name="late"):
+                while True:
+                    event = await raw.invocation("guest::on-change")
+                    ids = {row["function_id"] for row in event["data"]["functions"]}
+                    if "pub::late" in ids:
+                        break
+            assert "priv::x" not in ids and "auth::check" not in ids
+            assert {"pub::hello", "meta::pub"} <= ids
+        finally:
+            await raw.close()
