@@ -50,6 +50,7 @@ INFRASTRUCTURE: Final = frozenset(
 """Ids every session may call unless ``forbidden_functions`` names them."""
 
 REGISTER_WORKER: Final = "engine::workers::register"
+REGISTER_TRIGGER: Final = "engine::register_trigger"
 CACHE_LIMIT: Final = 10_000
 """Entries cached per session before the cache is dropped and rebuilt (bounds memory)."""
 
@@ -140,6 +141,12 @@ class Session:
             denial = self.namespace_denial(declared)
             if denial is None:
                 return False  # decided per call: never cached
+        if denial is None and function_id == REGISTER_TRIGGER and self.prefix is not None:
+            payload = from_raw(msg.data)
+            target = payload.get("function_id") if isinstance(payload, dict) else None
+            if isinstance(target, str):  # protocol.md 8.6: the binding targets P::<id>
+                msg.data = to_raw({**payload, "function_id": f"{self.prefix}::{target}"})
+            return False  # decided per call: never cached
         if denial is not None:
             log.info("rbac: worker %s denied %s: %s", conn.worker_id, function_id, denial)
             await conn.send_error(

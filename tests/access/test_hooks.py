@@ -231,6 +231,11 @@ async def test_function_registration_prefix(setup: tuple[Engine, Hooks]) -> None
         assert engine.functions.get("default", "tenant::fn") is not None
         bindings = {**engine.triggers.live, **engine.triggers.parked}
         assert bindings["t-keep"].function_id == "tenant::fn"
+        made = await raw.call_ok(
+            "engine::register_trigger", {"trigger_type": "x", "function_id": "fn", "config": {}}
+        )
+        bindings = {**engine.triggers.live, **engine.triggers.parked}
+        assert bindings[made["id"]].function_id == "tenant::fn"
 
         async with trusted_worker(engine, {}, name="caller") as caller:
             task = asyncio.ensure_future(caller.trigger("tenant::fn", {"n": 1}))
