@@ -15,7 +15,7 @@ from collections.abc import Coroutine
 from typing import Any, Self
 
 from iii_engine._version import ENGINE_VERSION
-from iii_engine.access.external import register_external
+from iii_engine.access.external import rebind_external, register_external
 from iii_engine.access.listener_access import check_managers
 from iii_engine.access.namespaces import declare_namespace
 from iii_engine.builtins.host import LocalWorkerContext, RunningBuiltin
@@ -171,6 +171,7 @@ class Engine:
         running = RunningBuiltin(instance_id, worker, ctx)
         self.builtins[instance_id] = running
         await running.start()
+        await rebind_external(self, worker)
         log.info("worker started: %s", instance_id)
 
     async def _stop_builtin(self, instance_id: str) -> None:

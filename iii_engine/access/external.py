@@ -20,12 +20,14 @@ if TYPE_CHECKING:
     from iii_engine.server.connections import WorkerConnection
     from iii_sdk.protocol import RegisterFunction
 
-__all__ = ["EXTERNAL", "register_external"]
+__all__ = ["EXTERNAL", "REFERENCE", "rebind_external", "register_external"]
 
 log = logging.getLogger("iii.access")
 
 EXTERNAL: Final = "external"
 """Key of ``FunctionEntry.extra`` holding the connection that registered an HTTP function."""
+REFERENCE: Final = "invocation"
+"""Key of ``FunctionEntry.extra`` holding the function's ``HttpInvocationRef``."""
 
 
 def _host(engine: Engine) -> ExternalFunctionHost | None:
@@ -69,7 +71,28 @@ async def register_external(engine: Engine, conn: WorkerConnection, msg: Registe
             request_format=msg.request_format,
             response_format=msg.response_format,
             metadata=msg.metadata,
-            extra={EXTERNAL: conn},
+            extra={EXTERNAL: conn, REFERENCE: msg.invocation},
         )
     )
     conn.functions.add(msg.id)
+
+
+async def rebind_external(engine: Engine, host: object) -> None:
+    """A (re)started host takes over every HTTP function, checked against its policy again.
+
+    After a hot reload of ``iii-http-functions`` the functions keep working with the new
+    session and policy; those the new policy refuses are removed (and logged).
+    """
+    if not isinstance(host, ExternalFunctionHost):
+        return
+    for entry in engine.functions.all():
+        conn = entry.extra.get(EXTERNAL)
+        ref = entry.extra.get(REFERENCE)
+        if conn is None or ref is None:
+            continue
+        try:
+            entry.handler = await host.external_function(entry.function_id, ref)
+        except ExternalFunctionRefused as exc:
+            log.error("HTTP function %s removed: %s", entry.function_id, exc)
+            engine.functions.remove(entry.namespace, entry.function_id, only=entry)
+            conn.functions.discard(entry.function_id)

@@ -85,6 +85,8 @@ class HttpFunction:
             ) from exc
         except aiohttp.ClientError as exc:
             raise InvocationError(HTTP_REQUEST_FAILED, f"request failed: {exc}") from exc
+        except RuntimeError as exc:  # the shared session was closed: the worker stopped
+            raise InvocationError(HTTP_REQUEST_FAILED, "iii-http-functions is not running") from exc
 
 
 def _result(status: int, reason: str | None, content: bytes) -> Any:

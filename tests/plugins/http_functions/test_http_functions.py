@@ -8,11 +8,14 @@ import hashlib
 import hmac
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp import web
 
+from iii_engine.config.schema import parse_config
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from iii_sdk.errors import InvocationError
@@ -252,3 +255,24 @@ async def test_the_resolved_address_is_checked_at_connect_time() -> None:
     [result] = await policy.resolver.resolve("8.8.8.8", 443)  # a literal: no lookup
     assert result["host"] == "8.8.8.8"
     await policy.resolver.close()
+
+
+async def test_a_reloaded_worker_takes_over_and_rechecks_the_functions(
+    probe: Probe, iii_worker: Any
+) -> None:
+    def config(security: dict[str, Any], max_connections: int) -> str:
+        manager = {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": 0}}
+        entry = {
+            "name": "iii-http-functions",
+            "config": {"security": security, "max_connections": max_connections},
+        }
+        return yaml.safe_dump({"workers": [manager, entry]})
+
+    async with start_engine(config(OPEN, 10)) as engine:
+        owner = await iii_worker(engine, name="owner")
+        await registered(owner, {"ext::kept": HttpInvocationRef(url=f"{probe.base}/k")})
+        await engine.apply_reload(parse_config(config(OPEN, 20), base_dir=Path.cwd()))
+        assert await owner.trigger("ext::kept", "x") == {"seen": '"x"'}  # the new session
+        narrower = {**OPEN, "url_allowlist": ["localhost"]}
+        await engine.apply_reload(parse_config(config(narrower, 20), base_dir=Path.cwd()))
+        assert engine.functions.get("default", "ext::kept") is None  # refused by the new policy
