@@ -99,19 +99,17 @@ class Router:
             return
         executor = entry.owner
         if executor is None:
+            if conn.pending_count >= conn.max_pending:
+                await self._over_limit(conn, reply_id, msg.function_id)
+                return
+            conn.pending_count += 1  # in-process runs count too (each is a task)
             data = inject_caller(msg.data, conn.worker_id)
             self._spawn(self._run_local(entry, conn, reply_id, msg, data))
             return
         invocation_id = new_id() if reply_id is None else reply_id
         if reply_id is not None:
             if conn.pending_count >= conn.max_pending:
-                await conn.send_error(
-                    reply_id,
-                    msg.function_id,
-                    errors.LIMIT_EXCEEDED,
-                    f"too many pending invocations on this connection "
-                    f"(max_pending_invocations is {conn.max_pending})",
-                )
+                await self._over_limit(conn, reply_id, msg.function_id)
                 return
             conn.pending_count += 1
             if invocation_id in self.pending:
@@ -320,6 +318,20 @@ class Router:
 
     # --- internals -------------------------------------------------------------------------------
 
+    @staticmethod
+    async def _over_limit(conn: WorkerConnection, reply_id: str | None, function_id: str) -> None:
+        """Refuse a call past ``max_pending_invocations`` (void calls are dropped)."""
+        if reply_id is None:
+            log.warning("worker %s: void call of %s dropped: too many pending", conn, function_id)
+            return
+        await conn.send_error(
+            reply_id,
+            function_id,
+            errors.LIMIT_EXCEEDED,
+            "too many pending invocations on this connection "
+            f"(max_pending_invocations is {conn.max_pending})",
+        )
+
     async def _void_local(self, entry: FunctionEntry, payload: Any, metadata: Any) -> None:
         assert entry.handler is not None
         try:
@@ -348,6 +360,8 @@ class Router:
                 log.debug("void call of %s failed: %s", entry.function_id, exc)
                 return
             error = error_body(exc)
+        finally:
+            conn.pending_count -= 1
         await conn.send(
             encode(
                 InvocationResult(

@@ -93,3 +93,25 @@ async def test_banner_warns_about_an_unauthenticated_listener_beyond_loopback() 
     guarded = {**open_entry, "config": {**open_entry["config"], "rbac": {"auth_function_id": "a"}}}
     async with start_engine(workers=[guarded]) as engine:
         assert open_listener_warnings(engine.listeners) == []
+
+
+async def test_in_process_calls_count_against_the_cap() -> None:
+    release = asyncio.Event()
+
+    async def slow(payload: Any) -> str:
+        await release.wait()
+        return "done"
+
+    async with start_engine(workers=[manager(max_pending_invocations=1)]) as engine:
+        engine.core_context.register_function("slow::local", slow)
+        caller = await open_raw(engine.worker_url)
+        try:
+            first = await caller.invoke("slow::local", {})
+            second = await caller.invoke("slow::local", {})
+            assert (await caller.result(second))["error"]["code"] == "LIMIT_EXCEEDED"
+            release.set()
+            assert (await caller.result(first))["result"] == "done"
+            third = await caller.invoke("engine::log::info", {"message": "again"})
+            assert "error" not in await caller.result(third)
+        finally:
+            await caller.close()
