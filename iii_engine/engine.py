@@ -17,7 +17,7 @@ from typing import Any, Self
 from iii_engine._version import ENGINE_VERSION
 from iii_engine.access.external import rebind_external, register_external
 from iii_engine.access.listener_access import check_managers
-from iii_engine.access.namespaces import declare_namespace
+from iii_engine.access.namespaces import declare_namespace, release_registrations
 from iii_engine.builtins.host import LocalWorkerContext, RunningBuiltin
 from iii_engine.builtins.introspection import Introspection
 from iii_engine.builtins.observability import install_log_functions
@@ -261,6 +261,10 @@ class Engine:
     async def declare_namespace(self, conn: WorkerConnection, declared: str | None) -> None:
         """``engine::workers::register`` fixes the connection's namespace (protocol.md 2.4)."""
         await declare_namespace(self, conn, declared)
+
+    async def release_registrations(self, conn: WorkerConnection) -> None:
+        """Apply the registrations ``conn`` sent before its namespace was known."""
+        await release_registrations(conn)
 
     async def register_external(self, conn: WorkerConnection, msg: RegisterFunction) -> None:
         """A ``registerfunction`` with an ``invocation`` block (see :mod:`iii_engine.access`)."""

@@ -1,14 +1,19 @@
 """Which namespace a connection's registrations live in (protocol.md sections 2.3-2.4).
 
-A connection learns its namespace from ``engine::workers::register``. Upstream buffers the
-registration frames until then; this engine applies them at once in ``default`` and, when the
-worker declares another namespace within the grace period
-(``registration_namespace_grace_ms``, env ``III_NAMESPACE_GRACE_MS``), moves what it registered
-there. The end state is upstream's, and a worker that never declares a namespace (raw clients,
-the Rust SDK before its register call) is served without waiting for the grace period. After the
-grace period, or once declared, the namespace is fixed: a later declaration is ignored with a
-warning, as upstream does. Which namespaces an authenticated session may declare is checked on
-the invoke path (:meth:`iii_engine.access.session.Session.intercept`).
+A connection learns its namespace from ``engine::workers::register``; after
+``registration_namespace_grace_ms`` (env ``III_NAMESPACE_GRACE_MS``) without one it is
+``default``, and a later declaration is ignored with a warning, as upstream does.
+
+* Sessions of listeners with ``rbac`` get upstream's buffering: registration frames are held
+  until the namespace is fixed, then applied in order (frames arriving meanwhile join the
+  queue), so hooks and grants see the namespace the registrations will live in.
+* Elsewhere registrations are applied at once in ``default`` and moved when the worker
+  declares another namespace within the grace period, so a worker that never declares one (raw
+  clients, scripts) is served without waiting out the grace period. The end state is
+  upstream's.
+
+Which namespaces an authenticated session may declare is checked on the invoke path
+(:meth:`iii_engine.access.session.Session.intercept`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from iii_engine.access.registration import admit_registration
 from iii_engine.core.remote import RemoteTriggerType
 from iii_sdk import errors
 from iii_sdk.protocol import RegistrationRejected, encode
@@ -27,7 +33,7 @@ if TYPE_CHECKING:
     from iii_engine.engine import Engine
     from iii_engine.server.connections import WorkerConnection
 
-__all__ = ["declare_namespace", "grace_seconds"]
+__all__ = ["declare_namespace", "grace_seconds", "hold_registrations", "release_registrations"]
 
 log = logging.getLogger("iii.access")
 
@@ -40,8 +46,28 @@ def grace_seconds(configured_ms: int) -> float:
     return configured_ms / 1000
 
 
+def hold_registrations(engine: Engine, conn: WorkerConnection) -> None:
+    """Hold ``conn``'s registration frames until it declares its namespace or the grace
+    period ends (then it is ``default``), upstream's buffering, for sessions of listeners with
+    ``rbac``: their hooks and grants see the namespace the registrations will live in."""
+    conn.held = []
+    grace = grace_seconds(engine.config.registration_namespace_grace_ms)
+    asyncio.get_running_loop().call_later(grace, _grace_over, engine, conn)
+
+
+def _grace_over(engine: Engine, conn: WorkerConnection) -> None:
+    if not conn.namespace_fixed and not conn.closing:
+        engine.spawn(_fix_default(engine, conn))
+
+
+async def _fix_default(engine: Engine, conn: WorkerConnection) -> None:
+    await declare_namespace(engine, conn, None)
+    await release_registrations(conn)
+
+
 async def declare_namespace(engine: Engine, conn: WorkerConnection, declared: str | None) -> None:
-    """Fix ``conn``'s namespace (``declared`` or ``default``), moving its functions there."""
+    """Fix ``conn``'s namespace (``declared`` or ``default``); move what it registered
+    provisionally in ``default`` (held frames are applied by :func:`release_registrations`)."""
     if conn.namespace_fixed:
         if declared is not None and declared != conn.namespace:
             log.warning(
@@ -52,20 +78,39 @@ async def declare_namespace(engine: Engine, conn: WorkerConnection, declared: st
             )
         return
     conn.namespace_fixed = True
-    if declared is None or declared == conn.namespace:
+    if declared is not None and declared != conn.namespace:
+        if conn.held is not None:
+            conn.namespace = declared  # nothing was applied yet
+        elif asyncio.get_running_loop().time() - conn.admitted_at > grace_seconds(
+            engine.config.registration_namespace_grace_ms
+        ):
+            log.warning(
+                "worker %s declared namespace %s after the grace period; it stays in %s",
+                conn.worker_id,
+                declared,
+                conn.namespace,
+            )
+        else:
+            await _move(engine, conn, declared)
+
+
+async def release_registrations(conn: WorkerConnection) -> None:
+    """Apply the held frames in order; frames arriving meanwhile join the queue."""
+    held = conn.held
+    if held is None:
         return
-    late = asyncio.get_running_loop().time() - conn.admitted_at > grace_seconds(
-        engine.config.registration_namespace_grace_ms
-    )
-    if late:
-        log.warning(
-            "worker %s declared namespace %s after the grace period; it stays in %s",
-            conn.worker_id,
-            declared,
-            conn.namespace,
-        )
-        return
-    await _move(engine, conn, declared)
+    session = conn.session
+    while held:
+        message = held.pop(0)
+        try:
+            admitted = (
+                message if session is None else await admit_registration(session, conn, message)
+            )
+            if admitted is not None:
+                await conn.apply_registration(admitted)
+        except Exception:
+            log.exception("worker %s: a held registration failed", conn.worker_id)
+    conn.held = None
 
 
 async def _move(engine: Engine, conn: WorkerConnection, namespace: str) -> None:

@@ -21,10 +21,12 @@ from iii_sdk.protocol import (
     AnyMessage,
     ErrorBody,
     RegisterFunction,
+    RegisterService,
     RegisterTrigger,
     RegisterTriggerType,
     TriggerRegistrationResult,
     UnregisterFunction,
+    UnregisterTrigger,
     encode,
     from_raw,
     to_raw,
@@ -34,14 +36,21 @@ if TYPE_CHECKING:
     from iii_engine.access.session import Session
     from iii_engine.server.connections import WorkerConnection
 
-__all__ = ["REGISTRATION_FRAMES", "filter_frame", "prefixed"]
+__all__ = ["REGISTRATION_FRAMES", "admit_registration", "filter_frame", "prefixed"]
 
 log = logging.getLogger("iii.access")
 
 REGISTRATION_FRAMES: frozenset[type[Any]] = frozenset(
-    {RegisterFunction, UnregisterFunction, RegisterTrigger, RegisterTriggerType}
+    {
+        RegisterFunction,
+        UnregisterFunction,
+        RegisterService,
+        RegisterTrigger,
+        UnregisterTrigger,
+        RegisterTriggerType,
+    }
 )
-"""Frames :func:`filter_frame` looks at (the others pass untouched)."""
+"""Frames :func:`filter_frame` looks at: held until the namespace is known, then filtered."""
 
 
 def prefixed(session: Session, function_id: str) -> str:
@@ -52,7 +61,18 @@ def prefixed(session: Session, function_id: str) -> str:
 async def filter_frame(
     session: Session, conn: WorkerConnection, message: AnyMessage
 ) -> AnyMessage | None:
-    """The frame to apply (possibly rewritten), or None when it is dropped."""
+    """The frame to apply (possibly rewritten), or None when it is dropped or held."""
+    held = conn.held
+    if held is not None:
+        held.append(message)  # the namespace is not known yet (protocol.md 2.4)
+        return None
+    return await admit_registration(session, conn, message)
+
+
+async def admit_registration(
+    session: Session, conn: WorkerConnection, message: AnyMessage
+) -> AnyMessage | None:
+    """Gates, hooks and prefix: the frame to apply (possibly rewritten), or None."""
     match message:
         case RegisterFunction():
             return await _function(session, conn, message)

@@ -260,6 +260,7 @@ class WorkerTable:
                 del self.names[(conn.namespace, previous_name)]
             self.names[(conn.namespace, name)] = conn
         self._store_info(conn, payload, name)
+        await self.engine.release_registrations(conn)
         self.engine.triggers.fire(
             "engine::workers-available",
             {"event": "worker_metadata_updated", "worker_id": conn.worker_id},

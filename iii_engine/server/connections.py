@@ -18,6 +18,7 @@ from iii_engine.access.registration import REGISTRATION_FRAMES, filter_frame
 from iii_engine.server.corked import CorkedWriter
 from iii_sdk.errors import ProtocolError
 from iii_sdk.protocol import (
+    AnyMessage,
     ErrorBody,
     InvocationResult,
     InvokeFunction,
@@ -73,6 +74,8 @@ class WorkerConnection:
         self.namespace_fixed = False
         """True once ``engine::workers::register`` (or the grace period) fixed the namespace."""
         self.admitted_at = asyncio.get_running_loop().time()
+        self.held: list[AnyMessage] | None = None
+        """Registration frames held until the namespace is known (rbac listeners only)."""
         self.info: dict[str, Any] = {}
         """Metadata reported through ``engine::workers::register``."""
         self.functions: set[str] = set()
@@ -244,3 +247,22 @@ class WorkerConnection:
                 engine.workers.register_service(self, message)
             case _:
                 pass  # pong, and frames only the engine sends
+
+    async def apply_registration(self, message: AnyMessage) -> None:
+        """Apply a registration frame held until the namespace was known (protocol.md 2.4)."""
+        engine = self.engine
+        match message:
+            case RegisterFunction():
+                await engine.workers.register_function(self, message)
+            case UnregisterFunction():
+                engine.workers.unregister_function(self, message.id)
+            case RegisterTrigger():
+                await engine.trigger_frames.on_register_trigger(self, message)
+            case UnregisterTrigger():
+                await engine.trigger_frames.on_unregister_trigger(self, message)
+            case RegisterTriggerType():
+                await engine.trigger_frames.on_register_trigger_type(self, message)
+            case RegisterService():
+                engine.workers.register_service(self, message)
+            case _:
+                pass

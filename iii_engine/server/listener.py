@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 
 from iii_engine.access.limits import LimitedWebSocket
 from iii_engine.access.listener_access import listener_access, manager_path
+from iii_engine.access.namespaces import hold_registrations
 from iii_engine.config.schema import WorkerManagerConfig
 from iii_engine.server.connections import WorkerConnection
 from iii_engine.server.corked import CorkedWriter
@@ -99,6 +100,8 @@ class Listener:
         conn.max_pending = self.config.max_pending_invocations
         if session is not None:
             conn.session, conn.allowed = session, session.allowed
+            if session.rbac is not None:
+                hold_registrations(self.engine, conn)
         try:
             await self.engine.workers.admit(conn)
             await conn.read_loop()

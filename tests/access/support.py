@@ -22,7 +22,10 @@ __all__ = ["Recorder", "barrier", "guarded_engine", "trusted_worker"]
 
 @asynccontextmanager
 async def guarded_engine(
-    guarded: dict[str, Any], *, workers: list[dict[str, Any]] | None = None
+    guarded: dict[str, Any],
+    *,
+    workers: list[dict[str, Any]] | None = None,
+    grace_ms: int | None = None,
 ) -> AsyncIterator[Engine]:
     """``engine.worker_urls == [trusted, guarded]``; ``guarded`` is the listener's config."""
     trusted_entry = {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": 0}}
@@ -30,7 +33,10 @@ async def guarded_engine(
         "name": "iii-worker-manager",
         "config": {"host": "127.0.0.1", "port": 0, **guarded},
     }
-    text = yaml.safe_dump({"workers": [trusted_entry, guarded_entry, *(workers or [])]})
+    data: dict[str, Any] = {"workers": [trusted_entry, guarded_entry, *(workers or [])]}
+    if grace_ms is not None:
+        data["registration_namespace_grace_ms"] = grace_ms
+    text = yaml.safe_dump(data)
     async with start_engine(text) as engine:
         yield engine
 

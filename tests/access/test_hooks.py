@@ -83,8 +83,11 @@ async def setup() -> AsyncIterator[tuple[Engine, Hooks]]:
 
 
 async def guest(engine: Engine, who: str) -> RawWorker:
+    """A raw session on the guarded listener; it declares its namespace (``default``) first,
+    so its registrations are not held for the grace period."""
     raw = await open_raw(engine.worker_urls[1], path=f"/?who={who}")
     raw.worker_id = (await raw.recv("workerregistered"))["worker_id"]
+    assert (await raw.register_worker(f"guest-{who}"))["result"] == {"success": True}
     return raw
 
 
@@ -249,3 +252,40 @@ async def test_function_registration_prefix(setup: tuple[Engine, Hooks]) -> None
         assert engine.functions.get("default", "tenant::fn") is None
     finally:
         await raw.close()
+
+
+async def test_registrations_wait_for_the_namespace_and_hooks_see_it(
+    setup: tuple[Engine, Hooks],
+) -> None:
+    engine, hooks = setup
+    raw = await open_raw(engine.worker_urls[1], path="/?who=plain")
+    try:
+        await raw.recv("workerregistered")
+        await raw.send({"type": "registerfunction", "id": "keep::x"})
+        await raw.barrier()
+        assert engine.functions.get("default", "keep::x") is None  # held (protocol.md 2.4)
+        assert hooks.calls.queue.empty()
+        assert (await raw.register_worker("late", namespace="team-a"))["result"]["success"]
+        _kind, payload = await hooks.calls.next()
+        assert payload["namespace"] == "team-a"
+        assert engine.functions.get("team-a", "keep::x") is not None
+        assert engine.functions.get("default", "keep::x") is None
+    finally:
+        await raw.close()
+
+
+async def test_without_a_declaration_the_grace_period_files_them_in_default() -> None:
+    functions = {"auth::check": lambda p: {}}
+    async with (
+        guarded_engine(RBAC_NO_HOOKS, grace_ms=0) as engine,
+        trusted_worker(engine, functions),
+    ):
+        raw = await open_raw(engine.worker_urls[1])  # reads workerregistered
+        try:
+            await raw.register_function("quiet::fn")  # never declares a namespace
+            assert engine.functions.get("default", "quiet::fn") is not None
+        finally:
+            await raw.close()
+
+
+RBAC_NO_HOOKS = {"rbac": {"auth_function_id": "auth::check"}}

@@ -131,10 +131,13 @@ async def test_allowed_entries_are_cached_and_replaced_entries_decided_again() -
         assert engine.functions.get("default", "priv::x") not in session.allowed
 
 
-async def raw_guest(engine: Engine, who: str) -> RawWorker:
+async def raw_guest(engine: Engine, who: str, *, declare: bool = True) -> RawWorker:
+    """A raw session on the guarded listener (declaring ``default`` unless told not to)."""
     raw = await open_raw(engine.worker_urls[1], path=f"/?who={who}")
     first = await raw.recv("workerregistered")
     raw.worker_id = first["worker_id"]
+    if declare:
+        assert (await raw.register_worker(f"raw-{who}"))["result"] == {"success": True}
     return raw
 
 
@@ -227,7 +230,7 @@ async def test_declared_namespace_is_restricted_by_grants() -> None:
         guarded_engine(RBAC) as engine,
         trusted_worker(engine, {"auth::check": scoped_auth}),
     ):
-        raw = await raw_guest(engine, "scoped")
+        raw = await raw_guest(engine, "scoped", declare=False)
         try:
             frame = await raw.call("engine::workers::register", {"namespace": "team-c"})
             assert frame["error"] == {
