@@ -14,6 +14,7 @@ from aiohttp import web
 from iii_engine.access.auth import AUTH_ERROR, AuthFailed, auth_input, authenticate
 from iii_engine.access.rbac_config import DEFAULT_NAMESPACE, RbacConfig, parse_rbac
 from iii_engine.access.session import Session
+from iii_sdk.errors import ConfigError
 from iii_sdk.protocol import ErrorBody, ErrorFrame, encode
 
 if TYPE_CHECKING:
@@ -87,6 +88,15 @@ def manager_path(engine_config: EngineConfig, instance_id: str) -> str:
 
 
 def check_managers(engine_config: EngineConfig, managers: dict[str, WorkerManagerConfig]) -> None:
-    """Validate every listener's ``rbac`` block before anything starts (errors name the key)."""
+    """Validate every listener's ``rbac`` block and limits before anything starts (errors name
+    the key)."""
     for instance_id, config in managers.items():
-        parse_rbac(config.rbac, f"{manager_path(engine_config, instance_id)}.rbac")
+        path = manager_path(engine_config, instance_id)
+        parse_rbac(config.rbac, f"{path}.rbac")
+        for key, value, least in (
+            ("max_frame_bytes", config.max_frame_bytes, 1024),
+            ("max_pending_invocations", config.max_pending_invocations, 1),
+            ("handshake_timeout_ms", config.handshake_timeout_ms, 1),
+        ):
+            if value < least:
+                raise ConfigError(f"expected an int >= {least}, got {value}", f"{path}.{key}")

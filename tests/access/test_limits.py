@@ -6,12 +6,14 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
 
 from iii_engine.access.exposure import open_listener_warnings
 from iii_engine.config.plan import make_plan
 from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.schema import default_config
 from iii_engine.testing import start_engine
+from iii_sdk.errors import ConfigError
 from tests.raw_client import open_raw, raw_worker
 
 
@@ -115,3 +117,14 @@ async def test_in_process_calls_count_against_the_cap() -> None:
             assert "error" not in await caller.result(third)
         finally:
             await caller.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("max_frame_bytes", 0), ("max_pending_invocations", 0), ("handshake_timeout_ms", -1)],
+)
+async def test_limits_must_be_positive(key: str, value: int) -> None:
+    with pytest.raises(ConfigError) as caught:
+        async with start_engine(workers=[manager(**{key: value})]):
+            pass
+    assert caught.value.path == f"workers[0].config.{key}"
