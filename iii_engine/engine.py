@@ -19,7 +19,7 @@ from iii_engine.builtins.host import LocalWorkerContext, RunningBuiltin
 from iii_engine.builtins.introspection import Introspection
 from iii_engine.builtins.observability import install_log_functions
 from iii_engine.channels.manager import ChannelManager
-from iii_engine.config.plan import Plan, diff_plans, make_plan
+from iii_engine.config.plan import OBSERVABILITY, Plan, diff_plans, make_plan
 from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.schema import (
     EngineConfig,
@@ -34,6 +34,7 @@ from iii_engine.core.workers import WorkerTable
 from iii_engine.processes.supervisor import Supervisor
 from iii_engine.server.connections import WorkerConnection
 from iii_engine.server.listener import Listener
+from iii_sdk.observer import Observer
 from iii_sdk.plugin import BuiltinWorker, Channel, WorkerSpec
 
 __all__ = ["Engine"]
@@ -88,7 +89,8 @@ class Engine:
                 self.channels.create_result,
                 description="Create a data channel",
             )
-            install_log_functions(self.core_context)
+            if not any(b.spec.name == OBSERVABILITY for b in plan.builtins.values()):
+                install_log_functions(self.core_context)  # fallback: the plugin is not loaded
             await self.introspection.install()
             for instance_id, manager_config in plan.managers.items():
                 await self._start_listener(instance_id, manager_config)
@@ -165,11 +167,16 @@ class Engine:
         running = RunningBuiltin(instance_id, worker, ctx)
         self.builtins[instance_id] = running
         await running.start()
+        observer = getattr(worker, "observer", None)
+        if observer is not None:
+            self._install_observer(observer)
         log.info("worker started: %s", instance_id)
 
     async def _stop_builtin(self, instance_id: str) -> None:
         running = self.builtins.pop(instance_id, None)
         if running is not None:
+            if self.router.observer is getattr(running.worker, "observer", None):
+                self.router.observer = None
             try:
                 await running.stop()
             except Exception:
@@ -248,8 +255,20 @@ class Engine:
         task.add_done_callback(self._tasks.discard)
 
     def on_telemetry(self, conn: WorkerConnection | None, frame: bytes) -> None:
-        """An ``OTLP``/``MTRC``/``LOGS`` frame: accepted; no observability worker consumes it."""
+        """An ``OTLP``/``MTRC``/``LOGS`` frame: handed to the observer, if one runs."""
         self.telemetry_frames += 1
+        observer = self.router.observer
+        if observer is not None:
+            try:
+                observer.on_telemetry(frame)
+            except Exception:
+                log.warning("telemetry frame dropped", exc_info=True)
+
+    def _install_observer(self, observer: Observer) -> None:
+        """Route spans, telemetry and worker counts to ``observer`` (:mod:`iii_sdk.observer`)."""
+        self.router.observer = observer
+        for _ in self.workers.connections:
+            observer.on_worker(True)
 
     def drop_channels(self, conn: WorkerConnection) -> None:
         """Remove data channels owned by a disconnected worker."""

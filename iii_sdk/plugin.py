@@ -40,6 +40,7 @@ import msgspec
 
 from iii_sdk.errors import DESERIALIZATION_ERROR, InvocationError
 from iii_sdk.handlers import Handler
+from iii_sdk.observer import Observer
 from iii_sdk.protocol import StreamChannelRef
 
 __all__ = [
@@ -157,9 +158,18 @@ class Channel(Protocol):
 
 
 class TriggerContext(Protocol):
-    """What a trigger type may do: invoke functions, log."""
+    """What a trigger type may do: invoke functions, log, trace.
+
+    ``observer`` is the engine's :class:`~iii_sdk.observer.Observer` while one runs and
+    tracing is on, else ``None`` (see :mod:`iii_sdk.observer`).
+    """
 
     logger: logging.Logger
+
+    @property
+    def observer(self) -> Observer | None:
+        """The running observer, or ``None``."""
+        ...
 
     async def invoke(
         self,
@@ -225,7 +235,12 @@ class WorkerContext(TriggerContext, Protocol):
 
 
 class BuiltinWorker(Protocol):
-    """A worker started by the engine from a ``workers:`` entry."""
+    """A worker started by the engine from a ``workers:`` entry.
+
+    A worker may also expose ``observer`` (an :class:`~iii_sdk.observer.Observer` or ``None``)
+    after ``start``: the engine then reports spans, telemetry frames and worker counts to it
+    until the worker stops (this is how ``iii-observability`` plugs in).
+    """
 
     async def start(self, ctx: WorkerContext) -> None:
         """Register functions and trigger types, open sockets; return when ready."""

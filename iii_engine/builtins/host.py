@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_sdk.handlers import Handler, adapt
+from iii_sdk.observer import Observer
 from iii_sdk.plugin import BuiltinWorker, Channel, TriggerType
 from iii_sdk.protocol import to_raw
 
@@ -35,6 +36,11 @@ class LocalWorkerContext:
         self._pending: set[asyncio.Task[Any]] = set()
 
     # --- TriggerContext --------------------------------------------------------------------------
+
+    @property
+    def observer(self) -> Observer | None:
+        """The engine's observer while one runs (:mod:`iii_sdk.observer`)."""
+        return self.engine.router.observer
 
     async def invoke(
         self,

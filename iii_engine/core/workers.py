@@ -73,6 +73,8 @@ class WorkerTable:
             encode(WorkerRegistered(worker_id=conn.worker_id, reattach_token=conn.reattach_token))
         )
         log.info("worker connected: %s (%s)", conn.worker_id, conn.ip_address or "?")
+        if self.engine.router.observer is not None:
+            self.engine.router.observer.on_worker(True)
         self.engine.triggers.fire(
             "engine::workers-available", {"event": "worker_connected", "worker_id": conn.worker_id}
         )
@@ -103,6 +105,8 @@ class WorkerTable:
             if self.connections.get(conn.worker_id) is conn:
                 del self.connections[conn.worker_id]
             log.info("worker disconnected: %s %s", conn.worker_id, name or "")
+            if self.engine.router.observer is not None:
+                self.engine.router.observer.on_worker(False)
             self.engine.triggers.fire(
                 "engine::workers-available",
                 {"event": "worker_disconnected", "worker_id": conn.worker_id},

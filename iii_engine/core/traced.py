@@ -1,0 +1,168 @@
+"""The router's paths while an observer traces (see :mod:`iii_sdk.observer`).
+
+Kept apart from :mod:`iii_engine.core.router` so the untraced paths there stay exactly as they
+were: the router checks ``self.observer`` once and comes here only when it is set.
+Every routed invocation gets a ``call <function_id>`` span whose parent is the caller's
+``traceparent`` (a worker's frame) or :data:`~iii_sdk.observer.CURRENT` (an in-process caller);
+the executor receives that span's ``traceparent`` and the caller's ``baggage``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from msgspec import UNSET, Raw
+
+from iii_engine.core.invocation import error_body, not_found_message
+from iii_engine.core.registry import FunctionEntry
+from iii_sdk import errors
+from iii_sdk.errors import InvocationError
+from iii_sdk.observer import CURRENT, Observer, Span
+from iii_sdk.protocol import InvokeFunction, encode, from_raw, is_null, new_id, to_raw
+
+if TYPE_CHECKING:
+    from iii_engine.core.router import Router
+    from iii_engine.server.connections import WorkerConnection
+
+__all__ = ["invoke", "invoke_void", "send_invoke"]
+
+log = logging.getLogger("iii.router")
+
+_INVOKE_HEAD = b'{"type":"invokefunction","invocation_id":"'
+_TRACEPARENT = b'","traceparent":"'
+
+
+async def send_invoke(
+    executor: WorkerConnection,
+    entry: FunctionEntry,
+    msg: InvokeFunction,
+    invocation_id: str,
+    parts: tuple[bytes | memoryview, ...],
+    span: Span,
+) -> bool:
+    """Forward a worker's invocation with ``span``'s traceparent (still from bytes if possible)."""
+    traceparent = span.traceparent
+    if msg.baggage is None and is_null(msg.metadata):
+        return await executor.send_parts(
+            (
+                _INVOKE_HEAD,
+                invocation_id.encode(),
+                _TRACEPARENT,
+                traceparent.encode(),
+                entry.frame_middle(),
+                *parts,
+                b"}",
+            )
+        )
+    frame = encode(
+        InvokeFunction(
+            invocation_id=invocation_id,
+            function_id=msg.function_id,
+            data=Raw(b"".join(parts)),
+            traceparent=traceparent,
+            baggage=msg.baggage,
+            metadata=UNSET if is_null(msg.metadata) else msg.metadata,
+        )
+    )
+    return await executor.send(frame)
+
+
+def _start(observer: Observer, function_id: str) -> Span:
+    parent = CURRENT.get()
+    if parent is None:
+        return observer.start_call(function_id, None, None, None)
+    return observer.start_call(function_id, parent.traceparent, parent.baggage, None)
+
+
+async def invoke(
+    router: Router,
+    observer: Observer,
+    function_id: str,
+    payload: Any,
+    metadata: Any,
+    namespace: str,
+    timeout_ms: float | None,
+) -> Any:
+    """:meth:`Router.invoke` under a ``call`` span."""
+    entry = router.functions.get(namespace, function_id)
+    span = _start(observer, function_id)
+    if entry is None:
+        message = not_found_message(router.functions, function_id, namespace)
+        span.end(errors.FUNCTION_NOT_FOUND, message)
+        raise InvocationError(errors.FUNCTION_NOT_FOUND, message, function_id=function_id)
+    token = CURRENT.set(span)
+    try:
+        if entry.handler is not None:
+            if timeout_ms is None:
+                result = await entry.handler(payload, metadata)
+            else:
+                try:
+                    async with asyncio.timeout(timeout_ms / 1000):
+                        result = await entry.handler(payload, metadata)
+                except TimeoutError:
+                    raise InvocationError(errors.TIMEOUT, "Invocation timed out") from None
+        else:
+            raw = await router.invoke_remote(
+                entry,
+                to_raw(payload),
+                UNSET if metadata is None else to_raw(metadata),
+                timeout_ms,
+                traceparent=span.traceparent,
+                baggage=span.baggage,
+            )
+            result = from_raw(raw)
+    except BaseException as exc:
+        body = error_body(exc)
+        span.end(body.code, body.message)
+        raise
+    finally:
+        CURRENT.reset(token)
+    span.end()
+    return result
+
+
+def invoke_void(
+    router: Router,
+    observer: Observer,
+    function_id: str,
+    payload: Any,
+    metadata: Any,
+    namespace: str,
+) -> None:
+    """:meth:`Router.invoke_void` under a ``call`` span (ended when the frame is queued)."""
+    entry = router.functions.get(namespace, function_id)
+    if entry is None:
+        log.debug("void invocation of %s: not found in %s", function_id, namespace)
+        return
+    span = _start(observer, function_id)
+    if entry.owner is None:
+        router._spawn(_void_local(entry, payload, metadata, span))
+        return
+    entry.owner.post(
+        encode(
+            InvokeFunction(
+                invocation_id=new_id(),
+                function_id=function_id,
+                data=to_raw(payload),
+                metadata=UNSET if metadata is None else to_raw(metadata),
+                traceparent=span.traceparent,
+                baggage=span.baggage,
+            )
+        )
+    )
+    span.end()
+
+
+async def _void_local(entry: FunctionEntry, payload: Any, metadata: Any, span: Span) -> None:
+    assert entry.handler is not None
+    CURRENT.set(span)  # this task's own context
+    try:
+        await entry.handler(payload, metadata)
+    except Exception as exc:
+        body = error_body(exc)
+        span.end(body.code, body.message)
+        log.debug("void invocation of %s failed: %s", entry.function_id, exc)
+        return
+    span.end()
