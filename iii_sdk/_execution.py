@@ -29,6 +29,7 @@ from iii_sdk.protocol import (
 )
 
 from ._registrations import FunctionEntry
+from ._tracing import run_handler
 from ._values import raw_value
 
 __all__ = ["Executor"]
@@ -92,7 +93,12 @@ class Executor:
         error: ErrorBody | None = None
         result: Any = None
         try:
-            result = await handler(self._payload(message), from_raw(message.metadata))
+            result = await run_handler(
+                function_id,
+                message.traceparent,
+                message.baggage,
+                lambda: handler(self._payload(message), from_raw(message.metadata)),
+            )
         except InvocationError as exc:
             error = ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace)
         except Exception as exc:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from iii_sdk import errors
+from iii_sdk._tracing import outgoing
 from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import (
     UNSET,
@@ -115,10 +116,13 @@ def invocation(session: Session, call: TriggerRequest, own_namespace: str | None
         fatal = session.fatal
         raise InvocationError(fatal.code, str(fatal), function_id=function_id)
     session.start()
+    traceparent, baggage = outgoing()
     return InvokeFunction(
         function_id=function_id,
         data=raw_value(call.payload),
         action=parse_action(call.action),
         metadata=UNSET if call.metadata is None else raw_value(call.metadata),
         namespace=call_namespace(call.namespace, function_id, own_namespace),
+        traceparent=traceparent,
+        baggage=baggage,
     )

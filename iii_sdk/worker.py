@@ -65,6 +65,7 @@ from ._requests import (
     schema_raw,
 )
 from ._session import Session
+from ._tracing import call_context
 
 __all__ = [
     "ConnectionClosed",
@@ -359,6 +360,10 @@ class Worker:
         ``SHUTDOWN`` when the worker closes.
         """
         call = TriggerRequest.of(request, payload, action, timeout_ms, metadata, namespace)
+        with call_context(call.function_id):  # an OpenTelemetry client span when configured
+            return await self._trigger(call)
+
+    async def _trigger(self, call: TriggerRequest) -> Any:
         function_id, timeout_ms = call.function_id, call.timeout_ms
         message = invocation(self._session, call, self.namespace)
         connection = self._connection
