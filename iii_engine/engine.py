@@ -261,8 +261,8 @@ class Engine:
         if observer is not None:
             try:
                 observer.on_telemetry(frame)
-            except Exception:
-                log.warning("telemetry frame dropped", exc_info=True)
+            except Exception as exc:
+                log.warning("telemetry frame dropped: %s", exc)
 
     def _install_observer(self, observer: Observer) -> None:
         """Route spans, telemetry and worker counts to ``observer`` (:mod:`iii_sdk.observer`)."""
