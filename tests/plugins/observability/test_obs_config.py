@@ -82,7 +82,7 @@ def test_it_runs_first_and_its_alias_is_accepted() -> None:
     plugins.load()
     text = "workers:\n  - name: iii-state\n  - name: observability\n    config: {enabled: false}\n"
     plan = make_plan(parse_config(text, base_dir=Path()), plugins)
-    assert list(plan.builtins)[0] == "observability"
+    assert next(iter(plan.builtins)) == "observability"
     assert plan.builtins["observability"].config.enabled is False
 
 
