@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -63,7 +64,7 @@ async def test_python_node_python_is_one_trace_with_correct_parents(
         "execute node::probe",  # official Node SDK
         "call ours::leaf",  # engine
     ]
-    for parent_name, child_name in zip(chain, chain[1:], strict=False):
+    for parent_name, child_name in itertools.pairwise(chain):
         parent = by_name[parent_name][1]
         child = by_name[child_name][1]
         assert child["parent_span_id"] == parent["span_id"], (parent_name, child_name)

@@ -34,11 +34,11 @@ def echo(payload: Any) -> Any:
     return {"echo": payload}
 
 
-CLIENT: Any = None
+CLIENTS: list[Any] = []
 
 
 async def chain(payload: Any) -> Any:
-    return await CLIENT.trigger_async({"function_id": "node::probe", "payload": payload})
+    return await CLIENTS[0].trigger_async({"function_id": "node::probe", "payload": payload})
 
 
 MODES = {
@@ -49,10 +49,9 @@ MODES = {
 
 
 def main() -> None:
-    global CLIENT
     function_id, handler = MODES[sys.argv[1]]
     client = register_worker(options=InitOptions(worker_name=f"official-py-{sys.argv[1]}"))
-    CLIENT = client
+    CLIENTS.append(client)
     client.register_function(function_id, handler)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
