@@ -154,9 +154,11 @@ class LogService:
                 return
             trace_id, span_id = entry.trace_id, entry.span_id
             span = CURRENT.get()
-            if trace_id is None and span is not None:
-                trace_id = span.trace_id
-                span_id = getattr(span, "parent_span_id", None) or span.span_id
+            caller_span = None if span is None else getattr(span, "parent_span_id", None)
+            if trace_id is None and span is not None and caller_span is not None:
+                # The caller's span (our call span's parent); a caller without trace context
+                # gets none rather than the id of the engine's internal call span.
+                trace_id, span_id = span.trace_id, caller_span
             now = time_ns()
             attributes = {} if entry.data is None else {"data": entry.data}
             self.add(
