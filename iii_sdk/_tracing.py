@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
-__all__ = ["INBOUND", "call_context", "outgoing", "run_handler"]
+__all__ = ["INBOUND", "call_context", "current_ids", "outgoing", "run_handler"]
 
 T = TypeVar("T")
 
@@ -50,6 +50,21 @@ def outgoing() -> tuple[str | None, str | None]:
             return traceparent, carrier.get("baggage")
     inbound = INBOUND.get()
     return (None, None) if inbound is None else inbound
+
+
+def current_ids() -> tuple[str | None, str | None]:
+    """``(trace_id, span_id)`` of the work running now (for log records), if any."""
+    if _trace is not None and _active():
+        context = _trace.get_current_span().get_span_context()
+        if context.is_valid:
+            return f"{context.trace_id:032x}", f"{context.span_id:016x}"
+    inbound = INBOUND.get()
+    if inbound is None:
+        return None, None
+    parts = inbound[0].split("-")
+    if len(parts) < 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
+        return None, None
+    return parts[1], parts[2]
 
 
 @contextmanager

@@ -145,13 +145,6 @@ class LogService:
         def emit(payload: Any) -> None:
             entry = decode_input(payload, LogInput, function_id)
             source = entry.service_name or (payload or {}).get("_caller_worker_id") or "worker"
-            if config.logs_console_output:
-                suffix = "" if entry.data is None else f" {entry.data!r}"
-                log.log(py_level, "[%s] %s%s", source, entry.message, suffix)
-            if not config.logs_enabled or (
-                config.logs_sampling_ratio < 1.0 and random() >= config.logs_sampling_ratio
-            ):
-                return
             trace_id, span_id = entry.trace_id, entry.span_id
             span = CURRENT.get()
             caller_span = None if span is None else getattr(span, "parent_span_id", None)
@@ -159,6 +152,14 @@ class LogService:
                 # The caller's span (our call span's parent); a caller without trace context
                 # gets none rather than the id of the engine's internal call span.
                 trace_id, span_id = span.trace_id, caller_span
+            if config.logs_console_output:
+                suffix = "" if entry.data is None else f" {entry.data!r}"
+                ids = {"trace_id": trace_id, "span_id": span_id} if trace_id else None
+                log.log(py_level, "[%s] %s%s", source, entry.message, suffix, extra=ids)
+            if not config.logs_enabled or (
+                config.logs_sampling_ratio < 1.0 and random() >= config.logs_sampling_ratio
+            ):
+                return
             now = time_ns()
             attributes = {} if entry.data is None else {"data": entry.data}
             self.add(
