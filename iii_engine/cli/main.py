@@ -5,7 +5,7 @@ else ``./config.yaml`` when it exists, else the embedded defaults (no file is cr
 runs until SIGINT/SIGTERM/SIGHUP and then exits 0. A config read from a file is hot-reloaded
 (:class:`~iii_engine.config.watch.ConfigWatcher` hands each change to ``Engine.apply_reload``); an
 invalid edit stops the engine and exits 1. Subcommands: ``trigger`` (alias ``t``),
-``check-config PATH``, ``plugins``, ``status``.
+``check-config PATH``, ``plugins``, ``status``, ``traces``, ``logs`` (:mod:`.observe`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.cli import observe as observe_cli
 from iii_engine.cli import trigger as trigger_cli
 from iii_engine.cli._logsetup import LEVELS, configure_logging
 from iii_engine.config.schema import EngineConfig, default_config, load_config
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--address", default="localhost", help="engine host (default localhost)")
     status.add_argument("--port", type=int, default=49134, help="engine port (default 49134)")
     status.add_argument("--timeout-ms", type=int, default=5000, help="deadline (default 5000)")
+    observe_cli.add_parsers(commands)
     return parser
 
 
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(status(url, args.timeout_ms / 1000))
         except KeyboardInterrupt:
             return 130
+    if args.command in ("traces", "logs"):
+        return observe_cli.run(args)
     try:
         config = resolve_config(args.config)
     except ConfigError as exc:
