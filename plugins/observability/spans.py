@@ -2,7 +2,7 @@
 the :class:`Tracer` implementing :class:`iii_sdk.observer.Observer` for the engine.
 
 The engine calls :meth:`Tracer.start_call` for every routed invocation, so it is kept to a few
-attribute stores: ids come from :func:`random.getrandbits`, the parent is parsed from the W3C
+attribute stores: ids come from :func:`random.randbytes`, the parent is parsed from the W3C
 header with one ``split``, the span's own ``traceparent`` is formatted only when asked for, and
 its stored form (:meth:`SpanRecord.to_dict`) is built only when queried.
 """
@@ -10,7 +10,7 @@ its stored form (:meth:`SpanRecord.to_dict`) is built only when queried.
 from __future__ import annotations
 
 from collections.abc import Callable
-from random import getrandbits
+from random import randbytes
 from time import time_ns
 from typing import Any
 
@@ -20,41 +20,49 @@ __all__ = ["SpanRecord", "new_span_id", "new_trace_id"]
 
 
 def new_trace_id() -> str:
-    """A random 128-bit trace id, lowercase hex."""
-    return f"{getrandbits(128) or 1:032x}"
+    """A random 128-bit trace id, lowercase hex (never all zeros)."""
+    value = randbytes(16).hex()
+    return value if value != _ZERO_TRACE else new_trace_id()
 
 
 def new_span_id() -> str:
-    """A random 64-bit span id, lowercase hex."""
-    return f"{getrandbits(64) or 1:016x}"
+    """A random 64-bit span id, lowercase hex (never all zeros)."""
+    value = randbytes(8).hex()
+    return value if value != _ZERO_SPAN else new_span_id()
+
+
+_ZERO_TRACE = "0" * 32
+_ZERO_SPAN = "0" * 16
 
 
 class SpanRecord:
     """One span: open while ``end_ns == 0``; the stored shape is :meth:`to_dict` (StoredSpan)."""
 
     __slots__ = (
+        "__dict__",  # the rarely set fields below live there, created only when set
         "_sink",
         "attributes",
         "baggage",
         "end_ns",
-        "events",
         "function_id",
         "internal",
         "kind",
-        "links",
         "name",
         "parent_span_id",
         "sampled",
-        "scope_name",
-        "scope_version",
         "service_name",
         "span_id",
         "start_ns",
         "status",
-        "status_description",
         "trace_id",
-        "trace_state",
     )
+
+    status_description: str | None = None
+    events: list[dict[str, Any]] | None = None
+    links: list[dict[str, Any]] | None = None
+    scope_name: str | None = None
+    scope_version: str | None = None
+    trace_state: str | None = None
 
     def __init__(
         self,
@@ -77,16 +85,10 @@ class SpanRecord:
         self.start_ns = time_ns()
         self.end_ns = 0
         self.status = "unset"
-        self.status_description: str | None = None
         self.attributes: dict[str, Any] | None = None
-        self.events: list[dict[str, Any]] | None = None
-        self.links: list[dict[str, Any]] | None = None
         self.baggage: str | None = None
         self.function_id: str | None = None
         self.internal = False
-        self.scope_name: str | None = None
-        self.scope_version: str | None = None
-        self.trace_state: str | None = None
         self._sink = sink
 
     # --- iii_sdk.observer.Span -------------------------------------------------------------------

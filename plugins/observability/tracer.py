@@ -9,6 +9,7 @@ OTLP exporter, the ``trace`` trigger type).
 from __future__ import annotations
 
 from collections.abc import Callable
+from random import randbytes
 from typing import Any
 
 from iii_sdk.observer import Observer, Span, parse_traceparent
@@ -19,6 +20,9 @@ from plugins.observability.stats import EngineStats
 from plugins.observability.store import SpanStore
 
 __all__ = ["Tracer"]
+
+_ZERO_SPAN = "0" * 16
+_ZERO_TRACE = "0" * 32
 
 SpanListener = Callable[[SpanRecord], None]
 
@@ -53,14 +57,18 @@ class Tracer:
         name = "call " + function_id
         if parent is not None:
             trace_id, parent_id, sampled = parent
+            span_id = new_span_id()
             if not self._parent_based:
                 sampled = self.sampler.sample_root(name, function_id, self.service_name)
         else:
-            trace_id, parent_id = new_trace_id(), None
+            ids = randbytes(24).hex()  # one call for both ids (this runs for every invocation)
+            trace_id, span_id, parent_id = ids[:32], ids[32:], None
+            if span_id == _ZERO_SPAN or trace_id == _ZERO_TRACE:
+                trace_id, span_id = new_trace_id(), new_span_id()
             sampled = self._always or self.sampler.sample_root(name, function_id, self.service_name)
         span = SpanRecord(
             trace_id,
-            new_span_id(),
+            span_id,
             parent_id,
             name,
             "server",
