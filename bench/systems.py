@@ -59,9 +59,11 @@ async def _running(procs: list[Proc]) -> AsyncIterator[None]:
         await asyncio.gather(*(p.stop() for p in reversed(procs)))
 
 
-async def _python(opts: Options, name: str, *args: str, pipe: bool = True) -> Proc:
+async def _python(
+    opts: Options, name: str, *args: str, pipe: bool = True, env: dict[str, str] | None = None
+) -> Proc:
     argv = python_module(*args, uvloop=opts.uvloop)
-    return await spawn(name, argv, opts.logdir, pipe_stdout=pipe)
+    return await spawn(name, argv, opts.logdir, pipe_stdout=pipe, env=env)
 
 
 @contextlib.asynccontextmanager
@@ -121,11 +123,19 @@ async def _raw_worker(
     return await _python(opts, "raw-worker", "bench.peers.raw_worker", *args)
 
 
-def engine_config(ws_port: int, http_port: int | None, state: bool) -> str:
-    """The YAML config of an engine with the named built-ins on the given ports."""
+def engine_config(
+    ws_port: int, http_port: int | None, state: bool, observability: dict[str, object] | None = None
+) -> str:
+    """The YAML config of an engine with the named built-ins on the given ports.
+
+    Without ``observability`` the engine runs iii-observability with its defaults (tracing on,
+    sampling 1.0, memory exporters), like any config that does not mention it.
+    """
     workers: list[dict[str, object]] = [
         {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": ws_port}}
     ]
+    if observability is not None:
+        workers.append({"name": "iii-observability", "config": observability})
     if http_port is not None:
         workers.append({"name": "iii-http", "config": {"host": "127.0.0.1", "port": http_port}})
     if state:
@@ -151,12 +161,18 @@ async def engine(
     functions: int = 1,
     prefix: str = "bench::echo",
     routes: int = 0,
+    observability: dict[str, object] | None = None,
+    block_observability: bool = False,
 ) -> AsyncIterator[System]:
-    """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None."""
+    """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None.
+
+    ``observability`` is the iii-observability config block; ``block_observability`` runs the
+    engine without that plugin at all (``III_BLOCK_PLUGINS=observability``: no observer).
+    """
     ws_port = free_port()
     http_port = free_port() if http else None
     config = opts.logdir / f"engine-{ws_port}.yaml"
-    config.write_text(engine_config(ws_port, http_port, state))
+    config.write_text(engine_config(ws_port, http_port, state, observability))
     url = f"ws://127.0.0.1:{ws_port}/"
     procs: list[Proc] = []
     async with _running(procs):
@@ -173,6 +189,7 @@ async def engine(
             "--log-level",
             "warning",
             pipe=False,
+            env={"III_BLOCK_PLUGINS": "observability"} if block_observability else None,
         )
         procs.append(eng)
         await eng.wait_port(ws_port)
