@@ -30,8 +30,7 @@ __all__ = ["invoke", "invoke_void", "send_invoke"]
 
 log = logging.getLogger("iii.router")
 
-_INVOKE_HEAD = b'{"type":"invokefunction","invocation_id":"'
-_TRACEPARENT = b'","traceparent":"'
+_HEAD = '{"type":"invokefunction",'
 
 
 async def send_invoke(
@@ -45,17 +44,8 @@ async def send_invoke(
     """Forward a worker's invocation with ``span``'s traceparent (still from bytes if possible)."""
     traceparent = span.traceparent
     if msg.baggage is None and is_null(msg.metadata):
-        return await executor.send_parts(
-            (
-                _INVOKE_HEAD,
-                invocation_id.encode(),
-                _TRACEPARENT,
-                traceparent.encode(),
-                entry.frame_middle(),
-                *parts,
-                b"}",
-            )
-        )
+        head = f'{_HEAD}"invocation_id":"{invocation_id}","traceparent":"{traceparent}'
+        return await executor.send_parts((head.encode() + entry.frame_middle(), *parts, b"}"))
     frame = encode(
         InvokeFunction(
             invocation_id=invocation_id,

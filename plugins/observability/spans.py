@@ -43,6 +43,7 @@ class SpanRecord:
         "_sink",
         "attributes",
         "baggage",
+        "caller",
         "end_ns",
         "function_id",
         "internal",
@@ -87,6 +88,7 @@ class SpanRecord:
         self.status = "unset"
         self.attributes: dict[str, Any] | None = None
         self.baggage: str | None = None
+        self.caller: str | None = None
         self.function_id: str | None = None
         self.internal = False
         self._sink = sink
@@ -136,6 +138,8 @@ class SpanRecord:
         pairs: list[list[Any]] = []
         if self.function_id is not None:
             pairs.append(["iii.function.id", self.function_id])
+        if self.caller is not None:
+            pairs.append(["iii.caller.worker_id", self.caller])
         if self.attributes:
             pairs.extend([key, value] for key, value in self.attributes.items())
         return pairs
@@ -144,6 +148,8 @@ class SpanRecord:
         """One attribute's value (also ``name``, ``service_name``, ``status``); else ``None``."""
         if key == "iii.function.id" and self.function_id is not None:
             return self.function_id
+        if key == "iii.caller.worker_id" and self.caller is not None:
+            return self.caller
         if self.attributes and key in self.attributes:
             return self.attributes[key]
         if key in ("name", "service_name", "status", "kind"):

@@ -80,8 +80,7 @@ class Tracer:
         span.baggage = baggage
         if function_id.startswith("engine::"):
             span.internal = True
-        if caller is not None:
-            span.attributes = {"iii.caller.worker_id": caller}
+        span.caller = caller
         self._engine_stats.in_flight += 1
         return span
 
@@ -137,10 +136,10 @@ class Tracer:
     def _finish(self, span: SpanRecord) -> None:
         function_id = span.function_id
         if function_id is not None:
-            self._engine_stats.in_flight -= 1
-            stats = self.stats
-            if stats is not None:
-                stats.record(
+            engine_stats = self._engine_stats
+            engine_stats.in_flight -= 1
+            if self.stats is not None:
+                engine_stats.record(
                     function_id, (span.end_ns - span.start_ns) / 1e9, span.status == "error"
                 )
         elif span.attributes is not None and "http.response.status_code" in span.attributes:
