@@ -177,6 +177,17 @@ async def test_prometheus_endpoint_text_format() -> None:
     ):
         await executor.register_function("svc::echo")
         await executor.register_function("svc::fail")
+        await executor.register_function("web::get")
+        await executor.send(
+            {
+                "type": "registertrigger",
+                "id": "h1",
+                "trigger_type": "http",
+                "function_id": "web::get",
+                "config": {"api_path": "/ok", "http_method": "GET"},
+            }
+        )
+        await executor.barrier()
         invocation_id = await w.invoke("svc::echo", 1)
         await executor.reply(await executor.invocation("svc::echo"), 1)
         await w.result(invocation_id)
@@ -190,6 +201,9 @@ async def test_prometheus_endpoint_text_format() -> None:
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{http_port}/missing") as response:
                 assert response.status == 404  # no route: not a traced request
+            request = asyncio.ensure_future(session.get(f"http://127.0.0.1:{http_port}/ok"))
+            await executor.reply(await executor.invocation("web::get"), {"status_code": 202})
+            (await request).release()
             async with session.get(f"http://127.0.0.1:{metrics_port}/metrics") as response:
                 assert response.status == 200
                 assert response.headers["Content-Type"].startswith("text/plain")
@@ -206,5 +220,6 @@ async def test_prometheus_endpoint_text_format() -> None:
     assert samples[count] == 1
     inf = ("iii_invocation_duration_seconds_bucket", (("function_id", "svc::echo"), ("le", "+Inf")))
     assert samples[inf] == 1
+    assert samples[("iii_http_requests_total", (("method", "GET"), ("status", "202")))] == 1
     assert samples[("iii_workers_connected", ())] == 2
     assert samples[("iii_invocations_in_flight", ())] == 0
