@@ -119,7 +119,9 @@ class Router:
                 pending.span = span
         parts = caller_parts(msg.data, conn.worker_id)
         if span is not None:
-            sent = await traced.send_invoke(executor, entry, msg, invocation_id, parts, span)
+            sent = await executor.send_parts(
+                traced.invoke_parts(entry, msg, invocation_id, parts, span)
+            )
             if reply_id is None:
                 span.end()
         elif msg.traceparent is None and msg.baggage is None and is_null(msg.metadata):

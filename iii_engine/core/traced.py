@@ -24,28 +24,27 @@ from iii_sdk.protocol import InvokeFunction, encode, from_raw, is_null, new_id, 
 
 if TYPE_CHECKING:
     from iii_engine.core.router import Router
-    from iii_engine.server.connections import WorkerConnection
 
-__all__ = ["invoke", "invoke_void", "send_invoke"]
+__all__ = ["invoke", "invoke_parts", "invoke_void"]
 
 log = logging.getLogger("iii.router")
 
 _HEAD = '{"type":"invokefunction",'
 
 
-async def send_invoke(
-    executor: WorkerConnection,
+def invoke_parts(
     entry: FunctionEntry,
     msg: InvokeFunction,
     invocation_id: str,
     parts: tuple[bytes | memoryview, ...],
     span: Span,
-) -> bool:
-    """Forward a worker's invocation with ``span``'s traceparent (still from bytes if possible)."""
+) -> tuple[bytes | memoryview, ...]:
+    """A worker's invocation as frame chunks carrying ``span``'s traceparent (still from the
+    payload's own buffer when there is no baggage or metadata to re-encode)."""
     traceparent = span.traceparent
     if msg.baggage is None and is_null(msg.metadata):
         head = f'{_HEAD}"invocation_id":"{invocation_id}","traceparent":"{traceparent}'
-        return await executor.send_parts((head.encode() + entry.frame_middle(), *parts, b"}"))
+        return (head.encode() + entry.frame_middle(), *parts, b"}")
     frame = encode(
         InvokeFunction(
             invocation_id=invocation_id,
@@ -56,7 +55,7 @@ async def send_invoke(
             metadata=UNSET if is_null(msg.metadata) else msg.metadata,
         )
     )
-    return await executor.send(frame)
+    return (frame,)
 
 
 def _start(observer: Observer, function_id: str) -> Span:

@@ -10,6 +10,7 @@ their parent's decision) never fire the trigger again.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -58,8 +59,15 @@ class TraceTriggerType:
         "properties": {"trace_ids": {"type": "array", "items": {"type": "string"}}},
     }
 
-    def __init__(self, ctx: TriggerContext, window_s: float = WINDOW_S) -> None:
+    def __init__(
+        self,
+        ctx: TriggerContext,
+        listeners: list[Callable[[SpanRecord], None]],
+        window_s: float = WINDOW_S,
+    ) -> None:
         self._ctx = ctx
+        self._listeners = listeners
+        """The tracer's span listeners: ours is in it only while bindings exist."""
         self._window_s = window_s
         self.bindings: dict[str, _Binding] = {}
         self._flush: asyncio.TimerHandle | None = None
@@ -70,10 +78,14 @@ class TraceTriggerType:
         if config.status is not None and config.status.lower() not in ("ok", "error", "unset"):
             raise ValueError(f"unknown status {config.status!r} (ok, error, unset)")
         self.bindings[trigger.id] = _Binding(trigger, config)
+        if self.on_span not in self._listeners:
+            self._listeners.append(self.on_span)
 
     async def unregister_trigger(self, trigger: Trigger) -> None:
         """Drop a binding."""
         self.bindings.pop(trigger.id, None)
+        if not self.bindings and self.on_span in self._listeners:
+            self._listeners.remove(self.on_span)
 
     def on_span(self, span: SpanRecord) -> None:
         """A span was stored (the tracer's listener)."""

@@ -8,15 +8,16 @@ OTLP exporter, the ``trace`` trigger type).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
-from random import randbytes
+from random import getrandbits
 from typing import Any
 
 from iii_sdk.observer import Observer, Span, parse_traceparent
 from plugins.observability.config import ObservabilityConfig
 from plugins.observability.sampling import Sampler
 from plugins.observability.spans import SpanRecord, new_span_id, new_trace_id
-from plugins.observability.stats import EngineStats
+from plugins.observability.stats import BUCKETS, EngineStats, FunctionStats
 from plugins.observability.store import SpanStore
 
 __all__ = ["Tracer"]
@@ -61,7 +62,7 @@ class Tracer:
             if not self._parent_based:
                 sampled = self.sampler.sample_root(name, function_id, self.service_name)
         else:
-            ids = randbytes(24).hex()  # one call for both ids (this runs for every invocation)
+            ids = getrandbits(192).to_bytes(24, "little").hex()  # both ids, one call
             trace_id, span_id, parent_id = ids[:32], ids[32:], None
             if span_id == _ZERO_SPAN or trace_id == _ZERO_TRACE:
                 trace_id, span_id = new_trace_id(), new_span_id()
@@ -134,15 +135,31 @@ class Tracer:
     # --- finishing -------------------------------------------------------------------------------
 
     def _finish(self, span: SpanRecord) -> None:
+        # Runs once per routed call: EngineStats.record and SpanStore.add are inlined here.
         function_id = span.function_id
         if function_id is not None:
             engine_stats = self._engine_stats
             engine_stats.in_flight -= 1
             if self.stats is not None:
-                engine_stats.record(
-                    function_id, (span.end_ns - span.start_ns) / 1e9, span.status == "error"
-                )
-        elif span.attributes is not None and "http.response.status_code" in span.attributes:
+                seconds = (span.end_ns - span.start_ns) / 1e9
+                stats = engine_stats.functions.get(function_id)
+                if stats is None:
+                    stats = engine_stats.functions[function_id] = FunctionStats()
+                stats.total += 1
+                if span.status == "error":
+                    stats.errors += 1
+                stats.sum_s += seconds
+                stats.buckets[bisect_left(BUCKETS, seconds)] += 1
+                engine_stats.recent.append(seconds)
+            if span.sampled:
+                store = self.store
+                if store is not None:
+                    store.add(span)
+                if self.listeners:
+                    for listener in self.listeners:
+                        listener(span)
+            return
+        if span.attributes is not None and "http.response.status_code" in span.attributes:
             attributes = span.attributes
             self._engine_stats.count_http(
                 str(attributes.get("http.request.method")), attributes["http.response.status_code"]

@@ -88,8 +88,7 @@ class ObservabilityWorker:
         log_trigger = LogTriggerType(ctx)
         self.logs.triggers = log_trigger
         ctx.register_trigger_type(log_trigger)
-        self.trace_trigger = TraceTriggerType(ctx)
-        self.tracer.listeners.append(self.trace_trigger.on_span)
+        self.trace_trigger = TraceTriggerType(ctx, self.tracer.listeners)
         ctx.register_trigger_type(self.trace_trigger)
         if cfg.exports_otlp or cfg.logs_exporter != "memory" or cfg.metrics_exporter == "otlp":
             from plugins.observability.export import start_exporters
