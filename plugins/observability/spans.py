@@ -16,7 +16,10 @@ from typing import Any
 
 from iii_sdk.observer import Span
 
-__all__ = ["SpanRecord", "new_span_id", "new_trace_id"]
+__all__ = ["Row", "SpanRecord", "new_span_id", "new_trace_id"]
+
+Row = tuple[Any, ...]
+"""A stored span (:meth:`SpanRecord.freeze`)."""
 
 
 def new_trace_id() -> str:
@@ -124,6 +127,46 @@ class SpanRecord:
         if sink is not None:
             self._sink = None
             sink(self)
+
+    # --- storage ---------------------------------------------------------------------------------
+
+    def freeze(self) -> Row:
+        """The span as a tuple for the store.
+
+        Thousands of long-lived span objects would make every full garbage collection scan
+        them; a tuple of strings and numbers is untracked by the collector, so a full store
+        costs the collector nothing (only spans with attributes stay tracked).
+        """
+        extra = self.__dict__
+        return (
+            self.trace_id,
+            self.span_id,
+            self.parent_span_id,
+            self.name,
+            self.kind,
+            self.service_name,
+            self.sampled,
+            self.start_ns,
+            self.end_ns,
+            self.status,
+            self.function_id,
+            self.caller,
+            self.internal,
+            self.baggage,
+            self.attributes,
+            dict(extra) if extra else None,
+        )
+
+    @classmethod
+    def thaw(cls, row: Row) -> SpanRecord:
+        """A span back from :meth:`freeze` (for queries)."""
+        span = cls(row[0], row[1], row[2], row[3], row[4], row[5], row[6], None)
+        span.start_ns, span.end_ns, span.status = row[7], row[8], row[9]
+        span.function_id, span.caller, span.internal = row[10], row[11], row[12]
+        span.baggage, span.attributes = row[13], row[14]
+        if row[15]:
+            span.__dict__.update(row[15])
+        return span
 
     # --- queries ---------------------------------------------------------------------------------
 

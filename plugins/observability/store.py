@@ -1,5 +1,8 @@
 """The bounded in-memory stores: spans and logs, each capped in count and in age.
 
+Spans are kept as tuples (:meth:`SpanRecord.freeze`), which the garbage collector does not
+track, and rebuilt for queries.
+
 Count: a :class:`collections.deque` with ``maxlen`` drops the oldest entry on overflow. Age:
 entries older than the retention are dropped from the old end on every query and every
 :data:`PRUNE_EVERY` additions, so memory never grows without limit even when nobody queries.
@@ -13,7 +16,7 @@ from collections.abc import Callable, Iterator
 from time import time_ns
 from typing import Any
 
-from plugins.observability.spans import SpanRecord
+from plugins.observability.spans import Row, SpanRecord
 
 __all__ = ["PRUNE_EVERY", "LogStore", "SpanStore"]
 
@@ -29,7 +32,7 @@ class SpanStore:
     ) -> None:
         self.max_spans = max_spans
         self.retention_ns = int(retention_s * 1e9)
-        self._spans: deque[SpanRecord] = deque(maxlen=max_spans)
+        self._spans: deque[Row] = deque(maxlen=max_spans)
         self._now_ns = now_ns
         self._since_prune = 0
         self.dropped = 0
@@ -40,7 +43,7 @@ class SpanStore:
         spans = self._spans
         if len(spans) == self.max_spans:
             self.dropped += 1
-        spans.append(span)
+        spans.append(span.freeze())
         self._since_prune += 1
         if self._since_prune >= PRUNE_EVERY:
             self.prune()
@@ -50,13 +53,13 @@ class SpanStore:
         self._since_prune = 0
         horizon = self._now_ns() - self.retention_ns
         spans = self._spans
-        while spans and spans[0].start_ns < horizon:
+        while spans and spans[0][7] < horizon:  # start_ns
             spans.popleft()
             self.dropped += 1
 
     def __iter__(self) -> Iterator[SpanRecord]:
         self.prune()
-        return iter(list(self._spans))
+        return iter([SpanRecord.thaw(row) for row in self._spans])
 
     def __len__(self) -> int:
         return len(self._spans)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import time
+
 from plugins.observability.config import ObservabilityConfig, RateLimit, SamplingConfig
 from plugins.observability.sampling import Sampler
 from plugins.observability.spans import SpanRecord, new_span_id
@@ -31,8 +34,15 @@ def test_span_store_drops_the_oldest_beyond_its_count() -> None:
     spans = [_span(clock.ns + i) for i in range(5)]
     for span in spans:
         store.add(span)
-    assert list(store) == spans[2:]
+    assert [s.span_id for s in store] == [s.span_id for s in spans[2:]]
     assert store.storage()["dropped_spans"] == 2
+
+
+def test_stored_spans_cost_the_garbage_collector_nothing() -> None:
+    store = SpanStore(max_spans=10, retention_s=60)
+    store.add(_span(time.time_ns()))
+    gc.collect()
+    assert not any(gc.is_tracked(row) for row in store._spans)
 
 
 def test_span_store_drops_spans_older_than_the_retention_without_queries() -> None:
