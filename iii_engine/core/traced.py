@@ -41,10 +41,10 @@ def invoke_parts(
 ) -> tuple[bytes | memoryview, ...]:
     """A worker's invocation as frame chunks carrying ``span``'s traceparent (still from the
     payload's own buffer when there is no baggage or metadata to re-encode)."""
-    traceparent = span.traceparent
     if msg.baggage is None and is_null(msg.metadata):
-        head = f'{_HEAD}"invocation_id":"{invocation_id}","traceparent":"{traceparent}'
+        head = f'{_HEAD}"invocation_id":"{invocation_id}","traceparent":"{span.traceparent}'
         return (head.encode() + entry.frame_middle(), *parts, b"}")
+    traceparent = span.traceparent
     frame = encode(
         InvokeFunction(
             invocation_id=invocation_id,

@@ -35,6 +35,7 @@ def new_span_id() -> str:
 
 
 _ZERO_TRACE = "0" * 32
+_NO_EXTRA = (None, None, None, None, None, None)
 _ZERO_SPAN = "0" * 16
 
 
@@ -137,7 +138,6 @@ class SpanRecord:
         them; a tuple of strings and numbers is untracked by the collector, so a full store
         costs the collector nothing (only spans with attributes stay tracked).
         """
-        extra = self.__dict__
         return (
             self.trace_id,
             self.span_id,
@@ -154,7 +154,12 @@ class SpanRecord:
             self.internal,
             self.baggage,
             self.attributes,
-            dict(extra) if extra else None,
+            self.status_description,  # the rare fields: class defaults unless set
+            self.events,
+            self.links,
+            self.scope_name,
+            self.scope_version,
+            self.trace_state,
         )
 
     @classmethod
@@ -164,8 +169,9 @@ class SpanRecord:
         span.start_ns, span.end_ns, span.status = row[7], row[8], row[9]
         span.function_id, span.caller, span.internal = row[10], row[11], row[12]
         span.baggage, span.attributes = row[13], row[14]
-        if row[15]:
-            span.__dict__.update(row[15])
+        if row[15:] != _NO_EXTRA:
+            span.status_description, span.events, span.links = row[15], row[16], row[17]
+            span.scope_name, span.scope_version, span.trace_state = row[18], row[19], row[20]
         return span
 
     # --- queries ---------------------------------------------------------------------------------
