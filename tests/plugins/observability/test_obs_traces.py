@@ -186,3 +186,24 @@ async def test_disabled_observability_makes_no_spans() -> None:
             assert listing["spans"] == []
             # engine::log::* stays callable (restricted workers rely on it).
             assert await caller.call_ok("engine::log::info", {"message": "hi"}) is None
+
+
+async def test_hot_reload_swaps_the_observer(tmp_path: Any) -> None:
+    from iii_engine.config.schema import parse_config
+
+    def config(enabled: bool) -> Any:
+        text = (
+            "workers:\n  - name: iii-worker-manager\n    config: {host: 127.0.0.1, port: 0}\n"
+            f"  - name: iii-observability\n    config: {{enabled: {str(enabled).lower()}}}\n"
+        )
+        return parse_config(text, base_dir=tmp_path)
+
+    async with Engine(config(True)) as engine:
+        first = engine.router.observer
+        assert first is not None
+        await engine.apply_reload(config(False))
+        assert engine.router.observer is None
+        async with raw_worker(engine) as w:  # engine::log::* stays served across the reload
+            assert await w.call_ok("engine::log::info", {"message": "still here"}) is None
+        await engine.apply_reload(config(True))
+        assert engine.router.observer is not None and engine.router.observer is not first
