@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from iii_sdk.plugin import WorkerContext, decode_input
+from plugins.observability.baggage import register_baggage
 from plugins.observability.config import ObservabilityConfig
 from plugins.observability.ingest import (
     decode_frame,
@@ -85,6 +86,7 @@ class ObservabilityWorker:
         ctx.register_function(
             "engine::sampling::rules", self.sampling_rules, description="Active sampling rules"
         )
+        register_baggage(ctx)
         log_trigger = LogTriggerType(ctx)
         self.logs.triggers = log_trigger
         ctx.register_trigger_type(log_trigger)

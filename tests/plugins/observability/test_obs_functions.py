@@ -275,3 +275,15 @@ async def test_sdk_telemetry_frames_land_in_the_same_stores() -> None:
         assert [r["body"] for r in found["logs"]] == ["from node"]
         sdk = (await w.call_ok("engine::metrics::list", {}))["sdk_metrics"]
         assert [m["name"] for m in sdk] == ["requests"]
+
+
+async def test_baggage_functions_read_the_callers_baggage() -> None:
+    async with observed() as (_, w):
+        baggage = "user=alice%20b,tenant=t1;ttl=3"
+        got = await w.call_ok("engine::baggage::get", {"key": "user"}, baggage=baggage)
+        assert got == {"value": "alice b"}
+        everything = await w.call_ok("engine::baggage::get_all", {}, baggage=baggage)
+        assert everything == {"baggage": {"user": "alice b", "tenant": "t1"}}
+        assert (await w.call_ok("engine::baggage::get", {"key": "nope"}))["value"] is None
+        answer = await w.call_ok("engine::baggage::set", {"key": "k", "value": "v"})
+        assert answer["success"] is True and "note" in answer
