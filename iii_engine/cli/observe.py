@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -150,7 +151,7 @@ async def _follow(args: argparse.Namespace) -> None:
     from iii_sdk.worker import Worker
 
     url = f"ws://{args.address}:{args.port}"
-    worker = Worker(url, name=f"iii-cli:logs:{id(args)}")
+    worker = Worker(url, name=f"iii-cli:logs:{os.getpid()}")
 
     def show(record: Any) -> None:
         if args.trace_id and record.get("trace_id") != args.trace_id:

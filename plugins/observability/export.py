@@ -35,6 +35,13 @@ log = logging.getLogger("iii.observability")
 QUEUE_LIMIT = 20_000
 """Records waiting for export; beyond it the oldest are dropped."""
 
+STOP_FLUSH_S = 1.0
+"""How long stopping waits for the last batches."""
+
+EXPORT_TIMEOUT_S = 3.0
+"""Per export (retries included): a dead collector delays only its own batches and the
+final flush when the engine stops."""
+
 
 def _protocol() -> str:
     return os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc").strip().lower()
@@ -90,10 +97,12 @@ class BatchExport:
                 log.warning("OTLP %s export failed", self.name, exc_info=True)
 
     async def stop(self) -> None:
-        """Export what is left, then shut the exporter down."""
+        """Export what is left (for at most :data:`STOP_FLUSH_S`), then shut the exporter down
+        (which also ends the retries of an export still waiting on a dead collector)."""
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
-        await self.flush()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.flush(), STOP_FLUSH_S)
         await asyncio.to_thread(self.exporter.shutdown)
 
 
@@ -210,13 +219,17 @@ def start_exporters(config: ObservabilityConfig, worker: ObservabilityWorker) ->
         if grpc:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-            span_exporter: Any = OTLPSpanExporter(endpoint=config.endpoint, insecure=True)
+            span_exporter: Any = OTLPSpanExporter(
+                endpoint=config.endpoint, insecure=True, timeout=EXPORT_TIMEOUT_S
+            )
         else:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
                 OTLPSpanExporter as HttpSpanExporter,
             )
 
-            span_exporter = HttpSpanExporter(endpoint=_http_url(config.endpoint, "/v1/traces"))
+            span_exporter = HttpSpanExporter(
+                endpoint=_http_url(config.endpoint, "/v1/traces"), timeout=EXPORT_TIMEOUT_S
+            )
         spans = BatchExport("spans", span_exporter, convert.spans, 0.5)
         worker.tracer.listeners.append(spans.add)
         started.append(spans)
@@ -224,13 +237,17 @@ def start_exporters(config: ObservabilityConfig, worker: ObservabilityWorker) ->
         if grpc:
             from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
-            log_exporter: Any = OTLPLogExporter(endpoint=config.endpoint, insecure=True)
+            log_exporter: Any = OTLPLogExporter(
+                endpoint=config.endpoint, insecure=True, timeout=EXPORT_TIMEOUT_S
+            )
         else:
             from opentelemetry.exporter.otlp.proto.http._log_exporter import (
                 OTLPLogExporter as HttpLogExporter,
             )
 
-            log_exporter = HttpLogExporter(endpoint=_http_url(config.endpoint, "/v1/logs"))
+            log_exporter = HttpLogExporter(
+                endpoint=_http_url(config.endpoint, "/v1/logs"), timeout=EXPORT_TIMEOUT_S
+            )
         logs = BatchExport(
             "logs",
             log_exporter,
@@ -255,13 +272,17 @@ def _metrics(
     if grpc:
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
-        exporter: Any = OTLPMetricExporter(endpoint=config.endpoint, insecure=True)
+        exporter: Any = OTLPMetricExporter(
+            endpoint=config.endpoint, insecure=True, timeout=EXPORT_TIMEOUT_S
+        )
     else:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
             OTLPMetricExporter as HttpMetricExporter,
         )
 
-        exporter = HttpMetricExporter(endpoint=_http_url(config.endpoint, "/v1/metrics"))
+        exporter = HttpMetricExporter(
+            endpoint=_http_url(config.endpoint, "/v1/metrics"), timeout=EXPORT_TIMEOUT_S
+        )
     reader = PeriodicExportingMetricReader(exporter)  # OTEL_METRIC_EXPORT_INTERVAL, 60 s
     provider = MeterProvider(
         resource=convert.resource(config.service_name), metric_readers=[reader]

@@ -8,6 +8,7 @@ installs (see :mod:`iii_sdk.observer`). With ``enabled: false`` the functions st
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from importlib.metadata import PackageNotFoundError, version
@@ -112,8 +113,7 @@ class ObservabilityWorker:
         if self.prometheus is not None:
             await self.prometheus.stop()
             self.prometheus = None
-        for exporter in self.exporters:
-            await exporter.stop()
+        await asyncio.gather(*(exporter.stop() for exporter in self.exporters))
         self.exporters = []
 
     @property
