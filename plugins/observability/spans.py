@@ -136,7 +136,8 @@ class SpanRecord:
 
         Thousands of long-lived span objects would make every full garbage collection scan
         them; a tuple of strings and numbers is untracked by the collector, so a full store
-        costs the collector nothing (only spans with attributes stay tracked).
+        costs the collector nothing (attributes become a tuple of pairs too; only ingested
+        spans with list values, events or links stay tracked).
         """
         return (
             self.trace_id,
@@ -153,7 +154,7 @@ class SpanRecord:
             self.caller,
             self.internal,
             self.baggage,
-            self.attributes,
+            None if self.attributes is None else tuple(self.attributes.items()),
             self.status_description,  # the rare fields: class defaults unless set
             self.events,
             self.links,
@@ -168,7 +169,9 @@ class SpanRecord:
         span = cls(row[0], row[1], row[2], row[3], row[4], row[5], row[6], None)
         span.start_ns, span.end_ns, span.status = row[7], row[8], row[9]
         span.function_id, span.caller, span.internal = row[10], row[11], row[12]
-        span.baggage, span.attributes = row[13], row[14]
+        span.baggage = row[13]
+        if row[14] is not None:
+            span.attributes = dict(row[14])
         if row[15:] != _NO_EXTRA:
             span.status_description, span.events, span.links = row[15], row[16], row[17]
             span.scope_name, span.scope_version, span.trace_state = row[18], row[19], row[20]
