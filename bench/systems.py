@@ -59,9 +59,11 @@ async def _running(procs: list[Proc]) -> AsyncIterator[None]:
         await asyncio.gather(*(p.stop() for p in reversed(procs)))
 
 
-async def _python(opts: Options, name: str, *args: str, pipe: bool = True) -> Proc:
+async def _python(
+    opts: Options, name: str, *args: str, pipe: bool = True, env: dict[str, str] | None = None
+) -> Proc:
     argv = python_module(*args, uvloop=opts.uvloop)
-    return await spawn(name, argv, opts.logdir, pipe_stdout=pipe)
+    return await spawn(name, argv, opts.logdir, pipe_stdout=pipe, env=env)
 
 
 @contextlib.asynccontextmanager
@@ -127,12 +129,19 @@ def engine_config(
     state: bool,
     extra: list[dict[str, object]] | None = None,
     cron: bool = False,
+    observability: dict[str, object] | None = None,
 ) -> str:
     """The YAML config of an engine with the named built-ins on the given ports, plus ``extra``
-    entries (e.g. an ``iii-queue`` or a file-backed ``iii-state``)."""
+    entries (e.g. an ``iii-queue`` or a file-backed ``iii-state``).
+
+    Without ``observability`` the engine runs iii-observability with its defaults (tracing on,
+    sampling 1.0, memory exporters), like any config that does not mention it.
+    """
     workers: list[dict[str, object]] = [
         {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": ws_port}}
     ]
+    if observability is not None:
+        workers.append({"name": "iii-observability", "config": observability})
     if http_port is not None:
         workers.append({"name": "iii-http", "config": {"host": "127.0.0.1", "port": http_port}})
     if state:
@@ -163,15 +172,23 @@ async def engine(
     routes: int = 0,
     extra: list[dict[str, object]] | None = None,
     cron_jobs: int = 0,
+    observability: dict[str, object] | None = None,
+    block_observability: bool = False,
 ) -> AsyncIterator[System]:
     """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None.
 
     ``cron_jobs`` adds iii-cron and a raw worker binding that many every-second cron triggers.
+    ``observability`` is the iii-observability config block; ``block_observability`` runs the
+    engine without that plugin at all (``III_BLOCK_PLUGINS=observability``: no observer).
     """
     ws_port = free_port()
     http_port = free_port() if http else None
     config = opts.logdir / f"engine-{ws_port}.yaml"
-    config.write_text(engine_config(ws_port, http_port, state, extra, cron=cron_jobs > 0))
+    config.write_text(
+        engine_config(
+            ws_port, http_port, state, extra, cron=cron_jobs > 0, observability=observability
+        )
+    )
     url = f"ws://127.0.0.1:{ws_port}/"
     procs: list[Proc] = []
     async with _running(procs):
@@ -188,6 +205,7 @@ async def engine(
             "--log-level",
             "warning",
             pipe=False,
+            env={"III_BLOCK_PLUGINS": "observability"} if block_observability else None,
         )
         procs.append(eng)
         await eng.wait_port(ws_port)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, Raw, UnsetType
 
+from iii_engine.core import traced
 from iii_engine.core.enqueue import enqueue
 from iii_engine.core.invocation import (
     STOPPED,
@@ -26,6 +27,7 @@ from iii_engine.core.invocation import (
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError, error_body, invocation_error
+from iii_sdk.observer import CURRENT, Observer, Span
 from iii_sdk.protocol import (
     EnqueueAction,
     ErrorBody,
@@ -55,6 +57,9 @@ class Router:
     def __init__(self, functions: FunctionRegistry) -> None:
         self.functions = functions
         self.pending: dict[str, Pending] = {}
+        self.observer: Observer | None = None
+        """Set while an observability worker traces (:mod:`iii_sdk.observer`); ``None`` keeps
+        every path below exactly as fast as without tracing."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- frames from workers ---------------------------------------------------------------------
@@ -91,19 +96,34 @@ class Router:
                 )
             return
         executor = entry.owner
+        observer = self.observer
+        span = None
+        if observer is not None:
+            span = observer.start_call(
+                msg.function_id, msg.traceparent, msg.baggage, conn.worker_id
+            )
         if executor is None:
             data = inject_caller(msg.data, conn.worker_id)
-            self._spawn(self._run_local(entry, conn, reply_id, msg, data))
+            self._spawn(self._run_local(entry, conn, reply_id, msg, data, span))
             return
         invocation_id = new_id() if reply_id is None else reply_id
         if reply_id is not None:
             if invocation_id in self.pending:
                 invocation_id = new_id()  # two callers chose the same id
-                self.pending[invocation_id] = Pending(msg.function_id, executor, conn, reply_id)
+                pending = Pending(msg.function_id, executor, conn, reply_id)
             else:
-                self.pending[invocation_id] = Pending(msg.function_id, executor, conn)
+                pending = Pending(msg.function_id, executor, conn)
+            self.pending[invocation_id] = pending
+            if span is not None:
+                pending.span = span
         parts = caller_parts(msg.data, conn.worker_id)
-        if msg.traceparent is None and msg.baggage is None and is_null(msg.metadata):
+        if span is not None:
+            sent = await executor.send_parts(
+                traced.invoke_parts(entry, msg, invocation_id, parts, span)
+            )
+            if reply_id is None:
+                span.end()
+        elif msg.traceparent is None and msg.baggage is None and is_null(msg.metadata):
             # The common frame, assembled from bytes cached on the entry and the payload's
             # own buffer (no Struct, no encode, no copy of the data before the write).
             sent = await executor.send_parts(
@@ -133,6 +153,12 @@ class Router:
         pending = self.pending.pop(msg.invocation_id, None)
         if pending is None:
             return
+        span = pending.span
+        if span is not None:
+            error = msg.error
+            span.end(
+                None if error is None else error.code, None if error is None else error.message
+            )
         caller = pending.caller
         if caller is not None:
             if pending.caller_invocation_id is None and msg.function_id == pending.function_id:
@@ -168,6 +194,8 @@ class Router:
         ]
         for invocation_id, pending in affected:
             del self.pending[invocation_id]
+            if pending.span is not None:
+                pending.span.end(STOPPED.code, STOPPED.message)
             if pending.caller is not None:
                 if pending.caller is not conn:
                     frame = encode(
@@ -198,6 +226,17 @@ class Router:
         timeout_ms: float | None = None,
     ) -> Any:
         """Invoke a function from inside the engine and return its decoded result."""
+        if self.observer is not None:
+            return await traced.invoke(
+                self.functions,
+                self.invoke_remote,
+                self.observer,
+                function_id,
+                payload,
+                metadata,
+                namespace,
+                timeout_ms,
+            )
         entry = self.functions.get(namespace, function_id)
         if entry is None:
             raise InvocationError(
@@ -227,6 +266,8 @@ class Router:
         data: Raw,
         metadata: Raw | UnsetType,
         timeout_ms: float | None,
+        traceparent: str | None = None,
+        baggage: str | None = None,
     ) -> Raw | UnsetType:
         """Send an invocation to the worker owning ``entry`` and wait for the raw result."""
         executor = entry.owner
@@ -241,6 +282,8 @@ class Router:
                 function_id=entry.function_id,
                 data=data,
                 metadata=metadata,
+                traceparent=traceparent,
+                baggage=baggage,
             )
         )
         if not await executor.send(frame):
@@ -277,6 +320,17 @@ class Router:
         A remote function gets its frame queued on the executor's socket (no task per call,
         the executor's answer is dropped on arrival); an in-process one runs on a task.
         """
+        if self.observer is not None:
+            traced.invoke_void(
+                self.functions,
+                self._spawn,
+                self.observer,
+                function_id,
+                payload,
+                metadata,
+                namespace,
+            )
+            return
         entry = self.functions.get(namespace, function_id)
         if entry is None:
             log.debug("void invocation of %s: not found in %s", function_id, namespace)
@@ -311,20 +365,29 @@ class Router:
         reply_id: str | None,
         msg: InvokeFunction,
         data: Raw | UnsetType,
+        span: Span | None = None,
     ) -> None:
         assert entry.handler is not None
         result: Raw | UnsetType = UNSET
         error: ErrorBody | None = None
+        token = None if span is None else CURRENT.set(span)
         try:
             value = await entry.handler(from_raw(data), from_raw(msg.metadata))
+            if span is not None:
+                span.end()
             if reply_id is None:
                 return
             result = to_raw(value) if value is not None else UNSET
         except Exception as exc:
+            error = error_body(exc)
+            if span is not None:
+                span.end(error.code, error.message)
             if reply_id is None:
                 log.debug("void call of %s failed: %s", entry.function_id, exc)
                 return
-            error = error_body(exc)
+        finally:
+            if token is not None:
+                CURRENT.reset(token)
         await conn.send(
             encode(
                 InvocationResult(
@@ -340,6 +403,8 @@ class Router:
         pending = self.pending.pop(invocation_id, None)
         if pending is None:
             return
+        if pending.span is not None:
+            pending.span.end(code, message)
         body = ErrorBody(code=code, message=message)
         if pending.caller is not None:
             frame = encode(
