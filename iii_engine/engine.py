@@ -31,6 +31,7 @@ from iii_engine.core.router import Router
 from iii_engine.core.trigger_frames import TriggerFrames
 from iii_engine.core.triggers import TriggerRegistry
 from iii_engine.core.workers import WorkerTable
+from iii_engine.observe.frames import ObserveFrames
 from iii_engine.processes.supervisor import Supervisor
 from iii_engine.server.connections import WorkerConnection
 from iii_engine.server.listener import Listener
@@ -54,6 +55,7 @@ class Engine:
         self.router = Router(self.functions)
         self.triggers = TriggerRegistry(self.router)
         self.trigger_frames = TriggerFrames(self.triggers)
+        self.observe_frames = ObserveFrames(self.functions, self.router)
         self.workers = WorkerTable(self)
         self.channels = ChannelManager()
         self.supervisor = Supervisor()
@@ -90,6 +92,7 @@ class Engine:
             )
             install_log_functions(self.core_context)
             await self.introspection.install()
+            self.observe_frames.install(self.core_context)
             for instance_id, manager_config in plan.managers.items():
                 await self._start_listener(instance_id, manager_config)
             for instance_id, builtin in plan.builtins.items():

@@ -8,6 +8,7 @@ functions are not owned, so a worker registering the same id replaces them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ class FunctionEntry:
     response_format: Raw | UnsetType = UNSET
     metadata: Raw | UnsetType = UNSET
     extra: dict[str, Any] = field(default_factory=dict)
+    observers: Any = None
+    """The source's observer set while it has observers (see iii_engine.observe)."""
     _middle: bytes | None = None
 
     def frame_middle(self) -> bytes:
@@ -61,6 +64,10 @@ class FunctionRegistry:
         self._by_namespace: dict[str, dict[str, FunctionEntry]] = {}
         self.version = 0
         """Bumped whenever the set of keys changes (drives ``engine::functions-available``)."""
+        self.observed: dict[tuple[str, str], Any] = {}
+        """Observer sets by source key, hung on the entry registered under that key."""
+        self.listener: Callable[[str, str], None] | None = None
+        """Called after a function was put or removed (the observe hub)."""
 
     def get(self, namespace: str, function_id: str) -> FunctionEntry | None:
         """The entry registered under ``(namespace, function_id)``, if any."""
@@ -74,6 +81,9 @@ class FunctionRegistry:
         functions[entry.function_id] = entry
         if previous is None:
             self.version += 1
+        if self.listener is not None:
+            entry.observers = self.observed.get((entry.namespace, entry.function_id))
+            self.listener(entry.namespace, entry.function_id)
         return previous
 
     def remove(
@@ -90,6 +100,8 @@ class FunctionRegistry:
         if not functions:
             del self._by_namespace[namespace]
         self.version += 1
+        if self.listener is not None:
+            self.listener(namespace, function_id)
         return True
 
     def namespaces_of(self, function_id: str) -> list[str]:

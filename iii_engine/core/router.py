@@ -40,6 +40,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
+    from iii_engine.observe.routed import Activations
     from iii_engine.server.connections import WorkerConnection
 
 __all__ = ["Router", "inject_caller", "not_found_message"]
@@ -57,6 +58,8 @@ class Router:
         self.functions = functions
         self.pending: dict[str, Pending] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.observe: Activations | None = None
+        """0.25 observe: calls that need more than byte forwarding (iii_engine.observe)."""
 
     # --- frames from workers ---------------------------------------------------------------------
 
@@ -91,10 +94,16 @@ class Router:
                     not_found_message(self.functions, msg.function_id, namespace),
                 )
             return
+        if (entry.observers is not None or msg.activation is not UNSET) and self.observe:
+            await self.observe.route(conn, msg, entry, reply_id)  # 0.25 observe (slow path)
+            return
         executor = entry.owner
         if executor is None:
             data = inject_caller(msg.data, conn.worker_id)
-            self._spawn(self._run_local(entry, conn, reply_id, msg, data))
+            if entry.extra.get("inline"):
+                await self._run_local(entry, conn, reply_id, msg, data)
+            else:
+                self._spawn(self._run_local(entry, conn, reply_id, msg, data))
             return
         invocation_id = new_id() if reply_id is None else reply_id
         if reply_id is not None:
@@ -134,6 +143,8 @@ class Router:
         pending = self.pending.pop(msg.invocation_id, None)
         if pending is None:
             return
+        if pending.watch is not None:
+            pending.watch.finish(msg)
         caller = pending.caller
         if caller is not None:
             if pending.caller_invocation_id is None and msg.function_id == pending.function_id:
@@ -169,6 +180,8 @@ class Router:
         ]
         for invocation_id, pending in affected:
             del self.pending[invocation_id]
+            if pending.watch is not None:
+                pending.watch.stopped()
             if pending.caller is not None:
                 if pending.caller is not conn:
                     frame = encode(

@@ -13,8 +13,11 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from msgspec import UNSET
+
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_engine.core.worker_log import WorkerLog
+from iii_engine.observe.frames import ENGINE_FEATURES, declared_features
 from iii_sdk import errors
 from iii_sdk.protocol import (
     Reattach,
@@ -23,6 +26,7 @@ from iii_sdk.protocol import (
     RegistrationRejected,
     WorkerRegistered,
     encode,
+    from_raw,
 )
 
 if TYPE_CHECKING:
@@ -72,7 +76,13 @@ class WorkerTable:
         """Steps 2-6 of protocol.md section 2.1: file it, greet it, announce it."""
         self.connections[conn.worker_id] = conn
         await conn.send(
-            encode(WorkerRegistered(worker_id=conn.worker_id, reattach_token=conn.reattach_token))
+            encode(
+                WorkerRegistered(
+                    worker_id=conn.worker_id,
+                    reattach_token=conn.reattach_token,
+                    features=ENGINE_FEATURES,
+                )
+            )
         )
         self.log.socket_open(conn)
         self.engine.triggers.fire(
@@ -95,6 +105,7 @@ class WorkerTable:
                 if n % CLEANUP_BATCH == 0:
                     await asyncio.sleep(0)  # a worker with 10,000 functions must not stall the loop
             conn.functions.clear()
+            self.engine.observe_frames.on_disconnect(conn)
             for caller, frame in self.engine.router.stop_invocations(conn):
                 await caller.send(frame)
             await self.engine.triggers.drop_connection(conn)
@@ -116,6 +127,7 @@ class WorkerTable:
     async def reattach(self, conn: WorkerConnection, msg: Reattach) -> None:
         """Evict the previous connection of a reconnecting worker (protocol.md section 2.5)."""
         previous_id = msg.previous_worker_id
+        self.engine.observe_frames.hub.on_reattach(conn, previous_id, msg.reattach_token)
         if not _UUID.fullmatch(previous_id) or previous_id == conn.worker_id:
             return
         previous = self.connections.get(previous_id)
@@ -158,18 +170,20 @@ class WorkerTable:
             return
         if existing is not None and existing.owner is not conn:
             log.warning("function %s re-registered by worker %s", function_id, conn.worker_id)
-        functions.put(
-            FunctionEntry(
-                function_id=function_id,
-                namespace=namespace,
-                owner=conn,
-                description=msg.description,
-                request_format=msg.request_format,
-                response_format=msg.response_format,
-                metadata=msg.metadata,
-            )
+        entry = FunctionEntry(
+            function_id=function_id,
+            namespace=namespace,
+            owner=conn,
+            description=msg.description,
+            request_format=msg.request_format,
+            response_format=msg.response_format,
+            metadata=msg.metadata,
         )
+        if msg.observe is not UNSET:
+            entry.extra["observe"] = from_raw(msg.observe)
         conn.functions.add(function_id)
+        functions.put(entry)
+        self.engine.observe_frames.owners.on_function_registered(conn, entry)
         if "::" in function_id:
             service = function_id.split("::", 1)[0]
             self.services.setdefault((namespace, service), set()).add(function_id)
@@ -253,6 +267,8 @@ class WorkerTable:
             self.names[(conn.namespace, name)] = conn
         previous = conn.name
         self._store_info(conn, payload, name)
+        conn.features = declared_features(payload)
+        self.engine.observe_frames.owners.on_worker_registered(conn)
         self.log.registered(conn, previous)
         self.engine.triggers.fire(
             "engine::workers-available",

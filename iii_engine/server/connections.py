@@ -74,6 +74,8 @@ class WorkerConnection:
         self.triggers: set[str] = set()
         self.displaced: list[TriggerTypeEntry | Binding] = []
         """Trigger types and bindings of other live workers this one replaced."""
+        self.features: frozenset[str] = frozenset()
+        """0.25 features declared in ``engine::workers::register`` (``observe.v1``, ...)."""
         self.closing = False
         self.cleaned = asyncio.get_running_loop().create_future()
         self._stop_reading = False
@@ -195,6 +197,8 @@ class WorkerConnection:
         try:
             message = decode(data)
         except ProtocolError as exc:
+            if self.engine.observe_frames.dispatch(self, data):
+                return
             if data.strip():
                 log.warning("ignoring undecodable frame from worker %s: %s", self.worker_id, exc)
             return

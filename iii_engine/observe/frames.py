@@ -1,0 +1,106 @@
+"""Dispatch of the observe-family frames a worker sends, and the engine's ``observe.v1`` setup.
+
+The connection's read loop hands a frame here only when the 0.23 decoder did not know it, so
+0.23 traffic never pays for it. Frames are applied inline, in arrival order (an owner's re-acks
+come before its held reports).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from iii_engine.observe.hub import ObserveHub
+from iii_engine.observe.owners import Owners
+from iii_engine.observe.routed import Activations
+from iii_sdk import errors
+from iii_sdk.errors import InvocationError, ProtocolError
+from iii_sdk.observe_protocol import (
+    FEATURE_LARGE_MESSAGES,
+    FEATURE_LOCAL_DISPATCH,
+    FEATURE_OBSERVE,
+    InvocationsObserved,
+    LocalInvocationStats,
+    Observe,
+    ObserverAck,
+    Unobserve,
+    decode_observe_frame,
+)
+
+if TYPE_CHECKING:
+    from iii_engine.builtins.host import LocalWorkerContext
+    from iii_engine.core.registry import FunctionRegistry
+    from iii_engine.core.router import Router
+    from iii_engine.server.connections import WorkerConnection
+
+__all__ = ["ENGINE_FEATURES", "KNOWN_FEATURES", "ObserveFrames", "declared_features"]
+
+ENGINE_FEATURES = [FEATURE_OBSERVE, FEATURE_LOCAL_DISPATCH]
+"""Advertised in every ``workerregistered`` (``large-messages.v1`` is a worker-only feature)."""
+KNOWN_FEATURES = frozenset((FEATURE_OBSERVE, FEATURE_LOCAL_DISPATCH, FEATURE_LARGE_MESSAGES))
+
+
+def declared_features(payload: dict[str, Any]) -> frozenset[str]:
+    """The known feature strings of an ``engine::workers::register`` payload (others ignored)."""
+    value = payload.get("features")
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(f for f in value if isinstance(f, str) and f in KNOWN_FEATURES)
+
+
+class ObserveFrames:
+    """The observe machinery of one engine: hub, activations, owners, frame dispatch."""
+
+    def __init__(self, functions: FunctionRegistry, router: Router) -> None:
+        self.hub = ObserveHub(functions)
+        self.activations = Activations(self.hub, router)
+        self.owners = Owners(self.hub)
+        router.observe = self.activations
+
+    def dispatch(self, conn: WorkerConnection, data: bytes) -> bool:
+        """Apply one observe-family frame; False when ``data`` is not one."""
+        try:
+            frame = decode_observe_frame(data)
+        except ProtocolError:
+            return False
+        if FEATURE_OBSERVE not in conn.features:
+            conn.features = conn.features | {FEATURE_OBSERVE}  # it speaks observe.v1
+        match frame:
+            case Observe():
+                self.hub.on_observe(conn, frame)
+            case Unobserve():
+                self.hub.on_unobserve(conn, frame)
+            case ObserverAck():
+                self.owners.on_ack(conn, frame)
+            case InvocationsObserved():
+                self.owners.on_report(conn, frame)
+            case LocalInvocationStats():
+                self.owners.on_stats(conn, frame)
+            case _:
+                pass  # engine -> worker frames
+        return True
+
+    def on_disconnect(self, conn: WorkerConnection) -> None:
+        """The connection is gone (its functions were already removed)."""
+        self.owners.on_disconnect(conn)
+        self.hub.on_disconnect(conn)
+
+    def install(self, ctx: LocalWorkerContext) -> None:
+        """Register ``engine::observers::get``; ``engine::workers::register`` runs inline."""
+        register = self.hub.functions.get("default", "engine::workers::register")
+        if register is not None:
+            register.extra["inline"] = True  # features apply before the next frame is read
+        ctx.register_function(
+            "engine::observers::get",
+            self.observers_get,
+            description="One observer: its definition, state and counters",
+        )
+
+    async def observers_get(self, payload: Any) -> dict[str, Any]:
+        """``{"id": ...}`` -> ``{"observer": {...}}``."""
+        observer_id = payload.get("id") if isinstance(payload, dict) else None
+        if not isinstance(observer_id, str):
+            raise InvocationError(errors.DESERIALIZATION_ERROR, "missing field `id`")
+        row = self.hub.get_info(observer_id)
+        if row is None:
+            raise InvocationError("NOT_FOUND", f"no observer {observer_id}")
+        return {"observer": row}

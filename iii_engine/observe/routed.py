@@ -1,0 +1,536 @@
+"""The routed path: calls through the engine to observed functions, and activations.
+
+The router hands a call here only when it needs more than byte forwarding: the function has
+observers, or the frame carries 0.25's ``caller``/``observe_depth``/``activation``. The call
+is forwarded with the caller stamped (``worker_id``/``worker_name`` of the calling connection)
+to executors that speak ``observe.v1``; once it finished, each active observer of an ``auto``
+function checks ``on`` and its filter and, on a match, activates its target with the
+``Observed`` envelope (or the input or output alone). Activation frames are queued to their
+targets before the observed call's result goes back to its caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from msgspec import UNSET, Raw, UnsetType
+
+from iii_engine.core.invocation import Pending, error_body, inject_caller
+from iii_engine.core.registry import FunctionEntry
+from iii_engine.observe.model import LOOP_GUARD_DEPTH, MAX_QUEUED, Observer, ObserverSet
+from iii_engine.observe.validate import descriptor
+from iii_sdk import errors
+from iii_sdk.observe_protocol import FEATURE_OBSERVE
+from iii_sdk.protocol import (
+    ErrorBody,
+    InvocationResult,
+    InvokeFunction,
+    encode,
+    from_raw,
+    new_id,
+    to_raw,
+)
+
+if TYPE_CHECKING:
+    from iii_engine.core.router import Router
+    from iii_engine.observe.hub import ObserveHub
+    from iii_engine.server.connections import WorkerConnection
+
+__all__ = ["Activations", "Watch", "stamp_caller"]
+
+log = logging.getLogger("iii.observe")
+
+ENGINE_NAME = "iii-engine"
+OBSERVER_NOT_ACTIVE = "OBSERVER_NOT_ACTIVE"
+
+
+def stamp_caller(asserted: Any, conn: WorkerConnection) -> dict[str, Any]:
+    """The caller as the engine vouches for it: the connection's identity, the rest kept."""
+    caller: dict[str, Any] = {"worker_id": conn.worker_id}
+    name = conn.name
+    if name is not None:
+        caller["worker_name"] = name
+    if isinstance(asserted, dict):
+        for key in ("function_id", "invocation_id"):
+            if isinstance(asserted.get(key), str):
+                caller[key] = asserted[key]
+        parent = asserted.get("parent")
+        if isinstance(parent, dict):
+            caller["parent"] = {
+                k: v
+                for k, v in parent.items()
+                if k in ("worker_id", "worker_name", "function_id", "invocation_id")
+                and isinstance(v, str)
+            }
+    return caller
+
+
+def _depth(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+class Watch:
+    """One observed invocation in flight: what its observers will need once it finished."""
+
+    __slots__ = (
+        "activations",
+        "caller",
+        "data",
+        "depth",
+        "entry",
+        "invocation_id",
+        "metadata",
+        "observers",
+        "started",
+        "started_ms",
+        "traceparent",
+    )
+
+    def __init__(
+        self,
+        activations: Activations,
+        observers: ObserverSet,
+        entry: FunctionEntry,
+        msg: InvokeFunction,
+        caller: dict[str, Any],
+        depth: int,
+    ) -> None:
+        self.activations = activations
+        self.observers = observers
+        self.entry = entry
+        self.data = msg.data
+        self.metadata = msg.metadata
+        self.traceparent = msg.traceparent
+        self.caller = caller
+        self.depth = depth
+        self.invocation_id = ""
+        self.started = time.perf_counter()
+        self.started_ms = int(time.time() * 1000)
+
+    def finish(self, msg: InvocationResult) -> None:
+        """The executor answered."""
+        self.activations.evaluate(self, msg.result, msg.error)
+
+    def stopped(self) -> None:
+        """The executor left before answering: nothing to observe."""
+
+
+class Event:
+    """The observed invocation as an envelope describes it."""
+
+    __slots__ = (
+        "depth",
+        "duration_ms",
+        "function_id",
+        "invocation_id",
+        "namespace",
+        "started_ms",
+        "traceparent",
+    )
+
+    def __init__(
+        self,
+        function_id: str,
+        namespace: str,
+        invocation_id: str,
+        started_ms: int,
+        duration_ms: float,
+        depth: int,
+        traceparent: str | None,
+    ) -> None:
+        self.function_id = function_id
+        self.namespace = namespace
+        self.invocation_id = invocation_id
+        self.started_ms = started_ms
+        self.duration_ms = duration_ms
+        self.depth = depth
+        self.traceparent = traceparent
+
+
+class _Slot:
+    """A sent activation: its answer (or the target leaving) frees an in-flight slot."""
+
+    __slots__ = ("activations", "observer")
+
+    def __init__(self, activations: Activations, observer: Observer) -> None:
+        self.activations = activations
+        self.observer = observer
+
+    def finish(self, msg: InvocationResult) -> None:
+        self.activations.release(self.observer)
+
+    def stopped(self) -> None:
+        self.activations.release(self.observer)
+
+
+class Activations:
+    """Routes watched calls and runs activations."""
+
+    def __init__(self, hub: ObserveHub, router: Router) -> None:
+        self.hub = hub
+        self.router = router
+        hub.activations = self
+
+    # --- calls through the engine ----------------------------------------------------------------
+
+    async def route(
+        self,
+        conn: WorkerConnection,
+        msg: InvokeFunction,
+        entry: FunctionEntry,
+        reply_id: str | None,
+    ) -> None:
+        """Invoke ``entry`` for ``conn`` (the router's slow path)."""
+        if msg.activation is not UNSET:
+            activation = from_raw(msg.activation)
+            if isinstance(activation, dict) and isinstance(activation.get("observer_id"), str):
+                await self._owner_call(conn, msg, activation["observer_id"], reply_id)
+                return
+        depth = _depth(msg.observe_depth)
+        caller = stamp_caller(from_raw(msg.caller), conn)
+        observers = entry.observers
+        watch: Watch | None = None
+        if (
+            isinstance(observers, ObserverSet)
+            and descriptor(entry).get("delivery") != "owner"
+            and observers.active()
+        ):
+            watch = Watch(self, observers, entry, msg, caller, depth)
+        executor = entry.owner
+        if executor is None:
+            data = inject_caller(msg.data, conn.worker_id)
+            self.router._spawn(self._run_local(entry, conn, reply_id, msg, data, watch))
+            return
+        router = self.router
+        invocation_id = new_id() if reply_id is None or reply_id in router.pending else reply_id
+        if reply_id is not None or watch is not None:
+            pending = Pending(
+                msg.function_id,
+                executor,
+                conn if reply_id is not None else None,
+                reply_id if reply_id is not None and reply_id != invocation_id else None,
+            )
+            pending.watch = watch
+            router.pending[invocation_id] = pending
+        if watch is not None:
+            watch.invocation_id = invocation_id
+        capable = FEATURE_OBSERVE in executor.features
+        frame = InvokeFunction(
+            invocation_id=invocation_id,
+            function_id=msg.function_id,
+            data=inject_caller(msg.data, conn.worker_id),
+            traceparent=msg.traceparent,
+            baggage=msg.baggage,
+            metadata=msg.metadata,
+        )
+        if capable:
+            frame.caller = to_raw(caller)
+            frame.observe_depth = depth or None
+        if not await executor.send(encode(frame)) and reply_id is not None:
+            router._fail(invocation_id, errors.CHANNEL_SEND_FAILED, "Executor channel is closed")
+
+    async def _run_local(
+        self,
+        entry: FunctionEntry,
+        conn: WorkerConnection,
+        reply_id: str | None,
+        msg: InvokeFunction,
+        data: Raw | UnsetType,
+        watch: Watch | None,
+    ) -> None:
+        assert entry.handler is not None
+        result: Raw | UnsetType = UNSET
+        error: ErrorBody | None = None
+        try:
+            value = await entry.handler(from_raw(data), from_raw(msg.metadata))
+            result = to_raw(value) if value is not None else UNSET
+        except Exception as exc:
+            error = error_body(exc)
+        if watch is not None:
+            watch.invocation_id = reply_id or new_id()
+            self.evaluate(watch, result, error)
+        if reply_id is not None:
+            await conn.send(
+                encode(
+                    InvocationResult(
+                        invocation_id=reply_id,
+                        function_id=msg.function_id,
+                        result=result,
+                        error=error,
+                    )
+                )
+            )
+
+    # --- evaluation ------------------------------------------------------------------------------
+
+    def evaluate(self, watch: Watch, result: Raw | UnsetType, error: ErrorBody | None) -> None:
+        """Match every active observer against the finished call; activate the matches."""
+        status = "error" if error is not None else "success"
+        doc: dict[str, Any] | None = None
+        event: Event | None = None
+        for observer in watch.observers.active():
+            on = observer.on
+            if on not in ("complete", status):
+                continue
+            if doc is None:
+                doc = {"input": from_raw(watch.data), "caller": watch.caller}
+                if status == "success":
+                    doc["output"] = from_raw(result)
+                else:
+                    assert error is not None
+                    doc["error"] = _error_dict(error)
+                metadata = from_raw(watch.metadata)
+                if metadata is not None:
+                    doc["metadata"] = metadata
+            if not observer.pred(doc):
+                continue
+            if event is None:
+                event = Event(
+                    watch.entry.function_id,
+                    watch.entry.namespace,
+                    watch.invocation_id,
+                    watch.started_ms,
+                    round((time.perf_counter() - watch.started) * 1000, 3),
+                    watch.depth,
+                    watch.traceparent,
+                )
+            self.activate(observer, event, status, doc)
+
+    @staticmethod
+    def event_from_report(entry: FunctionEntry, item: dict[str, Any]) -> Event:
+        """The event of one ``invocationsobserved`` item."""
+        invocation_id = item.get("invocation_id")
+        started = item.get("started_at_ms")
+        duration = item.get("duration_ms")
+        traceparent = item.get("traceparent")
+        return Event(
+            entry.function_id,
+            entry.namespace,
+            invocation_id if isinstance(invocation_id, str) else new_id(),
+            int(started) if isinstance(started, int | float) else int(time.time() * 1000),
+            float(duration) if isinstance(duration, int | float) else 0.0,
+            _depth(item.get("observe_depth")),
+            traceparent if isinstance(traceparent, str) else None,
+        )
+
+    def activate(self, observer: Observer, event: Event, status: str, doc: dict[str, Any]) -> None:
+        """One matched event: build the activation's data and send or queue it."""
+        depth = event.depth + 1
+        if depth > LOOP_GUARD_DEPTH:
+            observer.dropped["LOOP_GUARD"] += 1
+            return
+        activation_id = new_id()
+        if observer.deliver == "input":
+            data: Any = doc.get("input")
+        elif observer.deliver == "output":
+            data = doc.get("output")
+        else:
+            data = {
+                "observer_id": observer.id,
+                "activation_id": activation_id,
+                "function_id": event.function_id,
+                "namespace": event.namespace,
+                "invocation_id": event.invocation_id,
+                "status": status,
+            }
+            for part in observer.capture:
+                if part in doc:
+                    data[part] = doc[part]
+            data["started_at_ms"] = event.started_ms
+            data["duration_ms"] = event.duration_ms
+        caller = {
+            "worker_name": ENGINE_NAME,
+            "function_id": event.function_id,
+            "invocation_id": event.invocation_id,
+        }
+        self.fire(observer, data, caller, depth, activation_id, event.traceparent)
+
+    def fire(
+        self,
+        observer: Observer,
+        data: Any,
+        caller: dict[str, Any],
+        depth: int,
+        activation_id: str,
+        traceparent: str | None = None,
+    ) -> bool:
+        """Count the activation (``max_fires``), then send it or queue it (``max_in_flight``)."""
+        if observer.max_fires is not None and observer.fires >= observer.max_fires:
+            return False
+        item = (to_raw(data), caller, depth, activation_id, traceparent)
+        if observer.in_flight >= observer.max_in_flight:
+            if len(observer.queue) >= MAX_QUEUED:
+                observer.dropped["QUEUE_FULL"] += 1
+                return False
+            observer.queue.append(item)
+        else:
+            self._send(observer, *item)
+        observer.fires += 1
+        if observer.max_fires is not None and observer.fires >= observer.max_fires:
+            self.hub.dispose(observer, "MAX_FIRES", f"fired {observer.fires} time(s)")
+        return True
+
+    def release(self, observer: Observer) -> None:
+        """An activation was answered: send the next queued one."""
+        observer.in_flight = max(0, observer.in_flight - 1)
+        self.pump(observer)
+
+    def pump(self, observer: Observer) -> None:
+        """Send queued activations while slots are free."""
+        while observer.queue and observer.in_flight < observer.max_in_flight:
+            self._send(observer, *observer.queue.popleft())
+
+    def _send(
+        self,
+        observer: Observer,
+        data: Raw,
+        caller: dict[str, Any],
+        depth: int,
+        activation_id: str,
+        traceparent: str | None,
+    ) -> None:
+        entry = self.hub.functions.get(*observer.target)
+        if entry is None:
+            observer.dropped["TARGET_UNAVAILABLE"] += 1
+            return
+        observer.in_flight += 1
+        if entry.handler is not None:
+            self.router._spawn(self._run_target(observer, entry, data))
+            return
+        owner = entry.owner
+        assert owner is not None
+        invocation_id = new_id()
+        pending = Pending(entry.function_id, owner)
+        pending.watch = _Slot(self, observer)
+        self.router.pending[invocation_id] = pending
+        frame = InvokeFunction(
+            invocation_id=invocation_id,
+            function_id=entry.function_id,
+            data=data,
+            metadata=observer.metadata,
+            traceparent=traceparent,
+        )
+        if FEATURE_OBSERVE in owner.features:
+            frame.caller = to_raw(caller)
+            frame.observe_depth = depth
+            frame.activation = to_raw({"observer_id": observer.id, "activation_id": activation_id})
+        if owner.ws.closed:
+            self.router.pending.pop(invocation_id, None)
+            self.release(observer)
+            return
+        owner.post(encode(frame))
+
+    async def _run_target(self, observer: Observer, entry: FunctionEntry, data: Raw) -> None:
+        assert entry.handler is not None
+        try:
+            await entry.handler(from_raw(data), from_raw(observer.metadata))
+        except Exception as exc:
+            log.debug("activation of %s failed: %s", entry.function_id, exc)
+        finally:
+            self.release(observer)
+
+    # --- owner delivery (obs.call) ---------------------------------------------------------------
+
+    async def _owner_call(
+        self,
+        conn: WorkerConnection,
+        msg: InvokeFunction,
+        observer_id: str,
+        reply_id: str | None,
+    ) -> None:
+        observer = self.hub.by_id.get(observer_id)
+        if observer is None or observer.state != "active":
+            if reply_id is not None:
+                await conn.send_error(
+                    reply_id,
+                    msg.function_id,
+                    OBSERVER_NOT_ACTIVE,
+                    f"observer {observer_id} is not active",
+                )
+            return
+        source = self.hub.functions.get(*observer.source)
+        if source is None or source.owner is not conn:
+            if reply_id is not None:
+                await conn.send_error(
+                    reply_id, msg.function_id, errors.FORBIDDEN, "only the owner delivers"
+                )
+            return
+        depth = _depth(msg.observe_depth) + 1
+        if depth > LOOP_GUARD_DEPTH:
+            observer.dropped["LOOP_GUARD"] += 1
+            if reply_id is not None:
+                await conn.send_error(reply_id, msg.function_id, "LOOP_GUARD", "loop guard")
+            return
+        target = self.hub.functions.get(*observer.target)
+        if target is None:
+            if reply_id is not None:
+                await conn.send_error(
+                    reply_id, msg.function_id, OBSERVER_NOT_ACTIVE, "target not registered"
+                )
+            return
+        caller = stamp_caller(from_raw(msg.caller), conn)
+        observer.fires += 1
+        try:
+            result: Any = await self._call_target(observer, target, msg.data, caller, depth)
+            error = None
+        except errors.InvocationError as exc:
+            result, error = UNSET, ErrorBody(exc.code, exc.message, exc.stacktrace)
+        finally:
+            if observer.max_fires is not None and observer.fires >= observer.max_fires:
+                self.hub.dispose(observer, "MAX_FIRES", f"fired {observer.fires} time(s)")
+        if reply_id is not None:
+            await conn.send(
+                encode(
+                    InvocationResult(
+                        invocation_id=reply_id,
+                        function_id=msg.function_id,
+                        result=result,
+                        error=error,
+                    )
+                )
+            )
+
+    async def _call_target(
+        self,
+        observer: Observer,
+        target: FunctionEntry,
+        data: Raw | UnsetType,
+        caller: dict[str, Any],
+        depth: int,
+    ) -> Raw | UnsetType:
+        if target.handler is not None:
+            value = await target.handler(from_raw(data), from_raw(observer.metadata))
+            return UNSET if value is None else to_raw(value)
+        owner = target.owner
+        assert owner is not None
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[Raw | UnsetType, ErrorBody | None]] = loop.create_future()
+        invocation_id = new_id()
+        self.router.pending[invocation_id] = Pending(target.function_id, owner, future=future)
+        frame = InvokeFunction(
+            invocation_id=invocation_id,
+            function_id=target.function_id,
+            data=data,
+            metadata=observer.metadata,
+        )
+        if FEATURE_OBSERVE in owner.features:
+            frame.caller = to_raw(caller)
+            frame.observe_depth = depth
+            frame.activation = to_raw({"observer_id": observer.id, "activation_id": new_id()})
+        if not await owner.send(encode(frame)):
+            self.router.pending.pop(invocation_id, None)
+            raise errors.InvocationError(errors.CHANNEL_SEND_FAILED, "Executor channel is closed")
+        result, error = await future
+        if error is not None:
+            raise errors.InvocationError(error.code, error.message, stacktrace=error.stacktrace)
+        return result
+
+
+def _error_dict(error: ErrorBody) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.stacktrace is not None:
+        body["stacktrace"] = error.stacktrace
+    return body
