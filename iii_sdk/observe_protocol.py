@@ -97,8 +97,8 @@ class FunctionRegistered(Message, kw_only=True):
     id: str
     namespace: str
     revision: int
-    local_dispatch: bool = False
-    observers: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    local_dispatch: bool
+    observers: list[dict[str, Any]]
 
 
 class ObserverAdded(Message, kw_only=True):

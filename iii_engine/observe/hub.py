@@ -159,9 +159,9 @@ class ObserveHub:
         observer.conn = conn
         observer.worker_id = conn.worker_id
         observer.reattach_token = conn.reattach_token
-        for handle in [h for h in observer.timers if getattr(h, "grace", False)]:
-            handle.cancel()
-            observer.timers.remove(handle)
+        if observer.grace is not None:
+            observer.grace.cancel()
+            observer.grace = None
         if observer.state == "suspended":
             observer.reason = None
         self.refresh(observer)
@@ -180,9 +180,7 @@ class ObserveHub:
             observer.conn = None
             observer.state = "suspended"
             observer.reason = {"code": OBSERVER_DISCONNECTED, "message": "observing worker left"}
-            handle = self.call_later(self.grace_s, _bound(self._grace_over, observer))
-            handle.grace = True  # type: ignore[attr-defined]
-            observer.timers.append(handle)
+            observer.grace = self.call_later(self.grace_s, _bound(self._grace_over, observer))
 
     def _grace_over(self, observer: Observer) -> None:
         if observer.conn is None:

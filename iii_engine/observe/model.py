@@ -84,6 +84,8 @@ class Observer:
     """The owner connection acknowledged it (or needs no ack)."""
     announced_revision: int = -1
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    grace: asyncio.TimerHandle | None = None
+    """Runs out when the observing worker stays away (disposal)."""
 
     @property
     def live(self) -> bool:
@@ -120,6 +122,9 @@ class Observer:
         for handle in self.timers:
             handle.cancel()
         self.timers.clear()
+        if self.grace is not None:
+            self.grace.cancel()
+            self.grace = None
 
 
 @dataclass(eq=False)
