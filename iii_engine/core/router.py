@@ -25,6 +25,7 @@ from iii_engine.core.invocation import (
     not_found_message,
 )
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
+from iii_engine.observe.sizes import PAYLOAD_TOO_LARGE, too_large
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import (
@@ -113,6 +114,10 @@ class Router:
             else:
                 self.pending[invocation_id] = Pending(msg.function_id, executor, conn)
         parts = caller_parts(msg.data, conn.worker_id)
+        limit = executor.max_inbound
+        if limit is not None and sum(len(p) for p in parts) > limit:
+            self._fail(invocation_id, PAYLOAD_TOO_LARGE, too_large(len(msg.data or b""), limit))
+            return
         if msg.traceparent is None and msg.baggage is None and is_null(msg.metadata):
             # The common frame, assembled from bytes cached on the entry and the payload's
             # own buffer (no Struct, no encode, no copy of the data before the write).
@@ -147,6 +152,14 @@ class Router:
             pending.watch.finish(msg)
         caller = pending.caller
         if caller is not None:
+            limit = caller.max_inbound
+            if limit is not None and len(frame) > limit:
+                msg = InvocationResult(
+                    invocation_id=msg.invocation_id,
+                    function_id=msg.function_id,
+                    error=ErrorBody(code=PAYLOAD_TOO_LARGE, message=too_large(len(frame), limit)),
+                )
+                frame = encode(msg)
             if pending.caller_invocation_id is None and msg.function_id == pending.function_id:
                 await caller.send(frame)
                 return

@@ -17,6 +17,7 @@ from msgspec import UNSET
 
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_engine.core.worker_log import WorkerLog
+from iii_engine.observe import sizes
 from iii_engine.observe.frames import ENGINE_FEATURES, declared_features
 from iii_sdk import errors
 from iii_sdk.protocol import (
@@ -268,6 +269,7 @@ class WorkerTable:
         previous = conn.name
         self._store_info(conn, payload, name)
         conn.features = declared_features(payload)
+        sizes.apply(conn, payload)
         self.engine.observe_frames.owners.on_worker_registered(conn)
         self.log.registered(conn, previous)
         self.engine.triggers.fire(

@@ -76,6 +76,9 @@ class WorkerConnection:
         """Trigger types and bindings of other live workers this one replaced."""
         self.features: frozenset[str] = frozenset()
         """0.25 features declared in ``engine::workers::register`` (``observe.v1``, ...)."""
+        self.max_inbound: int | None = None
+        """Largest message this worker reads, when below the engine's 64 MiB (see
+        :mod:`iii_engine.observe.sizes`)."""
         self.closing = False
         self.cleaned = asyncio.get_running_loop().create_future()
         self._stop_reading = False
