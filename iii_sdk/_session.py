@@ -37,6 +37,7 @@ from ._execution import Executor
 from ._invocations import PendingCalls
 from ._providers import Providers
 from ._registrations import Registrations
+from .observe import Observers
 
 __all__ = ["Session"]
 
@@ -75,6 +76,7 @@ class Session:
         send_on = self.connection.send_on
         self.executor = Executor(self.registrations.functions, send_on, url)
         self.providers = Providers(self.registrations, send_on)
+        self.observers = Observers(self.connection.send)
         self.worker_id: str | None = None
         self.closed = False
         self.fatal: RegistrationRejected | None = None
@@ -147,13 +149,15 @@ class Session:
         try:
             message = decode(data)
         except IIIError as exc:
-            log.warning("ignoring an undecodable frame from the engine: %s", exc)
+            if not self.observers.on_frame(data):
+                log.warning("ignoring an undecodable frame from the engine: %s", exc)
             return
         handler = self._dispatch.get(type(message))
         if handler is not None:
             handler(message, generation)
 
     def _on_close(self, generation: int) -> None:
+        self.observers.on_disconnected()
         self.pending.fail_generation(generation)
         self.providers.drop()
         if not self.closed:
@@ -183,6 +187,7 @@ class Session:
         log.info("worker %s connected to %s as %s", self.name, self.url, message.worker_id)
         if self._registered is not None and not self._registered.done():
             self._registered.set_result(message.worker_id)
+        self.observers.on_registered()
         self.notify("connected")
 
     def _on_unregister_trigger(self, message: UnregisterTrigger, generation: int) -> None:

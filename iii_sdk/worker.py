@@ -66,6 +66,7 @@ from ._requests import (
     schema_raw,
 )
 from ._session import Session
+from .observe import Observer
 
 __all__ = [
     "ConnectionClosed",
@@ -382,6 +383,16 @@ class Worker:
             self._pending.discard(invocation_id)
             raise
         return from_raw(raw)
+
+    def observe(self, source: str, target: str, **options: Any) -> Observer:
+        """Invoke ``target`` on every matching call of ``source`` (see :mod:`iii_sdk.observe`).
+
+        Options: ``filters``, ``capture``, ``on``, ``deliver``, ``args``, ``metadata``,
+        ``max_fires``, ``expires_in_ms``, ``max_in_flight``, ``observer_id``,
+        ``source_namespace``, ``target_namespace``. Returns the :class:`Observer` handle at
+        once; ``await observer.ready()`` waits until it is active.
+        """
+        return self._session.observers.create(source, target, **options)
 
     def trigger_void(
         self,

@@ -32,10 +32,13 @@ if TYPE_CHECKING:
     from iii_engine.core.router import Router
     from iii_engine.server.connections import WorkerConnection
 
-__all__ = ["ENGINE_FEATURES", "KNOWN_FEATURES", "ObserveFrames", "declared_features"]
+__all__ = ["ENGINE_FEATURES", "KNOWN_FEATURES", "OBSERVING", "ObserveFrames", "declared_features"]
 
 ENGINE_FEATURES = [FEATURE_OBSERVE, FEATURE_LOCAL_DISPATCH]
 """Advertised in every ``workerregistered`` (``large-messages.v1`` is a worker-only feature)."""
+OBSERVING = "observing"
+"""Internal flag (never on the wire): the connection sent observe frames, so it reads the
+observer's answers even without declaring ``observe.v1`` (our SDK, which does not own-dispatch)."""
 KNOWN_FEATURES = frozenset((FEATURE_OBSERVE, FEATURE_LOCAL_DISPATCH, FEATURE_LARGE_MESSAGES))
 
 
@@ -62,8 +65,8 @@ class ObserveFrames:
             frame = decode_observe_frame(data)
         except ProtocolError:
             return False
-        if FEATURE_OBSERVE not in conn.features:
-            conn.features = conn.features | {FEATURE_OBSERVE}  # it speaks observe.v1
+        if OBSERVING not in conn.features:
+            conn.features = conn.features | {OBSERVING}  # it reads observeresult & co
         match frame:
             case Observe():
                 self.hub.on_observe(conn, frame)

@@ -281,7 +281,8 @@ class ObserveHub:
 
     @staticmethod
     def _send(conn: WorkerConnection, frame: Message) -> None:
-        if FEATURE_OBSERVE in conn.features:
+        features = conn.features
+        if FEATURE_OBSERVE in features or "observing" in features:
             conn.post(encode(frame))
 
     def get_info(self, observer_id: str) -> dict[str, Any] | None:
