@@ -5,11 +5,12 @@ from __future__ import annotations
 from bench.scenarios.base import Row, Scenario, Target
 from bench.scenarios.http import HTTP_SCENARIOS
 from bench.scenarios.invoke import INVOKE_SCENARIOS
+from bench.scenarios.observe import OBSERVE_SCENARIOS
 from bench.scenarios.scale import SCALE_SCENARIOS
 
 __all__ = ["NOT_IN_HARNESS", "SCENARIOS", "Row", "Scenario", "Target", "by_name"]
 
-_ORDER = ["floors", "1", "1b", "1c", "2", "3", "4", "5", "5b", "6", "7", "8", "9", "10", "11"]
+_ORDER = ["floors", "1", "1b", "1c", "2", "3", "4", "5", "5b", "6", "7", "8", "9", "10", "11", "17"]
 
 NOT_IN_HARNESS: dict[str, str] = {
     "4": "fan-out: pubsub / trigger to 1, 8, 32, 128 subscribers",
@@ -17,7 +18,8 @@ NOT_IN_HARNESS: dict[str, str] = {
 }
 
 SCENARIOS: list[Scenario] = sorted(
-    [*INVOKE_SCENARIOS, *HTTP_SCENARIOS, *SCALE_SCENARIOS], key=lambda s: _ORDER.index(s.name)
+    [*INVOKE_SCENARIOS, *HTTP_SCENARIOS, *SCALE_SCENARIOS, *OBSERVE_SCENARIOS],
+    key=lambda s: _ORDER.index(s.name),
 )
 
 
