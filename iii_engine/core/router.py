@@ -232,6 +232,8 @@ class Router:
                 not_found_message(self.functions, function_id, namespace),
                 function_id=function_id,
             )
+        if entry.observers is not None and self.observe is not None and self.observe.watched(entry):
+            return await self.observe.invoke(entry, payload, metadata, timeout_ms)
         if entry.handler is not None:
             if timeout_ms is None:
                 return await entry.handler(payload, metadata)
@@ -311,6 +313,9 @@ class Router:
         entry = self.functions.get(namespace, function_id)
         if entry is None:
             log.debug("void invocation of %s: not found in %s", function_id, namespace)
+            return
+        if entry.observers is not None and self.observe is not None and self.observe.watched(entry):
+            self._spawn(self.observe.invoke(entry, payload, metadata, None, void=True))
             return
         if entry.owner is None:
             self._spawn(self._void_local(entry, payload, metadata))

@@ -101,8 +101,8 @@ class Watch:
         self.activations = activations
         self.observers = observers
         self.entry = entry
-        self.data = msg.data
-        self.metadata = msg.metadata
+        self.data: Raw | UnsetType = msg.data
+        self.metadata: Raw | UnsetType = msg.metadata
         self.traceparent = msg.traceparent
         self.caller = caller
         self.depth = depth
@@ -263,6 +263,56 @@ class Activations:
                     )
                 )
             )
+
+    @staticmethod
+    def watched(entry: FunctionEntry) -> bool:
+        """True when ``entry`` has observers (not only an owner that speaks observe.v1)."""
+        return isinstance(entry.observers, ObserverSet)
+
+    async def invoke(
+        self,
+        entry: FunctionEntry,
+        payload: Any,
+        metadata: Any,
+        timeout_ms: float | None,
+        *,
+        void: bool = False,
+    ) -> Any:
+        """A call the engine itself makes (triggers, HTTP, ``Engine.invoke``), observed."""
+        observers = entry.observers
+        watch: Watch | None = None
+        data = to_raw(payload)
+        raw_metadata: Raw | UnsetType = UNSET if metadata is None else to_raw(metadata)
+        if isinstance(observers, ObserverSet) and observers.active():
+            frame = InvokeFunction(function_id=entry.function_id, data=data, metadata=raw_metadata)
+            watch = Watch(self, observers, entry, frame, {"worker_name": ENGINE_NAME}, 0)
+            watch.invocation_id = new_id()
+        result: Raw | UnsetType = UNSET
+        error: ErrorBody | None = None
+        try:
+            if entry.handler is not None:
+                async with asyncio.timeout(None if timeout_ms is None else timeout_ms / 1000):
+                    value = await entry.handler(payload, metadata)
+                result = UNSET if value is None else to_raw(value)
+            else:
+                result = await self.router.invoke_remote(entry, data, raw_metadata, timeout_ms)
+        except TimeoutError:
+            error = ErrorBody(errors.TIMEOUT, "Invocation timed out")
+        except Exception as exc:
+            error = error_body(exc)
+        if watch is not None:
+            self.evaluate(watch, result, error)
+        if error is not None:
+            if void:
+                log.debug("void invocation of %s failed: %s", entry.function_id, error.message)
+                return None
+            raise errors.InvocationError(
+                error.code,
+                error.message,
+                function_id=entry.function_id,
+                stacktrace=error.stacktrace,
+            )
+        return None if void else from_raw(result)
 
     # --- evaluation ------------------------------------------------------------------------------
 

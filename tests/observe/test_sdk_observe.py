@@ -81,3 +81,17 @@ async def test_observers_are_replayed_after_a_reconnect(
     await owner.trigger("app::work", {})
     envelope = await asyncio.wait_for(seen.get(), 10)
     assert envelope["observer_id"] == observer.id
+
+
+async def test_calls_the_engine_makes_are_observed_too(iii_engine: Engine, iii_worker: Any) -> None:
+    worker = await iii_worker(iii_engine, name="w")
+    worker.register_function("app::double", lambda n: n * 2)
+    seen: asyncio.Queue[Any] = asyncio.Queue()
+    worker.register_function("watch::double", seen.put)
+    observer = worker.observe("app::double", "watch::double", on="complete")
+    async with asyncio.timeout(10):
+        await observer.ready()
+    assert await iii_engine.invoke("app::double", 21) == 42
+    envelope = await asyncio.wait_for(seen.get(), 10)
+    assert (envelope["input"], envelope["output"]) == (21, 42)
+    assert envelope["caller"] == {"worker_name": "iii-engine"}
