@@ -193,7 +193,9 @@ class ObserveHub:
         if observers is not None:
             entry = self.functions.get(*key)
             for observer in list(observers.observers.values()):
-                if entry is not None:
+                if entry is None:
+                    observer.acked = False  # the next owner acks again
+                else:
                     try:
                         check_source(observer, entry)
                     except Refused as exc:
