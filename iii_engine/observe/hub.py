@@ -93,6 +93,7 @@ class ObserveHub:
             return
         observer.conn = conn
         observer.worker_id = conn.worker_id
+        observer.worker = (conn.namespace, conn.name)
         observer.reattach_token = conn.reattach_token
         self._attach(observer)
         observer.state = self._desired(observer)
@@ -106,8 +107,13 @@ class ObserveHub:
             )
 
     def _replay(self, conn: WorkerConnection, observer: Observer, msg: Observe) -> None:
+        away = observer.conn is None
         mine = observer.conn is conn or (
-            observer.conn is None and observer.worker_id == conn.worker_id
+            away
+            and (
+                observer.worker_id == conn.worker_id
+                or (conn.name is not None and observer.worker == (conn.namespace, conn.name))
+            )
         )
         if not mine:
             self._send(
@@ -158,6 +164,7 @@ class ObserveHub:
         """The observing worker is back on ``conn``."""
         observer.conn = conn
         observer.worker_id = conn.worker_id
+        observer.worker = (conn.namespace, conn.name)
         observer.reattach_token = conn.reattach_token
         if observer.grace is not None:
             observer.grace.cancel()

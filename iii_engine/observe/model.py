@@ -72,6 +72,8 @@ class Observer:
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     conn: WorkerConnection | None = None
     worker_id: str = ""
+    worker: tuple[str, str | None] = ("", None)
+    """The observing worker's namespace and name (a replay within the grace period matches it)."""
     reattach_token: str | None = None
     state: str = "pending"
     reason: dict[str, str] | None = None

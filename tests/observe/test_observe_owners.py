@@ -199,3 +199,24 @@ async def test_observer_survives_reattach_and_grace_disposes(
         callback()  # the grace period runs out
     assert "keep" not in hub.by_id
     assert hub.tombstones["keep"]["code"] == "OBSERVER_DISCONNECTED"
+
+
+async def test_a_replay_by_worker_name_within_grace_rebinds(
+    iii_engine: Engine, raw: Connect
+) -> None:
+    owner = await raw(iii_engine, "owner", features=None)
+    await owner.register_function("app::job")
+    first = await open_raw(iii_engine.worker_url)
+    await first.register_worker("named-watcher", features=["observe.v1"])
+    await first.register_function("watch::job")
+    await observe(first, "by-name", "app::job", "watch::job")
+    conn = iii_engine.workers.connections[first.worker_id]
+    await first.close()
+    await conn.cleaned
+    # a new process with the same name, no reattach
+    second = await raw(iii_engine, "named-watcher")
+    await second.register_function("watch::job")
+    assert (await observe(second, "by-name", "app::job", "watch::job"))["state"] == "active"
+    stranger = await raw(iii_engine, "someone-else")
+    taken = await observe(stranger, "by-name", "app::job", "watch::job")
+    assert taken["error"]["code"] == "ID_IN_USE"
