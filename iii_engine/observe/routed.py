@@ -20,6 +20,7 @@ from msgspec import UNSET, Raw, UnsetType
 
 from iii_engine.core.invocation import Pending, error_body, inject_caller
 from iii_engine.core.registry import FunctionEntry
+from iii_engine.observe import sizes
 from iii_engine.observe.model import LOOP_GUARD_DEPTH, MAX_QUEUED, Observer, ObserverSet
 from iii_engine.observe.validate import descriptor
 from iii_sdk import errors
@@ -205,6 +206,16 @@ class Activations:
             self.router._spawn(self._run_local(entry, conn, reply_id, msg, data, watch))
             return
         router = self.router
+        limit = executor.max_inbound
+        if limit is not None and len(msg.data or b"") > limit:
+            if reply_id is not None:
+                await conn.send_error(
+                    reply_id,
+                    msg.function_id,
+                    sizes.PAYLOAD_TOO_LARGE,
+                    sizes.too_large(len(msg.data or b""), limit),
+                )
+            return
         invocation_id = new_id() if reply_id is None or reply_id in router.pending else reply_id
         if reply_id is not None or watch is not None:
             pending = Pending(
@@ -452,6 +463,10 @@ class Activations:
             return
         owner = entry.owner
         assert owner is not None
+        if owner.max_inbound is not None and len(data) > owner.max_inbound:
+            observer.in_flight -= 1
+            observer.dropped["TOO_LARGE"] += 1
+            return
         invocation_id = new_id()
         pending = Pending(entry.function_id, owner)
         pending.watch = _Slot(self, observer)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from iii_engine.engine import Engine
-from tests.observe.conftest import Connect
+from tests.observe.conftest import Connect, observe
 
 BIG = "x" * (2 * 1024 * 1024)
 
@@ -38,3 +38,19 @@ async def test_an_older_python_worker_is_spared_messages_over_1_mib(
     call_id = await caller.invoke("old::echo", {"blob": "small"})
     await old.reply(await old.invocation("old::echo"), "ok")
     assert (await caller.result(call_id))["result"] == "ok"
+
+
+async def test_an_activation_too_large_for_its_target_is_dropped(
+    iii_engine: Engine, raw: Connect
+) -> None:
+    source = await raw(iii_engine, "source", features=None, runtime="node")
+    await source.register_function("big::src")
+    old = await raw(iii_engine, "old-python-target", features=None)
+    await old.register_function("old::seen")
+    watcher = await raw(iii_engine, "watcher")
+    await observe(watcher, "big", "big::src", "old::seen", capture=["input"])
+    call_id = await watcher.invoke("big::src", {"blob": BIG})
+    await source.reply(await source.invocation("big::src"), "ok")
+    await watcher.result(call_id)
+    info = await watcher.call_ok("engine::observers::get", {"id": "big"})
+    assert info["observer"]["dropped"] == {"TOO_LARGE": 1}
