@@ -116,6 +116,7 @@ class Engine:
         self.listeners.clear()
         await self.introspection.close()
         await self.router.close()
+        self.observe_frames.close()
         await self.channels.stop()
         for task in list(self._tasks):
             task.cancel()

@@ -87,6 +87,10 @@ class ObserveFrames:
         self.owners.on_disconnect(conn)
         self.hub.on_disconnect(conn)
 
+    def close(self) -> None:
+        """Engine shutdown: stop the observers' timers."""
+        self.hub.close()
+
     def install(self, ctx: LocalWorkerContext) -> None:
         """Register ``engine::observers::get``; ``engine::workers::register`` runs inline."""
         register = self.hub.functions.get("default", "engine::workers::register")

@@ -57,6 +57,7 @@ class ObserveHub:
         self.tombstones: dict[str, dict[str, str]] = {}
         self.grace_s = GRACE_S
         self._call_later = call_later
+        self._timers: set[asyncio.TimerHandle] = set()
         self.activations: Activations | None = None
         self.owners: Owners | None = None
         functions.observed = self.sets
@@ -64,9 +65,24 @@ class ObserveHub:
 
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
         """Schedule ``callback`` (the injectable clock of expiry and grace)."""
+        timers = self._timers
+
+        def fire() -> None:
+            timers.discard(handle)
+            callback()
+
         if self._call_later is not None:
-            return self._call_later(delay_s, callback)
-        return asyncio.get_running_loop().call_later(delay_s, callback)
+            handle = self._call_later(delay_s, fire)
+        else:
+            handle = asyncio.get_running_loop().call_later(delay_s, fire)
+        timers.add(handle)
+        return handle
+
+    def close(self) -> None:
+        """Cancel every timer (engine shutdown)."""
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
 
     # --- frames from observing workers -----------------------------------------------------------
 
@@ -168,6 +184,7 @@ class ObserveHub:
         observer.reattach_token = conn.reattach_token
         if observer.grace is not None:
             observer.grace.cancel()
+            self._timers.discard(observer.grace)
             observer.grace = None
         if observer.state == "suspended":
             observer.reason = None
@@ -265,6 +282,9 @@ class ObserveHub:
         if self.by_id.get(observer.id) is not observer:
             return
         del self.by_id[observer.id]
+        self._timers.difference_update(observer.timers)
+        if observer.grace is not None:
+            self._timers.discard(observer.grace)
         observer.cancel_timers()
         observer.queue.clear()
         targets = self.by_target.get(observer.target)
