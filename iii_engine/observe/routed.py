@@ -16,11 +16,21 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from msgspec import UNSET, Raw, UnsetType
 
-from iii_engine.core.invocation import Pending, error_body, inject_caller
+from iii_engine.core.invocation import Pending, caller_parts, error_body, inject_caller
 from iii_engine.core.registry import FunctionEntry
 from iii_engine.observe import sizes
+from iii_engine.observe.delivery import OwnerDelivery
+from iii_engine.observe.events import (
+    Event,
+    Slot,
+    Watch,
+    depth_of,
+    error_dict,
+    stamp_caller,
+)
 from iii_engine.observe.model import LOOP_GUARD_DEPTH, MAX_QUEUED, Observer, ObserverSet
 from iii_engine.observe.validate import descriptor
 from iii_sdk import errors
@@ -31,6 +41,7 @@ from iii_sdk.protocol import (
     InvokeFunction,
     encode,
     from_raw,
+    is_null,
     new_id,
     to_raw,
 )
@@ -40,131 +51,13 @@ if TYPE_CHECKING:
     from iii_engine.observe.hub import ObserveHub
     from iii_engine.server.connections import WorkerConnection
 
-__all__ = ["Activations", "Watch", "stamp_caller"]
+__all__ = ["Activations"]
 
 log = logging.getLogger("iii.observe")
 
+_json = msgspec.json.encode
 ENGINE_NAME = "iii-engine"
-OBSERVER_NOT_ACTIVE = "OBSERVER_NOT_ACTIVE"
-
-
-def stamp_caller(asserted: Any, conn: WorkerConnection) -> dict[str, Any]:
-    """The caller as the engine vouches for it: the connection's identity, the rest kept."""
-    caller: dict[str, Any] = {"worker_id": conn.worker_id}
-    name = conn.name
-    if name is not None:
-        caller["worker_name"] = name
-    if isinstance(asserted, dict):
-        for key in ("function_id", "invocation_id"):
-            if isinstance(asserted.get(key), str):
-                caller[key] = asserted[key]
-        parent = asserted.get("parent")
-        if isinstance(parent, dict):
-            caller["parent"] = {
-                k: v
-                for k, v in parent.items()
-                if k in ("worker_id", "worker_name", "function_id", "invocation_id")
-                and isinstance(v, str)
-            }
-    return caller
-
-
-def _depth(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-class Watch:
-    """One observed invocation in flight: what its observers will need once it finished."""
-
-    __slots__ = (
-        "activations",
-        "caller",
-        "data",
-        "depth",
-        "entry",
-        "invocation_id",
-        "metadata",
-        "observers",
-        "started",
-        "started_ms",
-        "traceparent",
-    )
-
-    def __init__(
-        self,
-        activations: Activations,
-        observers: ObserverSet,
-        entry: FunctionEntry,
-        msg: InvokeFunction,
-        caller: dict[str, Any],
-        depth: int,
-    ) -> None:
-        self.activations = activations
-        self.observers = observers
-        self.entry = entry
-        self.data: Raw | UnsetType = msg.data
-        self.metadata: Raw | UnsetType = msg.metadata
-        self.traceparent = msg.traceparent
-        self.caller = caller
-        self.depth = depth
-        self.invocation_id = ""
-        self.started = time.perf_counter()
-        self.started_ms = int(time.time() * 1000)
-
-    def finish(self, msg: InvocationResult) -> None:
-        """The executor answered."""
-        self.activations.evaluate(self, msg.result, msg.error)
-
-    def stopped(self) -> None:
-        """The executor left before answering: nothing to observe."""
-
-
-class Event:
-    """The observed invocation as an envelope describes it."""
-
-    __slots__ = (
-        "depth",
-        "duration_ms",
-        "function_id",
-        "invocation_id",
-        "namespace",
-        "started_ms",
-        "traceparent",
-    )
-
-    def __init__(
-        self,
-        function_id: str,
-        namespace: str,
-        invocation_id: str,
-        started_ms: int,
-        duration_ms: float,
-        depth: int,
-        traceparent: str | None,
-    ) -> None:
-        self.function_id = function_id
-        self.namespace = namespace
-        self.invocation_id = invocation_id
-        self.started_ms = started_ms
-        self.duration_ms = duration_ms
-        self.depth = depth
-        self.traceparent = traceparent
-
-
-class _Slot:
-    """A sent activation: its answer (or the target leaving) frees an in-flight slot."""
-
-    __slots__ = ("activations", "observer")
-
-    def __init__(self, activations: Activations, observer: Observer) -> None:
-        self.activations = activations
-        self.observer = observer
-
-    def finish(self, msg: InvocationResult) -> None:
-        self.activations.release(self.observer)
-
-    def stopped(self) -> None:
-        self.activations.release(self.observer)
+_INVOKE_HEAD = b'{"type":"invokefunction","invocation_id":"'
 
 
 class Activations:
@@ -173,6 +66,7 @@ class Activations:
     def __init__(self, hub: ObserveHub, router: Router) -> None:
         self.hub = hub
         self.router = router
+        self.delivery = OwnerDelivery(hub, router)
         hub.activations = self
 
     # --- calls through the engine ----------------------------------------------------------------
@@ -188,9 +82,9 @@ class Activations:
         if msg.activation is not UNSET:
             activation = from_raw(msg.activation)
             if isinstance(activation, dict) and isinstance(activation.get("observer_id"), str):
-                await self._owner_call(conn, msg, activation["observer_id"], reply_id)
+                await self.delivery.owner_call(conn, msg, activation["observer_id"], reply_id)
                 return
-        depth = _depth(msg.observe_depth)
+        depth = depth_of(msg.observe_depth)
         caller = stamp_caller(from_raw(msg.caller), conn)
         observers = entry.observers
         watch: Watch | None = None
@@ -229,6 +123,29 @@ class Activations:
         if watch is not None:
             watch.invocation_id = invocation_id
         capable = FEATURE_OBSERVE in executor.features
+        if msg.traceparent is None and msg.baggage is None and is_null(msg.metadata):
+            # The common frame, spliced from bytes like the router's own path.
+            tail: tuple[bytes, ...] = (b"}",)
+            if capable:
+                tail = (
+                    b',"caller":',
+                    _json(caller),
+                    b"}" if not depth else b',"observe_depth":%d}' % depth,
+                )
+            sent = await executor.send_parts(
+                (
+                    _INVOKE_HEAD,
+                    invocation_id.encode(),
+                    entry.frame_middle(),
+                    *caller_parts(msg.data, conn.worker_id),
+                    *tail,
+                )
+            )
+            if not sent and reply_id is not None:
+                router._fail(
+                    invocation_id, errors.CHANNEL_SEND_FAILED, "Executor channel is closed"
+                )
+            return
         frame = InvokeFunction(
             invocation_id=invocation_id,
             function_id=msg.function_id,
@@ -342,7 +259,7 @@ class Activations:
                     doc["output"] = from_raw(result)
                 else:
                     assert error is not None
-                    doc["error"] = _error_dict(error)
+                    doc["error"] = error_dict(error)
                 metadata = from_raw(watch.metadata)
                 if metadata is not None:
                     doc["metadata"] = metadata
@@ -373,7 +290,7 @@ class Activations:
             invocation_id if isinstance(invocation_id, str) else new_id(),
             int(started) if isinstance(started, int | float) else int(time.time() * 1000),
             float(duration) if isinstance(duration, int | float) else 0.0,
-            _depth(item.get("observe_depth")),
+            depth_of(item.get("observe_depth")),
             traceparent if isinstance(traceparent, str) else None,
         )
 
@@ -469,7 +386,7 @@ class Activations:
             return
         invocation_id = new_id()
         pending = Pending(entry.function_id, owner)
-        pending.watch = _Slot(self, observer)
+        pending.watch = Slot(self, observer)
         self.router.pending[invocation_id] = pending
         frame = InvokeFunction(
             invocation_id=invocation_id,
@@ -496,106 +413,3 @@ class Activations:
             log.debug("activation of %s failed: %s", entry.function_id, exc)
         finally:
             self.release(observer)
-
-    # --- owner delivery (obs.call) ---------------------------------------------------------------
-
-    async def _owner_call(
-        self,
-        conn: WorkerConnection,
-        msg: InvokeFunction,
-        observer_id: str,
-        reply_id: str | None,
-    ) -> None:
-        observer = self.hub.by_id.get(observer_id)
-        if observer is None or observer.state != "active":
-            if reply_id is not None:
-                await conn.send_error(
-                    reply_id,
-                    msg.function_id,
-                    OBSERVER_NOT_ACTIVE,
-                    f"observer {observer_id} is not active",
-                )
-            return
-        source = self.hub.functions.get(*observer.source)
-        if source is None or source.owner is not conn:
-            if reply_id is not None:
-                await conn.send_error(
-                    reply_id, msg.function_id, errors.FORBIDDEN, "only the owner delivers"
-                )
-            return
-        depth = _depth(msg.observe_depth) + 1
-        if depth > LOOP_GUARD_DEPTH:
-            observer.dropped["LOOP_GUARD"] += 1
-            if reply_id is not None:
-                await conn.send_error(reply_id, msg.function_id, "LOOP_GUARD", "loop guard")
-            return
-        target = self.hub.functions.get(*observer.target)
-        if target is None:
-            if reply_id is not None:
-                await conn.send_error(
-                    reply_id, msg.function_id, OBSERVER_NOT_ACTIVE, "target not registered"
-                )
-            return
-        caller = stamp_caller(from_raw(msg.caller), conn)
-        observer.fires += 1
-        try:
-            result: Any = await self._call_target(observer, target, msg.data, caller, depth)
-            error = None
-        except errors.InvocationError as exc:
-            result, error = UNSET, ErrorBody(exc.code, exc.message, exc.stacktrace)
-        finally:
-            if observer.max_fires is not None and observer.fires >= observer.max_fires:
-                self.hub.dispose(observer, "MAX_FIRES", f"fired {observer.fires} time(s)")
-        if reply_id is not None:
-            await conn.send(
-                encode(
-                    InvocationResult(
-                        invocation_id=reply_id,
-                        function_id=msg.function_id,
-                        result=result,
-                        error=error,
-                    )
-                )
-            )
-
-    async def _call_target(
-        self,
-        observer: Observer,
-        target: FunctionEntry,
-        data: Raw | UnsetType,
-        caller: dict[str, Any],
-        depth: int,
-    ) -> Raw | UnsetType:
-        if target.handler is not None:
-            value = await target.handler(from_raw(data), from_raw(observer.metadata))
-            return UNSET if value is None else to_raw(value)
-        owner = target.owner
-        assert owner is not None
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[tuple[Raw | UnsetType, ErrorBody | None]] = loop.create_future()
-        invocation_id = new_id()
-        self.router.pending[invocation_id] = Pending(target.function_id, owner, future=future)
-        frame = InvokeFunction(
-            invocation_id=invocation_id,
-            function_id=target.function_id,
-            data=data,
-            metadata=observer.metadata,
-        )
-        if FEATURE_OBSERVE in owner.features:
-            frame.caller = to_raw(caller)
-            frame.observe_depth = depth
-            frame.activation = to_raw({"observer_id": observer.id, "activation_id": new_id()})
-        if not await owner.send(encode(frame)):
-            self.router.pending.pop(invocation_id, None)
-            raise errors.InvocationError(errors.CHANNEL_SEND_FAILED, "Executor channel is closed")
-        result, error = await future
-        if error is not None:
-            raise errors.InvocationError(error.code, error.message, stacktrace=error.stacktrace)
-        return result
-
-
-def _error_dict(error: ErrorBody) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.stacktrace is not None:
-        body["stacktrace"] = error.stacktrace
-    return body
