@@ -104,7 +104,13 @@ async def http_floor(opts: Options) -> AsyncIterator[System]:
 
 
 async def _raw_worker(
-    opts: Options, url: str, connections: int, functions: int, prefix: str, routes: int
+    opts: Options,
+    url: str,
+    connections: int,
+    functions: int,
+    prefix: str,
+    routes: int,
+    observe: str = "",
 ) -> Proc:
     args = [
         "--url",
@@ -118,6 +124,8 @@ async def _raw_worker(
         "--routes",
         str(routes),
     ]
+    if observe:
+        args += ["--observe", observe]
     return await _python(opts, "raw-worker", "bench.peers.raw_worker", *args)
 
 
@@ -163,10 +171,12 @@ async def engine(
     routes: int = 0,
     extra: list[dict[str, object]] | None = None,
     cron_jobs: int = 0,
+    observe: str = "",
 ) -> AsyncIterator[System]:
     """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None.
 
     ``cron_jobs`` adds iii-cron and a raw worker binding that many every-second cron triggers.
+    ``observe`` (filter JSON): the raw worker also observes its function with that filter.
     """
     ws_port = free_port()
     http_port = free_port() if http else None
@@ -194,7 +204,9 @@ async def engine(
         if http_port is not None:
             await eng.wait_port(http_port)
         if worker == "raw":
-            procs.append(await _raw_worker(opts, url, connections, functions, prefix, routes))
+            procs.append(
+                await _raw_worker(opts, url, connections, functions, prefix, routes, observe)
+            )
         elif worker == "sdk":
             procs.append(
                 await _python(

@@ -33,6 +33,7 @@ from iii_engine.core.router import Router
 from iii_engine.core.trigger_frames import TriggerFrames
 from iii_engine.core.triggers import TriggerRegistry
 from iii_engine.core.workers import WorkerTable
+from iii_engine.observe.frames import ObserveFrames
 from iii_engine.processes.supervisor import Supervisor
 from iii_engine.server.badframes import cap_log_lines
 from iii_engine.server.dispatch import FrameDispatcher
@@ -58,6 +59,8 @@ class Engine:
         self.router = Router(self.functions)
         self.triggers = TriggerRegistry(self.router)
         self.trigger_frames = TriggerFrames(self.triggers)
+        self.observe_frames = ObserveFrames(self.functions, self.router)
+        self.router.observe = self.observe_frames.activations
         self.channels = ChannelManager()
         self.workers = WorkerTable(
             self.functions,
@@ -65,9 +68,14 @@ class Engine:
             self.triggers,
             drop_channels=self.channels.drop_owner,
             spawn=self.spawn,
+            observe=self.observe_frames,
         )
         self.frames = FrameDispatcher(
-            self.router, self.workers, self.trigger_frames, self.on_telemetry
+            self.router,
+            self.workers,
+            self.trigger_frames,
+            self.on_telemetry,
+            on_unknown=self.observe_frames.dispatch,
         )
         self.supervisor = Supervisor()
         self.core_context = self._context("iii-engine-functions")
@@ -108,6 +116,7 @@ class Engine:
             )
             install_log_functions(self.core_context)
             await self.introspection.install()
+            self.observe_frames.install(self.core_context)
             # Ready means ready: workers connect only once every built-in has registered.
             for instance_id, builtin in plan.builtins.items():
                 await self._start_builtin(instance_id, builtin.spec, builtin.config)
@@ -132,6 +141,7 @@ class Engine:
         self.listeners.clear()
         await self.introspection.close()
         await self.router.close()
+        self.observe_frames.close()
         await self.channels.stop()
         for task in list(self._tasks):
             task.cancel()

@@ -6,6 +6,7 @@ from bench.scenarios.base import Row, Scenario, Target
 from bench.scenarios.cron import CRON_SCENARIOS
 from bench.scenarios.http import HTTP_SCENARIOS
 from bench.scenarios.invoke import INVOKE_SCENARIOS
+from bench.scenarios.observe import OBSERVE_SCENARIOS
 from bench.scenarios.queue import QUEUE_SCENARIOS
 from bench.scenarios.scale import SCALE_SCENARIOS
 from bench.scenarios.stream import STREAM_SCENARIOS
@@ -30,6 +31,7 @@ _ORDER = [
     "11",
     "13",
     "14",
+    "17",
 ]
 
 NOT_IN_HARNESS: dict[str, str] = {
@@ -44,6 +46,7 @@ SCENARIOS: list[Scenario] = sorted(
         *QUEUE_SCENARIOS,
         *CRON_SCENARIOS,
         *STREAM_SCENARIOS,
+        *OBSERVE_SCENARIOS,
     ],
     key=lambda s: _ORDER.index(s.name),
 )

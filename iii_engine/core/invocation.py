@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from msgspec import Raw, UnsetType
 
@@ -34,7 +34,7 @@ STOPPED = ErrorBody(code=errors.INVOCATION_STOPPED, message="Invocation stopped"
 class Pending:
     """Where the result of one forwarded invocation goes."""
 
-    __slots__ = ("caller", "caller_invocation_id", "executor", "function_id", "future")
+    __slots__ = ("caller", "caller_invocation_id", "executor", "function_id", "future", "watch")
 
     def __init__(
         self,
@@ -49,6 +49,8 @@ class Pending:
         self.caller = caller
         self.caller_invocation_id = caller_invocation_id
         self.future = future
+        self.watch: Any = None
+        """Observe hook: ``finish(result)`` / ``stopped()`` (see iii_engine.observe.routed)."""
 
 
 def caller_parts(data: Raw | UnsetType, worker_id: str) -> tuple[Chunk, ...]:

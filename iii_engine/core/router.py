@@ -24,6 +24,7 @@ from iii_engine.core.invocation import (
     not_found_message,
 )
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
+from iii_engine.core.sizes import PAYLOAD_TOO_LARGE, too_large
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError, error_body, invocation_error
 from iii_sdk.protocol import (
@@ -39,6 +40,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
+    from iii_engine.core.observing import ObserveRoute
     from iii_engine.core.peer import Peer
 
 __all__ = ["Router", "inject_caller", "not_found_message"]
@@ -56,6 +58,8 @@ class Router:
         self.functions = functions
         self.pending: dict[str, Pending] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.observe: ObserveRoute | None = None
+        """0.25 observe: calls that need more than byte forwarding (iii_engine.observe)."""
 
     # --- frames from workers ---------------------------------------------------------------------
 
@@ -90,10 +94,16 @@ class Router:
                     not_found_message(self.functions, msg.function_id, namespace),
                 )
             return
+        if (entry.observers is not None or msg.activation is not UNSET) and self.observe:
+            await self.observe.route(conn, msg, entry, reply_id)  # 0.25 observe (slow path)
+            return
         executor = entry.owner
         if executor is None:
             data = inject_caller(msg.data, conn.worker_id)
-            self._spawn(self._run_local(entry, conn, reply_id, msg, data))
+            if entry.extra.get("inline"):
+                await self._run_local(entry, conn, reply_id, msg, data)
+            else:
+                self._spawn(self._run_local(entry, conn, reply_id, msg, data))
             return
         invocation_id = new_id() if reply_id is None else reply_id
         if reply_id is not None:
@@ -103,6 +113,10 @@ class Router:
             else:
                 self.pending[invocation_id] = Pending(msg.function_id, executor, conn)
         parts = caller_parts(msg.data, conn.worker_id)
+        limit = executor.max_inbound
+        if limit is not None and sum(len(p) for p in parts) > limit:
+            self._fail(invocation_id, PAYLOAD_TOO_LARGE, too_large(len(msg.data or b""), limit))
+            return
         if msg.traceparent is None and msg.baggage is None and is_null(msg.metadata):
             # The common frame, assembled from bytes cached on the entry and the payload's
             # own buffer (no Struct, no encode, no copy of the data before the write).
@@ -133,8 +147,18 @@ class Router:
         pending = self.pending.pop(msg.invocation_id, None)
         if pending is None:
             return
+        if pending.watch is not None:
+            pending.watch.finish(msg)
         caller = pending.caller
         if caller is not None:
+            limit = caller.max_inbound
+            if limit is not None and len(frame) > limit:
+                msg = InvocationResult(
+                    invocation_id=msg.invocation_id,
+                    function_id=msg.function_id,
+                    error=ErrorBody(code=PAYLOAD_TOO_LARGE, message=too_large(len(frame), limit)),
+                )
+                frame = encode(msg)
             if pending.caller_invocation_id is None and msg.function_id == pending.function_id:
                 await caller.send(frame)
                 return
@@ -168,6 +192,8 @@ class Router:
         ]
         for invocation_id, pending in affected:
             del self.pending[invocation_id]
+            if pending.watch is not None:
+                pending.watch.stopped()
             if pending.caller is not None:
                 if pending.caller is not conn:
                     frame = encode(
@@ -205,6 +231,8 @@ class Router:
                 not_found_message(self.functions, function_id, namespace),
                 function_id=function_id,
             )
+        if entry.observers is not None and self.observe is not None and self.observe.watched(entry):
+            return await self.observe.invoke(entry, payload, metadata, timeout_ms)
         if entry.handler is not None:
             if timeout_ms is None:
                 return await entry.handler(payload, metadata)
@@ -280,6 +308,9 @@ class Router:
         entry = self.functions.get(namespace, function_id)
         if entry is None:
             log.debug("void invocation of %s: not found in %s", function_id, namespace)
+            return
+        if entry.observers is not None and self.observe is not None and self.observe.watched(entry):
+            self._spawn(self.observe.invoke(entry, payload, metadata, None, void=True))
             return
         if entry.owner is None:
             self._spawn(self._void_local(entry, payload, metadata))

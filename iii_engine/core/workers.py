@@ -14,6 +14,10 @@ import unicodedata
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from msgspec import UNSET
+
+from iii_engine.core import sizes
+from iii_engine.core.observing import ENGINE_FEATURES, declared_features
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_engine.core.worker_log import WorkerLog
 from iii_sdk import errors
@@ -24,9 +28,11 @@ from iii_sdk.protocol import (
     RegistrationRejectedFrame,
     WorkerRegistered,
     encode,
+    from_raw,
 )
 
 if TYPE_CHECKING:
+    from iii_engine.core.observing import WorkerObserver
     from iii_engine.core.peer import Peer
     from iii_engine.core.router import Router
     from iii_engine.core.triggers import TriggerRegistry
@@ -56,7 +62,8 @@ class WorkerTable:
     """Every live connection, the worker-name leases, the services map and who owns what.
 
     ``drop_channels(worker_id)`` removes the data channels a disconnected worker owned;
-    ``spawn(coro)`` runs a background task owned by the engine.
+    ``spawn(coro)`` runs a background task owned by the engine. ``observe`` (protocol 0.25
+    observers) hears of worker and function registrations, reattaches and disconnects.
     """
 
     def __init__(
@@ -67,12 +74,15 @@ class WorkerTable:
         *,
         drop_channels: Callable[[str], None],
         spawn: Callable[[Coroutine[Any, Any, Any]], None],
+        observe: WorkerObserver | None = None,
     ) -> None:
         self.functions = functions
         self.router = router
         self.triggers = triggers
         self._drop_channels = drop_channels
         self._spawn = spawn
+        self._observe = observe
+        """0.25 observers: told about registrations, reattaches and disconnects."""
         self.connections: dict[str, Peer] = {}
         self.names: dict[tuple[str, str], Peer] = {}
         self.services: dict[tuple[str, str], set[str]] = {}
@@ -95,7 +105,13 @@ class WorkerTable:
         """Admission (docs/protocol.md section 2.1): file it, greet it, announce it."""
         self.connections[conn.worker_id] = conn
         await conn.send(
-            encode(WorkerRegistered(worker_id=conn.worker_id, reattach_token=conn.reattach_token))
+            encode(
+                WorkerRegistered(
+                    worker_id=conn.worker_id,
+                    reattach_token=conn.reattach_token,
+                    features=ENGINE_FEATURES,
+                )
+            )
         )
         self.log.socket_open(conn)
         self.triggers.fire(
@@ -118,6 +134,8 @@ class WorkerTable:
                 if n % CLEANUP_BATCH == 0:
                     await asyncio.sleep(0)  # a worker with 10,000 functions must not stall the loop
             self._functions_of.pop(conn, None)
+            if self._observe is not None:
+                self._observe.on_disconnect(conn)
             for caller, frame in self.router.stop_invocations(conn):
                 await caller.send(frame)
             await self.triggers.drop_connection(conn)
@@ -139,6 +157,8 @@ class WorkerTable:
     async def reattach(self, conn: Peer, msg: Reattach) -> None:
         """Evict the previous connection of a reconnecting worker (docs/protocol.md section 2.5)."""
         previous_id = msg.previous_worker_id
+        if self._observe is not None:
+            self._observe.on_reattach(conn, previous_id, msg.reattach_token)
         if not _UUID.fullmatch(previous_id) or previous_id == conn.worker_id:
             return
         previous = self.connections.get(previous_id)
@@ -185,18 +205,21 @@ class WorkerTable:
             return
         if existing is not None and existing.owner is not conn:
             log.warning("function %s re-registered by worker %s", function_id, conn.worker_id)
-        functions.put(
-            FunctionEntry(
-                function_id=function_id,
-                namespace=namespace,
-                owner=conn,
-                description=msg.description,
-                request_format=msg.request_format,
-                response_format=msg.response_format,
-                metadata=msg.metadata,
-            )
+        entry = FunctionEntry(
+            function_id=function_id,
+            namespace=namespace,
+            owner=conn,
+            description=msg.description,
+            request_format=msg.request_format,
+            response_format=msg.response_format,
+            metadata=msg.metadata,
         )
+        if msg.observe is not UNSET:
+            entry.extra["observe"] = from_raw(msg.observe)
         self._functions_of.setdefault(conn, set()).add(function_id)
+        functions.put(entry)
+        if self._observe is not None:
+            self._observe.on_function_registered(conn, entry)
         if "::" in function_id:
             service = function_id.split("::", 1)[0]
             self.services.setdefault((namespace, service), set()).add(function_id)
@@ -282,6 +305,10 @@ class WorkerTable:
             self.names[(conn.namespace, name)] = conn
         previous = conn.name
         self._store_info(conn, payload, name)
+        conn.features = declared_features(payload)
+        sizes.apply(conn, payload)
+        if self._observe is not None:
+            self._observe.on_worker_registered(conn, self._functions_of.get(conn, ()))
         self.log.registered(conn, previous)
         self.triggers.fire(
             "engine::workers-available",
