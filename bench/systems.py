@@ -106,7 +106,13 @@ async def http_floor(opts: Options) -> AsyncIterator[System]:
 
 
 async def _raw_worker(
-    opts: Options, url: str, connections: int, functions: int, prefix: str, routes: int
+    opts: Options,
+    url: str,
+    connections: int,
+    functions: int,
+    prefix: str,
+    routes: int,
+    observe: str = "",
 ) -> Proc:
     args = [
         "--url",
@@ -120,6 +126,8 @@ async def _raw_worker(
         "--routes",
         str(routes),
     ]
+    if observe:
+        args += ["--observe", observe]
     return await _python(opts, "raw-worker", "bench.peers.raw_worker", *args)
 
 
@@ -192,6 +200,7 @@ async def engine(
     rbac: bool = False,
     observability: dict[str, object] | None = None,
     block_observability: bool = False,
+    observe: str = "",
 ) -> AsyncIterator[System]:
     """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None.
 
@@ -200,6 +209,7 @@ async def engine(
     ``expose_functions`` (the worker stays on the first).
     ``observability`` is the iii-observability config block; ``block_observability`` runs the
     engine without that plugin at all (``III_BLOCK_PLUGINS=observability``: no observer).
+    ``observe`` (filter JSON): the raw worker also observes its function with that filter.
     """
     ws_port = free_port()
     http_port = free_port() if http else None
@@ -239,7 +249,9 @@ async def engine(
         if http_port is not None:
             await eng.wait_port(http_port)
         if worker == "raw":
-            procs.append(await _raw_worker(opts, url, connections, functions, prefix, routes))
+            procs.append(
+                await _raw_worker(opts, url, connections, functions, prefix, routes, observe)
+            )
         elif worker == "sdk":
             procs.append(
                 await _python(

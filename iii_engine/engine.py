@@ -36,6 +36,7 @@ from iii_engine.core.router import Router
 from iii_engine.core.trigger_frames import TriggerFrames
 from iii_engine.core.triggers import TriggerRegistry
 from iii_engine.core.workers import NamespaceHooks, WorkerTable
+from iii_engine.observe.frames import ObserveFrames
 from iii_engine.processes.supervisor import Supervisor
 from iii_engine.server.badframes import cap_log_lines
 from iii_engine.server.dispatch import FrameDispatcher
@@ -64,6 +65,8 @@ class Engine:
         self.router = Router(self.functions)
         self.triggers = TriggerRegistry(self.router)
         self.trigger_frames = TriggerFrames(self.triggers)
+        self.observe_frames = ObserveFrames(self.functions, self.router)
+        self.router.observe = self.observe_frames.activations
         self.channels = ChannelManager()
         self.workers = WorkerTable(
             self.functions,
@@ -73,9 +76,14 @@ class Engine:
             spawn=self.spawn,
             namespaces=self._namespace_hooks(),
             register_external=self._register_external,
+            observe=self.observe_frames,
         )
         self.frames = FrameDispatcher(
-            self.router, self.workers, self.trigger_frames, self.on_telemetry
+            self.router,
+            self.workers,
+            self.trigger_frames,
+            self.on_telemetry,
+            on_unknown=self.observe_frames.dispatch,
         )
         self.namespaces = Namespaces(
             self.functions,
@@ -127,6 +135,7 @@ class Engine:
             if not any(b.spec.name == OBSERVABILITY for b in plan.builtins.values()):
                 install_log_functions(self.core_context)  # fallback: the plugin is not loaded
             await self.introspection.install()
+            self.observe_frames.install(self.core_context)
             # Ready means ready: workers connect only once every built-in has registered.
             for instance_id, builtin in plan.builtins.items():
                 await self._start_builtin(instance_id, builtin.spec, builtin.config)
@@ -151,6 +160,7 @@ class Engine:
         self.listeners.clear()
         await self.introspection.close()
         await self.router.close()
+        self.observe_frames.close()
         await self.channels.stop()
         for task in list(self._tasks):
             task.cancel()

@@ -13,6 +13,7 @@ from iii_sdk.errors import (
     RegistrationRejected,
 )
 from iii_sdk.hookspecs import hookimpl
+from iii_sdk.observe import Observer, ObserveRejected
 from iii_sdk.plugin import (
     BuiltinWorker,
     Channel,
@@ -46,6 +47,8 @@ __all__ = [  # noqa: RUF022 - grouped by topic, sorted within a group
     "RegistrationRejected",
     # workers
     "FunctionHandle",
+    "ObserveRejected",
+    "Observer",
     "RemoteContext",
     "HttpInvocationRef",
     "SyncHandle",

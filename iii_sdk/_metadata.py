@@ -113,4 +113,5 @@ def worker_metadata(name: str, namespace: str | None, description: str | None) -
     }
     if description:
         payload["description"] = description
+    payload["features"] = ["large-messages.v1"]  # this SDK reads messages up to 64 MiB
     return payload

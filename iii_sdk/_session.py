@@ -60,6 +60,7 @@ from ._registrations import (
     TriggerTypeHandle,
     TriggerTypeRegistration,
 )
+from .observe import Observers
 
 __all__ = ["Session"]
 
@@ -96,6 +97,9 @@ class Session:
         )
         self.executor = Executor(self.registrations.functions, self._reply, url)
         self.providers = Providers(self.registrations, self._reply)
+        # Observers re-send every live observer on ``workerregistered``: like registrations,
+        # dropped while offline and queued while the replay runs.
+        self.observers = Observers(lambda frame: self.connection.post(frame, offline="replay"))
         self.worker_id: str | None = None
         self.closed = False
         self.fatal: RegistrationRejected | None = None
@@ -284,13 +288,15 @@ class Session:
         try:
             message = decode(data)
         except IIIError as exc:
-            log.warning("ignoring an undecodable frame from the engine: %s", exc)
+            if not self.observers.on_frame(data):
+                log.warning("ignoring an undecodable frame from the engine: %s", exc)
             return
         handler = self._dispatch.get(type(message))
         if handler is not None:
             handler(message, generation)
 
     def _on_close(self, generation: int) -> None:
+        self.observers.on_disconnected()
         self.pending.fail_generation(generation)
         self.providers.drop()
         if not self.closed:
@@ -309,6 +315,7 @@ class Session:
         log.info("worker %s connected to %s as %s", self.name, self.url, message.worker_id)
         if self._registered is not None and not self._registered.done():
             self._registered.set_result(message.worker_id)
+        self.observers.on_registered()
         self.notify("connected")
 
     def _on_unregister_trigger(self, message: UnregisterTrigger, generation: int) -> None:

@@ -150,6 +150,8 @@ class RegisterFunction(Message):
     response_format: Raw | UnsetType = UNSET
     metadata: Raw | UnsetType = UNSET
     invocation: HttpInvocationRef | None = None
+    observe: Raw | UnsetType = UNSET
+    """0.25: how the function may be observed (``delivery``, ``args_format``, ``allow``)."""
 
 
 class UnregisterFunction(Message):
@@ -223,6 +225,12 @@ class InvokeFunction(Message, kw_only=True):
     action: TriggerAction | None = None
     metadata: Raw | UnsetType = UNSET
     namespace: str | None = None
+    caller: Raw | UnsetType = UNSET
+    """0.25 (observe.v1 peers only): who makes the call."""
+    observe_depth: int | None = None
+    """0.25: how many observer activations deep this call is (absent = 0)."""
+    activation: Raw | UnsetType = UNSET
+    """0.25: ``{observer_id, activation_id?}`` on an activation or an owner delivery."""
 
 
 class InvocationResult(Message):
@@ -259,6 +267,8 @@ class WorkerRegistered(Message):
 
     worker_id: str
     reattach_token: str | None = None
+    features: list[str] | None = None
+    """0.25: what the engine supports (``observe.v1``, ...); absent = a pre-0.25 engine."""
 
 
 class RegistrationRejectedFrame(Message, tag="registrationrejected"):

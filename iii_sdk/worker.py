@@ -62,6 +62,7 @@ from ._requests import (
 from ._serving import run_forever
 from ._session import Session
 from ._tracing import call_context
+from .observe import Observer
 
 __all__ = [
     "ConnectionClosed",
@@ -315,6 +316,16 @@ class Worker:
             return None
         timeout_ms = self.invocation_timeout_ms if call.timeout_ms is None else call.timeout_ms
         return from_raw(await self._session.call(message, timeout_ms / 1000))
+
+    def observe(self, source: str, target: str, **options: Any) -> Observer:
+        """Invoke ``target`` on every matching call of ``source`` (see :mod:`iii_sdk.observe`).
+
+        Options: ``filters``, ``capture``, ``on``, ``deliver``, ``args``, ``metadata``,
+        ``max_fires``, ``expires_in_ms``, ``max_in_flight``, ``observer_id``,
+        ``source_namespace``, ``target_namespace``. Returns the :class:`Observer` handle at
+        once; ``await observer.ready()`` waits until it is active.
+        """
+        return self._session.observers.create(source, target, **options)
 
     def trigger_void(
         self,

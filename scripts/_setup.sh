@@ -62,6 +62,7 @@ ensure_engine() {
 ensure_test_tools() {
     ensure_engine
     ensure_python_packages compat "iii-sdk==0.23.0"
+    ensure_sdk025
     ensure_example_plugins
     ensure_node_packages "$ROOT/tests/compat/node"
     ensure_quickstart
@@ -117,4 +118,26 @@ ensure_quickstart() {
     (cd "$dir" && npm run --silent build) || return 1
     rm -f "$dir/dist/.iii-stamp-"*
     touch "$dir/dist/.iii-stamp-$key"
+}
+
+# ensure_sdk025: the official Python SDK 0.25 in a virtualenv of its own (.venv-sdk025; 0.23 and
+# 0.25 share the import name `iii`), with its source distribution unpacked in .venv-sdk025/src so
+# tests/compat/sdk025 can run the SDK's own engine-facing tests against our engine.
+SDK025_VERSION="0.25.0"
+ensure_sdk025() {
+    local venv="$ROOT/.venv-sdk025"
+    local key="$SDK025_VERSION-1"
+    if [ -f "$venv/.iii-stamp-$key" ] && [ -d "$venv/src/iii_sdk-$SDK025_VERSION/tests" ]; then
+        return
+    fi
+    section "Installing iii-sdk==$SDK025_VERSION and its test suite in ${venv#"$ROOT"/}"
+    rm -rf "$venv"
+    "$PYTHON_BIN" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q "iii-sdk==$SDK025_VERSION" "iii-helpers==$SDK025_VERSION" \
+        "pytest>=8" "pytest-asyncio>=0.23" "aiohttp>=3.9"
+    mkdir -p "$venv/src"
+    "$venv/bin/python" -m pip download -q --no-deps --no-binary :all: \
+        "iii-sdk==$SDK025_VERSION" -d "$venv/src"
+    tar -xzf "$venv/src/iii_sdk-$SDK025_VERSION.tar.gz" -C "$venv/src"
+    touch "$venv/.iii-stamp-$key"
 }

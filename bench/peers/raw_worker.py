@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 from typing import TYPE_CHECKING
@@ -34,6 +35,16 @@ if TYPE_CHECKING:
 _TEXT = WSMsgType.TEXT
 HTTP_FUNCTION = "bench::http"
 HTTP_RESULT = b'{"status_code":200,"body":{"ok":true}}'
+OBSERVE_TARGET = "bench::seen"
+
+
+def observe_frame(source: str, filters: str) -> bytes:
+    """An ``observe`` frame: ``source`` activates :data:`OBSERVE_TARGET` when ``filters`` match."""
+    return (
+        b'{"type":"observe","id":"bench-observer","source":{"function_id":%s,"filters":%s},'
+        b'"target":{"function_id":"%s"}}'
+        % (json.dumps(source).encode(), filters.encode(), OBSERVE_TARGET.encode())
+    )
 
 
 def function_ids(prefix: str, connections: int, per_connection: int, conn: int) -> list[str]:
@@ -81,6 +92,9 @@ async def run(args: argparse.Namespace) -> None:
                 for i in range(args.routes):
                     frame = register_http_trigger(next_id(), HTTP_FUNCTION, f"bench/r{i}")
                     await ws.send_frame(frame, _TEXT)
+            if conn == 0 and args.observe:
+                await ws.send_frame(register_function(OBSERVE_TARGET), _TEXT)
+                await ws.send_frame(observe_frame(args.prefix, args.observe), _TEXT)
             await ws.send_frame(PING, _TEXT)
         await asyncio.gather(*(e.wait() for e in events))
         print("ready", flush=True)
@@ -97,6 +111,9 @@ def main() -> None:
     parser.add_argument("--functions", type=int, default=1, help="per connection")
     parser.add_argument("--prefix", default="bench::echo")
     parser.add_argument("--routes", type=int, default=0)
+    parser.add_argument(
+        "--observe", default="", help="filter JSON: observe the prefix function with it"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

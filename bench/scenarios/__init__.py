@@ -8,6 +8,7 @@ from bench.scenarios.cron import CRON_SCENARIOS
 from bench.scenarios.http import HTTP_SCENARIOS
 from bench.scenarios.invoke import INVOKE_SCENARIOS
 from bench.scenarios.observe import OBSERVE_SCENARIOS
+from bench.scenarios.observers import OBSERVER_SCENARIOS
 from bench.scenarios.queue import QUEUE_SCENARIOS
 from bench.scenarios.scale import SCALE_SCENARIOS
 from bench.scenarios.stream import STREAM_SCENARIOS
@@ -34,6 +35,7 @@ _ORDER = [
     "13",
     "14",
     "15",
+    "17",
 ]
 
 NOT_IN_HARNESS: dict[str, str] = {
@@ -50,6 +52,7 @@ SCENARIOS: list[Scenario] = sorted(
         *STREAM_SCENARIOS,
         *ACCESS_SCENARIOS,
         *OBSERVE_SCENARIOS,
+        *OBSERVER_SCENARIOS,
     ],
     key=lambda s: _ORDER.index(s.name),
 )

@@ -22,8 +22,9 @@ __all__ = [
     "too_big_reason",
 ]
 
-DEFAULT_MAX_FRAME_BYTES: Final = 16 * 1024 * 1024
-"""16 MiB: upstream's frame limit; whole messages up to it are accepted."""
+DEFAULT_MAX_FRAME_BYTES: Final = 64 * 1024 * 1024
+"""64 MiB: the largest message of protocol 0.25 (``large-messages.v1``; upstream 0.23 used
+16 MiB); whole messages up to it are accepted."""
 DEFAULT_MAX_PENDING_INVOCATIONS: Final = 10_000
 
 

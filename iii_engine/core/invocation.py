@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from msgspec import Raw, UnsetType
 
@@ -35,7 +35,15 @@ STOPPED = ErrorBody(code=errors.INVOCATION_STOPPED, message="Invocation stopped"
 class Pending:
     """Where the result of one forwarded invocation goes."""
 
-    __slots__ = ("caller", "caller_invocation_id", "executor", "function_id", "future", "span")
+    __slots__ = (
+        "caller",
+        "caller_invocation_id",
+        "executor",
+        "function_id",
+        "future",
+        "span",
+        "watch",
+    )
 
     def __init__(
         self,
@@ -53,6 +61,8 @@ class Pending:
         self.future = future
         self.span = span
         """The router's ``call`` span while tracing is on (ended with the result)."""
+        self.watch: Any = None
+        """Observe hook: ``finish(result)`` / ``stopped()`` (see iii_engine.observe.routed)."""
 
 
 def caller_parts(data: Raw | UnsetType, worker_id: str) -> tuple[Chunk, ...]:

@@ -55,6 +55,11 @@ class Peer(Protocol):
     connected_at_ms: int
     info: dict[str, Any]
     """Metadata reported through ``engine::workers::register``."""
+    features: frozenset[str]
+    """0.25 features declared in ``engine::workers::register`` (``observe.v1``, ...)."""
+    max_inbound: int | None
+    """Largest message this worker reads, when below the engine's 64 MiB
+    (:mod:`iii_engine.core.sizes`); None for no limit below the engine's."""
     closing: bool
     """Set once disconnect cleanup has started."""
     session: AccessSession | None

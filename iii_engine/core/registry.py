@@ -9,6 +9,7 @@ remove them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,8 @@ class FunctionEntry:
     response_format: Raw | UnsetType = UNSET
     metadata: Raw | UnsetType = UNSET
     extra: dict[str, Any] = field(default_factory=dict)
+    observers: Any = None
+    """The source's observer set while it has observers (see iii_engine.observe)."""
     _middle: bytes | None = None
 
     @property
@@ -61,6 +64,10 @@ class FunctionRegistry:
 
     def __init__(self) -> None:
         self._by_namespace: dict[str, dict[str, FunctionEntry]] = {}
+        self.observed: dict[tuple[str, str], Any] = {}
+        """Observer sets by source key, hung on the entry registered under that key."""
+        self.listener: Callable[[str, str], None] | None = None
+        """Called after a function was put or removed (the observe hub)."""
 
     def get(self, namespace: str, function_id: str) -> FunctionEntry | None:
         """The entry registered under ``(namespace, function_id)``, if any."""
@@ -72,6 +79,9 @@ class FunctionRegistry:
         functions = self._by_namespace.setdefault(entry.namespace, {})
         previous = functions.get(entry.function_id)
         functions[entry.function_id] = entry
+        if self.listener is not None:
+            entry.observers = self.observed.get((entry.namespace, entry.function_id))
+            self.listener(entry.namespace, entry.function_id)
         return previous
 
     def remove(
@@ -87,6 +97,8 @@ class FunctionRegistry:
         del functions[function_id]
         if not functions:
             del self._by_namespace[namespace]
+        if self.listener is not None:
+            self.listener(namespace, function_id)
         return True
 
     def namespaces_of(self, function_id: str) -> list[str]:

@@ -25,6 +25,7 @@ from iii_engine.core.invocation import (
     not_found_message,
 )
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
+from iii_engine.core.sizes import PAYLOAD_TOO_LARGE, too_large
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError, error_body, invocation_error
 from iii_sdk.observer import CURRENT, Observer, Span
@@ -41,6 +42,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
+    from iii_engine.core.observing import ObserveRoute
     from iii_engine.core.peer import Peer
 
 __all__ = ["Router", "inject_caller", "not_found_message"]
@@ -61,11 +63,17 @@ class Router:
         """Set while an observability worker traces (:mod:`iii_sdk.observer`); ``None`` keeps
         every path below exactly as fast as without tracing."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self.observe: ObserveRoute | None = None
+        """0.25 observe: calls that need more than byte forwarding (iii_engine.observe)."""
 
     # --- frames from workers ---------------------------------------------------------------------
 
-    async def on_invoke(self, conn: Peer, msg: InvokeFunction) -> None:
-        """Handle an ``invokefunction`` from a worker."""
+    async def on_invoke(self, conn: Peer, msg: InvokeFunction) -> None:  # noqa: PLR0915
+        """Handle an ``invokefunction`` from a worker.
+
+        The common path (a remote function, no tracing, no observers) stays inline: each helper
+        coroutine would cost every routed call a frame; rare branches live in helpers.
+        """
         action = msg.action
         reply_id = (
             msg.invocation_id if action is None or isinstance(action, EnqueueAction) else None
@@ -96,6 +104,9 @@ class Router:
         if entry is None:
             await self._not_found(conn, reply_id, msg.function_id, namespace)
             return
+        if (entry.observers is not None or msg.activation is not UNSET) and self.observe:
+            await self.observe.route(conn, msg, entry, reply_id)  # 0.25 observe (slow path)
+            return
         executor = entry.owner
         observer = self.observer
         span = None
@@ -120,6 +131,10 @@ class Router:
             self.pending[invocation_id] = pending
             pending.span = span
         parts = caller_parts(msg.data, conn.worker_id)
+        limit = executor.max_inbound
+        if limit is not None and sum(len(p) for p in parts) > limit:
+            self._fail(invocation_id, PAYLOAD_TOO_LARGE, too_large(len(msg.data or b""), limit))
+            return
         if span is not None:
             sent = await executor.send_parts(
                 traced.invoke_parts(entry, msg, invocation_id, parts, span)
@@ -162,9 +177,19 @@ class Router:
             span.end(
                 None if error is None else error.code, None if error is None else error.message
             )
+        if pending.watch is not None:
+            pending.watch.finish(msg)
         caller = pending.caller
         if caller is not None:
             caller.pending_count -= 1
+            limit = caller.max_inbound
+            if limit is not None and len(frame) > limit:
+                msg = InvocationResult(
+                    invocation_id=msg.invocation_id,
+                    function_id=msg.function_id,
+                    error=ErrorBody(code=PAYLOAD_TOO_LARGE, message=too_large(len(frame), limit)),
+                )
+                frame = encode(msg)
             if pending.caller_invocation_id is None and msg.function_id == pending.function_id:
                 await caller.send(frame)
                 return
@@ -200,6 +225,8 @@ class Router:
             del self.pending[invocation_id]
             if pending.span is not None:
                 pending.span.end(STOPPED.code, STOPPED.message)
+            if pending.watch is not None:
+                pending.watch.stopped()
             if pending.caller is not None:
                 pending.caller.pending_count -= 1
                 if pending.caller is not conn:
@@ -231,6 +258,11 @@ class Router:
         timeout_ms: float | None = None,
     ) -> Any:
         """Invoke a function from inside the engine and return its decoded result."""
+        observe = self.observe
+        if observe is not None:  # 0.25 observers see engine-made calls too (traced or not)
+            watched = self.functions.get(namespace, function_id)
+            if watched is not None and watched.observers is not None and observe.watched(watched):
+                return await observe.invoke(watched, payload, metadata, timeout_ms)
         if self.observer is not None:
             return await traced.invoke(
                 self.functions,
@@ -325,6 +357,12 @@ class Router:
         A remote function gets its frame queued on the executor's socket (no task per call,
         the executor's answer is dropped on arrival); an in-process one runs on a task.
         """
+        observe = self.observe
+        if observe is not None:  # 0.25 observers see engine-made calls too (traced or not)
+            watched = self.functions.get(namespace, function_id)
+            if watched is not None and watched.observers is not None and observe.watched(watched):
+                self._spawn(observe.invoke(watched, payload, metadata, None, void=True))
+                return
         if self.observer is not None:
             traced.invoke_void(
                 self.functions,
@@ -394,7 +432,10 @@ class Router:
             return
         conn.pending_count += 1  # in-process runs count too (each is a task)
         data = inject_caller(msg.data, conn.worker_id)
-        self._spawn(self._run_local(entry, conn, reply_id, msg, data, span))
+        if entry.extra.get("inline"):
+            await self._run_local(entry, conn, reply_id, msg, data, span)
+        else:
+            self._spawn(self._run_local(entry, conn, reply_id, msg, data, span))
 
     async def _void_local(self, entry: FunctionEntry, payload: Any, metadata: Any) -> None:
         assert entry.handler is not None

@@ -14,6 +14,10 @@ import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
+from msgspec import UNSET
+
+from iii_engine.core import sizes
+from iii_engine.core.observing import ENGINE_FEATURES, declared_features
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_engine.core.worker_log import WorkerLog
 from iii_sdk import errors
@@ -24,9 +28,11 @@ from iii_sdk.protocol import (
     RegistrationRejectedFrame,
     WorkerRegistered,
     encode,
+    from_raw,
 )
 
 if TYPE_CHECKING:
+    from iii_engine.core.observing import WorkerObserver
     from iii_engine.core.peer import Peer
     from iii_engine.core.router import Router
     from iii_engine.core.triggers import TriggerRegistry
@@ -86,6 +92,8 @@ class WorkerTable:
     ``spawn(coro)`` runs a background task owned by the engine. ``namespaces`` decides the
     namespace a worker declares (:class:`NamespaceHooks`); ``register_external(peer, msg)``
     takes a ``registerfunction`` with an ``invocation`` block (HTTP-invoked functions).
+    ``observe`` (protocol 0.25 observers) hears of worker and function registrations,
+    reattaches and disconnects.
     """
 
     def __init__(
@@ -98,6 +106,7 @@ class WorkerTable:
         spawn: Callable[[Coroutine[Any, Any, Any]], None],
         namespaces: NamespaceHooks | None = None,
         register_external: Callable[[Peer, RegisterFunction], Awaitable[None]] | None = None,
+        observe: WorkerObserver | None = None,
     ) -> None:
         self.functions = functions
         self.router = router
@@ -106,6 +115,8 @@ class WorkerTable:
         self._spawn = spawn
         self._namespaces: NamespaceHooks = namespaces or _FixedNamespaces()
         self._external = register_external
+        self._observe = observe
+        """0.25 observers: told about registrations, reattaches and disconnects."""
         self.connections: dict[str, Peer] = {}
         self.names: dict[tuple[str, str], Peer] = {}
         self.services: dict[tuple[str, str], set[str]] = {}
@@ -128,7 +139,13 @@ class WorkerTable:
         """Admission (docs/protocol.md section 2.1): file it, greet it, announce it."""
         self.connections[conn.worker_id] = conn
         await conn.send(
-            encode(WorkerRegistered(worker_id=conn.worker_id, reattach_token=conn.reattach_token))
+            encode(
+                WorkerRegistered(
+                    worker_id=conn.worker_id,
+                    reattach_token=conn.reattach_token,
+                    features=ENGINE_FEATURES,
+                )
+            )
         )
         self.log.socket_open(conn)
         observer = self.router.observer
@@ -154,6 +171,8 @@ class WorkerTable:
                 if n % CLEANUP_BATCH == 0:
                     await asyncio.sleep(0)  # a worker with 10,000 functions must not stall the loop
             self._functions_of.pop(conn, None)
+            if self._observe is not None:
+                self._observe.on_disconnect(conn)
             for caller, frame in self.router.stop_invocations(conn):
                 await caller.send(frame)
             await self.triggers.drop_connection(conn)
@@ -178,6 +197,8 @@ class WorkerTable:
     async def reattach(self, conn: Peer, msg: Reattach) -> None:
         """Evict the previous connection of a reconnecting worker (docs/protocol.md section 2.5)."""
         previous_id = msg.previous_worker_id
+        if self._observe is not None:
+            self._observe.on_reattach(conn, previous_id, msg.reattach_token)
         if not _UUID.fullmatch(previous_id) or previous_id == conn.worker_id:
             return
         previous = self.connections.get(previous_id)
@@ -240,9 +261,13 @@ class WorkerTable:
         prefix = None if session is None else session.prefix
         if prefix is not None and function_id.startswith(prefix + "::"):
             entry.extra["delivered_as"] = function_id[len(prefix) + 2 :]  # protocol.md 8.6
+        if msg.observe is not UNSET:
+            entry.extra["observe"] = from_raw(msg.observe)
         functions.put(entry)
         self.own(conn, function_id)
         self.add_service_member(namespace, function_id)
+        if self._observe is not None:
+            self._observe.on_function_registered(conn, entry)
 
     def own(self, conn: Peer, function_id: str) -> None:
         """Record ``conn`` as the registrant of ``function_id`` (removed at its disconnect)."""
@@ -345,6 +370,10 @@ class WorkerTable:
             self.names[(conn.namespace, name)] = conn
         previous = conn.name
         self._store_info(conn, payload, name)
+        conn.features = declared_features(payload)
+        sizes.apply(conn, payload)
+        if self._observe is not None:
+            self._observe.on_worker_registered(conn, self._functions_of.get(conn, ()))
         self.log.registered(conn, previous)
         await self._namespaces.release(conn)
         self.triggers.fire(

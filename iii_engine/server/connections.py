@@ -70,6 +70,11 @@ class WorkerConnection:
         self.namespace = "default"
         self.info: dict[str, Any] = {}
         """Metadata reported through ``engine::workers::register``."""
+        self.features: frozenset[str] = frozenset()
+        """0.25 features declared in ``engine::workers::register`` (``observe.v1``, ...)."""
+        self.max_inbound: int | None = None
+        """Largest message this worker reads, when below the engine's 64 MiB (see
+        :mod:`iii_engine.core.sizes`)."""
         self.closing = False
         self.cleaned = asyncio.get_running_loop().create_future()
         self._stop_reading = False

@@ -49,7 +49,9 @@ _PONG = encode(Pong())
 class FrameDispatcher:
     """Routes worker frames to the router, the worker table and the trigger frames.
 
-    ``on_telemetry(peer, frame)`` receives ``OTLP``/``MTRC``/``LOGS`` binary frames.
+    ``on_telemetry(peer, frame)`` receives ``OTLP``/``MTRC``/``LOGS`` binary frames;
+    ``on_unknown(peer, frame)`` gets a frame the 0.23 decoder does not know (0.25's observe
+    family) and returns False when it does not know it either.
     """
 
     def __init__(
@@ -58,17 +60,21 @@ class FrameDispatcher:
         workers: WorkerTable,
         trigger_frames: TriggerFrames,
         on_telemetry: Callable[[Peer | None, bytes], None],
+        on_unknown: Callable[[Peer, bytes], bool] | None = None,
     ) -> None:
         self.router = router
         self.workers = workers
         self.trigger_frames = trigger_frames
         self.telemetry = on_telemetry
+        self.unknown = on_unknown
 
     async def dispatch(self, conn: Peer, data: bytes) -> None:
         """Decode one frame and apply it."""
         try:
             message = decode(data)
         except ProtocolError as exc:
+            if self.unknown is not None and self.unknown(conn, data):
+                return
             if data.strip():
                 conn.report_bad_frame(exc)
             return

@@ -16,7 +16,8 @@ from tests.raw_client import is_uuid4, open_raw, raw_worker
 async def test_workerregistered_is_first_with_uuid4_ids(iii_engine: Engine) -> None:
     async with raw_worker(iii_engine) as a, raw_worker(iii_engine) as b:
         for w in (a, b):
-            assert set(w.registered) == {"type", "worker_id", "reattach_token"}
+            assert set(w.registered) == {"type", "worker_id", "reattach_token", "features"}
+            assert w.registered["features"] == ["observe.v1", "local-dispatch.v1"]
             assert w.registered["type"] == "workerregistered"
             assert is_uuid4(w.worker_id)
             assert is_uuid4(w.reattach_token)
