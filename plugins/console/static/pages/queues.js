@@ -12,8 +12,16 @@ export async function render(root, api, selected) {
   async function loadQueues() {
     const list = await api.call("engine::queue::list_topics", {});
     if (!list.ok) return fill(overview, errorBox(list.error));
-    const stats = await Promise.all(list.result.map((q) => api.call("engine::queue::topic_stats", { topic: q.name })));
-    const rows = list.result.map((q, i) => ({ ...q, ...(stats[i].ok ? stats[i].result : {}) }));
+    const [stats, counts] = await Promise.all([
+      Promise.all(list.result.map((q) => api.call("engine::queue::topic_stats", { topic: q.name }))),
+      api.call("engine::queue::list_queues", {}), // waiting / in_flight / dead_lettered, if offered
+    ]);
+    const byName = new Map((counts.ok ? counts.result : []).map((c) => [c.name, c]));
+    const rows = list.result.map((q, i) => ({
+      ...q,
+      ...(stats[i].ok ? stats[i].result : {}),
+      ...(byName.get(q.name) ?? {}),
+    }));
     fill(
       overview,
       table(
@@ -22,7 +30,8 @@ export async function render(root, api, selected) {
           ["queue", (q) => h("a", { href: `#/queues/${encodeURIComponent(q.name)}` }, q.name)],
           ["kind", (q) => q.broker_type],
           ["depth", (q) => q.depth ?? ""],
-          ["in flight", (q) => q.in_flight ?? q.active ?? ""],
+          ["waiting", (q) => q.waiting ?? ""],
+          ["in flight", (q) => q.in_flight ?? ""],
           ["consumers", (q) => q.consumer_count ?? q.subscriber_count ?? ""],
           ["dead letters", (q) => q.dlq_depth ?? ""],
         ],
