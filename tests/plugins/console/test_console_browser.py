@@ -108,9 +108,13 @@ def _css(driver: Any, selector: str) -> list[Any]:
     return list(driver.find_elements("css selector", selector))
 
 
+def _click(driver: Any, selector: str) -> None:
+    _css(driver, selector)[0].click()
+
+
 def _open(driver: Any, url: str, page: str) -> None:
     """Load ``url`` and wait until ``page`` has rendered."""
-    if driver.current_url.split("#")[0] == url.split("#")[0]:
+    if driver.current_url.split("#", 1)[0] == url.split("#", 1)[0]:
         driver.execute_script("location.hash = arguments[0]", url.split("#", 1)[1])
     else:
         driver.get(url)
@@ -273,7 +277,7 @@ async def test_redrive_a_dead_letter(browser: Any, iii_worker: Any) -> None:
         error = await run(lambda: _css(browser, "tr[data-message] .bad")[0].text)
         assert "boom" in error
         healthy.set()
-        await run(lambda: _css(browser, "button[data-redrive]")[0].click())
+        await run(_click, browser, "button[data-redrive]")
         await asyncio.wait_for(done.wait(), WAIT)
         await run(_until, browser, lambda d: _css(d, "#dlq-empty"), "no dead letters")
 
@@ -321,8 +325,8 @@ async def test_traces_waterfall_and_logs_filter(
     await worker.trigger("engine::log::warn", {"message": "console sees this warning"})
     await worker.trigger("engine::log::info", {"message": "console sees this info"})
     await run(_open, browser, _url(engine, "traces"), "traces")
-    link = await run(_until, browser, lambda d: _css(d, "tr[data-trace] a"), "a trace")
-    await run(lambda: link[0].click())
+    await run(_until, browser, lambda d: _css(d, "tr[data-trace] a"), "a trace")
+    await run(_click, browser, "tr[data-trace] a")
     await run(_until, browser, lambda d: _css(d, "#waterfall .span-row"), "the waterfall")
     await run(_open, browser, _url(engine, "logs"), "logs")
     await run(_until, browser, lambda d: "this info" in _css(d, "#log-rows")[0].text, "logs")
