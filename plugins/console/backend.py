@@ -9,10 +9,13 @@ exactly as it does to any worker.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from iii_sdk.errors import InvocationError
 from iii_sdk.plugin import WorkerContext
 from iii_sdk.worker import Worker
 
@@ -108,18 +111,29 @@ class WorkerBackend:
     def __init__(self, url: str, headers: dict[str, str], name: str) -> None:
         self.worker = Worker(url, name=name, headers=headers or None)
         self._handles: dict[str, Any] = {}
+        self._connecting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Connect (the SDK reconnects by itself afterwards)."""
-        await self.worker.connect()
+        """Start connecting, without waiting: the engine's start must not hang on a listener
+        that is down or refuses the credentials (the SDK retries with backoff)."""
+        self._connecting = asyncio.get_running_loop().create_task(self.worker.connect())
 
     async def close(self) -> None:
         """Disconnect; the engine drops the connection's registrations."""
         self._handles.clear()
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
         await self.worker.close()
 
     async def call(self, function_id: str, payload: Any, timeout_ms: float | None) -> Any:
-        """Invoke over the worker connection."""
+        """Invoke over the worker connection (waiting for it to be up, within the timeout)."""
+        timeout = (timeout_ms or self.worker.invocation_timeout_ms) / 1000
+        if self._connecting is not None and not self._connecting.done():
+            done, _ = await asyncio.wait({self._connecting}, timeout=timeout)
+            if not done:
+                raise InvocationError("TIMEOUT", "the console is not connected to the engine yet")
         return await self.worker.trigger(function_id, payload, timeout_ms=timeout_ms)
 
     async def bind(self, trigger_type: str, config: Any, handler: EventHandler) -> str:
