@@ -49,6 +49,21 @@ PAGES = [
 QUEUE_AVAILABLE = importlib.util.find_spec("plugins.queue") is not None
 CRON_AVAILABLE = importlib.util.find_spec("plugins.cron") is not None
 OBSERVABILITY_AVAILABLE = importlib.util.find_spec("plugins.observability") is not None
+ROUTES = [
+    ("overview", "overview"),
+    ("functions", "functions/orders::create"),
+    ("triggers", "triggers"),
+    ("state", "state/orders"),
+    ("streams", "streams/board/main"),
+    ("queues", "queues/jobs" if QUEUE_AVAILABLE else "queues"),
+    ("cron", "cron"),
+    ("traces", "traces"),
+    ("logs", "logs"),
+]
+JOBS_QUEUE = {
+    "adapter": {"name": "memory"},
+    "queue_configs": {"jobs": {"max_retries": 1, "backoff_ms": 1}},
+}
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +90,18 @@ def browser() -> Iterator[Any]:
             driver.quit()
 
 
-def _workers(extra: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    return [
+def _workers() -> list[dict[str, Any]]:
+    """State, stream and console; queue and cron too once they exist."""
+    entries = [
         {"name": "iii-state", "config": {"adapter": {"name": "memory"}}},
         {"name": "iii-stream", "config": {"port": 0, "adapter": {"name": "memory"}}},
         {"name": "iii-console", "config": {"port": 0}},
-        *(extra or []),
     ]
+    if QUEUE_AVAILABLE:
+        entries.append({"name": "iii-queue", "config": JOBS_QUEUE})
+    if CRON_AVAILABLE:
+        entries.append({"name": "iii-cron"})
+    return entries
 
 
 @pytest.fixture
@@ -98,10 +118,17 @@ def _url(engine: Engine, page: str) -> str:
 # --- blocking selenium helpers (run in a thread) -------------------------------------------------
 
 
-def _until(driver: Any, check: Any, what: str) -> Any:
+def _until(driver: Any, check: Any, what: str, *, missing_ok: bool = False) -> Any:
+    """Wait for ``check``; fail at once when the page says its built-in is not enabled."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT).until(check, f"never saw {what}")
+    def ready(d: Any) -> Any:
+        missing = [] if missing_ok else _css(d, "[data-missing]")
+        if missing:
+            raise AssertionError(missing[0].text)
+        return check(d)
+
+    return WebDriverWait(driver, WAIT).until(ready, f"never saw {what}")
 
 
 def _css(driver: Any, selector: str) -> list[Any]:
@@ -118,7 +145,8 @@ def _open(driver: Any, url: str, page: str) -> None:
         driver.execute_script("location.hash = arguments[0]", url.split("#", 1)[1])
     else:
         driver.get(url)
-    _until(driver, lambda d: _css(d, f'main[data-ready="{page}"]'), f"page {page}")
+    ready = f'main[data-ready="{page}"]'
+    _until(driver, lambda d: _css(d, ready), f"page {page}", missing_ok=True)
 
 
 def _shoot(driver: Any, page: str, where: Path) -> None:
@@ -140,14 +168,25 @@ async def test_every_page_loads_with_real_workers(
     browser: Any, engine: Engine, iii_worker: Any, tmp_path: Path
 ) -> None:
     worker = await iii_worker(engine, name="orders-worker")
-    worker.register_function("orders::create", lambda p: {"id": 1, **(p or {})})
+    worker.register_function(
+        "orders::create", lambda p: {"id": 1, **(p or {})}, description="Create an order"
+    )
     worker.register_trigger("state", "orders::create", {"scope": "orders"})
+    if CRON_AVAILABLE:
+        worker.register_trigger("cron", "orders::create", {"expression": "0 0 9 * * Mon-Fri"})
     await wait_for_functions(engine, "orders::create")
-    await worker.trigger("state::set", {"scope": "orders", "key": "o1", "value": {"total": 3}})
-    item = {"stream_name": "board", "group_id": "main", "item_id": "a", "data": {"id": "a"}}
-    await worker.trigger("stream::set", item)
-    for page in PAGES:
-        await run(_open, browser, _url(engine, page), page)
+    for n in range(3):
+        order = {"scope": "orders", "key": f"o{n}", "value": {"id": f"o{n}", "total": 3 * n}}
+        await worker.trigger("state::set", order)
+        item = {"stream_name": "board", "group_id": "main", "item_id": f"i{n}"}
+        await worker.trigger("stream::set", {**item, "data": {"id": f"i{n}", "text": f"note {n}"}})
+    for page, route in ROUTES:
+        await run(_open, browser, _url(engine, route), page)
+        if page == "functions":
+            await run(_invoke, browser, '{"total": 3}')
+        if page == "traces" and OBSERVABILITY_AVAILABLE:
+            await run(_click, browser, "tr[data-trace] a")
+            await run(_until, browser, lambda d: _css(d, "#waterfall .span-row"), "the waterfall")
         await run(_shoot, browser, page, tmp_path)
     assert (tmp_path / "console-logs.png").stat().st_size > 0
     await run(_open, browser, _url(engine, "overview"), "overview")
@@ -156,6 +195,16 @@ async def test_every_page_loads_with_real_workers(
     await run(_open, browser, _url(engine, "triggers"), "triggers")
     rows = await run(lambda: _css(browser, 'section[data-type="state"] tr[data-trigger]'))
     assert len(rows) == 1
+
+
+def _invoke(driver: Any, payload: str) -> tuple[str, str, str]:
+    """Type ``payload`` into the function form, invoke, return (outcome, status, result)."""
+    box = _css(driver, "#fn-payload")[0]
+    box.clear()
+    box.send_keys(payload)
+    _click(driver, "#fn-invoke")
+    status = _until(driver, lambda d: _css(d, "#fn-status[data-outcome]"), "an outcome")[0]
+    return status.get_attribute("data-outcome"), status.text, _css(driver, "#fn-result")[0].text
 
 
 async def test_invoke_a_function_from_the_form(
@@ -181,7 +230,7 @@ async def test_invoke_a_function_from_the_form(
     outcome, status, result = await run(invoke, '{"a": 2, "b": 40}')
     assert outcome == "ok" and status.startswith("ok in ") and status.endswith(" ms")
     assert json.loads(result) == {"c": 42}
-    outcome, status, result = await run(invoke, '{"a": 2}')
+    outcome, status, result = await run(_invoke, browser, '{"a": 2}')
     assert outcome == "error" and "invocation_failed" in status
     assert "b" in result
 
@@ -248,38 +297,33 @@ async def test_pages_of_missing_builtins_say_so(browser: Any, engine: Engine) ->
 @pytest.mark.xfail(
     not QUEUE_AVAILABLE, reason="iii-queue (engine::queue::*) has not landed yet", strict=True
 )
-async def test_redrive_a_dead_letter(browser: Any, iii_worker: Any) -> None:
-    queue = {
-        "adapter": {"name": "memory"},
-        "queue_configs": {"jobs": {"max_retries": 1, "backoff_ms": 1}},
-    }
-    async with start_engine(workers=_workers([{"name": "iii-queue", "config": queue}])) as engine:
-        worker = await iii_worker(engine, name="jobs-worker")
-        healthy = asyncio.Event()
-        done = asyncio.Event()
+async def test_redrive_a_dead_letter(browser: Any, engine: Engine, iii_worker: Any) -> None:
+    worker = await iii_worker(engine, name="jobs-worker")
+    healthy = asyncio.Event()
+    done = asyncio.Event()
 
-        async def job(payload: Any) -> Any:
-            if not healthy.is_set():
-                raise RuntimeError("boom")
-            done.set()
-            return payload
+    async def job(payload: Any) -> Any:
+        if not healthy.is_set():
+            raise RuntimeError("boom")
+        done.set()
+        return payload
 
-        worker.register_function("jobs::run", job)
-        await wait_for_functions(engine, "jobs::run")
-        await worker.trigger("jobs::run", {"n": 1}, action={"type": "enqueue", "queue": "jobs"})
+    worker.register_function("jobs::run", job)
+    await wait_for_functions(engine, "jobs::run")
+    await worker.trigger("jobs::run", {"n": 1}, action={"type": "enqueue", "queue": "jobs"})
 
-        async def dead_letters() -> list[Any]:
-            rows: list[Any] = await engine.invoke("engine::queue::dlq_messages", {"topic": "jobs"})
-            return rows
+    async def dead_letters() -> list[Any]:
+        rows: list[Any] = await engine.invoke("engine::queue::dlq_messages", {"topic": "jobs"})
+        return rows
 
-        await eventually(dead_letters, "a dead letter")
-        await run(_open, browser, _url(engine, "queues/jobs"), "queues")
-        error = await run(lambda: _css(browser, "tr[data-message] .bad")[0].text)
-        assert "boom" in error
-        healthy.set()
-        await run(_click, browser, "button[data-redrive]")
-        await asyncio.wait_for(done.wait(), WAIT)
-        await run(_until, browser, lambda d: _css(d, "#dlq-empty"), "no dead letters")
+    await eventually(dead_letters, "a dead letter")
+    await run(_open, browser, _url(engine, "queues/jobs"), "queues")
+    error = await run(lambda: _css(browser, "tr[data-message] .bad")[0].text)
+    assert "boom" in error
+    healthy.set()
+    await run(_click, browser, "button[data-redrive]")
+    await asyncio.wait_for(done.wait(), WAIT)
+    await run(_until, browser, lambda d: _css(d, "#dlq-empty"), "no dead letters")
 
 
 async def test_next_cron_runs_are_computed_in_the_page(browser: Any, engine: Engine) -> None:
@@ -300,16 +344,15 @@ async def test_next_cron_runs_are_computed_in_the_page(browser: Any, engine: Eng
 
 
 @pytest.mark.xfail(not CRON_AVAILABLE, reason="iii-cron has not landed yet", strict=True)
-async def test_cron_page_shows_next_runs(browser: Any, iii_worker: Any) -> None:
-    async with start_engine(workers=_workers([{"name": "iii-cron"}])) as engine:
-        worker = await iii_worker(engine, name="cron-worker")
-        worker.register_function("reports::yearly", lambda p: None)
-        worker.register_trigger("cron", "reports::yearly", {"expression": "0 0 0 1 1 *"})
-        await wait_for_functions(engine, "reports::yearly")
-        await run(_open, browser, _url(engine, "cron"), "cron")
-        runs = await run(_until, browser, lambda d: _css(d, "tr[data-cron] .next-runs"), "runs")
-        text = await run(lambda: runs[0].text)
-        assert "-01-01T00:00:00" in text
+async def test_cron_page_shows_next_runs(browser: Any, engine: Engine, iii_worker: Any) -> None:
+    worker = await iii_worker(engine, name="cron-worker")
+    worker.register_function("reports::yearly", lambda p: None)
+    worker.register_trigger("cron", "reports::yearly", {"expression": "0 0 0 1 1 *"})
+    await wait_for_functions(engine, "reports::yearly")
+    await run(_open, browser, _url(engine, "cron"), "cron")
+    runs = await run(_until, browser, lambda d: _css(d, "tr[data-cron] .next-runs"), "runs")
+    text = await run(lambda: runs[0].text)
+    assert "-01-01T00:00:00" in text
 
 
 @pytest.mark.xfail(
