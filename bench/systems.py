@@ -121,8 +121,14 @@ async def _raw_worker(
     return await _python(opts, "raw-worker", "bench.peers.raw_worker", *args)
 
 
-def engine_config(ws_port: int, http_port: int | None, state: bool) -> str:
-    """The YAML config of an engine with the named built-ins on the given ports."""
+def engine_config(
+    ws_port: int,
+    http_port: int | None,
+    state: bool,
+    extra: list[dict[str, object]] | None = None,
+) -> str:
+    """The YAML config of an engine with the named built-ins on the given ports, plus ``extra``
+    entries (e.g. an ``iii-queue`` or a file-backed ``iii-state``)."""
     workers: list[dict[str, object]] = [
         {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": ws_port}}
     ]
@@ -130,6 +136,7 @@ def engine_config(ws_port: int, http_port: int | None, state: bool) -> str:
         workers.append({"name": "iii-http", "config": {"host": "127.0.0.1", "port": http_port}})
     if state:
         workers.append({"name": "iii-state", "config": {"adapter": {"name": "memory"}}})
+    workers += extra or []
     return yaml.safe_dump({"workers": workers}, sort_keys=False)
 
 
@@ -151,12 +158,13 @@ async def engine(
     functions: int = 1,
     prefix: str = "bench::echo",
     routes: int = 0,
+    extra: list[dict[str, object]] | None = None,
 ) -> AsyncIterator[System]:
     """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None."""
     ws_port = free_port()
     http_port = free_port() if http else None
     config = opts.logdir / f"engine-{ws_port}.yaml"
-    config.write_text(engine_config(ws_port, http_port, state))
+    config.write_text(engine_config(ws_port, http_port, state, extra))
     url = f"ws://127.0.0.1:{ws_port}/"
     procs: list[Proc] = []
     async with _running(procs):

@@ -1,5 +1,6 @@
 """iii-py SDK: workers, functions, triggers and the plugin API, over the iii wire protocol."""
 
+from iii_sdk.actions import Enqueue, TriggerAction, Void
 from iii_sdk.channels import ChannelError, ChannelReader, ChannelWriter
 from iii_sdk.errors import (
     ConfigError,
@@ -45,6 +46,10 @@ __all__ = [  # noqa: RUF022 - grouped by topic, sorted within a group
     "TriggerHandle",
     "TriggerTypeHandle",
     "Worker",
+    # trigger actions
+    "Enqueue",
+    "TriggerAction",
+    "Void",
     # data channels
     "ChannelError",
     "ChannelReader",

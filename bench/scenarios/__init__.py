@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench.scenarios.base import Row, Scenario, Target
 from bench.scenarios.http import HTTP_SCENARIOS
 from bench.scenarios.invoke import INVOKE_SCENARIOS
+from bench.scenarios.queue import QUEUE_SCENARIOS
 from bench.scenarios.scale import SCALE_SCENARIOS
 from bench.scenarios.stream import STREAM_SCENARIOS
 
@@ -14,11 +15,10 @@ _ORDER = ["floors", "1", "1b", "1c", "2", "3", "4", "5", "5b", "6", "7", "8", "9
 
 NOT_IN_HARNESS: dict[str, str] = {
     "4": "fan-out: pubsub / trigger to 1, 8, 32, 128 subscribers",
-    "9": "queue: enqueue -> worker -> ack vs arq on Redis",
 }
 
 SCENARIOS: list[Scenario] = sorted(
-    [*INVOKE_SCENARIOS, *HTTP_SCENARIOS, *SCALE_SCENARIOS, *STREAM_SCENARIOS],
+    [*INVOKE_SCENARIOS, *HTTP_SCENARIOS, *SCALE_SCENARIOS, *QUEUE_SCENARIOS, *STREAM_SCENARIOS],
     key=lambda s: _ORDER.index(s.name),
 )
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.cli import queue as queue_cli
 from iii_engine.cli import trigger as trigger_cli
 from iii_engine.cli._logsetup import LEVELS, configure_logging
 from iii_engine.cli.banner import banner, print_when_ready
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--port", type=int, default=49134, help="engine port (default 49134)")
     status.add_argument("--timeout-ms", type=int, default=5000, help="deadline (default 5000)")
     status.add_argument("--json", action="store_true", help="print one JSON object")
+    queue_cli.add_parser(commands)
     return parser
 
 
@@ -99,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         from iii_engine.cli.info import list_plugins
 
         return list_plugins()
+    if args.command == "queue":
+        return queue_cli.run(args)
     if args.command == "status":
         from iii_engine.cli.status import status
 

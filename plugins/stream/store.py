@@ -11,7 +11,6 @@ engine. Old values come back as :data:`MISSING` when nothing was stored.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import quote, unquote
 
@@ -92,18 +91,13 @@ def _scope(stream: str, group: str) -> str:
 class KeyedStore:
     """A :class:`StreamStore` on an iii-state storage adapter.
 
-    With an adapter that writes behind (the SQLite ``file`` adapter has ``committed``), every
-    write waits for its commit before it is acknowledged: an answered ``stream::set`` survives a
-    ``kill -9`` of the engine. Concurrent writes share commits (the adapter batches them).
+    Writes are acknowledged when the adapter returns: the SQLite ``file`` adapter returns only
+    once the write is committed, so an answered ``stream::set`` survives a ``kill -9`` of the
+    engine. Concurrent writes share commits (the adapter batches them).
     """
 
     def __init__(self, adapter: StateAdapter) -> None:
         self.adapter = adapter
-        self._commit: Callable[[], Awaitable[None]] | None = getattr(adapter, "committed", None)
-
-    async def _committed(self) -> None:
-        if self._commit is not None:
-            await self._commit()
 
     async def open(self) -> None:
         """Open the adapter."""
@@ -116,7 +110,6 @@ class KeyedStore:
     async def set(self, stream: str, group: str, item: str, value: Any, data: bytes) -> Any:
         """Store the encoded item; return the old value or MISSING."""
         old = await self.adapter.set(_scope(stream, group), item, data)
-        await self._committed()
         return MISSING if old is None else _decode(old)
 
     async def get(self, stream: str, group: str, item: str) -> Any:
@@ -127,7 +120,6 @@ class KeyedStore:
     async def delete(self, stream: str, group: str, item: str) -> Any:
         """Remove an item; return its value or MISSING."""
         old = await self.adapter.delete(_scope(stream, group), item)
-        await self._committed()
         return MISSING if old is None else _decode(old)
 
     async def update(
@@ -145,7 +137,6 @@ class KeyedStore:
         old, _, (new_value, errors) = await self.adapter.update(
             _scope(stream, group), item, transform
         )
-        await self._committed()
         return (MISSING if old is None else _decode(old)), new_value, errors
 
     async def list_items(self, stream: str, group: str) -> list[Any]:

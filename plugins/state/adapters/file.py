@@ -1,11 +1,12 @@
-"""The ``file`` adapter: an in-memory mirror written behind to an embedded SQLite database.
+"""The ``file`` adapter: an in-memory mirror of an embedded SQLite database.
 
-Reads and writes are served from memory, exactly like :class:`MemoryAdapter`; each write is
-also journalled and committed by a single dedicated thread, batching whatever accumulated
-while the previous commit ran (group commit; a key written many times in one batch costs one
-row write). The event loop never waits for disk,
-and a clean :meth:`close` commits everything, so data survives an engine restart. A crash loses
-at most the batch in flight (upstream's kv loses up to ``save_interval_ms``).
+Reads are served from memory, exactly like :class:`MemoryAdapter`. Each write is applied to
+memory, journalled, and committed by a single dedicated thread that batches whatever
+accumulated while the previous commit ran (group commit; a key written many times in one batch
+costs one row write). A write is answered only once the transaction holding it committed, so an
+acknowledged ``state::set`` survives ``kill -9`` of the engine (with ``synchronous=NORMAL`` in
+WAL mode, a power loss may still drop the last commits). The event loop never blocks on disk:
+callers await their batch's commit while other work goes on.
 
 Table ``state(scope, key, value, seq)``: ``value`` is the JSON text, ``seq`` the insertion
 order (an overwrite keeps its position, a re-insert after a delete goes last, as in a dict).
@@ -17,12 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from plugins.state.adapters.memory import MemoryAdapter
 
 __all__ = ["FileAdapter"]
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
@@ -115,6 +120,27 @@ class FileAdapter(MemoryAdapter):
         """Wait until every write made so far is committed."""
         while (flusher := self._flusher) is not None and not flusher.done():
             await asyncio.gather(flusher, return_exceptions=True)
+
+    async def set(self, scope: str, key: str, data: bytes) -> bytes | None:
+        """Store ``data``; return the previous value once the write is committed."""
+        old = self._put(scope, key, data)
+        await self.committed()
+        return old
+
+    async def delete(self, scope: str, key: str) -> bytes | None:
+        """Remove a key; return the removed value once the deletion is committed."""
+        old = self._remove(scope, key)
+        if old is not None:
+            await self.committed()
+        return old
+
+    async def update(
+        self, scope: str, key: str, transform: Callable[[bytes | None], tuple[bytes, T]]
+    ) -> tuple[bytes | None, bytes, T]:
+        """Replace the value by ``transform(old)`` atomically; return once committed."""
+        result = await super().update(scope, key, transform)
+        await self.committed()
+        return result
 
     def _put(self, scope: str, key: str, data: bytes) -> bytes | None:
         self._check_open()

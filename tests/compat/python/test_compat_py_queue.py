@@ -14,15 +14,21 @@ from iii_engine.testing import start_engine
 from tests.compat.support import (
     Inbox,
     OfficialFactory,
-    not_built_yet,
+    eventually,
     official_call,
     wait_for_binding,
     wait_for_functions,
 )
 
-pytestmark = [pytest.mark.compat, not_built_yet("iii-queue")]
+pytestmark = [pytest.mark.compat]
 
-QUEUE = {"name": "iii-queue", "config": {"adapter": {"name": "memory"}}}
+QUEUE = {
+    "name": "iii-queue",
+    "config": {
+        "adapter": {"name": "memory"},
+        "queue_configs": {"once": {"max_retries": 1, "backoff_ms": 0}},
+    },
+}
 
 
 @pytest.fixture
@@ -65,3 +71,36 @@ async def test_durable_subscriber_gets_published_data(
 
     await ours.trigger("iii::durable::publish", {"topic": "orders", "data": {"id": 1}})
     assert await messages.get() == {"id": 1}
+
+
+async def test_official_dead_letter_and_redrive(
+    queue_engine: Engine, official: OfficialFactory
+) -> None:
+    client = await official(queue_engine, "official-dlq")
+    attempts = Inbox()
+    healthy: list[bool] = []
+
+    def job(data: Any) -> None:
+        attempts.put(data)
+        if not healthy:
+            raise RuntimeError("not yet")
+
+    client.register_function("offpy::fragile", job)
+    await wait_for_functions(queue_engine, "offpy::fragile", "engine::queue::enqueue")
+    action = TriggerAction.Enqueue(queue="once")
+    receipt = await official_call(client, "offpy::fragile", {"n": 1}, action=action)
+    assert await attempts.get() == {"n": 1}
+
+    async def dead() -> list[Any]:
+        rows: list[Any] = await official_call(
+            client, "engine::queue::dlq_messages", {"queue": "once"}
+        )
+        return rows
+
+    [letter] = await eventually(dead, "the dead letter")
+    assert letter["id"] == receipt["messageReceiptId"]
+    assert "not yet" in letter["error"]
+    healthy.append(True)
+    redriven = await official_call(client, "iii::queue::redrive", {"queue": "once"})
+    assert redriven == {"queue": "once", "redriven": 1}
+    assert await attempts.get() == {"n": 1}

@@ -216,12 +216,13 @@ async def test_file_adapter_close_commits_even_if_the_flusher_was_cancelled(
     await store.open()
     for i in range(100):
         await store.set("s", f"k{i}", b"1")
+    writes = [asyncio.ensure_future(store.set("s", f"k{i}", b"1")) for i in range(100, 150)]
+    await asyncio.sleep(0)  # each write is journalled and waits for its commit
     flusher = store._flusher
     assert flusher is not None
     flusher.cancel()
-    for i in range(100, 150):
-        await store.set("s", f"k{i}", b"1")
     await store.close()
+    await asyncio.gather(*writes)  # released by close, which committed them
     reopened = FileAdapter(path)
     await reopened.open()
     try:

@@ -1,0 +1,1 @@
+"""iii-queue: durable named queues, the ``enqueue`` action and ``durable:subscriber`` topics."""

@@ -1,0 +1,414 @@
+"""The ``redis`` adapter: Redis Streams with consumer groups, shared by several engines.
+
+Each queue key is a stream (``<prefix>s:<key>``) read by the consumer group ``iii``; every
+engine is one consumer. ``push`` is ``XADD`` (answered once Redis has it). An engine reads with
+``XREADGROUP`` up to its free slots, and removes a message (``XACK`` + ``XDEL``) only after the
+handler succeeded. A failed attempt moves the job, in one transaction, to the delayed sorted
+set ``<prefix>d:<key>`` (score = when to retry; any engine moves due jobs back to the stream
+with an atomic script) or to the dead letters (hash ``<prefix>dlq:<key>`` plus an index by
+failure time). Messages of an engine that died stay pending in the group; after
+``visibility_timeout_ms`` without a heartbeat another engine takes them over with
+``XAUTOCLAIM``. A running job's idle time is reset every third of the timeout, so a long job is
+never stolen from a live engine.
+
+FIFO queues run one job at a time across all engines (a lease key held by one engine, renewed
+while it lives), in stream order; a failing job is retried in place after its backoff, so the
+jobs behind it wait, retries included. Message groups do not run in parallel on Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import redis.asyncio as redis
+from redis.exceptions import ResponseError
+
+from plugins.queue.adapters.base import Defer, JobRunner, QueueStats
+from plugins.queue.clock import Clock, SystemClock
+from plugins.queue.job import Job, QueueSpec, failure_step
+
+__all__ = ["RedisAdapter"]
+
+log = logging.getLogger("iii.queue")
+
+GROUP = "iii"
+_encode = msgspec.json.Encoder().encode
+_decode_job = msgspec.json.Decoder(Job).decode
+
+# KEYS: delayed zset, stream. ARGV: now, max. Moves due jobs to the stream atomically.
+_PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, job in ipairs(due) do
+  redis.call('ZREM', KEYS[1], job)
+  redis.call('XADD', KEYS[2], '*', 'job', job)
+end
+return #due
+"""
+
+
+_Command = tuple[str, tuple[Any, ...]]
+
+
+@dataclass
+class _Queue:
+    spec: QueueSpec
+    runner: JobRunner
+    running: dict[bytes, Job] = field(default_factory=dict)
+    slot: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+class RedisAdapter:
+    """Queues on the Redis server at ``url``, shared with every engine using the same prefix."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        visibility_timeout_ms: int = 30_000,
+        key_prefix: str = "iii:queue:",
+        clock: Clock | None = None,
+        block_ms: int = 100,
+    ) -> None:
+        self.url = url
+        self.clock: Clock = clock or SystemClock()
+        self.prefix = key_prefix
+        self.visibility_ms = visibility_timeout_ms
+        self.block_ms = block_ms
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._client: Any = None  # redis.Redis; typed loosely: its replies are unions
+        self._queues: dict[str, _Queue] = {}
+        self._promote: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._batch: list[_Command] = []
+        self._next: asyncio.Future[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def client(self) -> Any:
+        """The connected client (after :meth:`open`)."""
+        if self._client is None:
+            raise RuntimeError("redis queue adapter is not open")
+        return self._client
+
+    def _stream(self, key: str) -> str:
+        return f"{self.prefix}s:{key}"
+
+    async def open(self) -> None:
+        """Connect and check the server answers."""
+        self._client = redis.Redis.from_url(self.url)
+        await self._client.ping()
+        self._promote = self._client.register_script(_PROMOTE)
+
+    async def close(self) -> None:
+        """Stop consuming (running jobs stay pending: another engine or a restart resumes them)."""
+        tasks = [q.task for q in self._queues.values() if q.task is not None]
+        tasks += list(self._tasks)
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        keys = list(self._queues)
+        self._queues.clear()
+        if self._client is not None:
+            with contextlib.suppress(Exception):  # best effort: the server may be gone
+                await self._leave(keys)
+            await self._client.aclose()
+            self._client = None
+
+    async def _leave(self, keys: list[str]) -> None:
+        # Drop this engine's consumer from each group it holds nothing in (jobs it was running
+        # stay pending under its name, for another engine to take over).
+        for key in keys:
+            stream = self._stream(key)
+            pending = await self.client.xpending_range(
+                stream, GROUP, min="-", max="+", count=1, consumername=self.consumer
+            )
+            if not pending:
+                await self.client.xgroup_delconsumer(stream, GROUP, self.consumer)
+
+    async def push(self, jobs: Sequence[Job]) -> None:
+        """``XADD`` every job (and remember its queue key); return once Redis answered."""
+        commands: list[_Command] = []
+        for job in jobs:
+            commands.append(("xadd", (self._stream(job.queue), {"job": _encode(job)})))
+            commands.append(("sadd", (f"{self.prefix}keys", job.queue)))
+        await self._submit(commands)
+
+    async def _submit(self, commands: list[_Command]) -> None:
+        """Run ``commands`` in the next pipeline (one MULTI/EXEC round trip for every caller
+        that arrived meanwhile); return once it executed."""
+        loop = asyncio.get_running_loop()
+        if self._next is None:
+            self._next = loop.create_future()
+        done = self._next
+        self._batch.extend(commands)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        while self._batch:
+            batch, self._batch = self._batch, []
+            done, self._next = self._next, None
+            assert done is not None
+            try:
+                async with self.client.pipeline(transaction=True) as pipe:
+                    for name, args in batch:
+                        getattr(pipe, name)(*args)
+                    await pipe.execute()
+            except Exception as exc:
+                done.set_exception(exc)
+                done.exception()  # retrieved: the callers waiting get it
+            else:
+                done.set_result(None)
+
+    def consume(self, spec: QueueSpec, runner: JobRunner) -> None:
+        """Start this engine's consumer of ``spec.key``."""
+        queue = self._queues.get(spec.key)
+        if queue is not None:
+            queue.spec, queue.runner = spec, runner
+            return
+        queue = self._queues[spec.key] = _Queue(spec, runner)
+        queue.slot.set()
+        queue.task = asyncio.get_running_loop().create_task(self._consume(queue))
+
+    async def stop_consuming(self, key: str) -> None:
+        """Stop reading ``key`` (its pending jobs are reclaimed after the visibility timeout)."""
+        queue = self._queues.pop(key, None)
+        if queue is not None and queue.task is not None:
+            queue.task.cancel()
+            await asyncio.gather(queue.task, return_exceptions=True)
+
+    # --- consuming -------------------------------------------------------------------------------
+
+    async def _consume(self, queue: _Queue) -> None:
+        key = queue.spec.key
+        stream = self._stream(key)
+        with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
+            await self.client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+        last_maintenance = 0.0
+        while True:
+            try:
+                await queue.slot.wait()
+                now = self.clock.now()
+                if now - last_maintenance >= self.visibility_ms / 3000:
+                    last_maintenance = now
+                    await self._maintain(queue)
+                else:
+                    await self._promote(keys=[f"{self.prefix}d:{key}", stream], args=[now, 100])
+                if queue.spec.fifo and not await self._lease(queue):
+                    await asyncio.sleep(self.block_ms / 1000)
+                    continue
+                free = self._free(queue)
+                if free <= 0:
+                    queue.slot.clear()
+                    continue
+                reply = await self.client.xreadgroup(
+                    GROUP, self.consumer, {stream: ">"}, count=free, block=self.block_ms
+                )
+                for _, messages in reply or ():
+                    self._start(queue, messages)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("iii-queue redis consumer of %s failed; retrying", key)
+                await asyncio.sleep(1)
+
+    def _free(self, queue: _Queue) -> int:
+        limit = 1 if queue.spec.fifo else queue.spec.concurrency
+        return limit - len(queue.running)
+
+    async def _lease(self, queue: _Queue) -> bool:
+        lease = f"{self.prefix}lease:{queue.spec.key}"
+        client = self.client
+        if await client.set(lease, self.consumer, nx=True, px=self.visibility_ms):
+            # A new holder first takes over what a vanished holder left pending.
+            await self._claim(queue, min_idle_ms=0)
+            return True
+        holder = await client.get(lease)
+        if holder is not None and holder.decode() == self.consumer:
+            await client.pexpire(lease, self.visibility_ms)
+            return True
+        return False
+
+    async def _maintain(self, queue: _Queue) -> None:
+        key = queue.spec.key
+        stream = self._stream(key)
+        await self._promote(keys=[f"{self.prefix}d:{key}", stream], args=[self.clock.now(), 1000])
+        if queue.running:  # heartbeat: reset the idle time of what this engine runs
+            await self.client.xclaim(
+                stream, GROUP, self.consumer, 0, list(queue.running), justid=True
+            )
+        if not queue.spec.fifo:
+            await self._claim(queue, min_idle_ms=self.visibility_ms)
+
+    async def _claim(self, queue: _Queue, *, min_idle_ms: int) -> None:
+        free = self._free(queue)
+        if free <= 0:
+            return
+        reply = await self.client.xautoclaim(
+            self._stream(queue.spec.key), GROUP, self.consumer, min_idle_ms, "0-0", count=free
+        )
+        messages = reply[1] if reply else []
+        if messages:
+            log.info("iii-queue: took over %d job(s) of %s", len(messages), queue.spec.key)
+            self._start(queue, messages)
+
+    def _start(self, queue: _Queue, messages: list[Any]) -> None:
+        for message_id, fields in messages:
+            if not fields or message_id in queue.running:
+                continue
+            job = _decode_job(fields[b"job"])
+            queue.running[message_id] = job
+            self._spawn(self._run(queue, message_id, job))
+        if self._free(queue) <= 0:
+            queue.slot.clear()
+
+    async def _run(self, queue: _Queue, message_id: bytes, job: Job) -> None:
+        try:
+            while True:
+                try:
+                    error = await queue.runner(job)
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                if isinstance(error, Defer):
+                    await self._wait(error.delay)
+                    continue
+                if error is None:
+                    await self._ack(queue, message_id)
+                    return
+                job.attempts += 1
+                job.error = error
+                now = self.clock.now()
+                retry_at = failure_step(job, now)
+                if retry_at is not None and queue.spec.fifo:
+                    await self._wait(retry_at - now)  # in place: the queue waits with it
+                    continue
+                await self._fail(queue, message_id, job, retry_at, now)
+                return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("iii-queue: job %s of %s could not complete", job.id, queue.spec.key)
+        finally:
+            queue.running.pop(message_id, None)
+            queue.slot.set()
+
+    async def _wait(self, seconds: float) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        timer = self.clock.call_at(self.clock.now() + seconds, wake)
+        try:
+            await done
+        finally:
+            timer.cancel()
+
+    async def _ack(self, queue: _Queue, message_id: bytes) -> None:
+        stream = self._stream(queue.spec.key)
+        await self._submit([("xack", (stream, GROUP, message_id)), ("xdel", (stream, message_id))])
+
+    async def _fail(
+        self, queue: _Queue, message_id: bytes, job: Job, retry_at: float | None, now: float
+    ) -> None:
+        key = queue.spec.key
+        stream = self._stream(key)
+        async with self.client.pipeline(transaction=True) as pipe:
+            if retry_at is None:
+                job.failed_at = now
+                pipe.hset(f"{self.prefix}dlq:{key}", job.id, _encode(job))
+                pipe.zadd(f"{self.prefix}dlqi:{key}", {job.id: now})
+                log.warning(
+                    "queue job %s (%s) dead-lettered: %s", job.id, job.function_id, job.error
+                )
+            else:
+                job.available_at = retry_at
+                pipe.zadd(f"{self.prefix}d:{key}", {_encode(job): retry_at})
+            pipe.xack(stream, GROUP, message_id)
+            pipe.xdel(stream, message_id)
+            await pipe.execute()
+        if retry_at is not None:
+            # Any engine's consumer loop promotes due jobs; this timer makes the retry prompt.
+            self.clock.call_at(retry_at, lambda: self._spawn(self._promote_due(key)))
+
+    async def _promote_due(self, key: str) -> None:
+        if self._client is not None:
+            keys = [f"{self.prefix}d:{key}", self._stream(key)]
+            await self._promote(keys=keys, args=[self.clock.now(), 1000])
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- inspection and dead letters -------------------------------------------------------------
+
+    async def stats(self, key: str) -> QueueStats:
+        """Waiting (stream + delayed, minus pending), in flight (pending), dead."""
+        stream = self._stream(key)
+        client = self.client
+        length = await client.xlen(stream)
+        pending = 0
+        with contextlib.suppress(ResponseError):  # no group yet
+            summary = await client.xpending(stream, GROUP)
+            pending = int(summary["pending"]) if summary else 0
+        delayed = await client.zcard(f"{self.prefix}d:{key}")
+        dead = await client.hlen(f"{self.prefix}dlq:{key}")
+        return QueueStats(length - pending + delayed, pending, dead)
+
+    async def dead_letters(self, key: str, offset: int, limit: int) -> list[Job]:
+        """Dead letters by failure time."""
+        ids = await self.client.zrange(f"{self.prefix}dlqi:{key}", offset, offset + limit - 1)
+        if not ids:
+            return []
+        records = await self.client.hmget(f"{self.prefix}dlq:{key}", ids)
+        return [_decode_job(r) for r in records if r is not None]
+
+    async def redrive(self, key: str, message_id: str | None = None) -> int:
+        """Put dead letters back on the stream with attempts reset."""
+        index = f"{self.prefix}dlqi:{key}"
+        if message_id is None:
+            ids = [i.decode() for i in await self.client.zrange(index, 0, -1)]
+        else:
+            ids = [message_id]
+        count = 0
+        for job_id in ids:
+            record = await self.client.hget(f"{self.prefix}dlq:{key}", job_id)
+            if record is None:
+                continue
+            job = _decode_job(record)
+            job.attempts, job.error, job.failed_at, job.available_at = 0, None, None, 0.0
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hdel(f"{self.prefix}dlq:{key}", job_id)
+                pipe.zrem(index, job_id)
+                pipe.xadd(self._stream(key), {"job": _encode(job)})
+                removed = (await pipe.execute())[0]
+            count += int(removed)
+        return count
+
+    async def discard(self, key: str, message_id: str) -> int:
+        """Delete one dead letter."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hdel(f"{self.prefix}dlq:{key}", message_id)
+            pipe.zrem(f"{self.prefix}dlqi:{key}", message_id)
+            removed = (await pipe.execute())[0]
+        return int(removed)
+
+    async def keys(self) -> list[str]:
+        """Every queue key ever pushed to."""
+        members = await self.client.smembers(f"{self.prefix}keys")
+        return sorted(m.decode() for m in members)
