@@ -180,6 +180,8 @@ async def test_every_page_loads_with_real_workers(
         await worker.trigger("state::set", order)
         item = {"stream_name": "board", "group_id": "main", "item_id": f"i{n}"}
         await worker.trigger("stream::set", {**item, "data": {"id": f"i{n}", "text": f"note {n}"}})
+    if QUEUE_AVAILABLE:
+        await _dead_letter(engine, worker)
     for page, route in ROUTES:
         await run(_open, browser, _url(engine, route), page)
         if page == "functions":
@@ -189,12 +191,34 @@ async def test_every_page_loads_with_real_workers(
             await run(_until, browser, lambda d: _css(d, "#waterfall .span-row"), "the waterfall")
         await run(_shoot, browser, page, tmp_path)
     assert (tmp_path / "console-logs.png").stat().st_size > 0
+    if QUEUE_AVAILABLE:  # discard the dead letter made above
+        await run(_open, browser, _url(engine, "queues/jobs"), "queues")
+        await run(_click, browser, "button[data-discard]")
+        await run(_until, browser, lambda d: _css(d, "#dlq-empty"), "no dead letters")
+        assert await engine.invoke("engine::queue::dlq_messages", {"topic": "jobs"}) == []
     await run(_open, browser, _url(engine, "overview"), "overview")
     names = await run(lambda: [e.get_attribute("data-worker") for e in _css(browser, "tr")])
     assert "orders-worker" in names
     await run(_open, browser, _url(engine, "triggers"), "triggers")
     rows = await run(lambda: _css(browser, 'section[data-type="state"] tr[data-trigger]'))
     assert len(rows) == 1
+
+
+async def _dead_letter(engine: Engine, worker: Any) -> None:
+    """Enqueue a job on ``jobs`` that always fails; return once it is dead-lettered."""
+
+    def charge(payload: Any) -> Any:
+        raise RuntimeError("card declined")
+
+    worker.register_function("orders::charge", charge)
+    await wait_for_functions(engine, "orders::charge")
+    enqueue = {"type": "enqueue", "queue": "jobs"}
+    await worker.trigger("orders::charge", {"order": "o1", "amount": 12}, action=enqueue)
+
+    async def dead() -> Any:
+        return await engine.invoke("engine::queue::dlq_messages", {"topic": "jobs"})
+
+    await eventually(dead, "a dead letter")
 
 
 def _invoke(driver: Any, payload: str) -> tuple[str, str, str]:

@@ -50,9 +50,22 @@ export async function render(root, api, selected) {
       status.textContent = r.ok ? `${functionId}: ${compact(r.result)}` : `${r.error.code}: ${r.error.message}`;
       await Promise.all([loadQueues(), loadDead()]);
     };
+    const redriveAll = async () => {
+      const r = await api.call("iii::queue::redrive", { queue: selected });
+      status.dataset.outcome = r.ok ? "ok" : "error";
+      status.textContent = r.ok ? `redriven: ${r.result.redriven}` : `${r.error.code}: ${r.error.message}`;
+      await Promise.all([loadQueues(), loadDead()]);
+    };
     fill(
       dead,
-      h("h2", {}, "Dead letters of ", h("code", {}, selected), ` (${reply.result.length})`),
+      h(
+        "h2",
+        {},
+        "Dead letters of ",
+        h("code", {}, selected),
+        ` (${reply.result.length}) `,
+        reply.result.length ? h("button", { id: "redrive-all", class: "secondary", onclick: redriveAll }, "Redrive all") : null,
+      ),
       reply.result.length
         ? table(
             reply.result,
