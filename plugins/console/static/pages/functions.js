@@ -1,5 +1,5 @@
 // Functions: search, describe, invoke with a JSON payload (result or error, with timing).
-import { h, fill, pretty, errorBox } from "../dom.js";
+import { h, fill, pretty, compact, table, errorBox } from "../dom.js";
 
 function exampleFor(schema) {
   if (!schema || typeof schema !== "object") return {};
@@ -32,7 +32,8 @@ export async function render(root, api, selected) {
             onclick: () => (location.hash = `#/functions/${encodeURIComponent(fn.function_id)}`),
           },
           h("code", {}, fn.function_id),
-          h("div", { class: "muted" }, fn.worker_name),
+          " ",
+          h("span", { class: "muted small" }, fn.worker_name),
         ),
       ),
     );
@@ -82,7 +83,14 @@ export async function render(root, api, selected) {
       h("p", { class: "muted" }, `worker ${fn.worker_name}, namespace ${fn.namespace}`),
       fn.request_schema ? [h("h2", {}, "Request schema"), h("pre", {}, pretty(fn.request_schema))] : null,
       fn.registered_triggers?.length
-        ? [h("h2", {}, "Triggers"), h("pre", {}, pretty(fn.registered_triggers))]
+        ? [
+            h("h2", {}, "Triggers"),
+            table(fn.registered_triggers, [
+              ["type", (t) => h("code", {}, t.trigger_type)],
+              ["config", (t) => h("code", {}, compact(t.config))],
+              ["id", (t) => h("code", { class: "muted" }, t.id)],
+            ]),
+          ]
         : null,
       h("h2", {}, "Invoke"),
       payload,
@@ -105,6 +113,7 @@ export async function render(root, api, selected) {
     h("h1", {}, "Functions"),
     h("div", { class: "split" }, h("div", {}, h("div", { class: "row" }, search), list), detail),
   );
+  requestAnimationFrame(() => list.querySelector(".selected")?.scrollIntoView({ block: "nearest" }));
   return () => {
     off();
     clearTimeout(timer);
