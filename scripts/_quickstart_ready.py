@@ -75,9 +75,10 @@ async def route_answers(url: str, engine_pid: int) -> bool:
 
 def instructions(http_url: str, iii: str, options: str, console_url: str | None = None) -> str:
     """The three commands of the README's quickstart, with this run's addresses and ``iii``."""
-    console = f"\n  Watch it in the web console: {console_url}\n" if console_url else ""
-    return console + textwrap.dedent(
-        f"""
+    console = f"\nThe web console: {console_url}\n" if console_url else ""
+    return (
+        textwrap.dedent(
+            f"""
         The quickstart is ready: math-worker (math::add) and caller-worker
         (math::add_two_numbers, POST {ROUTE}) are connected. From another shell:
 
@@ -85,6 +86,8 @@ def instructions(http_url: str, iii: str, options: str, console_url: str | None 
           {iii} trigger math::add a=2 b=3{options}
           {iii} trigger state::get scope=math key=running_total{options}
         """
+        )
+        + console
     )
 
 

@@ -40,7 +40,7 @@ class ConsoleWorker:
             raise
         self._server = server
         self.port, self.url = server.port, server.url
-        ctx.logger.info("iii-console: %s", server.url)
+        ctx.logger.info("listening on %s", server.url)
 
     def urls(self) -> dict[str, str]:
         """For the engine's banner: ``{"console": "http://host:port"}`` once listening."""
