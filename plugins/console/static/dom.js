@@ -87,3 +87,14 @@ export function when(ms) {
 export function isMissing(reply) {
   return !reply.ok && reply.error && reply.error.code === "function_not_found";
 }
+
+/** Call fn at most once per `ms` burst of calls (live events can come in floods). */
+export function debounce(fn, ms = 100) {
+  let timer = null;
+  const wrapped = () => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms);
+  };
+  wrapped.cancel = () => clearTimeout(timer);
+  return wrapped;
+}

@@ -191,6 +191,8 @@ async def test_every_page_loads_with_real_workers(
             await run(_until, browser, lambda d: _css(d, "#waterfall .span-row"), "the waterfall")
         await run(_shoot, browser, page, tmp_path)
     assert (tmp_path / "console-logs.png").stat().st_size > 0
+    errors = [e for e in await run(browser.get_log, "browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
     if QUEUE_AVAILABLE:  # discard the dead letter made above
         await run(_open, browser, _url(engine, "queues/jobs"), "queues")
         await run(_click, browser, "button[data-discard]")

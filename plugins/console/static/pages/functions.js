@@ -1,5 +1,5 @@
 // Functions: search, describe, invoke with a JSON payload (result or error, with timing).
-import { h, fill, pretty, compact, table, errorBox } from "../dom.js";
+import { h, fill, pretty, compact, table, errorBox, debounce } from "../dom.js";
 
 function exampleFor(schema) {
   if (!schema || typeof schema !== "object") return {};
@@ -107,7 +107,8 @@ export async function render(root, api, selected) {
   });
   await load();
   if (current) await describe(current);
-  const off = api.on("functions", load);
+  const later = debounce(load);
+  const off = api.on("functions", later);
   fill(
     root,
     h("h1", {}, "Functions"),
@@ -116,6 +117,7 @@ export async function render(root, api, selected) {
   requestAnimationFrame(() => list.querySelector(".selected")?.scrollIntoView({ block: "nearest" }));
   return () => {
     off();
+    later.cancel();
     clearTimeout(timer);
   };
 }

@@ -1,5 +1,5 @@
 // Overview: live counts, connected workers, trigger types and a throughput sparkline.
-import { h, fill, table, when, errorBox } from "../dom.js";
+import { h, fill, table, when, errorBox, debounce } from "../dom.js";
 
 const POINTS = 60;
 
@@ -92,7 +92,8 @@ export async function render(root, api) {
   await refresh();
   await sample();
   const timer = setInterval(sample, 1000);
-  const offs = [api.on("workers", refresh), api.on("functions", refresh), api.on("open", refresh)];
+  const later = debounce(refresh);
+  const offs = [api.on("workers", later), api.on("functions", later), api.on("open", later)];
 
   fill(
     root,
@@ -107,6 +108,7 @@ export async function render(root, api) {
   );
   return () => {
     clearInterval(timer);
+    later.cancel();
     offs.forEach((off) => off());
   };
 }

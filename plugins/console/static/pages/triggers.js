@@ -1,5 +1,5 @@
 // Triggers: every trigger type with its registered triggers and their config.
-import { h, fill, table, pretty, errorBox } from "../dom.js";
+import { h, fill, table, pretty, errorBox, debounce } from "../dom.js";
 
 export async function render(root, api) {
   const body = h("div", {});
@@ -35,7 +35,11 @@ export async function render(root, api) {
     );
   }
   await load();
-  const off = api.on("functions", load);
+  const later = debounce(load);
+  const off = api.on("functions", later);
   fill(root, h("h1", {}, "Triggers"), body);
-  return off;
+  return () => {
+    off();
+    later.cancel();
+  };
 }
