@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from iii_sdk.plugin import WorkerContext
-from plugins.console.backend import Backend, LocalBackend, WorkerBackend
+from plugins.console.backend import INTERNAL, Backend, LocalBackend, WorkerBackend
 from plugins.console.bridge import ConsoleBridge
 from plugins.console.config import ConsoleConfig
 from plugins.console.server import ConsoleServer
 
-__all__ = ["ConsoleWorker"]
+__all__ = ["INFO_FUNCTION", "ConsoleWorker"]
+
+INFO_FUNCTION = "console::info"
 
 
 class ConsoleWorker:
@@ -40,7 +42,16 @@ class ConsoleWorker:
             raise
         self._server = server
         self.port, self.url = server.port, server.url
+        ctx.register_function(
+            INFO_FUNCTION,
+            self._info,
+            description="The console's URL (for `iii console`)",
+            metadata=INTERNAL,
+        )
         ctx.logger.info("listening on %s", server.url)
+
+    async def _info(self, payload: object) -> dict[str, object]:
+        return {"url": self.url, "mode": self.bridge.backend.mode if self.bridge else None}
 
     def urls(self) -> dict[str, str]:
         """For the engine's banner: ``{"console": "http://host:port"}`` once listening."""
