@@ -1,7 +1,7 @@
 """Lean frame helpers shared by the floors, the raw workers and the raw load client.
 
 Only the envelope is decoded; ``data`` stays a :class:`msgspec.Raw` slice of the received bytes so
-the floors forward or echo it without re-encoding (the lesson of design/benchmarks.md).
+the floors forward or echo it without re-encoding (the lesson of docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from iii_engine._version import ENGINE_VERSION
 from iii_engine.builtins.host import LocalWorkerContext, RunningBuiltin
 from iii_engine.builtins.introspection import Introspection
 from iii_engine.builtins.observability import install_log_functions
+from iii_engine.builtins.rows import WorkerSummary, builtin_worker_summary
 from iii_engine.channels.manager import ChannelManager
 from iii_engine.config.plan import Plan, diff_plans, make_plan
 from iii_engine.config.plugin_manager import PluginManager
@@ -26,13 +27,14 @@ from iii_engine.config.schema import (
     WorkerManagerConfig,
     default_config,
 )
+from iii_engine.core.peer import Peer
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionRegistry
 from iii_engine.core.router import Router
 from iii_engine.core.trigger_frames import TriggerFrames
 from iii_engine.core.triggers import TriggerRegistry
 from iii_engine.core.workers import WorkerTable
 from iii_engine.processes.supervisor import Supervisor
-from iii_engine.server.connections import WorkerConnection
+from iii_engine.server.dispatch import FrameDispatcher
 from iii_engine.server.listener import Listener
 from iii_sdk.plugin import BuiltinWorker, Channel, WorkerSpec
 
@@ -54,11 +56,25 @@ class Engine:
         self.router = Router(self.functions)
         self.triggers = TriggerRegistry(self.router)
         self.trigger_frames = TriggerFrames(self.triggers)
-        self.workers = WorkerTable(self)
         self.channels = ChannelManager()
+        self.workers = WorkerTable(
+            self.functions,
+            self.router,
+            self.triggers,
+            drop_channels=self.channels.drop_owner,
+            spawn=self.spawn,
+        )
+        self.frames = FrameDispatcher(
+            self.router, self.workers, self.trigger_frames, self.on_telemetry
+        )
         self.supervisor = Supervisor()
-        self.introspection = Introspection(self)
-        self.core_context = LocalWorkerContext(self, "iii-engine-functions", self.config.base_dir)
+        self.core_context = self._context("iii-engine-functions")
+        self.introspection = Introspection(
+            self.core_context,
+            workers=self.workers,
+            triggers=self.triggers,
+            builtin_rows=self.builtin_rows,
+        )
         self.listeners: list[Listener] = []
         self.builtins: dict[str, RunningBuiltin] = {}
         self.plan = Plan()
@@ -119,7 +135,7 @@ class Engine:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def apply_reload(self, config: EngineConfig, diff: object = None) -> None:
+    async def apply_reload(self, config: EngineConfig) -> None:
         """Hot reload: restart only the entries whose definition changed.
 
         The new config is fully resolved first; a :class:`ConfigError` leaves everything
@@ -150,7 +166,13 @@ class Engine:
         )
 
     async def _start_listener(self, instance_id: str, config: WorkerManagerConfig) -> None:
-        listener = Listener(self, config, instance_id)
+        listener = Listener(
+            config,
+            instance_id,
+            workers=self.workers,
+            frames=self.frames,
+            channel_route=self.channels.handle,
+        )
         await listener.start()
         self.listeners.append(listener)
 
@@ -161,11 +183,20 @@ class Engine:
 
     async def _start_builtin(self, instance_id: str, spec: WorkerSpec, config: Any) -> None:
         worker: BuiltinWorker = spec.factory(config)
-        ctx = LocalWorkerContext(self, instance_id, self.config.base_dir)
+        ctx = self._context(instance_id)
         running = RunningBuiltin(instance_id, worker, ctx)
         self.builtins[instance_id] = running
         await running.start()
         log.info("worker started: %s", instance_id)
+
+    def _context(self, name: str) -> LocalWorkerContext:
+        return LocalWorkerContext(
+            name,
+            self.config.base_dir,
+            router=self.router,
+            triggers=self.triggers,
+            create_channel=self.local_channel,
+        )
 
     async def _stop_builtin(self, instance_id: str) -> None:
         running = self.builtins.pop(instance_id, None)
@@ -201,29 +232,10 @@ class Engine:
             raise KeyError(name)
         return running.worker
 
-    def builtin_rows(self) -> list[dict[str, Any]]:
+    def builtin_rows(self) -> list[WorkerSummary]:
         """``WorkerSummary`` rows for in-process workers."""
-        rows = []
-        for instance_id, running in [("iii-engine-functions", None), *self.builtins.items()]:
-            ctx = self.core_context if running is None else running.ctx
-            rows.append(
-                {
-                    "name": instance_id,
-                    "description": None,
-                    "version": self.version,
-                    "id": instance_id,
-                    "namespace": DEFAULT_NAMESPACE,
-                    "runtime": "engine",
-                    "os": None,
-                    "status": "available",
-                    "function_count": ctx.function_count,
-                    "connected_at_ms": 0,
-                    "active_invocations": 0,
-                    "isolation": "in-process",
-                    "ip_address": None,
-                }
-            )
-        return rows
+        contexts = [self.core_context, *(running.ctx for running in self.builtins.values())]
+        return [builtin_worker_summary(c.name, self.version, c.function_count) for c in contexts]
 
     # --- services for components -----------------------------------------------------------------
 
@@ -247,13 +259,9 @@ class Engine:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def on_telemetry(self, conn: WorkerConnection | None, frame: bytes) -> None:
+    def on_telemetry(self, conn: Peer | None, frame: bytes) -> None:
         """An ``OTLP``/``MTRC``/``LOGS`` frame: accepted; no observability worker consumes it."""
         self.telemetry_frames += 1
-
-    def drop_channels(self, conn: WorkerConnection) -> None:
-        """Remove data channels owned by a disconnected worker."""
-        self.channels.drop_owner(conn.worker_id)
 
     def local_channel(self, buffer_size: int) -> Channel:
         """A data channel with in-process ends (``WorkerContext.create_channel``)."""

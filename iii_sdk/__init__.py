@@ -1,9 +1,12 @@
 """iii-py SDK: workers, functions, triggers and the plugin API, over the iii wire protocol."""
 
+from iii_sdk._connection import ConnectionClosed
+from iii_sdk._remote import RemoteContext
 from iii_sdk.actions import Enqueue, TriggerAction, Void
 from iii_sdk.channels import ChannelError, ChannelReader, ChannelWriter
 from iii_sdk.errors import (
     ConfigError,
+    ErrorBody,
     IIIError,
     InvocationError,
     ProtocolError,
@@ -23,10 +26,10 @@ from iii_sdk.plugin import (
     decode_config,
     decode_input,
 )
-from iii_sdk.sync import SyncWorker
+from iii_sdk.protocol import HttpInvocationRef, StreamChannelRef
+from iii_sdk.sync import SyncHandle, SyncWorker
 from iii_sdk.worker import (
     FunctionHandle,
-    RemoteContext,
     TriggerHandle,
     TriggerTypeHandle,
     Worker,
@@ -35,6 +38,8 @@ from iii_sdk.worker import (
 __all__ = [  # noqa: RUF022 - grouped by topic, sorted within a group
     # errors
     "ConfigError",
+    "ConnectionClosed",
+    "ErrorBody",
     "IIIError",
     "InvocationError",
     "ProtocolError",
@@ -42,6 +47,8 @@ __all__ = [  # noqa: RUF022 - grouped by topic, sorted within a group
     # workers
     "FunctionHandle",
     "RemoteContext",
+    "HttpInvocationRef",
+    "SyncHandle",
     "SyncWorker",
     "TriggerHandle",
     "TriggerTypeHandle",
@@ -54,6 +61,7 @@ __all__ = [  # noqa: RUF022 - grouped by topic, sorted within a group
     "ChannelError",
     "ChannelReader",
     "ChannelWriter",
+    "StreamChannelRef",
     # plugin authors
     "BuiltinWorker",
     "Channel",

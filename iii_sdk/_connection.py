@@ -1,18 +1,18 @@
 """The worker's WebSocket: connect, reconnect with backoff, ordered sends, offline queue.
 
-The connection knows nothing about iii messages beyond bytes. The worker gives it three
-callbacks: ``on_open`` (send the replay on a fresh socket, before anything else goes out),
-``on_frame`` (one inbound frame, called inline on the read task) and ``on_close``.
+The connection knows nothing about iii messages beyond bytes. The session gives it three
+callbacks: ``on_open`` (the frames a fresh socket starts with), ``on_frame`` (one inbound
+frame, called inline on the read task) and ``on_close``.
 
-Sends are ordered: every frame is written in the order its ``send*`` call was made, whether it
-came from synchronous code (``register_function``) or a coroutine (``trigger``). With
-compression off, aiohttp writes a frame to the transport synchronously, so a frame is written
-either at once or by the single flush task that drains the ordered buffer.
+Every frame goes out through :meth:`Connection.send` (from a coroutine) or
+:meth:`Connection.post` (from synchronous code), in call order either way. With compression
+off, aiohttp writes a frame to the transport synchronously, so a frame is written either at once
+or by the single flush task that drains the ordered buffer.
 
-States: *offline* (no socket), *replaying* (socket open, ``on_open`` running) and *ready*.
-Outside *ready*, invocations wait in a bounded offline queue (oldest dropped) that is flushed
-right after the replay; registration frames are not queued while offline because the replay
-re-sends every registration anyway.
+States: *offline* (no socket), *replaying* (socket open, the opening frames going out) and
+*ready*. The ``offline`` argument of a send says what happens to a frame outside *ready*
+(:data:`Offline`); the offline queue is bounded (the oldest frame is dropped) and is flushed
+right after the replay, before the opening's greeting.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Final, Literal
+from collections.abc import Callable, Mapping
+from typing import Final, Literal, NamedTuple, Protocol, TypeAlias
 
 import aiohttp
 
-__all__ = ["Connection", "ConnectionClosed"]
+__all__ = ["Connection", "ConnectionClosed", "Offline", "Opening", "Outbound"]
 
 log = logging.getLogger("iii.sdk")
 
@@ -46,6 +46,31 @@ class ConnectionClosed(ConnectionError):
     """The worker was closed, or stopped reconnecting after a fatal error."""
 
 
+class Outbound(Protocol):
+    """A frame that waits in the offline queue on behalf of someone (a call awaiting a result)."""
+
+    def sent(self, generation: int) -> bool:
+        """The frame is about to go out on socket ``generation``; False drops it (given up)."""
+        ...
+
+    def dropped(self) -> None:
+        """The frame was pushed out of the full offline queue."""
+        ...
+
+
+Offline: TypeAlias = Literal["drop", "replay", "queue"] | Outbound
+"""What a send does outside *ready*: ``"drop"`` the frame; ``"replay"`` (registrations) drop it
+while offline, because the replay re-sends every registration, but queue it while the replay is
+running; ``"queue"`` it; or queue it for an :class:`Outbound`, told when it goes out."""
+
+
+class Opening(NamedTuple):
+    """What a fresh socket starts with: ``replay``, then the offline queue, then ``greeting``."""
+
+    replay: list[bytes]
+    greeting: list[bytes]
+
+
 class Connection:
     """One logical connection to the engine, surviving socket drops when ``reconnect``."""
 
@@ -55,11 +80,9 @@ class Connection:
         *,
         headers: Mapping[str, str] | None,
         reconnect: bool,
-        on_open: Callable[[int], Awaitable[None]],
+        on_open: Callable[[int], Opening],
         on_frame: Callable[[bytes, int], None],
         on_close: Callable[[int], None],
-        on_flushed: Callable[[str, int], bool],
-        on_dropped: Callable[[str], None],
     ) -> None:
         self.url = url
         self._headers = dict(headers or {})
@@ -67,14 +90,12 @@ class Connection:
         self._on_open = on_open
         self._on_frame = on_frame
         self._on_close = on_close
-        self._on_flushed = on_flushed
-        self._on_dropped = on_dropped
         self._session: aiohttp.ClientSession | None = None
         self._ws: _Socket | None = None
         self._task: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._buffer: deque[bytes] = deque()
-        self._offline: deque[tuple[bytes, str | None]] = deque()
+        self._offline: deque[tuple[bytes, Offline]] = deque()
         self._closed = False
         self._stopped = False
         self._first_error: BaseException | None = None
@@ -131,60 +152,50 @@ class Connection:
 
     # --- sending ----------------------------------------------------------------------------
 
-    def send(self, frame: bytes, invocation_id: str | None = None) -> bool:
-        """Send a frame now, or park it in the offline queue; True if it went to the socket."""
-        if self.ready:
+    async def send(self, frame: bytes, *, offline: Offline, generation: int | None = None) -> bool:
+        """Send ``frame``, written inline when nothing is queued before it.
+
+        ``generation``: only on that socket, dropped if it is gone (the result of a call that
+        came in on it). Returns whether the frame went to the socket.
+        """
+        if not self._admit(frame, offline, generation):
+            return False
+        ws = self._ws
+        if self._buffer or ws is None:
             self._write(frame)
             return True
-        self._park(frame, invocation_id)
-        return False
-
-    async def send_async(self, frame: bytes, invocation_id: str | None = None) -> bool:
-        """Like :meth:`send`, writing inline (no task hop) when nothing is queued before it."""
-        ws = self._ws
-        if self.ready and not self._buffer and ws is not None:
-            try:
-                await ws.send_frame(frame, _TEXT)
-            except (ConnectionError, RuntimeError) as exc:
-                log.debug("send failed, connection is going away: %s", exc)
-            return True
-        return self.send(frame, invocation_id)
-
-    def send_registration(self, frame: bytes) -> None:
-        """Send a (un)registration frame; while offline it is dropped (the replay covers it)."""
-        if self.ready:
-            self._write(frame)
-        elif self.replaying:
-            self._park(frame, None)
-
-    async def send_on(self, generation: int, frame: bytes) -> None:
-        """Send only if socket ``generation`` is still the open one (invocation results)."""
-        ws = self._ws
-        if generation != self.generation or ws is None:
-            return
-        if self._buffer:
-            self._write(frame)
-            return
         try:
             await ws.send_frame(frame, _TEXT)
         except (ConnectionError, RuntimeError) as exc:
-            log.debug("result not sent, connection is going away: %s", exc)
+            log.debug("send failed, connection is going away: %s", exc)
+        return True
 
-    def send_direct(self, frame: bytes) -> None:
-        """Write during ``on_open`` (replay), bypassing the *ready* check."""
+    def post(self, frame: bytes, *, offline: Offline) -> bool:
+        """:meth:`send` for synchronous code: the frame is written by the flush task."""
+        if not self._admit(frame, offline, None):
+            return False
         self._write(frame)
+        return True
 
-    async def flush(self) -> None:
+    def _admit(self, frame: bytes, offline: Offline, generation: int | None) -> bool:
+        """True when ``frame`` goes to the socket now; else it is queued or dropped."""
+        if generation is not None:
+            return self._ws is not None and generation == self.generation
+        if self.ready:
+            return isinstance(offline, str) or offline.sent(self.generation)
+        if offline == "drop" or (offline == "replay" and not self.replaying):
+            return False
+        if len(self._offline) >= OFFLINE_QUEUE_MAX:
+            _, pushed_out = self._offline.popleft()
+            if not isinstance(pushed_out, str):
+                pushed_out.dropped()
+        self._offline.append((frame, offline))
+        return False
+
+    async def _flush(self) -> None:
         """Wait until every frame written so far has been handed to the transport."""
         while self._buffer:
             await self._drain()
-
-    def _park(self, frame: bytes, invocation_id: str | None) -> None:
-        if len(self._offline) >= OFFLINE_QUEUE_MAX:
-            _, dropped_id = self._offline.popleft()
-            if dropped_id is not None:
-                self._on_dropped(dropped_id)
-        self._offline.append((frame, invocation_id))
 
     def _write(self, frame: bytes) -> None:
         self._buffer.append(frame)
@@ -207,14 +218,13 @@ class Connection:
                 buffer.clear()
                 return
 
-    def flush_offline(self) -> None:
-        """Write the frames parked while offline, after the replay (called by ``on_open``)."""
+    def _flush_offline(self) -> None:
+        """Write the frames queued while offline (after the replay)."""
         generation = self.generation
         while self._offline:
-            frame, invocation_id = self._offline.popleft()
-            if invocation_id is not None and not self._on_flushed(invocation_id, generation):
-                continue  # the caller already timed out: do not run a stale call
-            self._write(frame)
+            frame, offline = self._offline.popleft()
+            if isinstance(offline, str) or offline.sent(generation):
+                self._write(frame)
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -263,7 +273,13 @@ class Connection:
     async def _serve(self, ws: _Socket, generation: int) -> None:
         self.replaying = True
         try:
-            await self._on_open(generation)
+            opening = self._on_open(generation)
+            for frame in opening.replay:
+                self._write(frame)
+            await self._flush()
+            self._flush_offline()
+            for frame in opening.greeting:
+                self._write(frame)
         except (ConnectionError, RuntimeError) as exc:
             log.warning("connection lost while replaying registrations: %s", exc)
             return

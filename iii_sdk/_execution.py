@@ -10,25 +10,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiohttp
 
 from iii_sdk.channels import resolve_channel_refs
-from iii_sdk.errors import FUNCTION_NOT_FOUND, INVOCATION_FAILED, InvocationError
+from iii_sdk.errors import (
+    FUNCTION_NOT_FOUND,
+    INVOCATION_FAILED,
+    ErrorBody,
+    InvocationError,
+    error_body,
+)
 from iii_sdk.handlers import AsyncHandler
 from iii_sdk.protocol import (
     UNSET,
-    ErrorBody,
     InvocationResult,
     InvokeFunction,
     encode,
     from_raw,
 )
 
-from ._registrations import FunctionEntry
+from ._registrations import FunctionRegistration
 from ._values import raw_value
 
 __all__ = ["Executor"]
@@ -43,7 +47,7 @@ class Executor:
 
     def __init__(
         self,
-        functions: dict[str, FunctionEntry],
+        functions: dict[str, FunctionRegistration],
         send_on: Callable[[int, bytes], Coroutine[Any, Any, None]],
         engine_url: str,
     ) -> None:
@@ -93,13 +97,10 @@ class Executor:
         result: Any = None
         try:
             result = await handler(self._payload(message), from_raw(message.metadata))
-        except InvocationError as exc:
-            error = ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace)
         except Exception as exc:
-            log.exception("function %s failed", function_id)
-            error = ErrorBody(
-                code=INVOCATION_FAILED, message=str(exc), stacktrace=traceback.format_exc()
-            )
+            if not isinstance(exc, InvocationError):
+                log.exception("function %s failed", function_id)
+            error = error_body(exc)
         if message.invocation_id is None:
             return
         await self._send_on(generation, self._encode(message, result, error))

@@ -4,10 +4,12 @@ Each call is a future keyed by its invocation id. Results resolve the future inl
 socket's read task (no task per result). Timeouts are enforced by one periodic sweep that runs
 only while calls are pending, instead of one timer per call.
 
-A call remembers the connection generation it was written on. When that connection drops, the
-engine forgets the call (it answers ``invocation_stopped`` to a socket that no longer exists),
-so the SDK fails it at once with ``invocation_stopped`` rather than letting it hang until its
-timeout. Calls still waiting in the offline queue stay pending and are sent after reconnecting.
+A call is the :class:`~iii_sdk._connection.Outbound` of its frame: the connection tells it the
+socket generation the frame goes out on (at once, or from the offline queue after a reconnect).
+When that socket drops the engine forgets the call (it answers ``invocation_stopped`` to a
+socket that no longer exists), so :meth:`PendingCalls.fail_generation` fails it at once with
+``invocation_stopped`` rather than letting it hang until its timeout. Calls still waiting in the
+offline queue stay pending; one pushed out of the full queue fails with ``invocation_stopped``.
 """
 
 from __future__ import annotations
@@ -17,32 +19,56 @@ import contextlib
 import itertools
 import random
 import uuid
-from typing import Any, Final
+from typing import Final
 
-from iii_sdk.errors import INVOCATION_STOPPED, TIMEOUT, UNKNOWN, InvocationError
+from iii_sdk.errors import INVOCATION_STOPPED, TIMEOUT, InvocationError, invocation_error
 from iii_sdk.protocol import InvocationResult, Raw, UnsetType
 
-__all__ = ["PendingCalls"]
+__all__ = ["Call", "PendingCalls"]
 
 SWEEP_INTERVAL_S: Final = 0.05
 NOT_SENT: Final = -1
 
 
-class _Call:
-    __slots__ = ("deadline", "function_id", "future", "generation")
+class Call:
+    """One pending call; the :class:`~iii_sdk._connection.Outbound` of its frame."""
 
-    def __init__(self, future: asyncio.Future[Any], function_id: str, deadline: float) -> None:
+    __slots__ = ("deadline", "function_id", "future", "generation", "invocation_id", "table")
+
+    def __init__(
+        self,
+        table: PendingCalls,
+        invocation_id: str,
+        future: asyncio.Future[Raw | UnsetType],
+        function_id: str,
+        deadline: float,
+    ) -> None:
+        self.table = table
+        self.invocation_id = invocation_id
         self.future = future
         self.function_id = function_id
         self.deadline = deadline
         self.generation = NOT_SENT
+
+    def sent(self, generation: int) -> bool:
+        """The frame goes out on socket ``generation``; False if the caller already gave up."""
+        if self.table._calls.get(self.invocation_id) is not self:
+            return False
+        self.generation = generation
+        return True
+
+    def dropped(self) -> None:
+        """Pushed out of the full offline queue: the call fails."""
+        self.table.fail(
+            self.invocation_id, INVOCATION_STOPPED, "dropped from the full offline queue"
+        )
 
 
 class PendingCalls:
     """The table of calls this worker is waiting on."""
 
     def __init__(self) -> None:
-        self._calls: dict[str, _Call] = {}
+        self._calls: dict[str, Call] = {}
         self._sweeper: asyncio.Task[None] | None = None
         # Ids are a random UUIDv4 whose last 48 bits count up: still canonical v4 strings,
         # unique per worker, and ten times cheaper than uuid4() per call.
@@ -59,22 +85,17 @@ class PendingCalls:
     def __contains__(self, invocation_id: object) -> bool:
         return invocation_id in self._calls
 
-    def add(
-        self, invocation_id: str, function_id: str, timeout_s: float
-    ) -> asyncio.Future[Raw | UnsetType]:
-        """Register a call; the future gets the raw ``result`` or an :class:`InvocationError`."""
+    def add(self, function_id: str, timeout_s: float) -> Call:
+        """Register a call under a fresh id; its future gets the raw ``result`` or an
+        :class:`InvocationError`."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._calls[invocation_id] = _Call(future, function_id, loop.time() + timeout_s)
+        future: asyncio.Future[Raw | UnsetType] = loop.create_future()
+        invocation_id = self.next_id()
+        call = Call(self, invocation_id, future, function_id, loop.time() + timeout_s)
+        self._calls[invocation_id] = call
         if self._sweeper is None:
             self._sweeper = loop.create_task(self._sweep())
-        return future
-
-    def mark_sent(self, invocation_id: str, generation: int) -> None:
-        """Record that the call's frame was written on connection ``generation``."""
-        call = self._calls.get(invocation_id)
-        if call is not None:
-            call.generation = generation
+        return call
 
     def discard(self, invocation_id: str) -> None:
         """Forget a call (its frame could not be sent, or the caller gave up)."""
@@ -90,12 +111,8 @@ class PendingCalls:
             call.future.set_result(message.result)
             return
         call.future.set_exception(
-            InvocationError(
-                error.code or UNKNOWN,
-                error.message,
-                function_id=message.function_id,
-                invocation_id=message.invocation_id,
-                stacktrace=error.stacktrace,
+            invocation_error(
+                error, function_id=message.function_id, invocation_id=message.invocation_id
             )
         )
 

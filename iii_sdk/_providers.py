@@ -26,7 +26,7 @@ from iii_sdk.protocol import (
     from_raw,
 )
 
-from ._registrations import Registrations, TriggerTypeEntry
+from ._registrations import Registrations, TriggerTypeRegistration
 
 __all__ = ["Providers"]
 
@@ -79,7 +79,7 @@ class Providers:
             for trigger_id in list(entry.active):
                 self._unregister(entry, trigger_id)
 
-    def drop_entry(self, entry: TriggerTypeEntry) -> None:
+    def drop_entry(self, entry: TriggerTypeRegistration) -> None:
         """Stop serving the bindings of a type that was just unregistered locally."""
         for trigger_id in list(entry.active):
             self._unregister(entry, trigger_id)
@@ -90,14 +90,14 @@ class Providers:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _entries(self, trigger_type: str | None) -> list[TriggerTypeEntry]:
+    def _entries(self, trigger_type: str | None) -> list[TriggerTypeRegistration]:
         types = self._registrations.trigger_types
         if trigger_type is None:
             return list(types.values())
         entry = types.get(trigger_type)
         return [entry] if entry is not None else []
 
-    def _unregister(self, entry: TriggerTypeEntry, trigger_id: str) -> None:
+    def _unregister(self, entry: TriggerTypeRegistration, trigger_id: str) -> None:
         async def unregister() -> None:
             trigger = entry.active.pop(trigger_id, None)
             if trigger is None:
@@ -111,7 +111,9 @@ class Providers:
 
         self._chain(trigger_id, unregister)
 
-    async def _register(self, entry: TriggerTypeEntry, trigger: Trigger, generation: int) -> None:
+    async def _register(
+        self, entry: TriggerTypeRegistration, trigger: Trigger, generation: int
+    ) -> None:
         previous = entry.active.pop(trigger.id, None)
         if previous is not None:
             try:

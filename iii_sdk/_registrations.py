@@ -19,9 +19,12 @@ from iii_sdk.plugin import Trigger, TriggerType
 
 __all__ = [
     "FunctionHandle",
+    "FunctionRegistration",
     "Registrations",
     "TriggerHandle",
+    "TriggerRegistration",
     "TriggerTypeHandle",
+    "TriggerTypeRegistration",
 ]
 
 log = logging.getLogger("iii.sdk")
@@ -113,7 +116,7 @@ class TriggerTypeHandle:
 
 
 @dataclass(slots=True)
-class FunctionEntry:
+class FunctionRegistration:
     """A function: its adapted handler (``None`` when HTTP-invoked) and registration frame."""
 
     handler: AsyncHandler | None
@@ -122,7 +125,7 @@ class FunctionEntry:
 
 
 @dataclass(slots=True)
-class TriggerTypeEntry:
+class TriggerTypeRegistration:
     """A local trigger type provider and the bindings it currently serves."""
 
     provider: TriggerType
@@ -132,7 +135,7 @@ class TriggerTypeEntry:
 
 
 @dataclass(slots=True)
-class TriggerEntry:
+class TriggerRegistration:
     """A binding this worker registered."""
 
     frame: bytes
@@ -143,9 +146,9 @@ class Registrations:
     """Every registration of one worker, in insertion order."""
 
     def __init__(self) -> None:
-        self.functions: dict[str, FunctionEntry] = {}
-        self.trigger_types: dict[str, TriggerTypeEntry] = {}
-        self.triggers: dict[str, TriggerEntry] = {}
+        self.functions: dict[str, FunctionRegistration] = {}
+        self.trigger_types: dict[str, TriggerTypeRegistration] = {}
+        self.triggers: dict[str, TriggerRegistration] = {}
 
     def replay_frames(self) -> list[bytes]:
         """The frames to send on a fresh socket, in the upstream Python SDK's order."""

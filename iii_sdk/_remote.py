@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from iii_sdk.channels import ChannelReader, ChannelWriter
 from iii_sdk.handlers import Handler
-from iii_sdk.plugin import TriggerType
+from iii_sdk.plugin import Channel, TriggerType
 from iii_sdk.protocol import StreamChannelRef
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def _ref(value: Any) -> StreamChannelRef:
     return StreamChannelRef(value["channel_id"], value["access_key"], value["direction"])
 
 
-class RemoteChannel:
+class RemoteChannel(Channel):
     """A data channel created through the engine (satisfies :class:`iii_sdk.plugin.Channel`)."""
 
     def __init__(self, reader_ref: StreamChannelRef, writer_ref: StreamChannelRef, url: str):
@@ -151,6 +151,10 @@ class RemoteContext:
     def unregister_trigger_type(self, trigger_type_id: str) -> None:
         """Stop providing a trigger type."""
         self.worker.unregister_trigger_type(trigger_type_id)
+
+    def has_function(self, function_id: str) -> None:
+        """Unknown out of process without a round trip: callers invoke and handle the error."""
+        return None
 
     async def create_channel(self, buffer_size: int = 64) -> RemoteChannel:
         """Create a data channel with ``engine::channels::create``."""

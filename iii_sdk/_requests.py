@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
-from iii_sdk import errors
-from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import (
     UNSET,
     EnqueueAction,
@@ -23,10 +21,14 @@ from iii_sdk.protocol import (
 
 from ._values import raw_value
 
-if TYPE_CHECKING:
-    from ._session import Session
-
-__all__ = ["binding_namespace", "call_namespace", "parse_action", "schema_raw"]
+__all__ = [
+    "TriggerRequest",
+    "binding_namespace",
+    "call_namespace",
+    "invocation",
+    "parse_action",
+    "schema_raw",
+]
 
 
 def schema_raw(value: Any) -> Raw | UnsetType:
@@ -106,15 +108,9 @@ class TriggerRequest:
         )
 
 
-def invocation(session: Session, call: TriggerRequest, own_namespace: str | None) -> InvokeFunction:
-    """The ``invokefunction`` for ``call``; raises when the worker is closed or was rejected."""
+def invocation(call: TriggerRequest, own_namespace: str | None) -> InvokeFunction:
+    """The ``invokefunction`` for ``call`` (its ``invocation_id`` is set when it is sent)."""
     function_id = call.function_id
-    if session.closed:
-        raise InvocationError(errors.SHUTDOWN, "the worker is closed", function_id=function_id)
-    if session.fatal is not None:
-        fatal = session.fatal
-        raise InvocationError(fatal.code, str(fatal), function_id=function_id)
-    session.start()
     return InvokeFunction(
         function_id=function_id,
         data=raw_value(call.payload),

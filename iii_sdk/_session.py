@@ -1,8 +1,17 @@
 """The protocol state of one worker: its connection, its registrations, the calls it awaits.
 
-The session reacts to the connection (a fresh socket gets the replay, a lost one fails the
-calls written on it) and to every frame the engine sends. :class:`~iii_sdk.worker.Worker` is
-the public face over it.
+The session owns the rules that span reconnects, in one place:
+
+- a registration is recorded, then sent if a socket is ready; while offline it is not queued,
+  because every fresh socket starts with the replay of all registrations (:meth:`Session.register`);
+- a call made while offline waits in the offline queue and goes out after the replay; a call
+  written on a socket that drops fails at once with ``invocation_stopped``, because the engine
+  forgot it (:meth:`Session.call`, :meth:`Session._on_close`);
+- a fresh socket starts with ``reattach`` (after a drop), the replay, the offline queue, then
+  ``engine::workers::register`` (:meth:`Session._on_open`).
+
+It also reacts to every frame the engine sends. :class:`~iii_sdk.worker.Worker` is the public
+face over it.
 """
 
 from __future__ import annotations
@@ -13,36 +22,51 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from iii_sdk import errors
-from iii_sdk.errors import IIIError, InvocationError, RegistrationRejected
+from iii_sdk.errors import IIIError, InvocationError, RegistrationRejected, invocation_error
+from iii_sdk.handlers import AsyncHandler
+from iii_sdk.plugin import TriggerType
 from iii_sdk.protocol import (
     ErrorFrame,
     InvocationResult,
     InvokeFunction,
     Ping,
     Pong,
+    Raw,
     Reattach,
     RegisterTrigger,
+    RegistrationRejectedFrame,
     TriggerRegistrationResult,
+    UnregisterFunction,
     UnregisterTrigger,
+    UnregisterTriggerType,
+    UnsetType,
     VoidAction,
     WorkerRegistered,
     decode,
     encode,
     to_raw,
 )
-from iii_sdk.protocol import RegistrationRejected as RegistrationRejectedFrame
 
-from ._connection import Connection, ConnectionClosed
+from ._connection import Connection, ConnectionClosed, Opening
 from ._execution import Executor
 from ._invocations import PendingCalls
 from ._providers import Providers
-from ._registrations import Registrations
+from ._registrations import (
+    FunctionHandle,
+    FunctionRegistration,
+    Registrations,
+    TriggerHandle,
+    TriggerRegistration,
+    TriggerTypeHandle,
+    TriggerTypeRegistration,
+)
 
 __all__ = ["Session"]
 
 log = logging.getLogger("iii.sdk")
 
 WORKERS_REGISTER = "engine::workers::register"
+_PONG = encode(Pong())
 
 
 class Session:
@@ -69,12 +93,9 @@ class Session:
             on_open=self._on_open,
             on_frame=self._on_frame,
             on_close=self._on_close,
-            on_flushed=self._on_flushed,
-            on_dropped=self._on_dropped,
         )
-        send_on = self.connection.send_on
-        self.executor = Executor(self.registrations.functions, send_on, url)
-        self.providers = Providers(self.registrations, send_on)
+        self.executor = Executor(self.registrations.functions, self._reply, url)
+        self.providers = Providers(self.registrations, self._reply)
         self.worker_id: str | None = None
         self.closed = False
         self.fatal: RegistrationRejected | None = None
@@ -100,6 +121,32 @@ class Session:
         self.connection.start()
         return self._registered
 
+    async def connect(self) -> None:
+        """Start connecting; return at the first ``workerregistered`` (see ``Worker.connect``)."""
+        if self.closed:
+            raise ConnectionClosed("the worker is closed")
+        registered = self.start()
+        task = self.connection.task
+        assert task is not None
+        waiters: list[asyncio.Future[Any]] = [registered, task]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if registered.done():
+            registered.result()
+            return
+        cause = self.connection.failed
+        raise ConnectionError(f"cannot connect to {self.url}: {cause}") from cause
+
+    async def until_ended(self) -> None:
+        """Wait until the connection ends for good: :meth:`close` returns normally, a fatal
+        rejection raises it, an ending without ``reconnect`` raises ``ConnectionError``."""
+        task = self.connection.task
+        if task is not None:
+            await asyncio.wait([task])
+        if self.fatal is not None:
+            raise self.fatal
+        if not self.closed:
+            raise ConnectionError(f"the connection to {self.url} ended")
+
     async def close(self) -> None:
         """Fail pending calls with ``SHUTDOWN``, stop handlers and providers, close."""
         if self.closed:
@@ -124,24 +171,114 @@ class Session:
 
     # --- connection callbacks ---------------------------------------------------------------
 
-    async def _on_open(self, generation: int) -> None:
-        connection = self.connection
+    @property
+    def ready(self) -> bool:
+        """True while a socket is open and its registrations have been sent."""
+        return self.connection.ready
+
+    # --- registrations ----------------------------------------------------------------------
+
+    def register_function(
+        self, function_id: str, handler: AsyncHandler | None, frame: bytes
+    ) -> FunctionHandle:
+        """Record an exported function (``None``: HTTP-invoked) and send its frame."""
+        handle = FunctionHandle(function_id, self.unregister_function)
+        self.registrations.functions[function_id] = FunctionRegistration(handler, frame, handle)
+        self._send_registration(frame)
+        return handle
+
+    def unregister_function(self, function_id: str) -> None:
+        """Withdraw an exported function."""
+        if self.registrations.functions.pop(function_id, None) is not None:
+            self._send_registration(encode(UnregisterFunction(id=function_id)))
+
+    def register_trigger(self, handle: TriggerHandle, frame: bytes) -> TriggerHandle:
+        """Record a binding and send its frame."""
+        self.registrations.triggers[handle.id] = TriggerRegistration(frame, handle)
+        self._send_registration(frame)
+        return handle
+
+    def unregister_trigger(self, trigger_id: str) -> None:
+        """Remove a binding this worker registered."""
+        entry = self.registrations.triggers.pop(trigger_id, None)
+        if entry is not None:
+            frame = UnregisterTrigger(id=trigger_id, trigger_type=entry.handle.trigger_type)
+            self._send_registration(encode(frame))
+
+    def register_trigger_type(self, provider: TriggerType, frame: bytes) -> TriggerTypeHandle:
+        """Provide a trigger type (replacing a local provider of the same id)."""
+        previous = self.registrations.trigger_types.pop(provider.id, None)
+        if previous is not None:
+            self.providers.drop_entry(previous)
+        handle = TriggerTypeHandle(provider, self.unregister_trigger_type)
+        self.registrations.trigger_types[provider.id] = TriggerTypeRegistration(
+            provider, frame, handle
+        )
+        self._send_registration(frame)
+        return handle
+
+    def unregister_trigger_type(self, type_id: str) -> None:
+        """Stop providing a trigger type; its bindings are dropped locally."""
+        entry = self.registrations.trigger_types.pop(type_id, None)
+        if entry is None:
+            return
+        self.providers.drop_entry(entry)
+        self._send_registration(encode(UnregisterTriggerType(id=type_id)))
+
+    def _send_registration(self, frame: bytes) -> None:
+        self.connection.post(frame, offline="replay")
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def check_callable(self, function_id: str) -> None:
+        """Raise when no call can be made (closed, or rejected for good); else start connecting."""
+        if self.closed:
+            raise InvocationError(errors.SHUTDOWN, "the worker is closed", function_id=function_id)
+        if self.fatal is not None:
+            fatal = self.fatal
+            raise InvocationError(fatal.code, str(fatal), function_id=function_id)
+        self.start()
+
+    async def call(self, message: InvokeFunction, timeout_s: float) -> Raw | UnsetType:
+        """Send an invocation and wait for its raw result (:meth:`check_callable` first)."""
+        call = self.pending.add(message.function_id, timeout_s)
+        message.invocation_id = call.invocation_id
+        await self.connection.send(encode(message), offline=call)
+        try:
+            return await call.future
+        except asyncio.CancelledError:
+            self.pending.discard(call.invocation_id)
+            raise
+
+    async def call_void(self, message: InvokeFunction) -> None:
+        """Send an invocation nobody waits for (queued while offline)."""
+        await self.connection.send(encode(message), offline="queue")
+
+    def post_void(self, message: InvokeFunction) -> None:
+        """:meth:`call_void` from synchronous code (frames keep call order)."""
+        self.connection.post(encode(message), offline="queue")
+
+    async def _reply(self, generation: int, frame: bytes) -> None:
+        # A result goes back on the socket its call came in on, or nowhere.
+        await self.connection.send(frame, offline="drop", generation=generation)
+
+    # --- connection callbacks ---------------------------------------------------------------
+
+    def _on_open(self, generation: int) -> Opening:
+        replay: list[bytes] = []
         if self.worker_id is not None:
             reattach = Reattach(
                 previous_worker_id=self.worker_id, reattach_token=self._reattach_token
             )
-            connection.send_direct(encode(reattach))
-        for frame in self.registrations.replay_frames():
-            connection.send_direct(frame)
-        await connection.flush()
-        connection.flush_offline()
+            replay.append(encode(reattach))
+        replay.extend(self.registrations.replay_frames())
         register = InvokeFunction(
             function_id=WORKERS_REGISTER,
             data=to_raw(self._metadata()),
             action=VoidAction(),
             namespace="default",
         )
-        connection.send_direct(encode(register))
+        return Opening(replay, [encode(register)])
 
     def _on_frame(self, data: bytes, generation: int) -> None:
         try:
@@ -159,17 +296,6 @@ class Session:
         if not self.closed:
             log.warning("worker %s lost its connection to %s", self.name, self.url)
             self.notify("disconnected")
-
-    def _on_flushed(self, invocation_id: str, generation: int) -> bool:
-        if invocation_id not in self.pending:
-            return False
-        self.pending.mark_sent(invocation_id, generation)
-        return True
-
-    def _on_dropped(self, invocation_id: str) -> None:
-        self.pending.fail(
-            invocation_id, errors.INVOCATION_STOPPED, "dropped from the full offline queue"
-        )
 
     # --- inbound frames ---------------------------------------------------------------------
 
@@ -201,8 +327,7 @@ class Session:
             error.message,
         )
         self.registrations.trigger_rejected(
-            message.id,
-            InvocationError(error.code, error.message, function_id=message.function_id),
+            message.id, invocation_error(error, function_id=message.function_id)
         )
 
     def _on_rejected(self, message: RegistrationRejectedFrame, generation: int) -> None:
@@ -225,8 +350,7 @@ class Session:
         self._fail_registered(rejection)
 
     def _on_ping(self, message: Ping, generation: int) -> None:
-        if self.connection.ready:
-            self.connection.send(encode(Pong()))
+        self.connection.post(_PONG, offline="drop")
 
     def _on_error_frame(self, message: ErrorFrame, generation: int) -> None:
         error = message.error

@@ -1,4 +1,8 @@
-"""The iii error tree, and the mapping between wire error bodies and exceptions.
+"""The iii error tree, the wire :class:`ErrorBody`, and the one mapping between them.
+
+:func:`error_body` turns an exception raised by a handler into the body sent on the wire;
+:func:`invocation_error` turns a received body back into an :class:`InvocationError`. The engine
+and the SDK both use these two, so a code, message and stacktrace survive any number of hops.
 
 ::
 
@@ -13,26 +17,39 @@ Error codes used on the wire are exported as constants (``FUNCTION_NOT_FOUND`` â
 
 from __future__ import annotations
 
+import traceback
 from typing import Final
 
+import msgspec
+
 __all__ = [
+    "CHANNEL_SEND_FAILED",
     "DESERIALIZATION_ERROR",
     "ENQUEUE_ERROR",
     "FORBIDDEN",
+    "FUNCTION_NAMESPACE_CONFLICT",
     "FUNCTION_NOT_FOUND",
     "INVALID_ARGUMENTS",
     "INVALID_NAMESPACE",
+    "INVOCATION_ERROR",
     "INVOCATION_FAILED",
     "INVOCATION_STOPPED",
     "NOT_FOUND",
+    "SERIALIZATION_ERROR",
     "SHUTDOWN",
     "TIMEOUT",
     "TRIGGER_REGISTRATION_FAILED",
+    "UNKNOWN",
+    "UNREGISTER_FAILED",
+    "WORKER_NAMESPACE_CONFLICT",
     "ConfigError",
+    "ErrorBody",
     "IIIError",
     "InvocationError",
     "ProtocolError",
     "RegistrationRejected",
+    "error_body",
+    "invocation_error",
 ]
 
 FUNCTION_NOT_FOUND: Final = "function_not_found"
@@ -54,6 +71,14 @@ FUNCTION_NAMESPACE_CONFLICT: Final = "FUNCTION_NAMESPACE_CONFLICT"
 TIMEOUT: Final = "TIMEOUT"
 SHUTDOWN: Final = "SHUTDOWN"
 UNKNOWN: Final = "UNKNOWN"
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """An error as carried by ``invocationresult`` / ``triggerregistrationresult``."""
+
+    code: str
+    message: str
+    stacktrace: str | None = None
 
 
 class IIIError(Exception):
@@ -121,3 +146,31 @@ class ConfigError(IIIError, ValueError):
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.message = message
+
+
+def error_body(exc: BaseException) -> ErrorBody:
+    """The wire error for an exception raised by a function's handler.
+
+    An :class:`InvocationError` keeps its code, message and stacktrace; anything else is
+    ``invocation_failed`` with the exception's text (its class name when empty) and traceback.
+    """
+    if isinstance(exc, InvocationError):
+        return ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace)
+    return ErrorBody(
+        code=INVOCATION_FAILED,
+        message=str(exc) or type(exc).__name__,
+        stacktrace="".join(traceback.format_exception(exc)),
+    )
+
+
+def invocation_error(
+    body: ErrorBody, *, function_id: str | None = None, invocation_id: str | None = None
+) -> InvocationError:
+    """The exception a caller gets for an error ``body`` (an empty code becomes ``UNKNOWN``)."""
+    return InvocationError(
+        body.code or UNKNOWN,
+        body.message,
+        function_id=function_id,
+        invocation_id=invocation_id,
+        stacktrace=body.stacktrace,
+    )

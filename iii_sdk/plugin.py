@@ -34,7 +34,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
@@ -45,8 +45,8 @@ from iii_sdk.protocol import StreamChannelRef
 __all__ = [
     "BuiltinWorker",
     "Channel",
-    "ChannelReader",
-    "ChannelWriter",
+    "ChannelReadSide",
+    "ChannelWriteSide",
     "Trigger",
     "TriggerContext",
     "TriggerType",
@@ -81,12 +81,19 @@ class TriggerType(Protocol):
     """A trigger type provider (``http``, ``cron``, ``state``, a third party's ``webhook`` …).
 
     ``register_trigger`` raises to reject a binding; the exception's text reaches the registrant
-    as ``trigger_registration_failed``. Providers may also define ``trigger_request_format`` (JSON
-    Schema of a binding's config) and ``call_request_format`` (schema of the fired payload).
+    as ``trigger_registration_failed``. The three ``*_format`` members are optional JSON Schemas
+    shown by ``engine::triggers::info``: subclass this protocol (``class Mine(TriggerType):``)
+    to inherit their ``None`` defaults and set only those you have.
     """
 
     id: str
     description: str
+    trigger_request_format: Any = None
+    """JSON Schema of a binding's ``config`` (``configuration_schema``)."""
+    call_request_format: Any = None
+    """JSON Schema of the payload the bound function is invoked with (``request_schema``)."""
+    call_response_format: Any = None
+    """JSON Schema of what the bound function should return (``response_schema``)."""
 
     async def register_trigger(self, trigger: Trigger) -> None:
         """Start serving ``trigger``; raise to reject it."""
@@ -97,7 +104,7 @@ class TriggerType(Protocol):
         ...
 
 
-class ChannelWriter(Protocol):
+class ChannelWriteSide(Protocol):
     """The write side of a data channel; frames keep their type (text/binary) and order."""
 
     async def write(self, data: bytes) -> None:
@@ -113,7 +120,7 @@ class ChannelWriter(Protocol):
         ...
 
 
-class ChannelReader(Protocol):
+class ChannelReadSide(Protocol):
     """The read side of a data channel."""
 
     async def read(self) -> bytes | str | None:
@@ -137,23 +144,34 @@ class Channel(Protocol):
     """A data channel created for streaming bodies between a worker and a handler.
 
     Hand ``reader_ref`` / ``writer_ref`` to the other party inside a payload; claim the side you
-    use yourself with :meth:`writer` or :meth:`reader` (each side opens once).
+    use yourself with :meth:`writer` or :meth:`reader` (each side opens once). Implementations
+    subclass this protocol to inherit the default :meth:`when_opened`.
     """
 
     reader_ref: StreamChannelRef
     writer_ref: StreamChannelRef
 
-    async def writer(self) -> ChannelWriter:
+    async def writer(self) -> ChannelWriteSide:
         """Claim the write side locally."""
         ...
 
-    async def reader(self) -> ChannelReader:
+    async def reader(self) -> ChannelReadSide:
         """Claim the read side locally."""
         ...
 
     def discard(self) -> None:
         """Delete the channel now (both sides end); for channels whose use is over."""
         ...
+
+    def when_opened(
+        self, direction: Literal["read", "write"], callback: Callable[[], None]
+    ) -> None:
+        """Call ``callback`` once side ``direction`` is claimed (by anyone, here or remotely).
+
+        Lets the channel's creator skip work for a side nobody opens. The default, for channels
+        that cannot tell, calls ``callback`` at once.
+        """
+        callback()
 
 
 class TriggerContext(Protocol):
@@ -223,9 +241,19 @@ class WorkerContext(TriggerContext, Protocol):
         """Create a data channel (``engine::channels::create``)."""
         ...
 
+    def has_function(self, function_id: str) -> bool | None:
+        """Whether ``function_id`` is registered right now, or None when this context cannot
+        tell without a round trip (a worker out of process): then invoke and handle
+        ``function_not_found``."""
+        ...
+
 
 class BuiltinWorker(Protocol):
-    """A worker started by the engine from a ``workers:`` entry."""
+    """A worker started by the engine from a ``workers:`` entry.
+
+    Subclass this protocol (``class MyWorker(BuiltinWorker):``) to inherit the default of the
+    optional :meth:`urls`.
+    """
 
     async def start(self, ctx: WorkerContext) -> None:
         """Register functions and trigger types, open sockets; return when ready."""
@@ -234,6 +262,11 @@ class BuiltinWorker(Protocol):
     async def stop(self) -> None:
         """Release everything ``start`` acquired. Registrations are removed by the engine."""
         ...
+
+    def urls(self) -> dict[str, str]:
+        """What the worker serves, by label (``{"http": "http://127.0.0.1:3111"}``), for the
+        engine's start-up banner; valid once started. Default: nothing."""
+        return {}
 
 
 @dataclass(frozen=True)

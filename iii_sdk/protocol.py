@@ -25,7 +25,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import UNSET, Raw, UnsetType
 
-from iii_sdk.errors import ProtocolError
+from iii_sdk.errors import ErrorBody, ProtocolError
 
 __all__ = [
     "NULL",
@@ -49,7 +49,7 @@ __all__ = [
     "RegisterService",
     "RegisterTrigger",
     "RegisterTriggerType",
-    "RegistrationRejected",
+    "RegistrationRejectedFrame",
     "StreamChannelRef",
     "TriggerAction",
     "TriggerRegistrationResult",
@@ -83,14 +83,6 @@ class Message(msgspec.Struct, tag_field="type", tag=str.lower, omit_defaults=Tru
 
 
 # --- shared types --------------------------------------------------------------------------------
-
-
-class ErrorBody(msgspec.Struct, omit_defaults=True):
-    """An error as carried by ``invocationresult`` / ``triggerregistrationresult``."""
-
-    code: str
-    message: str
-    stacktrace: str | None = None
 
 
 class VoidAction(msgspec.Struct, tag_field="type", tag="void"):
@@ -269,7 +261,7 @@ class WorkerRegistered(Message):
     reattach_token: str | None = None
 
 
-class RegistrationRejected(Message):
+class RegistrationRejectedFrame(Message, tag="registrationrejected"):
     """A worker-name or function-id ownership conflict."""
 
     code: str
@@ -297,7 +289,7 @@ AnyMessage = (
     | InvokeFunction
     | InvocationResult
     | WorkerRegistered
-    | RegistrationRejected
+    | RegistrationRejectedFrame
     | Reattach
     | Ping
     | Pong

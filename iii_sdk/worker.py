@@ -24,7 +24,6 @@ them from the worker's event loop thread (see :mod:`iii_sdk.sync` for other thre
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -37,9 +36,6 @@ from iii_sdk.protocol import (
     RegisterFunction,
     RegisterTrigger,
     RegisterTriggerType,
-    UnregisterFunction,
-    UnregisterTrigger,
-    UnregisterTriggerType,
     VoidAction,
     encode,
     from_raw,
@@ -50,27 +46,19 @@ from iii_sdk.typed import input_type
 
 from ._connection import ConnectionClosed
 from ._metadata import resolve_name, resolve_namespace, resolve_url, worker_metadata
-from ._registrations import (
-    FunctionEntry,
-    FunctionHandle,
-    TriggerEntry,
-    TriggerHandle,
-    TriggerTypeEntry,
-    TriggerTypeHandle,
-)
-from ._remote import RemoteContext
+from ._registrations import FunctionHandle, TriggerHandle, TriggerTypeHandle
 from ._requests import (
     TriggerRequest,
     binding_namespace,
     invocation,
     schema_raw,
 )
+from ._serving import run_forever
 from ._session import Session
 
 __all__ = [
     "ConnectionClosed",
     "FunctionHandle",
-    "RemoteContext",
     "TriggerHandle",
     "TriggerTypeHandle",
     "Worker",
@@ -108,10 +96,6 @@ class Worker:
             reconnect=reconnect,
             metadata=lambda: worker_metadata(self.name, self.namespace, self.description),
         )
-        self._registrations = self._session.registrations
-        self._pending = self._session.pending
-        self._connection = self._session.connection
-        self._providers = self._session.providers
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -123,7 +107,7 @@ class Worker:
     @property
     def connected(self) -> bool:
         """True while a socket is open and its registrations have been sent."""
-        return self._connection.ready
+        return self._session.ready
 
     def add_connection_listener(self, listener: Callable[[str], None]) -> Callable[[], None]:
         """Call ``listener(state)`` on each change: ``"connected"`` (the engine registered
@@ -147,18 +131,7 @@ class Worker:
         takes (bound it with ``asyncio.timeout``); with ``reconnect=False`` it raises
         ``ConnectionError``.
         """
-        if self._session.closed:
-            raise ConnectionClosed("the worker is closed")
-        registered = self._session.start()
-        task = self._connection.task
-        assert task is not None
-        waiters: list[asyncio.Future[Any]] = [registered, task]
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if registered.done():
-            registered.result()
-            return
-        cause = self._connection.failed
-        raise ConnectionError(f"cannot connect to {self.url}: {cause}") from cause
+        await self._session.connect()
 
     async def close(self) -> None:
         """Close the connection, fail pending calls with ``SHUTDOWN``, stop handlers."""
@@ -184,18 +157,10 @@ class Worker:
         connection ends without ``reconnect``.
         """
         await self.connect()
-        task = self._connection.task
-        if task is not None:
-            await asyncio.wait([task])
-        if self._session.fatal is not None:
-            raise self._session.fatal
-        if not self._session.closed:
-            raise ConnectionError(f"the connection to {self.url} ended")
+        await self._session.until_ended()
 
     def run_forever(self) -> None:
         """Connect and serve until SIGINT/SIGTERM (blocking; see :mod:`iii_sdk.sync`)."""
-        from iii_sdk.sync import run_forever
-
         run_forever(self)
 
     # --- registrations ----------------------------------------------------------------------
@@ -235,19 +200,12 @@ class Worker:
                 invocation=http,
             )
         )
-        handle = FunctionHandle(function_id, self._unregister_function)
         adapted = None if isinstance(handler, HttpInvocationRef) else adapt(handler)
-        self._registrations.functions[function_id] = FunctionEntry(adapted, frame, handle)
-        self._connection.send_registration(frame)
-        return handle
+        return self._session.register_function(function_id, adapted, frame)
 
     def unregister_function(self, function_id: str) -> None:
         """Withdraw a function registered by this worker."""
-        self._unregister_function(function_id)
-
-    def _unregister_function(self, function_id: str) -> None:
-        if self._registrations.functions.pop(function_id, None) is not None:
-            self._connection.send_registration(encode(UnregisterFunction(id=function_id)))
+        self._session.unregister_function(function_id)
 
     def register_trigger(
         self,
@@ -294,17 +252,9 @@ class Worker:
             function_id=function_id,
             config=config,
             metadata=metadata,
-            unregister=self._unregister_trigger,
+            unregister=self._session.unregister_trigger,
         )
-        self._registrations.triggers[trigger_id] = TriggerEntry(frame, handle)
-        self._connection.send_registration(frame)
-        return handle
-
-    def _unregister_trigger(self, trigger_id: str) -> None:
-        entry = self._registrations.triggers.pop(trigger_id, None)
-        if entry is not None:
-            frame = UnregisterTrigger(id=trigger_id, trigger_type=entry.handle.trigger_type)
-            self._connection.send_registration(encode(frame))
+        return self._session.register_trigger(handle, frame)
 
     def register_trigger_type(self, trigger_type: TriggerType) -> TriggerTypeHandle:
         """Provide ``trigger_type``: the engine delivers its bindings to it.
@@ -312,36 +262,19 @@ class Worker:
         ``register_trigger`` raising rejects a binding (the registrant gets
         ``trigger_registration_failed`` with the exception text).
         """
-        previous = self._registrations.trigger_types.pop(trigger_type.id, None)
-        if previous is not None:
-            self._providers.drop_entry(previous)
         frame = encode(
             RegisterTriggerType(
                 id=trigger_type.id,
                 description=trigger_type.description,
-                trigger_request_format=schema_raw(
-                    getattr(trigger_type, "trigger_request_format", None)
-                ),
-                call_request_format=schema_raw(getattr(trigger_type, "call_request_format", None)),
+                trigger_request_format=schema_raw(trigger_type.trigger_request_format),
+                call_request_format=schema_raw(trigger_type.call_request_format),
             )
         )
-        handle = TriggerTypeHandle(trigger_type, self._unregister_trigger_type)
-        self._registrations.trigger_types[trigger_type.id] = TriggerTypeEntry(
-            trigger_type, frame, handle
-        )
-        self._connection.send_registration(frame)
-        return handle
+        return self._session.register_trigger_type(trigger_type, frame)
 
     def unregister_trigger_type(self, trigger_type_id: str) -> None:
         """Stop providing a trigger type; its bindings are dropped locally."""
-        self._unregister_trigger_type(trigger_type_id)
-
-    def _unregister_trigger_type(self, type_id: str) -> None:
-        entry = self._registrations.trigger_types.pop(type_id, None)
-        if entry is None:
-            return
-        self._providers.drop_entry(entry)
-        self._connection.send_registration(encode(UnregisterTriggerType(id=type_id)))
+        self._session.unregister_trigger_type(trigger_type_id)
 
     # --- invoking ---------------------------------------------------------------------------
 
@@ -364,24 +297,13 @@ class Worker:
         ``SHUTDOWN`` when the worker closes.
         """
         call = TriggerRequest.of(request, payload, action, timeout_ms, metadata, namespace)
-        function_id, timeout_ms = call.function_id, call.timeout_ms
-        message = invocation(self._session, call, self.namespace)
-        connection = self._connection
+        self._session.check_callable(call.function_id)
+        message = invocation(call, self.namespace)
         if isinstance(message.action, VoidAction):
-            await connection.send_async(encode(message))
+            await self._session.call_void(message)
             return None
-        invocation_id = message.invocation_id = self._pending.next_id()
-        timeout = (self.invocation_timeout_ms if timeout_ms is None else timeout_ms) / 1000
-        future = self._pending.add(invocation_id, function_id, timeout)
-        if connection.ready:
-            self._pending.mark_sent(invocation_id, connection.generation)
-        await connection.send_async(encode(message), invocation_id)
-        try:
-            raw = await future
-        except asyncio.CancelledError:
-            self._pending.discard(invocation_id)
-            raise
-        return from_raw(raw)
+        timeout_ms = self.invocation_timeout_ms if call.timeout_ms is None else call.timeout_ms
+        return from_raw(await self._session.call(message, timeout_ms / 1000))
 
     def trigger_void(
         self,
@@ -396,5 +318,5 @@ class Worker:
         For trigger type providers firing bindings from synchronous code.
         """
         call = TriggerRequest(function_id, payload, VoidAction(), None, metadata, namespace)
-        message = invocation(self._session, call, self.namespace)
-        self._connection.send(encode(message))
+        self._session.check_callable(function_id)
+        self._session.post_void(invocation(call, self.namespace))

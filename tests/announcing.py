@@ -13,7 +13,7 @@ from iii_sdk import RemoteContext, Worker
 from iii_sdk.plugin import Trigger, TriggerType
 
 
-class Announcing:
+class Announcing(TriggerType):
     """Wraps a provider to put each registered binding's id on ``ready``."""
 
     def __init__(self, inner: TriggerType, ready: asyncio.Queue[str]) -> None:

@@ -1,4 +1,4 @@
-"""The scenarios of the targets table (design/benchmarks.md), in table order."""
+"""The scenarios of the targets table (docs/benchmarks.md), in table order."""
 
 from __future__ import annotations
 

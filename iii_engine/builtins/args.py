@@ -1,41 +1,129 @@
-"""Reading the loosely typed inputs of the ``engine::*`` functions."""
+"""The inputs of the ``engine::*`` functions, as msgspec Structs, and their decoding.
+
+Unknown keys (such as the injected ``_caller_worker_id``) are ignored and ``null`` equals absent.
+A malformed input is a ``deserialization_error`` whose message follows upstream's wording
+(``Failed to deserialize input for F: missing field `name```).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, TypeVar
+
+import msgspec
 
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
 
-__all__ = ["flag", "obj", "required", "string"]
+__all__ = [
+    "FunctionsInfoInput",
+    "FunctionsListInput",
+    "IdInput",
+    "RegisterTriggerInput",
+    "RegisteredListInput",
+    "TriggersInfoInput",
+    "TriggersListInput",
+    "WorkersInfoInput",
+    "WorkersListInput",
+    "decode",
+]
+
+T = TypeVar("T")
+
+_MISSING = re.compile(r"Object missing required field `(\w+)`")
 
 
-def string(payload: dict[str, Any], key: str) -> str | None:
-    value = payload.get(key)
-    return value if isinstance(value, str) else None
+class FunctionsListInput(msgspec.Struct):
+    """``engine::functions::list``."""
+
+    search: str | None = None
+    prefix: str | None = None
+    worker: str | None = None
+    workers: list[str] | None = None
+    include_internal: bool | None = None
 
 
-def required(payload: dict[str, Any], key: str, function_id: str) -> str:
-    """A required string field; upstream's ``deserialization_error`` when it is missing."""
-    value = string(payload, key)
-    if value is None:
-        raise InvocationError(
-            errors.DESERIALIZATION_ERROR,
-            f"Failed to deserialize input for {function_id}: missing field `{key}`",
-        )
-    return value
+class FunctionsInfoInput(msgspec.Struct):
+    """``engine::functions::info``: exactly one of ``function_id`` and ``function_ids``."""
+
+    function_id: str | None = None
+    function_ids: list[str] | None = None
+    namespace: str | None = None
 
 
-def flag(payload: dict[str, Any], key: str) -> bool:
-    return payload.get(key) is True
+class WorkersListInput(msgspec.Struct):
+    """``engine::workers::list``."""
+
+    search: str | None = None
+    runtime: str | None = None
+    status: str | None = None
 
 
-def obj(payload: Any, function_id: str) -> dict[str, Any]:
+class WorkersInfoInput(msgspec.Struct):
+    """``engine::workers::info``."""
+
+    name: str
+    namespace: str | None = None
+
+
+class TriggersListInput(msgspec.Struct):
+    """``engine::triggers::list``."""
+
+    search: str | None = None
+    prefix: str | None = None
+    worker: str | None = None
+    include_internal: bool | None = None
+
+
+class TriggersInfoInput(msgspec.Struct):
+    """``engine::triggers::info``."""
+
+    id: str
+    namespace: str | None = None
+
+
+class RegisteredListInput(msgspec.Struct):
+    """``engine::registered-triggers::list``."""
+
+    search: str | None = None
+    trigger_type: str | None = None
+    function_id: str | None = None
+    worker: str | None = None
+    include_internal: bool | None = None
+
+
+class IdInput(msgspec.Struct):
+    """``engine::registered-triggers::info`` and ``engine::unregister_trigger``."""
+
+    id: str
+    trigger_type: str | None = None
+
+
+class RegisterTriggerInput(msgspec.Struct):
+    """``engine::register_trigger``."""
+
+    trigger_type: str
+    function_id: str
+    config: Any = None
+    metadata: Any = None
+    trigger_namespace: str | None = None
+
+
+def decode(payload: Any, type_: type[T], function_id: str) -> T:
+    """``payload`` as ``type_`` (``None`` is an empty object), or ``deserialization_error``."""
     if payload is None:
-        return {}
+        payload = {}
     if not isinstance(payload, dict):
-        raise InvocationError(
-            errors.DESERIALIZATION_ERROR,
-            f"Failed to deserialize input for {function_id}: expected an object",
-        )
-    return payload
+        raise _error(function_id, "expected an object")
+    try:
+        return msgspec.convert(payload, type_)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        missing = _MISSING.fullmatch(text)
+        raise _error(function_id, f"missing field `{missing[1]}`" if missing else text) from None
+
+
+def _error(function_id: str, detail: str) -> InvocationError:
+    return InvocationError(
+        errors.DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: {detail}"
+    )

@@ -1,14 +1,14 @@
 """The engine's own trigger types: ``engine::workers-available`` and
-``engine::functions-available`` (protocol.md section 5)."""
+``engine::functions-available`` (docs/protocol.md section 5)."""
 
 from __future__ import annotations
 
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 
 __all__ = ["DiscoveryType"]
 
 
-class DiscoveryType:
+class DiscoveryType(TriggerType):
     """``engine::workers-available`` / ``engine::functions-available``: fired by the engine."""
 
     def __init__(self, type_id: str, description: str) -> None:

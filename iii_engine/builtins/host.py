@@ -8,26 +8,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
+from iii_engine.core.router import Router
+from iii_engine.core.triggers import TriggerRegistry
 from iii_sdk.handlers import Handler, adapt
 from iii_sdk.plugin import BuiltinWorker, Channel, TriggerType
 from iii_sdk.protocol import to_raw
 from iii_sdk.typed import input_type, request_schema
 
-if TYPE_CHECKING:
-    from iii_engine.engine import Engine
-
 __all__ = ["LocalWorkerContext", "RunningBuiltin"]
 
 
 class LocalWorkerContext:
-    """The engine side of :class:`iii_sdk.plugin.WorkerContext` for one in-process worker."""
+    """The engine side of :class:`iii_sdk.plugin.WorkerContext` for one in-process worker.
 
-    def __init__(self, engine: Engine, name: str, base_dir: Path) -> None:
-        self.engine = engine
+    ``create_channel(buffer_size)`` makes a data channel with in-process ends.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        base_dir: Path,
+        *,
+        router: Router,
+        triggers: TriggerRegistry,
+        create_channel: Callable[[int], Channel],
+    ) -> None:
+        self.router = router
+        self.functions = router.functions
+        self.triggers = triggers
+        self._create_channel = create_channel
         self.name = name
         self.base_dir = base_dir
         self.logger = logging.getLogger(f"iii.{name}")
@@ -47,7 +61,7 @@ class LocalWorkerContext:
         timeout_ms: float | None = None,
     ) -> Any:
         """Invoke any function through the engine's router."""
-        return await self.engine.router.invoke(
+        return await self.router.invoke(
             function_id, payload, metadata=metadata, namespace=namespace, timeout_ms=timeout_ms
         )
 
@@ -60,11 +74,11 @@ class LocalWorkerContext:
         namespace: str = DEFAULT_NAMESPACE,
     ) -> None:
         """Invoke without waiting for the result."""
-        self.engine.router.invoke_void(function_id, payload, metadata=metadata, namespace=namespace)
+        self.router.invoke_void(function_id, payload, metadata=metadata, namespace=namespace)
 
-    def has_function(self, function_id: str, namespace: str = DEFAULT_NAMESPACE) -> bool:
+    def has_function(self, function_id: str) -> bool:
         """Whether any worker has registered ``function_id`` (a dict lookup, no invocation)."""
-        return self.engine.functions.get(namespace, function_id) is not None
+        return self.functions.get(DEFAULT_NAMESPACE, function_id) is not None
 
     # --- WorkerContext ---------------------------------------------------------------------------
 
@@ -94,30 +108,28 @@ class LocalWorkerContext:
             entry.response_format = to_raw(response_format)
         if metadata is not None:
             entry.metadata = to_raw(metadata)
-        self.engine.functions.put(entry)
+        self.functions.put(entry)
         self._functions[function_id] = entry
 
     def unregister_function(self, function_id: str) -> None:
         """Remove a function this worker registered (if it is still the registered one)."""
         entry = self._functions.pop(function_id, None)
         if entry is not None:
-            self.engine.functions.remove(DEFAULT_NAMESPACE, function_id, only=entry)
+            self.functions.remove(DEFAULT_NAMESPACE, function_id, only=entry)
 
     def register_trigger_type(self, trigger_type: TriggerType) -> None:
         """Provide a trigger type; parked bindings are delivered to it."""
         self._trigger_types.add(trigger_type.id)
-        self._track(self.engine.triggers.add_type(trigger_type, worker_name=self.name))
+        self._track(self.triggers.add_type(trigger_type, worker_name=self.name))
 
     def unregister_trigger_type(self, trigger_type_id: str) -> None:
         """Stop providing a trigger type."""
         self._trigger_types.discard(trigger_type_id)
-        self._track(
-            self.engine.triggers.remove_type((DEFAULT_NAMESPACE, trigger_type_id), owner=None)
-        )
+        self._track(self.triggers.remove_type((DEFAULT_NAMESPACE, trigger_type_id), owner=None))
 
     async def create_channel(self, buffer_size: int = 64) -> Channel:
         """A data channel whose sides this worker may claim locally."""
-        return self.engine.local_channel(buffer_size)
+        return self._create_channel(buffer_size)
 
     @property
     def function_count(self) -> int:
@@ -142,7 +154,7 @@ class LocalWorkerContext:
         for function_id in list(self._functions):
             self.unregister_function(function_id)
         for type_id in list(self._trigger_types):
-            await self.engine.triggers.remove_type((DEFAULT_NAMESPACE, type_id), owner=None)
+            await self.triggers.remove_type((DEFAULT_NAMESPACE, type_id), owner=None)
         self._trigger_types.clear()
 
 

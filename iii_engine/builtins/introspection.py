@@ -1,32 +1,53 @@
-"""The ``engine::*`` functions and the discovery trigger types (protocol.md section 5)."""
+"""The ``engine::*`` functions and the discovery trigger types (docs/protocol.md section 5)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from iii_engine.builtins.args import flag as _flag
-from iii_engine.builtins.args import obj as _obj
-from iii_engine.builtins.args import required as _required
-from iii_engine.builtins.args import string as _str
+import msgspec
+
+from iii_engine.builtins.args import (
+    FunctionsInfoInput,
+    FunctionsListInput,
+    IdInput,
+    RegisteredListInput,
+    RegisterTriggerInput,
+    TriggersInfoInput,
+    TriggersListInput,
+    WorkersInfoInput,
+    WorkersListInput,
+    decode,
+)
 from iii_engine.builtins.discovery import DiscoveryType
+from iii_engine.builtins.host import LocalWorkerContext
 from iii_engine.builtins.rows import (
+    FunctionSummary,
+    WorkerSummary,
     function_detail,
     function_summary,
+    registered_trigger_detail,
     registered_trigger_summary,
     trigger_type_detail,
     trigger_type_summary,
     worker_summary,
 )
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
-from iii_engine.core.triggers import Binding, RegistrationFailed
+from iii_engine.core.triggers import Binding, RegistrationFailed, TriggerRegistry
+from iii_engine.core.workers import WorkerTable
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import from_raw, new_id
 
-if TYPE_CHECKING:
-    from iii_engine.engine import Engine
+
+def to_builtins(value: Any) -> dict[str, Any]:
+    """An answer holding rows (Structs) as plain values: in-process callers get what a worker
+    would decode."""
+    out: dict[str, Any] = msgspec.to_builtins(value)
+    return out
+
 
 __all__ = ["DiscoveryType", "Introspection"]
 
@@ -42,21 +63,35 @@ def _hidden(entry: FunctionEntry) -> bool:
 
 
 class Introspection:
-    """Registers the engine's own functions and discovery trigger types."""
+    """Registers the engine's own functions and discovery trigger types.
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    ``builtin_rows()`` returns the ``WorkerSummary`` rows of the in-process workers.
+    """
+
+    def __init__(
+        self,
+        ctx: LocalWorkerContext,
+        *,
+        workers: WorkerTable,
+        triggers: TriggerRegistry,
+        builtin_rows: Callable[[], list[WorkerSummary]],
+    ) -> None:
+        self.ctx = ctx
+        self.workers = workers
+        self.functions = workers.functions
+        self.triggers = triggers
+        self._builtin_rows = builtin_rows
         self._poller: asyncio.Task[None] | None = None
 
     async def install(self) -> None:
         """Register ``engine::*`` functions and the two discovery trigger types."""
-        ctx = self.engine.core_context
+        ctx = self.ctx
         table = {
             "engine::functions::list": self.functions_list,
             "engine::functions::info": self.functions_info,
             "engine::workers::list": self.workers_list,
             "engine::workers::info": self.workers_info,
-            "engine::workers::register": self.engine.workers.register_worker,
+            "engine::workers::register": self.workers.register_worker,
             "engine::triggers::list": self.triggers_list,
             "engine::triggers::info": self.triggers_info,
             "engine::registered-triggers::list": self.registered_list,
@@ -83,38 +118,38 @@ class Introspection:
                 await self._poller
 
     async def _poll_functions(self) -> None:
-        functions = self.engine.functions
+        functions = self.functions
         seen = functions.keys()
         while True:
             await asyncio.sleep(FUNCTIONS_POLL_S)
             current = functions.keys()
             if current != seen:
                 seen = current
-                rows = [function_summary(self.engine, entry) for entry in functions.all()]
-                self.engine.triggers.fire(
+                rows = [function_summary(entry) for entry in functions.all()]
+                self.triggers.fire(
                     "engine::functions-available",
-                    {"event": "functions_changed", "functions": rows},
+                    to_builtins({"event": "functions_changed", "functions": rows}),
                 )
 
     # --- functions -------------------------------------------------------------------------------
 
     async def functions_list(self, payload: Any) -> dict[str, Any]:
         """List registered functions."""
-        query = _obj(payload, "engine::functions::list")
-        prefix, search = _str(query, "prefix"), _str(query, "search")
-        wanted = {w for w in (query.get("workers") or []) if isinstance(w, str)}
-        if _str(query, "worker"):
-            wanted.add(query["worker"])
-        include_internal = _flag(query, "include_internal")
-        rows: list[tuple[int, dict[str, Any]]] = []
+        query = decode(payload, FunctionsListInput, "engine::functions::list")
+        prefix, search = query.prefix, query.search
+        wanted = set(query.workers or ())
+        if query.worker:
+            wanted.add(query.worker)
+        include_internal = bool(query.include_internal)
+        rows: list[tuple[int, FunctionSummary]] = []
         needle = search.lower() if search else None
-        for entry in self.engine.functions.all():
+        for entry in self.functions.all():
             if not include_internal and _hidden(entry):
                 continue
             if prefix and not entry.function_id.startswith(prefix):
                 continue
-            row = function_summary(self.engine, entry)
-            if wanted and row["worker_name"] not in wanted:
+            row = function_summary(entry)
+            if wanted and row.worker_name not in wanted:
                 continue
             rank = 0
             if needle is not None:
@@ -122,35 +157,36 @@ class Introspection:
                 if rank < 0:
                     continue
             rows.append((rank, row))
-        rows.sort(key=lambda r: (r[0], r[1]["function_id"], r[1]["namespace"]))
-        return {"functions": [row for _, row in rows]}
+        rows.sort(key=lambda r: (r[0], r[1].function_id, r[1].namespace))
+        return to_builtins({"functions": [row for _, row in rows]})
 
     async def functions_info(self, payload: Any) -> dict[str, Any]:
         """Describe one function (``function_id``) or up to 32 (``function_ids``)."""
-        query = _obj(payload, "engine::functions::info")
-        single, many = query.get("function_id"), query.get("function_ids")
+        query = decode(payload, FunctionsInfoInput, "engine::functions::info")
+        single, many = query.function_id, query.function_ids
         if (single is None) == (many is None):
             raise InvocationError(
                 errors.INVALID_ARGUMENTS, "Provide exactly one of function_id or function_ids."
             )
-        namespace = _str(query, "namespace")
+        namespace = query.namespace
         if single is not None:
-            return function_detail(self.engine, self._find_function(str(single), namespace))
-        if not isinstance(many, list) or not 1 <= len(many) <= 32:
+            found = self._find_function(single, namespace)
+            return to_builtins(function_detail(self.triggers, found))
+        if many is None or not 1 <= len(many) <= 32:
             raise InvocationError(
                 errors.INVALID_ARGUMENTS, "function_ids must hold between 1 and 32 ids."
             )
-        out: list[dict[str, Any]] = []
-        for function_id in dict.fromkeys(str(f) for f in many):
+        out: list[Any] = []
+        for function_id in dict.fromkeys(many):
             try:
                 entry = self._find_function(function_id, namespace)
-                out.append(function_detail(self.engine, entry))
+                out.append(function_detail(self.triggers, entry))
             except InvocationError:
                 out.append({"function_id": function_id, "error": "not_found"})
-        return {"functions": out}
+        return to_builtins({"functions": out})
 
     def _find_function(self, function_id: str, namespace: str | None) -> FunctionEntry:
-        functions = self.engine.functions
+        functions = self.functions
         if namespace is not None:
             entry = functions.get(namespace, function_id)
         else:
@@ -172,33 +208,32 @@ class Introspection:
 
     async def workers_list(self, payload: Any) -> dict[str, Any]:
         """List connected workers (those that reported a pid) and in-process workers."""
-        query = _obj(payload, "engine::workers::list")
+        query = decode(payload, WorkersListInput, "engine::workers::list")
         rows = [
-            worker_summary(self.engine, conn)
-            for conn in self.engine.workers.connections.values()
+            worker_summary(self.workers, conn)
+            for conn in self.workers.connections.values()
             if conn.pid is not None and not conn.closing
         ]
-        rows.extend(self.engine.builtin_rows())
-        runtime, status = _str(query, "runtime"), _str(query, "status")
-        search = (_str(query, "search") or "").lower()
+        rows.extend(self._builtin_rows())
+        runtime, status = query.runtime, query.status
+        search = (query.search or "").lower()
         rows = [
             r
             for r in rows
-            if (runtime is None or r["runtime"] == runtime)
-            and (status is None or r["status"] == status)
-            and (not search or search in (r["name"] or "").lower())
+            if (runtime is None or r.runtime == runtime)
+            and (status is None or r.status == status)
+            and (not search or search in (r.name or "").lower())
         ]
-        rows.sort(key=lambda r: (r["name"] or r["id"], r["id"]))
-        return {"workers": rows}
+        rows.sort(key=lambda r: (r.name or r.id, r.id))
+        return to_builtins({"workers": rows})
 
     async def workers_info(self, payload: Any) -> dict[str, Any]:
         """Describe one connected worker by name."""
-        query = _obj(payload, "engine::workers::info")
-        name = _required(query, "name", "engine::workers::info")
-        namespace = _str(query, "namespace")
+        query = decode(payload, WorkersInfoInput, "engine::workers::info")
+        name, namespace = query.name, query.namespace
         matches = [
             c
-            for c in self.engine.workers.connections.values()
+            for c in self.workers.connections.values()
             if c.name == name and not c.closing and (namespace is None or c.namespace == namespace)
         ]
         if not matches:
@@ -209,76 +244,74 @@ class Introspection:
                 errors.NOT_FOUND, f"Worker '{name}' is connected in several namespaces: {spaces}."
             )
         conn = matches[0]
-        worker = worker_summary(self.engine, conn)
+        worker: dict[str, Any] = to_builtins(worker_summary(self.workers, conn))
         worker["internal"] = False
         if conn.pid is not None:
             worker["pid"] = conn.pid
         functions = [
-            function_summary(self.engine, entry)
-            for entry in self.engine.functions.all()
-            if entry.owner is conn
+            function_summary(entry) for entry in self.functions.all() if entry.owner is conn
         ]
         types = [
             trigger_type_summary(entry)
-            for entry in self.engine.triggers.types.values()
+            for entry in self.triggers.types.values()
             if entry.owner is conn
         ]
         bindings = [
-            registered_trigger_summary(self.engine, b)
-            for b in self.engine.triggers.live.values()
+            registered_trigger_summary(self.functions, b)
+            for b in self.triggers.live.values()
             if b.owner is conn
         ]
-        return {
-            "worker": worker,
-            "functions": sorted(functions, key=lambda r: r["function_id"]),
-            "trigger_types": sorted(types, key=lambda r: r["id"]),
-            "registered_triggers": sorted(bindings, key=lambda r: r["id"]),
-        }
+        return to_builtins(
+            {
+                "worker": worker,
+                "functions": sorted(functions, key=lambda r: r.function_id),
+                "trigger_types": sorted(types, key=lambda r: r.id),
+                "registered_triggers": sorted(bindings, key=lambda r: r.id),
+            }
+        )
 
     # --- trigger types and bindings --------------------------------------------------------------
 
     async def triggers_list(self, payload: Any) -> dict[str, Any]:
         """List trigger types."""
-        query = _obj(payload, "engine::triggers::list")
-        prefix, search, worker = _str(query, "prefix"), _str(query, "search"), _str(query, "worker")
-        include_internal = _flag(query, "include_internal")
+        query = decode(payload, TriggersListInput, "engine::triggers::list")
+        prefix, search, worker = query.prefix, query.search, query.worker
+        include_internal = bool(query.include_internal)
         rows = []
-        for entry in self.engine.triggers.types.values():
+        for entry in self.triggers.types.values():
             row = trigger_type_summary(entry)
             if not include_internal and entry.id.startswith("engine::"):
                 continue
             if prefix and not entry.id.startswith(prefix):
                 continue
-            if search and search.lower() not in f"{entry.id} {row['description']}".lower():
+            if search and search.lower() not in f"{entry.id} {row.description}".lower():
                 continue
-            if worker and row["worker_name"] != worker:
+            if worker and row.worker_name != worker:
                 continue
             rows.append(row)
-        rows.sort(key=lambda r: (r["id"], r["namespace"]))
-        return {"triggers": rows}
+        rows.sort(key=lambda r: (r.id, r.namespace))
+        return to_builtins({"triggers": rows})
 
     async def triggers_info(self, payload: Any) -> dict[str, Any]:
         """Describe a trigger type."""
-        query = _obj(payload, "engine::triggers::info")
-        type_id = _required(query, "id", "engine::triggers::info")
-        namespace = _str(query, "namespace") or DEFAULT_NAMESPACE
-        entry = self.engine.triggers.types.get((namespace, type_id))
+        query = decode(payload, TriggersInfoInput, "engine::triggers::info")
+        type_id, namespace = query.id, query.namespace or DEFAULT_NAMESPACE
+        entry = self.triggers.types.get((namespace, type_id))
         if entry is None:
             raise InvocationError(
                 errors.NOT_FOUND,
                 f"Trigger type '{type_id}' is not registered in namespace '{namespace}'.",
             )
-        return trigger_type_detail(entry)
+        return to_builtins(trigger_type_detail(entry))
 
     async def registered_list(self, payload: Any) -> dict[str, Any]:
         """List live bindings."""
-        query = _obj(payload, "engine::registered-triggers::list")
-        search = (_str(query, "search") or "").lower()
-        type_id, function_id = _str(query, "trigger_type"), _str(query, "function_id")
-        worker = _str(query, "worker")
-        include_internal = _flag(query, "include_internal")
+        query = decode(payload, RegisteredListInput, "engine::registered-triggers::list")
+        search = (query.search or "").lower()
+        type_id, function_id, worker = query.trigger_type, query.function_id, query.worker
+        include_internal = bool(query.include_internal)
         rows = []
-        for binding in self.engine.triggers.live.values():
+        for binding in self.triggers.live.values():
             if not include_internal and binding.function_id.startswith("engine::"):
                 continue
             if type_id is not None and binding.trigger_type != type_id:
@@ -288,56 +321,44 @@ class Introspection:
             hay = f"{binding.id} {binding.trigger_type} {binding.function_id}".lower()
             if search and search not in hay:
                 continue
-            row = registered_trigger_summary(self.engine, binding)
-            if worker is not None and row["worker_name"] != worker:
+            row = registered_trigger_summary(self.functions, binding)
+            if worker is not None and row.worker_name != worker:
                 continue
             rows.append(row)
-        rows.sort(key=lambda r: r["id"])
-        return {"registered_triggers": rows}
+        rows.sort(key=lambda r: r.id)
+        return to_builtins({"registered_triggers": rows})
 
     async def registered_info(self, payload: Any) -> dict[str, Any]:
         """Describe one live binding."""
-        query = _obj(payload, "engine::registered-triggers::info")
-        binding_id = _required(query, "id", "engine::registered-triggers::info")
-        binding = self.engine.triggers.live.get(binding_id)
+        binding_id = decode(payload, IdInput, "engine::registered-triggers::info").id
+        binding = self.triggers.live.get(binding_id)
         if binding is None:
             raise InvocationError(
                 errors.NOT_FOUND, f"Registered trigger '{binding_id}' was not found."
             )
-        row = registered_trigger_summary(self.engine, binding)
-        del row["config_summary"]
-        if binding.metadata is not None:
-            row["metadata"] = binding.metadata
-        provider = binding.provider
-        row["trigger"] = None if provider is None else trigger_type_detail(provider)
-        entry = self.engine.functions.get(binding.namespace, binding.function_id)
-        row["function"] = None if entry is None else function_detail(self.engine, entry)
-        return row
+        return to_builtins(registered_trigger_detail(self.functions, self.triggers, binding))
 
     async def register_trigger(self, payload: Any) -> dict[str, Any]:
         """Create an ownerless (durable) binding; returns its id."""
-        query = _obj(payload, "engine::register_trigger")
-        type_id = _required(query, "trigger_type", "engine::register_trigger")
-        function_id = _required(query, "function_id", "engine::register_trigger")
+        query = decode(payload, RegisterTriggerInput, "engine::register_trigger")
         binding = Binding(
             id=new_id(),
-            trigger_type=type_id,
-            function_id=function_id,
-            config=query.get("config"),
-            metadata=query.get("metadata"),
-            trigger_namespace=_str(query, "trigger_namespace"),
+            trigger_type=query.trigger_type,
+            function_id=query.function_id,
+            config=query.config,
+            metadata=query.metadata,
+            trigger_namespace=query.trigger_namespace,
         )
         try:
-            await self.engine.triggers.add_binding(binding)
+            await self.triggers.add_binding(binding)
         except RegistrationFailed as exc:
             raise InvocationError(errors.TRIGGER_REGISTRATION_FAILED, str(exc)) from exc
         return {"id": binding.id}
 
     async def unregister_trigger(self, payload: Any) -> dict[str, Any]:
         """Remove a binding by id."""
-        query = _obj(payload, "engine::unregister_trigger")
-        binding_id = _required(query, "id", "engine::unregister_trigger")
-        return {"removed": await self.engine.triggers.remove_binding(binding_id)}
+        binding_id = decode(payload, IdInput, "engine::unregister_trigger").id
+        return {"removed": await self.triggers.remove_binding(binding_id)}
 
 
 def _search_rank(entry: FunctionEntry, needle: str) -> int:

@@ -16,7 +16,11 @@ from iii_sdk.plugin import decode_input
 if TYPE_CHECKING:
     from iii_engine.builtins.host import LocalWorkerContext
 
-__all__ = ["LEVELS", "install_log_functions"]
+__all__ = [
+    "LEVELS",
+    "LogInput",
+    "install_log_functions",
+]
 
 log = logging.getLogger("iii.worker")
 

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, Protocol
 
 import msgspec
 
 from iii_engine.channels.pipe import MAX_FRAME_SIZE, ChannelClosedError, Frame, _Channel
+from iii_sdk.plugin import Channel
 
-if TYPE_CHECKING:
-    from iii_engine.channels.manager import ChannelManager
+__all__ = ["ChannelSides", "LocalChannel"]
 
-__all__ = ["LocalChannel"]
+
+class ChannelSides(Protocol):
+    """What an in-process end tells the channel manager (it implements this)."""
+
+    def writer_finished(self, channel: _Channel) -> None:
+        """The writer closed: the reader gets the rest, then end-of-stream."""
+        ...
+
+    def reader_finished(self, channel: _Channel) -> None:
+        """The reader left: the writer is dropped and the channel deleted."""
+        ...
+
+    def discard(self, channel_id: str) -> None:
+        """Delete a channel neither side will claim."""
+        ...
 
 
 class _LocalWriter:
     """The write side claimed in process; frames go straight into the pipe."""
 
-    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
+    def __init__(self, manager: ChannelSides, channel: _Channel) -> None:
         self._manager = manager
         self._channel = channel
         self._closed = False
@@ -47,13 +61,13 @@ class _LocalWriter:
         """End the stream (idempotent)."""
         if not self._closed:
             self._closed = True
-            self._manager._writer_finished(self._channel)
+            self._manager.writer_finished(self._channel)
 
 
 class _LocalReader:
     """The read side claimed in process."""
 
-    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
+    def __init__(self, manager: ChannelSides, channel: _Channel) -> None:
         self._manager = manager
         self._channel = channel
         self._closed = False
@@ -80,10 +94,10 @@ class _LocalReader:
         """Stop reading: the writer is dropped and the channel deleted (idempotent)."""
         if not self._closed:
             self._closed = True
-            self._manager._reader_finished(self._channel)
+            self._manager.reader_finished(self._channel)
 
 
-class LocalChannel:
+class LocalChannel(Channel):
     """In-process handle of a channel, implementing :class:`iii_sdk.plugin.Channel`.
 
     Hand :attr:`reader_ref` / :attr:`writer_ref` to a remote party inside a payload and claim
@@ -91,7 +105,7 @@ class LocalChannel:
     at once (for example when the HTTP request it served is over).
     """
 
-    def __init__(self, manager: ChannelManager, channel: _Channel) -> None:
+    def __init__(self, manager: ChannelSides, channel: _Channel) -> None:
         self._manager = manager
         self._channel = channel
         self.reader_ref = channel.ref("read")
@@ -118,7 +132,9 @@ class LocalChannel:
         channel.claim("read")
         return _LocalReader(self._manager, channel)
 
-    def when_opened(self, direction: str, callback: Callable[[], None]) -> None:
+    def when_opened(
+        self, direction: Literal["read", "write"], callback: Callable[[], None]
+    ) -> None:
         """Call ``callback`` once side ``direction`` (``"read"``/``"write"``) is claimed.
 
         Claimed locally or by a socket; called at once if the side already is, never if the

@@ -148,13 +148,15 @@ class ChannelManager:
                 if not owned:
                     del self._by_owner[channel.owner]
 
-    def _writer_finished(self, channel: _Channel) -> None:
+    def writer_finished(self, channel: _Channel) -> None:
+        """The writer side closed (:class:`iii_engine.channels.ends.ChannelSides`)."""
         channel.writer_done = True
         channel.pipe.end()
         if channel.reader_done:
             self._remove(channel)
 
-    def _reader_finished(self, channel: _Channel) -> None:
+    def reader_finished(self, channel: _Channel) -> None:
+        """The reader side left (:class:`iii_engine.channels.ends.ChannelSides`)."""
         # A stream nobody reads is useless: drop the writer and forget the channel.
         if channel.reader_done:
             return
@@ -248,7 +250,7 @@ class ChannelManager:
                 elif msg.type is WSMsgType.ERROR:
                     break
         finally:
-            self._writer_finished(channel)
+            self.writer_finished(channel)
             await ws.close(code=WSCloseCode.GOING_AWAY if channel.pipe.broken else WSCloseCode.OK)
 
     async def _serve_reader(self, channel: _Channel, ws: web.WebSocketResponse) -> None:
@@ -263,7 +265,7 @@ class ChannelManager:
                 pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await pump
-            self._reader_finished(channel)
+            self.reader_finished(channel)
 
     async def _pump(self, channel: _Channel, ws: web.WebSocketResponse) -> None:
         pipe = channel.pipe
@@ -274,5 +276,5 @@ class ChannelManager:
                 await ws.send_str(frame)
         # A deleted channel ends abnormally, so the reader can tell it from a finished stream.
         code = WSCloseCode.GOING_AWAY if pipe.broken else WSCloseCode.OK
-        self._reader_finished(channel)
+        self.reader_finished(channel)
         await ws.close(code=code)

@@ -18,7 +18,7 @@ import aiohttp
 
 from iii_engine._version import ENGINE_VERSION
 from iii_sdk import protocol as wire
-from iii_sdk.errors import InvocationError, ProtocolError
+from iii_sdk.errors import ProtocolError, invocation_error
 
 __all__ = ["EngineUnreachable", "InvocationTimeout", "RawClient", "WebSocketFailure"]
 
@@ -158,12 +158,8 @@ class RawClient:
         except TimeoutError as exc:
             raise InvocationTimeout(function_id) from exc
         if result.error is not None:
-            raise InvocationError(
-                result.error.code,
-                result.error.message,
-                function_id=function_id,
-                invocation_id=invocation_id,
-                stacktrace=result.error.stacktrace,
+            raise invocation_error(
+                result.error, function_id=function_id, invocation_id=invocation_id
             )
         return wire.from_raw(result.result)
 

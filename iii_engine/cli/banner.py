@@ -52,17 +52,14 @@ def banner(engine: Engine, config: EngineConfig) -> str:
     for listener in engine.listeners:
         lines.append(f"  workers   {bind_text('ws', listener.config.host, listener.port)}")
     for instance_id, running in engine.builtins.items():
-        urls = getattr(running.worker, "urls", None)
-        found = urls() if callable(urls) else None
-        if isinstance(found, dict):
-            for label, url in found.items():
-                parts = urlsplit(str(url))
-                text = bind_text(parts.scheme, parts.hostname or "", parts.port)
-                if "  (" in text:
-                    text = text.replace("  (", f"  ({instance_id}; ", 1)
-                else:
-                    text += f"  ({instance_id})"
-                lines.append(f"  {label!s:<9} {text}")
+        for label, url in running.worker.urls().items():
+            parts = urlsplit(str(url))
+            text = bind_text(parts.scheme, parts.hostname or "", parts.port)
+            if "  (" in text:
+                text = text.replace("  (", f"  ({instance_id}; ", 1)
+            else:
+                text += f"  ({instance_id})"
+            lines.append(f"  {label!s:<9} {text}")
     processes = [f"{e.instance_id} (process)" for e in config.workers if e.is_process]
     names = [*engine.builtins, *processes]
     lines.append(f"  running   {', '.join(names) or '(engine functions only)'}")
@@ -118,9 +115,8 @@ async def wait_until_ready(
 
 def _http_base(engine: Engine) -> str | None:
     for running in engine.builtins.values():
-        urls = getattr(running.worker, "urls", None)
-        found = urls() if callable(urls) else None
-        if isinstance(found, dict) and "http" in found:
+        found = running.worker.urls()
+        if "http" in found:
             parts = urlsplit(str(found["http"]))
             return f"{parts.scheme}://{local_host(parts.hostname or '')}:{parts.port}"
     return None

@@ -35,7 +35,12 @@ from iii_sdk.eventloop import loop_factory
 if TYPE_CHECKING:
     from iii_engine.engine import Engine
 
-__all__ = ["build_parser", "main", "resolve_config"]
+__all__ = [
+    "banner",
+    "build_parser",
+    "main",
+    "resolve_config",
+]
 
 DEFAULT_CONFIG: Final = "config.yaml"
 _TRIGGER_COMMANDS: Final = frozenset({"trigger", "t"})

@@ -38,7 +38,13 @@ from iii_engine.cli.trigger_checks import (
 )
 from iii_sdk.errors import InvocationError
 
-__all__ = ["PayloadError", "build_payload", "main", "render_function_help"]
+__all__ = [
+    "PayloadError",
+    "build_parser",
+    "build_payload",
+    "main",
+    "render_function_help",
+]
 
 _HELP_TIMEOUT_MS: Final = 5000
 _EPILOG: Final = """\

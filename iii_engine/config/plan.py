@@ -16,7 +16,16 @@ from iii_engine.config.suggest import unknown_worker_message
 from iii_sdk.errors import ConfigError
 from iii_sdk.plugin import WorkerSpec
 
-__all__ = ["CORE_WORKERS", "WORKER_MANAGER", "Plan", "PlanDiff", "make_plan"]
+__all__ = [
+    "CORE_WORKERS",
+    "WORKER_MANAGER",
+    "BuiltinPlan",
+    "Plan",
+    "PlanDiff",
+    "diff_plans",
+    "make_plan",
+    "worker_config",
+]
 
 WORKER_MANAGER = "iii-worker-manager"
 CORE_WORKERS = frozenset({"iii-engine-functions", "iii-observability"})

@@ -1,10 +1,11 @@
-"""Watching ``config.yaml`` for hot reload: debounce, re-parse, diff, hand over.
+"""Watching ``config.yaml`` for hot reload: debounce, re-parse, hand over.
 
 The config file's directory is watched (not recursively, so editors that save by renaming a
 temporary file are seen too); changes to the file are coalesced for ``debounce_ms`` (500 ms, as
-upstream), then the file is parsed with the same rules as at boot and diffed against the running
-config. A real change is handed to ``apply(new_config, diff)``; saving identical content does
-nothing. An unreadable or invalid file raises :class:`ConfigError` out of :meth:`run`: upstream
+upstream), then the file is parsed with the same rules as at boot. A config whose entries or
+settings differ from the running one is handed to ``apply(new_config)`` (the engine works out
+what to stop and start, :func:`iii_engine.config.plan.diff_plans`); saving identical content
+does nothing. An unreadable or invalid file raises :class:`ConfigError` out of :meth:`run`: upstream
 treats a bad reload as fatal, and so does the engine.
 
 Example::
@@ -21,17 +22,17 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import watchfiles
 
-from iii_engine.config.diff import ConfigDiff, diff_configs
 from iii_engine.config.schema import EngineConfig, load_config
 
 __all__ = ["ApplyReload", "ConfigWatcher"]
 
 logger = logging.getLogger("iii.reload")
 
-ApplyReload = Callable[[EngineConfig, ConfigDiff], Awaitable[None]]
+ApplyReload = Callable[[EngineConfig], Awaitable[None]]
 """Applies a reload: stop removed/changed entries, start changed/added ones."""
 
 
@@ -77,25 +78,20 @@ class ConfigWatcher:
             if batch:
                 await self.reload()
 
-    async def reload(self) -> ConfigDiff | None:
-        """Parse the file now and apply what changed; None when nothing did."""
+    async def reload(self) -> bool:
+        """Parse the file now and apply it if anything changed; True when it was applied."""
         new = load_config(self.path)
-        diff = diff_configs(self.config, new)
-        same_settings = (
-            new.registration_namespace_grace_ms == self.config.registration_namespace_grace_ms
-        )
-        if diff.empty and same_settings:
+        if _fingerprint(new) == _fingerprint(self.config):
             logger.debug("config %s saved without changes", self.path)
             self.config = new
-            return None
-        logger.info(
-            "config %s changed: %d added, %d removed, %d changed, %d unchanged",
-            self.path,
-            len(diff.added),
-            len(diff.removed),
-            len(diff.changed),
-            len(diff.unchanged),
-        )
-        await self.apply(new, diff)
+            return False
+        logger.info("config %s changed: reloading", self.path)
+        await self.apply(new)
         self.config = new
-        return diff
+        return True
+
+
+def _fingerprint(config: EngineConfig) -> tuple[Any, ...]:
+    # Entries matched by instance id (their order in the file does not matter), and settings.
+    entries = sorted((e.instance_id, e.definition()) for e in config.workers)
+    return (entries, config.registration_namespace_grace_ms)

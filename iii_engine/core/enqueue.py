@@ -1,11 +1,12 @@
 """The ``enqueue`` action: calls go through whichever worker provides ``engine::queue::enqueue``.
 
 The engine generates the receipt id and answers the caller with ``{"messageReceiptId": R}`` once
-the queue accepted the job, or ``enqueue_error`` (protocol.md section 3.3).
+the queue accepted the job, or ``enqueue_error`` (docs/protocol.md section 3.3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, Raw, UnsetType
@@ -24,8 +25,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
-    from iii_engine.core.router import Router
-    from iii_engine.server.connections import WorkerConnection
+    from iii_engine.core.peer import Peer
 
 __all__ = ["ENQUEUE_FUNCTION", "enqueue"]
 
@@ -33,9 +33,16 @@ ENQUEUE_FUNCTION = "engine::queue::enqueue"
 
 
 async def enqueue(
-    router: Router, conn: WorkerConnection, msg: InvokeFunction, queue: str, namespace: str
+    invoke: Callable[[str, Any], Awaitable[Any]],
+    conn: Peer,
+    msg: InvokeFunction,
+    queue: str,
+    namespace: str,
 ) -> None:
-    """Serve ``action: {"type": "enqueue"}``: hand the call to ``engine::queue::enqueue``."""
+    """Serve ``action: {"type": "enqueue"}``: hand the call to ``engine::queue::enqueue``.
+
+    ``invoke(function_id, payload)`` is the router's in-process call.
+    """
     receipt = new_id()
     request: dict[str, Any] = {
         "queue": queue,
@@ -50,7 +57,7 @@ async def enqueue(
     result: Raw | UnsetType = UNSET
     error: ErrorBody | None = None
     try:
-        await router.invoke(ENQUEUE_FUNCTION, request)
+        await invoke(ENQUEUE_FUNCTION, request)
         result = to_raw({"messageReceiptId": receipt})
     except InvocationError as exc:
         message = f"Failed to enqueue to queue '{queue}': {exc.message}"

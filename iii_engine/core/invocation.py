@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import re
-import traceback
 from typing import TYPE_CHECKING
 
 from msgspec import Raw, UnsetType
 
 from iii_engine.core.registry import FunctionRegistry
 from iii_sdk import errors
-from iii_sdk.errors import InvocationError
 from iii_sdk.protocol import NULL, UNSET, ErrorBody, from_raw, to_raw
 
 if TYPE_CHECKING:
-    from iii_engine.server.connections import WorkerConnection
+    from iii_engine.core.peer import Chunk, Peer
 
 __all__ = [
     "CALLER_KEY",
     "STOPPED",
     "Pending",
     "caller_parts",
-    "error_body",
     "inject_caller",
     "not_found_message",
 ]
@@ -42,8 +39,8 @@ class Pending:
     def __init__(
         self,
         function_id: str,
-        executor: WorkerConnection,
-        caller: WorkerConnection | None = None,
+        executor: Peer,
+        caller: Peer | None = None,
         caller_invocation_id: str | None = None,
         future: asyncio.Future[tuple[Raw | UnsetType, ErrorBody | None]] | None = None,
     ) -> None:
@@ -52,9 +49,6 @@ class Pending:
         self.caller = caller
         self.caller_invocation_id = caller_invocation_id
         self.future = future
-
-
-Chunk = bytes | memoryview
 
 
 def caller_parts(data: Raw | UnsetType, worker_id: str) -> tuple[Chunk, ...]:
@@ -96,14 +90,3 @@ def not_found_message(registry: FunctionRegistry, function_id: str, namespace: s
     if elsewhere:
         message += f" It is registered in namespace(s): {', '.join(elsewhere)}."
     return message
-
-
-def error_body(exc: BaseException) -> ErrorBody:
-    """The wire error for an exception raised by an in-process function."""
-    if isinstance(exc, InvocationError):
-        return ErrorBody(code=exc.code, message=exc.message, stacktrace=exc.stacktrace)
-    return ErrorBody(
-        code=errors.INVOCATION_FAILED,
-        message=str(exc) or type(exc).__name__,
-        stacktrace="".join(traceback.format_exception(exc)),
-    )

@@ -17,7 +17,7 @@ from msgspec import UNSET, Raw, UnsetType
 from iii_sdk.handlers import AsyncHandler
 
 if TYPE_CHECKING:
-    from iii_engine.server.connections import WorkerConnection
+    from iii_engine.core.peer import Peer
 
 __all__ = ["DEFAULT_NAMESPACE", "FunctionEntry", "FunctionRegistry"]
 
@@ -30,7 +30,7 @@ class FunctionEntry:
 
     function_id: str
     namespace: str
-    owner: WorkerConnection | None = None
+    owner: Peer | None = None
     handler: AsyncHandler | None = None
     worker_name: str | None = None
     description: str | None = None
@@ -48,19 +48,12 @@ class FunctionEntry:
             self._middle = middle
         return middle
 
-    @property
-    def is_local(self) -> bool:
-        """True for an in-process handler."""
-        return self.handler is not None
-
 
 class FunctionRegistry:
     """Functions by namespace then id; lookups are two dict gets."""
 
     def __init__(self) -> None:
         self._by_namespace: dict[str, dict[str, FunctionEntry]] = {}
-        self.version = 0
-        """Bumped whenever the set of keys changes (drives ``engine::functions-available``)."""
 
     def get(self, namespace: str, function_id: str) -> FunctionEntry | None:
         """The entry registered under ``(namespace, function_id)``, if any."""
@@ -72,8 +65,6 @@ class FunctionRegistry:
         functions = self._by_namespace.setdefault(entry.namespace, {})
         previous = functions.get(entry.function_id)
         functions[entry.function_id] = entry
-        if previous is None:
-            self.version += 1
         return previous
 
     def remove(
@@ -89,7 +80,6 @@ class FunctionRegistry:
         del functions[function_id]
         if not functions:
             del self._by_namespace[namespace]
-        self.version += 1
         return True
 
     def namespaces_of(self, function_id: str) -> list[str]:

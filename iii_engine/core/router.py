@@ -20,13 +20,12 @@ from iii_engine.core.invocation import (
     STOPPED,
     Pending,
     caller_parts,
-    error_body,
     inject_caller,
     not_found_message,
 )
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_sdk import errors
-from iii_sdk.errors import InvocationError
+from iii_sdk.errors import InvocationError, error_body, invocation_error
 from iii_sdk.protocol import (
     EnqueueAction,
     ErrorBody,
@@ -40,7 +39,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
-    from iii_engine.server.connections import WorkerConnection
+    from iii_engine.core.peer import Peer
 
 __all__ = ["Router", "inject_caller", "not_found_message"]
 
@@ -60,7 +59,7 @@ class Router:
 
     # --- frames from workers ---------------------------------------------------------------------
 
-    async def on_invoke(self, conn: WorkerConnection, msg: InvokeFunction) -> None:
+    async def on_invoke(self, conn: Peer, msg: InvokeFunction) -> None:
         """Handle an ``invokefunction`` from a worker."""
         action = msg.action
         reply_id = (
@@ -79,7 +78,7 @@ class Router:
                 )
             return
         if isinstance(action, EnqueueAction):
-            self._spawn(enqueue(self, conn, msg, action.queue, namespace))
+            self._spawn(enqueue(self.invoke, conn, msg, action.queue, namespace))
             return
         entry = self.functions.get(namespace, msg.function_id)
         if entry is None:
@@ -125,7 +124,7 @@ class Router:
         if not sent and reply_id is not None:
             self._fail(invocation_id, errors.CHANNEL_SEND_FAILED, "Executor channel is closed")
 
-    async def on_result(self, conn: WorkerConnection, msg: InvocationResult, frame: bytes) -> None:
+    async def on_result(self, conn: Peer, msg: InvocationResult, frame: bytes) -> None:
         """Handle an ``invocationresult``: hand it to whoever waits for it.
 
         When the caller's id and function id match what the executor echoed, the executor's
@@ -154,14 +153,14 @@ class Router:
         elif pending.future is not None and not pending.future.done():
             pending.future.set_result((msg.result, msg.error))
 
-    def stop_invocations(self, conn: WorkerConnection) -> list[tuple[WorkerConnection, bytes]]:
+    def stop_invocations(self, conn: Peer) -> list[tuple[Peer, bytes]]:
         """Drop every invocation ``conn`` executes or waits on (it disconnected).
 
         Returns the ``invocation_stopped`` frames owed to other waiting callers; the caller sends
-        them (cleanup step 4 of protocol.md section 2.6). Scanning the pending table here keeps
+        them (cleanup step 2 of docs/protocol.md section 2.6). Scanning the pending table here keeps
         per-call bookkeeping off the hot path.
         """
-        owed: list[tuple[WorkerConnection, bytes]] = []
+        owed: list[tuple[Peer, bytes]] = []
         affected = [
             (invocation_id, pending)
             for invocation_id, pending in self.pending.items()
@@ -183,7 +182,7 @@ class Router:
                 pending.future.set_result((UNSET, STOPPED))
         return owed
 
-    def active_invocations(self, conn: WorkerConnection) -> int:
+    def active_invocations(self, conn: Peer) -> int:
         """How many invocations ``conn`` is executing or waiting on."""
         return sum(1 for p in self.pending.values() if p.executor is conn or p.caller is conn)
 
@@ -260,12 +259,8 @@ class Router:
             if future.cancelled() or not future.done():  # timed out or cancelled: forget it
                 self.pending.pop(invocation_id, None)
         if error is not None:
-            raise InvocationError(
-                error.code,
-                error.message,
-                function_id=entry.function_id,
-                invocation_id=invocation_id,
-                stacktrace=error.stacktrace,
+            raise invocation_error(
+                error, function_id=entry.function_id, invocation_id=invocation_id
             )
         return result
 
@@ -312,7 +307,7 @@ class Router:
     async def _run_local(
         self,
         entry: FunctionEntry,
-        conn: WorkerConnection,
+        conn: Peer,
         reply_id: str | None,
         msg: InvokeFunction,
         data: Raw | UnsetType,

@@ -1,5 +1,5 @@
 """Trigger frames from workers, applied to the :class:`~iii_engine.core.triggers.TriggerRegistry`
-(protocol.md section 4)."""
+(docs/protocol.md section 4)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
-    from iii_engine.server.connections import WorkerConnection
+    from iii_engine.core.peer import Peer
 
 __all__ = ["TriggerFrames"]
 
@@ -36,9 +36,7 @@ class TriggerFrames:
     def __init__(self, registry: TriggerRegistry) -> None:
         self.registry = registry
 
-    async def on_register_trigger_type(
-        self, conn: WorkerConnection, msg: RegisterTriggerType
-    ) -> None:
+    async def on_register_trigger_type(self, conn: Peer, msg: RegisterTriggerType) -> None:
         """``registertriggertype``: the connection becomes the provider."""
         namespace = conn.namespace if msg.namespace is None else msg.namespace
         if not namespace.strip():
@@ -52,16 +50,14 @@ class TriggerFrames:
             from_raw(msg.call_request_format),
             namespace,
         )
-        await self.registry.add_type(provider, namespace=namespace, owner=conn)
+        await self.registry.add_remote_type(provider)
 
-    async def on_unregister_trigger_type(
-        self, conn: WorkerConnection, msg: UnregisterTriggerType
-    ) -> None:
+    async def on_unregister_trigger_type(self, conn: Peer, msg: UnregisterTriggerType) -> None:
         """``unregistertriggertype`` (an extension): withdraw the connection's provider."""
         namespace = conn.namespace if msg.namespace is None else msg.namespace
         await self.registry.remove_type((namespace, msg.id), owner=conn)
 
-    async def on_register_trigger(self, conn: WorkerConnection, msg: RegisterTrigger) -> None:
+    async def on_register_trigger(self, conn: Peer, msg: RegisterTrigger) -> None:
         """``registertrigger`` from a worker."""
         for field_name in ("namespace", "trigger_namespace"):
             value = getattr(msg, field_name)
@@ -98,29 +94,15 @@ class TriggerFrames:
                 str(exc),
             )
 
-    async def on_unregister_trigger(self, conn: WorkerConnection, msg: UnregisterTrigger) -> None:
+    async def on_unregister_trigger(self, conn: Peer, msg: UnregisterTrigger) -> None:
         """``unregistertrigger``: idempotent, any connection may remove any id."""
         await self.registry.remove_binding(msg.id)
 
-    async def on_registration_result(
-        self, conn: WorkerConnection, msg: TriggerRegistrationResult
-    ) -> None:
-        """A provider's ack/nack of a delivered binding."""
-        waiter = self.registry.acks.pop((conn.worker_id, msg.id), None)
-        if waiter is not None:
-            if not waiter.done():
-                waiter.set_result(msg.error)
+    async def on_registration_result(self, conn: Peer, msg: TriggerRegistrationResult) -> None:
+        """A provider's ack/nack of a delivered binding; a rejection is passed to its owner."""
+        binding = self.registry.acknowledge(conn, msg.id, msg.error)
+        if binding is None or msg.error is None:
             return
-        binding = self.registry.live.get(msg.id)
-        if binding is None or binding.provider is None or binding.provider.owner is not conn:
-            return
-        if msg.error is None:
-            return
-        log.warning("provider rejected trigger %s: %s", msg.id, msg.error.message)
-        binding.provider.bindings.pop(binding.id, None)
-        binding.provider = None
-        self.registry.live.pop(binding.id, None)
-        self.registry.parked[binding.id] = binding
         owner = binding.owner
         if owner is not None and not owner.closing:
             await owner.send(
@@ -136,7 +118,7 @@ class TriggerFrames:
 
     async def _reject(
         self,
-        conn: WorkerConnection,
+        conn: Peer,
         binding_id: str,
         type_id: str,
         function_id: str,

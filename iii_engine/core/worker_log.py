@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from iii_engine.server.connections import WorkerConnection
+    from iii_engine.core.peer import Peer
 
 __all__ = ["CLI_PREFIX", "WorkerLog"]
 
@@ -35,11 +35,11 @@ class WorkerLog:
         self._seen: dict[tuple[str, str], None] = {}
         self._announced: set[str] = set()
 
-    def socket_open(self, conn: WorkerConnection) -> None:
+    def socket_open(self, conn: Peer) -> None:
         """A socket was accepted (its name is not known yet)."""
         log.debug("worker socket opened: %s (%s)", conn.worker_id, conn.ip_address or "?")
 
-    def registered(self, conn: WorkerConnection, previous_name: str | None) -> None:
+    def registered(self, conn: Peer, previous_name: str | None) -> None:
         """``engine::workers::register`` succeeded: the named connect line (once per name)."""
         name = conn.name
         if conn.worker_id in self._announced and name == previous_name:
@@ -61,7 +61,7 @@ class WorkerLog:
         shown = name or "(unnamed)"
         log.log(_level(name), "worker %s: %s (%s)", verb, shown, ", ".join(details))
 
-    def disconnected(self, conn: WorkerConnection) -> None:
+    def disconnected(self, conn: Peer) -> None:
         """The connection is gone and cleaned up (INFO only if its connect line was)."""
         name = conn.name
         announced = conn.worker_id in self._announced

@@ -1,6 +1,6 @@
 """Connected workers: admission, function ownership, names, reattach and cleanup.
 
-Implements protocol.md sections 2 and 3.1: first live owner of a function wins, one live
+Implements docs/protocol.md sections 2 and 3.1: first live owner of a function wins, one live
 worker per name, ``reattach`` evicts a previous connection, and disconnect cleanup runs once,
 in upstream's order.
 """
@@ -11,23 +11,25 @@ import asyncio
 import logging
 import re
 import unicodedata
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
+from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_engine.core.worker_log import WorkerLog
 from iii_sdk import errors
 from iii_sdk.protocol import (
     Reattach,
     RegisterFunction,
     RegisterService,
-    RegistrationRejected,
+    RegistrationRejectedFrame,
     WorkerRegistered,
     encode,
 )
 
 if TYPE_CHECKING:
-    from iii_engine.engine import Engine
-    from iii_engine.server.connections import WorkerConnection
+    from iii_engine.core.peer import Peer
+    from iii_engine.core.router import Router
+    from iii_engine.core.triggers import TriggerRegistry
 
 __all__ = ["WorkerTable", "sanitize_name"]
 
@@ -51,16 +53,37 @@ def sanitize_name(value: Any) -> str | None:
 
 
 class WorkerTable:
-    """Every live connection, the worker-name leases, and the services map."""
+    """Every live connection, the worker-name leases, the services map and who owns what.
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.connections: dict[str, WorkerConnection] = {}
-        self.names: dict[tuple[str, str], WorkerConnection] = {}
+    ``drop_channels(worker_id)`` removes the data channels a disconnected worker owned;
+    ``spawn(coro)`` runs a background task owned by the engine.
+    """
+
+    def __init__(
+        self,
+        functions: FunctionRegistry,
+        router: Router,
+        triggers: TriggerRegistry,
+        *,
+        drop_channels: Callable[[str], None],
+        spawn: Callable[[Coroutine[Any, Any, Any]], None],
+    ) -> None:
+        self.functions = functions
+        self.router = router
+        self.triggers = triggers
+        self._drop_channels = drop_channels
+        self._spawn = spawn
+        self.connections: dict[str, Peer] = {}
+        self.names: dict[tuple[str, str], Peer] = {}
         self.services: dict[tuple[str, str], set[str]] = {}
+        self._functions_of: dict[Peer, set[str]] = {}
         self.log = WorkerLog()
 
-    def is_live(self, conn: WorkerConnection | None) -> bool:
+    def function_count(self, conn: Peer) -> int:
+        """How many functions ``conn`` has registered."""
+        return len(self._functions_of.get(conn, ()))
+
+    def is_live(self, conn: Peer | None) -> bool:
         """Registered and not tearing down."""
         return (
             conn is not None and not conn.closing and self.connections.get(conn.worker_id) is conn
@@ -68,44 +91,44 @@ class WorkerTable:
 
     # --- connect / disconnect --------------------------------------------------------------------
 
-    async def admit(self, conn: WorkerConnection) -> None:
-        """Steps 2-6 of protocol.md section 2.1: file it, greet it, announce it."""
+    async def admit(self, conn: Peer) -> None:
+        """Admission (docs/protocol.md section 2.1): file it, greet it, announce it."""
         self.connections[conn.worker_id] = conn
         await conn.send(
             encode(WorkerRegistered(worker_id=conn.worker_id, reattach_token=conn.reattach_token))
         )
         self.log.socket_open(conn)
-        self.engine.triggers.fire(
+        self.triggers.fire(
             "engine::workers-available", {"event": "worker_connected", "worker_id": conn.worker_id}
         )
 
-    async def cleanup(self, conn: WorkerConnection) -> None:
-        """Disconnect cleanup (protocol.md section 2.6); runs once, later callers wait for it."""
+    async def cleanup(self, conn: Peer) -> None:
+        """Disconnect cleanup (docs/protocol.md 2.6); runs once, later callers wait for it."""
         if conn.closing:
             await asyncio.shield(conn.cleaned)
             return
         conn.closing = True
         try:
-            functions = self.engine.functions
-            for n, function_id in enumerate(list(conn.functions), 1):
+            functions = self.functions
+            for n, function_id in enumerate(list(self._functions_of.get(conn, ())), 1):
                 entry = functions.get(conn.namespace, function_id)
                 if entry is not None and entry.owner is conn:
                     functions.remove(conn.namespace, function_id, only=entry)
                     self._drop_service_member(conn.namespace, function_id)
                 if n % CLEANUP_BATCH == 0:
                     await asyncio.sleep(0)  # a worker with 10,000 functions must not stall the loop
-            conn.functions.clear()
-            for caller, frame in self.engine.router.stop_invocations(conn):
+            self._functions_of.pop(conn, None)
+            for caller, frame in self.router.stop_invocations(conn):
                 await caller.send(frame)
-            await self.engine.triggers.drop_connection(conn)
-            self.engine.drop_channels(conn)
+            await self.triggers.drop_connection(conn)
+            self._drop_channels(conn.worker_id)
             name = conn.name
             if name is not None and self.names.get((conn.namespace, name)) is conn:
                 del self.names[(conn.namespace, name)]
             if self.connections.get(conn.worker_id) is conn:
                 del self.connections[conn.worker_id]
             self.log.disconnected(conn)
-            self.engine.triggers.fire(
+            self.triggers.fire(
                 "engine::workers-available",
                 {"event": "worker_disconnected", "worker_id": conn.worker_id},
             )
@@ -113,8 +136,8 @@ class WorkerTable:
             if not conn.cleaned.done():
                 conn.cleaned.set_result(None)
 
-    async def reattach(self, conn: WorkerConnection, msg: Reattach) -> None:
-        """Evict the previous connection of a reconnecting worker (protocol.md section 2.5)."""
+    async def reattach(self, conn: Peer, msg: Reattach) -> None:
+        """Evict the previous connection of a reconnecting worker (docs/protocol.md section 2.5)."""
         previous_id = msg.previous_worker_id
         if not _UUID.fullmatch(previous_id) or previous_id == conn.worker_id:
             return
@@ -122,7 +145,7 @@ class WorkerTable:
         if previous is None or msg.reattach_token != previous.reattach_token:
             return
         previous.stop_reading()
-        self.engine.spawn(previous.close())
+        self._spawn(previous.close())
         try:
             async with asyncio.timeout(REATTACH_WAIT_S):
                 await asyncio.shield(previous.cleaned)
@@ -133,8 +156,8 @@ class WorkerTable:
 
     # --- functions -------------------------------------------------------------------------------
 
-    async def register_function(self, conn: WorkerConnection, msg: RegisterFunction) -> None:
-        """``registerfunction`` with first-live-owner-wins (protocol.md section 3.1.1)."""
+    async def register_function(self, conn: Peer, msg: RegisterFunction) -> None:
+        """``registerfunction`` with first-live-owner-wins (docs/protocol.md section 3.1.1)."""
         namespace = conn.namespace
         function_id = msg.id
         if msg.invocation is not None:
@@ -146,7 +169,7 @@ class WorkerTable:
         if function_id.startswith("engine::") and namespace != DEFAULT_NAMESPACE:
             await self._reject_function(conn, function_id, "")
             return
-        functions = self.engine.functions
+        functions = self.functions
         existing = functions.get(namespace, function_id)
         if (
             existing is not None
@@ -169,28 +192,30 @@ class WorkerTable:
                 metadata=msg.metadata,
             )
         )
-        conn.functions.add(function_id)
+        self._functions_of.setdefault(conn, set()).add(function_id)
         if "::" in function_id:
             service = function_id.split("::", 1)[0]
             self.services.setdefault((namespace, service), set()).add(function_id)
 
-    def unregister_function(self, conn: WorkerConnection, function_id: str) -> None:
+    def unregister_function(self, conn: Peer, function_id: str) -> None:
         """``unregisterfunction``: only the recorded owner may remove it."""
-        entry = self.engine.functions.get(conn.namespace, function_id)
+        entry = self.functions.get(conn.namespace, function_id)
         if entry is not None and entry.owner is conn:
-            self.engine.functions.remove(conn.namespace, function_id, only=entry)
+            self.functions.remove(conn.namespace, function_id, only=entry)
             self._drop_service_member(conn.namespace, function_id)
-        conn.functions.discard(function_id)
+        owned = self._functions_of.get(conn)
+        if owned is not None:
+            owned.discard(function_id)
 
-    def register_service(self, conn: WorkerConnection, msg: RegisterService) -> None:
+    def register_service(self, conn: Peer, msg: RegisterService) -> None:
         """``registerservice``: bookkeeping only."""
         self.services.setdefault((conn.namespace, msg.id), set())
 
-    async def _reject_function(self, conn: WorkerConnection, function_id: str, owner: str) -> None:
+    async def _reject_function(self, conn: Peer, function_id: str, owner: str) -> None:
         log.warning("rejected function %s from %s: owned by %r", function_id, conn.worker_id, owner)
         await conn.send(
             encode(
-                RegistrationRejected(
+                RegistrationRejectedFrame(
                     code=errors.FUNCTION_NAMESPACE_CONFLICT,
                     namespace=conn.namespace,
                     function_id=function_id,
@@ -212,7 +237,7 @@ class WorkerTable:
     # --- engine::workers::register ---------------------------------------------------------------
 
     async def register_worker(self, payload: Any) -> dict[str, bool]:
-        """``engine::workers::register`` (protocol.md section 2.3)."""
+        """``engine::workers::register`` (docs/protocol.md section 2.3)."""
         if not isinstance(payload, dict):
             raise errors.InvocationError(
                 errors.DESERIALIZATION_ERROR,
@@ -234,7 +259,7 @@ class WorkerTable:
             if holder is not None and holder is not conn and self.is_live(holder):
                 await conn.send(
                     encode(
-                        RegistrationRejected(
+                        RegistrationRejectedFrame(
                             code=errors.WORKER_NAMESPACE_CONFLICT,
                             namespace=conn.namespace,
                             worker_name=name,
@@ -242,7 +267,7 @@ class WorkerTable:
                         )
                     )
                 )
-                self.engine.spawn(conn.close())
+                self._spawn(conn.close())
                 return {"success": False}
             previous_name = conn.name
             if (
@@ -254,14 +279,14 @@ class WorkerTable:
         previous = conn.name
         self._store_info(conn, payload, name)
         self.log.registered(conn, previous)
-        self.engine.triggers.fire(
+        self.triggers.fire(
             "engine::workers-available",
             {"event": "worker_metadata_updated", "worker_id": conn.worker_id},
         )
         return {"success": True}
 
     @staticmethod
-    def _store_info(conn: WorkerConnection, payload: dict[str, Any], name: str | None) -> None:
+    def _store_info(conn: Peer, payload: dict[str, Any], name: str | None) -> None:
         info = conn.info
         runtime = payload.get("runtime")
         info["runtime"] = runtime if isinstance(runtime, str) else info.get("runtime", "unknown")

@@ -10,57 +10,52 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import WSMsgType, web
 
 from iii_engine.server.corked import CorkedWriter
-from iii_sdk.errors import ProtocolError
-from iii_sdk.protocol import (
-    ErrorBody,
-    InvocationResult,
-    InvokeFunction,
-    Ping,
-    Pong,
-    Reattach,
-    RegisterFunction,
-    RegisterService,
-    RegisterTrigger,
-    RegisterTriggerType,
-    TriggerRegistrationResult,
-    UnregisterFunction,
-    UnregisterTrigger,
-    UnregisterTriggerType,
-    decode,
-    encode,
-    new_id,
-)
+from iii_sdk.protocol import ErrorBody, InvocationResult, encode, new_id
 
 if TYPE_CHECKING:
-    from iii_engine.core.bindings import Binding, TriggerTypeEntry
-    from iii_engine.engine import Engine
+    from iii_engine.core.peer import Chunk
 
-__all__ = ["TELEMETRY_PREFIXES", "WorkerConnection"]
+__all__ = ["TELEMETRY_PREFIXES", "FrameHandler", "WorkerConnection"]
 
 log = logging.getLogger("iii.engine")
 
 TELEMETRY_PREFIXES = (b"OTLP", b"MTRC", b"LOGS")
-_PONG = encode(Pong())
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 
 
+class FrameHandler(Protocol):
+    """What a connection hands every frame it reads to (the engine gives it one)."""
+
+    async def dispatch(self, conn: WorkerConnection, data: bytes) -> None:
+        """Decode and apply one text frame, before the next one is read."""
+        ...
+
+    def telemetry(self, conn: WorkerConnection | None, frame: bytes) -> None:
+        """An ``OTLP``/``MTRC``/``LOGS`` binary frame."""
+        ...
+
+
 class WorkerConnection:
-    """A connected worker: identity, self-reported metadata and what it registered."""
+    """A connected worker: identity, self-reported metadata, its read loop and its sends.
+
+    It implements :class:`iii_engine.core.peer.Peer`; what the worker registered is kept by
+    the registries, not here.
+    """
 
     def __init__(
         self,
-        engine: Engine,
         ws: web.WebSocketResponse,
         ip_address: str | None,
+        handler: FrameHandler,
         writer: CorkedWriter | None = None,
     ) -> None:
-        self.engine = engine
+        self.handler = handler
         self.ws = ws
         self.worker_id = new_id()
         self.reattach_token = new_id()
@@ -69,11 +64,6 @@ class WorkerConnection:
         self.namespace = "default"
         self.info: dict[str, Any] = {}
         """Metadata reported through ``engine::workers::register``."""
-        self.functions: set[str] = set()
-        self.trigger_types: set[tuple[str, str]] = set()
-        self.triggers: set[str] = set()
-        self.displaced: list[TriggerTypeEntry | Binding] = []
-        """Trigger types and bindings of other live workers this one replaced."""
         self.closing = False
         self.cleaned = asyncio.get_running_loop().create_future()
         self._stop_reading = False
@@ -116,7 +106,7 @@ class WorkerConnection:
             return False
         return True
 
-    async def send_parts(self, parts: tuple[bytes | memoryview, ...]) -> bool:
+    async def send_parts(self, parts: tuple[Chunk, ...]) -> bool:
         """Send one text frame given as chunks (see :meth:`CorkedWriter.write_parts`)."""
         if self.ws.closed:
             return False
@@ -172,6 +162,7 @@ class WorkerConnection:
     async def read_loop(self) -> None:
         """Process frames until the socket closes."""
         ws = self.ws
+        handler = self.handler
         while not self._stop_reading:
             msg = await ws.receive()
             kind = msg.type
@@ -180,7 +171,7 @@ class WorkerConnection:
             elif kind is _BINARY:
                 data = msg.data
                 if data[:4] in TELEMETRY_PREFIXES:
-                    self.engine.on_telemetry(self, data)
+                    handler.telemetry(self, data)
                     continue
             elif kind in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 break
@@ -188,41 +179,4 @@ class WorkerConnection:
                 continue
             if self._stop_reading:
                 break
-            await self.dispatch(data)
-
-    async def dispatch(self, data: bytes) -> None:
-        """Decode one frame and apply it."""
-        try:
-            message = decode(data)
-        except ProtocolError as exc:
-            if data.strip():
-                log.warning("ignoring undecodable frame from worker %s: %s", self.worker_id, exc)
-            return
-        engine = self.engine
-        match message:
-            case InvokeFunction():
-                await engine.router.on_invoke(self, message)
-            case InvocationResult():
-                await engine.router.on_result(self, message, data)
-            case RegisterFunction():
-                await engine.workers.register_function(self, message)
-            case UnregisterFunction():
-                engine.workers.unregister_function(self, message.id)
-            case RegisterTrigger():
-                await engine.trigger_frames.on_register_trigger(self, message)
-            case UnregisterTrigger():
-                await engine.trigger_frames.on_unregister_trigger(self, message)
-            case RegisterTriggerType():
-                await engine.trigger_frames.on_register_trigger_type(self, message)
-            case UnregisterTriggerType():
-                await engine.trigger_frames.on_unregister_trigger_type(self, message)
-            case TriggerRegistrationResult():
-                await engine.trigger_frames.on_registration_result(self, message)
-            case Ping():
-                await self.send(_PONG)
-            case Reattach():
-                await engine.workers.reattach(self, message)
-            case RegisterService():
-                engine.workers.register_service(self, message)
-            case _:
-                pass  # pong, and frames only the engine sends
+            await handler.dispatch(self, data)

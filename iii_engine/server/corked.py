@@ -15,7 +15,10 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["CorkedWriter"]
+__all__ = [
+    "CorkedWriter",
+    "frame_header",
+]
 
 _FIN_TEXT = 0x81
 _LARGE = 64 * 1024

@@ -1,24 +1,24 @@
 """The worker WebSocket listener (one per ``iii-worker-manager`` entry).
 
 Routes: ``/`` (the worker protocol), ``/otel`` (telemetry frames, accepted and drained) and
-``/ws/channels/{channel_id}`` (data channels). Every listener shares the engine's registries.
+``/ws/channels/{channel_id}`` (data channels, served by ``channel_route``). Every listener
+admits workers into the same :class:`WorkerTable` and hands their frames to the same
+:class:`FrameHandler`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
 from iii_engine.config.schema import WorkerManagerConfig
-from iii_engine.server.connections import WorkerConnection
+from iii_engine.core.workers import WorkerTable
+from iii_engine.server.connections import FrameHandler, WorkerConnection
 from iii_engine.server.corked import CorkedWriter
 from iii_engine.server.sockets import set_nodelay
-
-if TYPE_CHECKING:
-    from iii_engine.engine import Engine
 
 __all__ = ["MAX_MESSAGE_BYTES", "Listener"]
 
@@ -31,8 +31,18 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 class Listener:
     """An aiohttp server accepting worker sockets for one worker-manager entry."""
 
-    def __init__(self, engine: Engine, config: WorkerManagerConfig, instance_id: str) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        config: WorkerManagerConfig,
+        instance_id: str,
+        *,
+        workers: WorkerTable,
+        frames: FrameHandler,
+        channel_route: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> None:
+        self.workers = workers
+        self.frames = frames
+        self.channel_route = channel_route
         self.config = config
         self.instance_id = instance_id
         self.port = config.port
@@ -52,7 +62,7 @@ class Listener:
         app = web.Application(client_max_size=MAX_MESSAGE_BYTES)
         app.router.add_get("/", self._worker_socket)
         app.router.add_get("/otel", self._otel_socket)
-        app.router.add_get("/ws/channels/{channel_id}", self.engine.channels.handle)
+        app.router.add_get("/ws/channels/{channel_id}", self.channel_route)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
@@ -81,9 +91,9 @@ class Listener:
         self._sockets.add(ws)
         transport = request.transport
         writer = None if transport is None else CorkedWriter(transport, request.protocol)
-        conn = WorkerConnection(self.engine, ws, request.remote, writer)
+        conn = WorkerConnection(ws, request.remote, self.frames, writer)
         try:
-            await self.engine.workers.admit(conn)
+            await self.workers.admit(conn)
             await conn.read_loop()
         except Exception:
             log.exception("worker %s: read loop failed", conn.worker_id)
@@ -93,7 +103,7 @@ class Listener:
         return ws
 
     async def _finish(self, conn: WorkerConnection) -> None:
-        await self.engine.workers.cleanup(conn)
+        await self.workers.cleanup(conn)
         await conn.close()
 
     async def _otel_socket(self, request: web.Request) -> web.StreamResponse:
@@ -104,7 +114,7 @@ class Listener:
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.BINARY:
-                    self.engine.on_telemetry(None, msg.data)
+                    self.frames.telemetry(None, msg.data)
         finally:
             self._sockets.discard(ws)
         return ws

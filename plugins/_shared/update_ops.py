@@ -1,7 +1,7 @@
 """The update operations shared by ``state::update`` and ``stream::update``, as pure functions.
 
 An op list is applied in order to a working copy of the stored value; a failing op leaves the
-copy untouched and is reported, the others still apply (workers.md §3.2)::
+copy untouched and is reported, the others still apply::
 
     value, errors = apply_ops(MISSING, [SetOp(path="count", value=1), IncrementOp("count", 2)])
     # value == {"count": 3}, errors == []

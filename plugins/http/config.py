@@ -25,7 +25,7 @@ class MiddlewareConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
 
 
 class HttpConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Config of the ``iii-http`` worker (``workers.md`` §2.1); ``port: 0`` is ephemeral."""
+    """Config of the ``iii-http`` worker (docs/configuration.md); ``port: 0`` is ephemeral."""
 
     port: int = 3111
     host: str = "0.0.0.0"

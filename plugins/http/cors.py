@@ -1,4 +1,4 @@
-"""CORS per ``workers.md`` §2.1: permissive without a ``cors`` block, else the listed origins."""
+"""CORS (docs/configuration.md): permissive without a ``cors`` block, else the listed origins."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Handler results and server errors as HTTP responses (``workers.md`` §2.6, §2.7)."""
+"""Handler results and server errors as HTTP responses."""
 
 from __future__ import annotations
 

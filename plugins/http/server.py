@@ -39,7 +39,7 @@ from plugins.http.rendering import (
 )
 from plugins.http.routes import RouteTable
 from plugins.http.streaming import ResponseStream, pump_request_body, write_request_body
-from plugins.http.trigger import Binding
+from plugins.http.trigger import Route
 
 __all__ = ["HttpServer"]
 
@@ -78,32 +78,24 @@ class _Exchange:
 
     def on_read(self, channel: Channel, feed: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``feed()`` (writing the request body) once the handler opens ``channel``."""
-        when_opened = getattr(channel, "when_opened", None)
-        if when_opened is None:  # a channel without the hook: feed it right away
-            self._feed(feed)
-            return
 
         def opened() -> None:
             if not self.closed and self.body is None:
                 self._feed(feed)
 
-        when_opened("read", opened)
+        channel.when_opened("read", opened)
 
     def _feed(self, feed: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self.body = asyncio.get_running_loop().create_task(feed())
 
     def on_write(self, channel: Channel, request: web.BaseRequest) -> None:
         """Start reading the response channel once the handler opens its write side."""
-        when_opened = getattr(channel, "when_opened", None)
-        if when_opened is None:
-            self.open_response(channel, request)
-            return
 
         def opened() -> None:
             if not self.closed and self.response is None:
                 self.open_response(channel, request)
 
-        when_opened("write", opened)
+        channel.when_opened("write", opened)
 
     def open_response(self, channel: Channel, request: web.BaseRequest) -> None:
         """Start reading the response channel now."""
@@ -263,7 +255,7 @@ class HttpServer:
     async def _serve(
         self,
         request: web.BaseRequest,
-        binding: Binding,
+        binding: Route,
         params: dict[str, str],
         cors: dict[str, str] | None,
     ) -> web.StreamResponse:
@@ -288,7 +280,7 @@ class HttpServer:
     async def _run(
         self,
         request: web.BaseRequest,
-        binding: Binding,
+        binding: Route,
         params: dict[str, str],
         exchange: _Exchange,
     ) -> web.StreamResponse | None:
@@ -338,7 +330,7 @@ class HttpServer:
     async def _invoke(
         self,
         request: web.BaseRequest,
-        binding: Binding,
+        binding: Route,
         payload: dict[str, Any],
         raw: bytes | None,
         exchange: _Exchange,

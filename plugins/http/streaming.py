@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from iii_sdk.plugin import Channel, ChannelReader, ChannelWriter
+from iii_sdk.plugin import Channel, ChannelReadSide, ChannelWriteSide
 from plugins.http.rendering import valid_header
 
 __all__ = ["ResponseStream", "pump_request_body", "write_request_body"]
@@ -37,7 +37,7 @@ async def pump_request_body(channel: Channel, request: web.BaseRequest) -> None:
 
     Runs beside the invocation: the channel applies backpressure while the handler reads.
     """
-    writer: ChannelWriter = await channel.writer()
+    writer: ChannelWriteSide = await channel.writer()
     try:
         while True:
             chunk = await request.content.readany()
@@ -131,7 +131,7 @@ class ResponseStream:
                     self.headers[name] = value
 
     async def _run(self, channel: Channel) -> None:
-        reader: ChannelReader | None = None
+        reader: ChannelReadSide | None = None
         try:
             reader = await channel.reader()
             await self._stream(reader)
@@ -149,7 +149,7 @@ class ResponseStream:
                 with contextlib.suppress(Exception):
                     await self.response.write_eof()
 
-    async def _stream(self, reader: ChannelReader) -> None:
+    async def _stream(self, reader: ChannelReadSide) -> None:
         while True:
             frame = await reader.read()
             if frame is None:

@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 from plugins.http.config import decode_trigger_config
 from plugins.http.routes import ROUTABLE_METHODS, RouteTable
 
-__all__ = ["Binding", "HttpTriggerType"]
+__all__ = ["HttpTriggerType", "Route"]
 
 log = logging.getLogger("iii.http")
 
@@ -60,7 +60,7 @@ _CALL_RESPONSE_FORMAT: dict[str, Any] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Binding:
+class Route:
     """What a route serves: the trigger plus its decoded config."""
 
     trigger: Trigger
@@ -72,7 +72,7 @@ class Binding:
     """The payload's ``trigger`` field: ``{"type": "http", "path": …, "method": …}``."""
 
 
-class HttpTriggerType:
+class HttpTriggerType(TriggerType):
     """Provider of the ``http`` trigger type, backed by a :class:`RouteTable`."""
 
     id = "http"
@@ -94,7 +94,7 @@ class HttpTriggerType:
             log.warning("iii-http: method %s of trigger %s is never routed", method, trigger.id)
             self._unroutable[trigger.id] = trigger
             return
-        binding = Binding(
+        binding = Route(
             trigger=trigger,
             path=path,
             method=method,

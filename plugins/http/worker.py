@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iii_sdk.plugin import WorkerContext
+from iii_sdk.plugin import BuiltinWorker, WorkerContext
 from plugins.http.config import HttpConfig
 from plugins.http.routes import RouteTable
 from plugins.http.server import HttpServer
@@ -11,7 +11,7 @@ from plugins.http.trigger import HttpTriggerType
 __all__ = ["HttpWorker"]
 
 
-class HttpWorker:
+class HttpWorker(BuiltinWorker):
     """Serves ``http`` triggers on ``config.host:config.port``.
 
     After :meth:`start`, ``port`` is the bound port (the ephemeral one for ``port: 0``).

@@ -23,7 +23,7 @@ class AdapterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class PubSubConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Config of the ``iii-pubsub`` worker (``workers.md`` §5.3)."""
+    """Config of the ``iii-pubsub`` worker (docs/configuration.md)."""
 
     adapter: AdapterConfig | None = None
 

@@ -7,7 +7,13 @@ import logging
 from typing import Any
 
 from iii_sdk.errors import InvocationError
-from iii_sdk.plugin import Trigger, TriggerContext, check_condition, decode_config
+from iii_sdk.plugin import (
+    Trigger,
+    TriggerContext,
+    TriggerType,
+    check_condition,
+    decode_config,
+)
 from plugins.pubsub.adapters.base import PubSubAdapter
 from plugins.pubsub.config import SubscribeConfig
 
@@ -26,7 +32,7 @@ class _Subscription:
         self.condition = condition
 
 
-class SubscribeTriggerType:
+class SubscribeTriggerType(TriggerType):
     """Provider of ``subscribe``; keeps the subscriptions and fans messages out to them.
 
     Delivery is fire-and-forget: the bound function gets the raw published ``data`` (no

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from iii_sdk.plugin import WorkerContext
+from iii_sdk.plugin import BuiltinWorker, WorkerContext
 from plugins.pubsub.adapters import PubSubAdapter, make_adapter
 from plugins.pubsub.config import PubSubConfig
 from plugins.pubsub.functions import PUBLISH_REQUEST_FORMAT, Publisher
@@ -13,7 +13,7 @@ from plugins.pubsub.trigger import SubscribeTriggerType
 __all__ = ["PubSubWorker"]
 
 
-class PubSubWorker:
+class PubSubWorker(BuiltinWorker):
     """Registers ``publish`` and the ``subscribe`` trigger type over the configured adapter."""
 
     def __init__(self, config: PubSubConfig | None = None) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from iii_sdk.plugin import Trigger, decode_config
+from iii_sdk.plugin import Trigger, TriggerType, decode_config
 from plugins.queue.adapters.base import JobRunner, QueueAdapter
 from plugins.queue.config import SubscriberDefaults
 from plugins.queue.job import QueueSpec, parse_key, topic_key
@@ -147,7 +147,7 @@ class Subscriptions:
         return sum(len(self.by_key.get(key, {})) for key in self.by_topic.get(topic, {}))
 
 
-class SubscriberTriggerType:
+class SubscriberTriggerType(TriggerType):
     """Provider of ``durable:subscriber`` (or of its alias id ``queue``)."""
 
     description = "Durable topic subscription: every published message, retried until it succeeds"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iii_sdk.plugin import WorkerContext
+from iii_sdk.plugin import BuiltinWorker, WorkerContext
 from plugins.queue.adapters import QueueAdapter, create_adapter
 from plugins.queue.adapters.base import JobRunner
 from plugins.queue.clock import Clock, SystemClock
@@ -15,7 +15,7 @@ from plugins.queue.trigger import ALIAS_ID, SubscriberTriggerType, Subscriptions
 __all__ = ["QueueWorker"]
 
 
-class QueueWorker:
+class QueueWorker(BuiltinWorker):
     """Registers ``engine::queue::enqueue``, the §6.3 functions and ``durable:subscriber``."""
 
     def __init__(self, config: QueueConfig | None = None) -> None:

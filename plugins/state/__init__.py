@@ -1,6 +1,6 @@
 """iii-state: server-side key/value state (scope -> key -> JSON) with ``state`` triggers.
 
-Functions ``state::set/get/delete/update/list/list_groups`` (workers.md §3), the ``state``
+Functions ``state::set/get/delete/update/list/list_groups``, the ``state``
 trigger type, and three stores (:mod:`plugins.state.adapters`): ``memory``, ``file`` (embedded
 SQLite, the default) and ``redis``. The update operations live in
 :mod:`plugins._shared.update_ops`, pure and reusable (``stream::update`` shares them).

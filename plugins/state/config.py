@@ -47,7 +47,7 @@ class AdapterConfig(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class StateConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """The ``iii-state`` worker config (workers.md §3.4); unknown keys are rejected."""
+    """The ``iii-state`` worker config (docs/configuration.md); unknown keys are rejected."""
 
     adapter: AdapterConfig | None = None
     triggers_enabled: bool = True

@@ -1,7 +1,7 @@
 """The ``state::*`` functions: decode input, call the adapter, answer, then emit the event.
 
-Result shapes and error codes follow workers.md §3.1 exactly; ``state::delete`` of a missing
-key fires no event (decisions.md §2.4).
+Result shapes and error codes are upstream iii-state's; ``state::delete`` of a missing key
+fires no event.
 """
 
 from __future__ import annotations

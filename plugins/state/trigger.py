@@ -1,7 +1,7 @@
 """The ``state`` trigger type: bindings on (scope?, key?) fired after every successful write.
 
 Events are queued at write time with the bindings that matched then, and one background task
-delivers them in write order (workers.md §3.3): an event goes to all its bindings at once, and
+delivers them in write order: an event goes to all its bindings at once, and
 the next event waits until they have all answered. So every handler sees the writes in the
 order they happened, a write never waits for its handlers, and fanning out to many bindings
 costs the slowest handler rather than the sum (upstream awaits them one by one). Bindings
@@ -17,7 +17,13 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from iii_sdk.plugin import Trigger, TriggerContext, check_condition, decode_config
+from iii_sdk.plugin import (
+    Trigger,
+    TriggerContext,
+    TriggerType,
+    check_condition,
+    decode_config,
+)
 
 __all__ = ["EventType", "StateTriggerConfig", "StateTriggerType"]
 
@@ -66,7 +72,7 @@ _PAYLOAD_SCHEMA: Final = {
 }
 
 
-class StateTriggerType:
+class StateTriggerType(TriggerType):
     """Provider of the ``state`` trigger type for one iii-state worker."""
 
     id = "state"

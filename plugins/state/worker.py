@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iii_sdk.plugin import WorkerContext
+from iii_sdk.plugin import BuiltinWorker, WorkerContext
 from plugins.state.adapters import StateAdapter, create_adapter
 from plugins.state.config import StateConfig, resolve_adapter
 from plugins.state.functions import StateFunctions
@@ -11,7 +11,7 @@ from plugins.state.trigger import StateTriggerType
 __all__ = ["StateWorker"]
 
 
-class StateWorker:
+class StateWorker(BuiltinWorker):
     """Registers ``state::set/get/delete/update/list/list_groups`` and the ``state`` trigger."""
 
     def __init__(self, config: StateConfig | None = None) -> None:

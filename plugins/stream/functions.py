@@ -105,8 +105,6 @@ class StreamFunctions:
         self.store = store
         self.emit = emit
         self.max_item_bytes = max_item_bytes
-        # In-process hosts can say whether a function exists; elsewhere we invoke and catch.
-        self._has_function: Callable[[str], bool] | None = getattr(ctx, "has_function", None)
 
     def register(self) -> None:
         """Register every ``stream::*`` function."""
@@ -131,7 +129,7 @@ class StreamFunctions:
     def _custom_id(self, op: str, stream: str) -> str | None:
         """``stream::<op>(<stream>)`` if a worker may provide it (None: surely not)."""
         function_id = f"stream::{op}({stream})"
-        if self._has_function is not None and not self._has_function(function_id):
+        if self.ctx.has_function(function_id) is False:
             return None  # the common case, answered without an invocation
         return function_id
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import msgspec
 
-from iii_sdk.plugin import Trigger, TriggerContext, check_condition, decode_config
+from iii_sdk.plugin import Trigger, TriggerContext, TriggerType, check_condition, decode_config
 
 __all__ = ["MembershipTriggerType", "StreamTriggerConfig", "StreamTriggerType"]
 
@@ -111,7 +111,7 @@ async def _fire(ctx: TriggerContext, binding: _Binding, payload: dict[str, Any])
     )
 
 
-class StreamTriggerType:
+class StreamTriggerType(TriggerType):
     """Provider of the ``stream`` trigger type."""
 
     id = "stream"
@@ -192,7 +192,7 @@ class StreamTriggerType:
             )
 
 
-class MembershipTriggerType:
+class MembershipTriggerType(TriggerType):
     """Provider of ``stream:join`` or ``stream:leave``."""
 
     trigger_request_format = _MEMBERSHIP_CONFIG_SCHEMA

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from iii_sdk.plugin import WorkerContext
+from iii_sdk.plugin import BuiltinWorker, WorkerContext
 from plugins._shared.bridge import BridgeLink
 from plugins.state.adapters import FileAdapter, MemoryAdapter
 from plugins.stream.config import StoreChoice, StreamConfig, resolve_store
@@ -41,7 +41,7 @@ def _open_parts(choice: StoreChoice) -> tuple[StreamStore, EventBus, BridgeLink 
     return KeyedStore(MemoryAdapter()), LocalBus(), None
 
 
-class StreamWorker:
+class StreamWorker(BuiltinWorker):
     """Registers the ``stream::*`` functions and trigger types and serves subscriptions.
 
     After :meth:`start`, ``port`` is the bound WebSocket port (the ephemeral one for ``port: 0``).

@@ -8,7 +8,8 @@ import msgspec
 import pytest
 
 from iii_engine._version import ENGINE_VERSION
-from iii_engine.config.diff import diff_configs
+from iii_engine.config.plan import Plan, diff_plans, make_plan
+from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.schema import (
     WorkerManagerConfig,
     decode_block,
@@ -267,38 +268,43 @@ def test_worker_manager_rejects_unknown_keys() -> None:
         decode_block({"prot": 1}, WorkerManagerConfig, "workers[0].config")
 
 
-# --- diff_configs ---------------------------------------------------------------------------
+# --- reload diffs (diff_plans) ---------------------------------------------------------------
 
 
-def test_diff_configs_by_instance_id(tmp_path: Path) -> None:
-    old = parse_config(
+_PLUGINS = PluginManager()
+
+
+def _plan(text: str, base_dir: Path) -> Plan:
+    _PLUGINS.load()
+    return make_plan(parse_config(text, base_dir=base_dir), _PLUGINS)
+
+
+def test_reload_diff_by_instance_id(tmp_path: Path) -> None:
+    old = _plan(
         "workers:\n"
         "  - name: iii-state\n"
         "  - name: iii-http\n    config: {port: 1}\n"
         "  - name: w\n    command: [python, w.py]\n"
         "  - name: gone\n    command: [x]\n",
-        base_dir=tmp_path,
+        tmp_path,
     )
-    new = parse_config(
+    new = _plan(
         "workers:\n"
         "  - name: w\n    command: [python, w.py]\n"
         "  - name: iii-http\n    config: {port: 2}\n"
         "  - name: iii-state\n"
         "  - name: fresh\n    command: [y]\n",
-        base_dir=tmp_path,
+        tmp_path,
     )
-    diff = diff_configs(old, new)
-    assert [e.instance_id for e in diff.unchanged] == ["w", "iii-state"]
-    assert [(a.config, b.config) for a, b in diff.changed] == [({"port": 1}, {"port": 2})]
-    assert [e.instance_id for e in diff.added] == ["fresh"]
-    assert [e.instance_id for e in diff.removed] == ["gone"]
-    assert not diff.empty
-    assert diff_configs(new, new).empty
+    diff = diff_plans(old, new)
+    assert (diff.stop_builtins, diff.start_builtins) == (["iii-http"], ["iii-http"])
+    assert (diff.stop_processes, diff.start_processes) == (["gone"], ["fresh"])
+    same = diff_plans(new, new)
+    assert not (same.stop_builtins or same.start_builtins or same.stop_processes)
 
 
-def test_diff_sees_process_field_changes(tmp_path: Path) -> None:
-    old = parse_config("workers:\n  - name: w\n    command: [a]\n", base_dir=tmp_path)
-    new = parse_config(
-        "workers:\n  - name: w\n    command: [a]\n    env: {K: v}\n", base_dir=tmp_path
-    )
-    assert [b.env for _, b in diff_configs(old, new).changed] == [{"K": "v"}]
+def test_reload_diff_sees_process_field_changes(tmp_path: Path) -> None:
+    old = _plan("workers:\n  - name: w\n    command: [a]\n", tmp_path)
+    new = _plan("workers:\n  - name: w\n    command: [a]\n    env: {K: v}\n", tmp_path)
+    diff = diff_plans(old, new)
+    assert (diff.stop_processes, diff.start_processes) == (["w"], ["w"])

@@ -1,4 +1,4 @@
-"""ConfigWatcher: real file changes on disk become diffs; a bad file is fatal."""
+"""ConfigWatcher: real file changes on disk become reloads; a bad file is fatal."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from iii_engine.config.diff import ConfigDiff
 from iii_engine.config.schema import EngineConfig, load_config
 from iii_engine.config.watch import ConfigWatcher
 from iii_sdk.errors import ConfigError
@@ -22,12 +21,12 @@ class Applied:
     """The apply callback: records every reload and lets the test await the next one."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[tuple[EngineConfig, ConfigDiff]] = asyncio.Queue()
+        self.queue: asyncio.Queue[EngineConfig] = asyncio.Queue()
 
-    async def __call__(self, config: EngineConfig, diff: ConfigDiff) -> None:
-        await self.queue.put((config, diff))
+    async def __call__(self, config: EngineConfig) -> None:
+        await self.queue.put(config)
 
-    async def next(self) -> tuple[EngineConfig, ConfigDiff]:
+    async def next(self) -> EngineConfig:
         return await asyncio.wait_for(self.queue.get(), WAIT_S)
 
 
@@ -58,14 +57,13 @@ async def watching(
     await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), WAIT_S)
 
 
-async def test_a_change_is_applied_as_a_diff(
+async def test_a_change_is_applied(
     config_file: Path, watching: tuple[ConfigWatcher, Applied, asyncio.Task[None]]
 ) -> None:
     watcher, applied, _ = watching
     write(config_file, BASE + "  - name: b\n    command: [y]\n")
-    config, diff = await applied.next()
-    assert [e.instance_id for e in diff.added] == ["b"]
-    assert [e.instance_id for e in diff.unchanged] == ["a"]
+    config = await applied.next()
+    assert [e.instance_id for e in config.workers] == ["a", "b"]
     assert watcher.config is config
 
 
@@ -75,8 +73,8 @@ async def test_identical_save_is_ignored(
     _, applied, _ = watching
     write(config_file, BASE)  # same content: no reload
     write(config_file, BASE.replace("[x]", "[z]"))
-    _, diff = await applied.next()
-    assert [(old.command, new.command) for old, new in diff.changed] == [(["x"], ["z"])]
+    config = await applied.next()
+    assert [e.command for e in config.workers] == [["z"]]
 
 
 async def test_an_atomic_rename_save_is_seen(
@@ -86,8 +84,8 @@ async def test_an_atomic_rename_save_is_seen(
     temp = config_file.with_name(".config.yaml.tmp")
     write(temp, "workers: []\n")
     os.replace(temp, config_file)
-    _, diff = await applied.next()
-    assert [e.instance_id for e in diff.removed] == ["a"]
+    config = await applied.next()
+    assert config.workers == []
 
 
 async def test_an_invalid_file_is_fatal(

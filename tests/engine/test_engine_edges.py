@@ -8,7 +8,7 @@ import uuid
 import aiohttp
 import pytest
 
-from iii_engine.core import triggers
+from iii_engine.core import remote
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
 from tests.raw_client import RawWorker, disconnect, open_raw, raw_worker
@@ -154,7 +154,7 @@ async def test_registrant_leaving_drops_its_parked_bindings(iii_engine: Engine) 
 async def test_engine_register_trigger_without_ack_succeeds_after_timeout(
     iii_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(triggers, "ACK_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(remote, "ACK_TIMEOUT_S", 0.05)
     async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as caller:
         await provider.send({"type": "registertriggertype", "id": "silent", "description": ""})
         await provider.barrier()
@@ -212,7 +212,7 @@ async def test_self_call(iii_engine: Engine) -> None:
 
 
 async def test_null_optional_fields_are_not_forwarded(iii_engine: Engine) -> None:
-    # protocol.md 1.3: null == absent on input; optional fields are omitted on output.
+    # docs/protocol.md 1.3: null == absent on input; optional fields are omitted on output.
     async with raw_worker(iii_engine) as executor, raw_worker(iii_engine) as caller:
         await executor.register_function("opt::fn")
         await caller.invoke("opt::fn", 1, metadata=None, traceparent=None, baggage=None)

@@ -11,11 +11,11 @@ from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.schema import parse_config
 from iii_engine.engine import Engine
 from iii_sdk.hookspecs import hookimpl
-from iii_sdk.plugin import Trigger, WorkerContext, WorkerRegistry, WorkerSpec
+from iii_sdk.plugin import Trigger, TriggerType, WorkerContext, WorkerRegistry, WorkerSpec
 from tests.raw_client import RawWorker, disconnect, open_raw, raw_worker
 
 
-class GateType:
+class GateType(TriggerType):
     """Accepts bindings unless their config says ``reject``; fires on ``gate::open``."""
 
     id = "gate"
@@ -141,8 +141,8 @@ async def test_provider_rejection_is_trigger_registration_failed(gate_engine: En
 
 
 async def test_rejected_replacement_keeps_previous_binding(gate_engine: Engine) -> None:
-    # protocol.md 4.3 step 8: "the binding is not stored (a previous binding with the same id
-    # stays)".
+    # docs/protocol.md 4.3 item 4: a rejected binding is not stored and a previous binding with
+    # the same id stays in place.
     async with raw_worker(gate_engine) as app:
         await bind(app, "g-1", {"v": 1})
         await app.send(

@@ -189,7 +189,7 @@ async def test_registered_triggers_info(iii_engine: Engine) -> None:
 
 
 async def test_info_functions_without_id_are_deserialization_errors(iii_engine: Engine) -> None:
-    # protocol.md 5: "a missing required field gives deserialization_error".
+    # docs/protocol.md 5: "a missing required field gives deserialization_error".
     async with raw_worker(iii_engine) as w:
         for function_id in ("engine::triggers::info", "engine::registered-triggers::info"):
             frame = await w.call(function_id, {})

@@ -1,4 +1,7 @@
-"""Hot reload: only added, removed and changed entries stop or start (decisions.md 3.3)."""
+"""Hot reload: only added, removed and changed entries stop or start.
+
+See docs/configuration.md, Hot reload.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The frame sequences the official SDKs send on connect and reconnect, replayed raw.
 
-protocol.md 2.2: the SDKs do not wait for ``workerregistered``; Python sends its trigger types,
+docs/protocol.md 2.2: the SDKs do not wait for ``workerregistered``; Python sends its trigger types,
 functions, triggers, then ``engine::workers::register`` (void, no id); Node announces itself
 first. On reconnect they send ``reattach`` and replay everything with the same ids.
 """

@@ -118,7 +118,7 @@ async def test_garbage_is_ignored_and_connection_stays_usable(
 
 
 async def test_non_uuid_invocation_id_makes_frame_undecodable(iii_engine: Engine) -> None:
-    # protocol.md 1.3: a non-UUID invocation_id makes the whole frame undecodable (dropped).
+    # docs/protocol.md 1.3: a non-UUID invocation_id makes the whole frame undecodable (dropped).
     async with raw_worker(iii_engine) as w:
         await w.send(
             {"type": "invokefunction", "invocation_id": "not-a-uuid", "function_id": "a", "data": 1}

@@ -15,7 +15,7 @@ INV = "9f3c8b7a-6d5e-4f4a-9b3c-2d1e0f9a8b7c"
 TRIG = "2d0e4c6a-8b1d-4e3f-a5b7-c9d1e3f5a7b9"
 OWNER = "41aa0b1c-2d3e-4f5a-8b7c-9d0e1f2a3b4c"
 
-# The example frames of protocol.md section 1.5, "..." ids replaced by UUIDs.
+# Typical frames of each kind (docs/protocol.md section 1.5), with real UUIDs.
 SPEC_EXAMPLES = [
     f'{{"type":"workerregistered","worker_id":"{W}","reattach_token":"{T}"}}',
     f'{{"type":"invokefunction","invocation_id":"{INV}","function_id":"math::add",'
@@ -63,7 +63,7 @@ def test_spec_example_fields() -> None:
     assert p.from_raw(trigger.config) == {"expression": "0 * * * * *"}
     assert p.from_raw(trigger.metadata) == {"team": "ops"}
     rejected = p.decode(SPEC_EXAMPLES[5])
-    assert isinstance(rejected, p.RegistrationRejected)
+    assert isinstance(rejected, p.RegistrationRejectedFrame)
     assert rejected.owner_worker_id == OWNER
     assert rejected.worker_name is None
 
@@ -202,7 +202,7 @@ ROUND_TRIPS: list[tuple[p.Message, dict[str, Any]]] = [
         {"type": "workerregistered", "worker_id": W, "reattach_token": T},
     ),
     (
-        p.RegistrationRejected(
+        p.RegistrationRejectedFrame(
             code="WORKER_NAMESPACE_CONFLICT",
             namespace="default",
             owner_worker_id=OWNER,
@@ -241,5 +241,5 @@ def test_round_trip(message: p.Message, expected: dict[str, Any]) -> None:
 
 def test_round_trips_cover_every_message_type() -> None:
     types = {e["type"] for _, e in ROUND_TRIPS}
-    assert len(types) == 16  # the 14 of protocol.md 1.4 (ping/pong apart) + two extras
+    assert len(types) == 16  # the 15 of docs/protocol.md 1.4 + the error frame
     assert {"unregistertriggertype", "error"} <= types

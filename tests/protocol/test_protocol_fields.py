@@ -48,7 +48,7 @@ def obj(message: p.Message) -> dict[str, Any]:
         (p.WorkerRegistered(worker_id=W), {"type": "workerregistered", "worker_id": W}),
         (p.Reattach(previous_worker_id=W), {"type": "reattach", "previous_worker_id": W}),
         (
-            p.RegistrationRejected(code="C", namespace="default", owner_worker_id=""),
+            p.RegistrationRejectedFrame(code="C", namespace="default", owner_worker_id=""),
             {
                 "type": "registrationrejected",
                 "code": "C",
@@ -296,7 +296,7 @@ def test_undecodable_frames_raise_protocol_error(frame: str) -> None:
     ],
 )
 def test_non_uuid_invocation_id_is_a_protocol_error(frame: str) -> None:
-    # protocol.md 1.3: "a non-UUID invocation_id makes the whole frame undecodable".
+    # docs/protocol.md 1.3: "a non-UUID invocation_id makes the whole frame undecodable".
     with pytest.raises(ProtocolError):
         p.decode(frame)
 

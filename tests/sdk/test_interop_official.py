@@ -10,7 +10,7 @@ import pytest
 
 from iii_engine.engine import Engine
 from iii_sdk import InvocationError, Worker
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 from tests.compat.support import Inbox, OfficialFactory, official, official_call
 
 __all__ = ["official"]  # the fixture, imported so pytest finds it here
@@ -65,7 +65,7 @@ async def test_official_binding_reaches_our_provider(
     ours = await iii_worker(iii_engine, name="our-provider")
     bindings = Inbox()
 
-    class Webhook:
+    class Webhook(TriggerType):
         id = "webhook"
         description = "ours"
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from iii_engine.testing import start_engine
 from iii_sdk import Worker
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 
 
-class Provider:
+class Provider(TriggerType):
     id = "beacon"
     description = "records deliveries"
 

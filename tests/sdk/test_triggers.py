@@ -11,7 +11,7 @@ import pytest
 
 from iii_engine.engine import Engine
 from iii_sdk import Worker
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 
 Connect = Callable[..., Awaitable[Worker]]
 
@@ -21,7 +21,7 @@ async def barrier(worker: Worker) -> None:
     await worker.trigger("engine::functions::list", {})
 
 
-class RecordingType:
+class RecordingType(TriggerType):
     """A provider that records bindings; ``reject`` makes it refuse them."""
 
     description = "records its bindings"

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from iii_sdk import IIIError, InvocationError, Worker
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 from iii_sdk.protocol import HttpInvocationRef
 from tests.sdk.rawserver import RawConnection, raw_server
 
 
-class NullType:
+class NullType(TriggerType):
     id = "webhook"
     description = "test provider"
     trigger_request_format = {"type": "object"}
@@ -307,7 +307,7 @@ async def test_client_socket_has_nodelay_and_no_compression() -> None:
     async with raw_server() as server:
         worker = Worker(server.url)
         await worker.connect()
-        ws = worker._connection._ws  # the SDK's own socket: checked, not faked
+        ws = worker._session.connection._ws  # the SDK's own socket: checked, not faked
         assert ws is not None
         sock = ws.get_extra_info("socket")
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

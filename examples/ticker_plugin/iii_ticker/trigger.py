@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from iii_sdk.errors import InvocationError
-from iii_sdk.plugin import Trigger, TriggerContext, decode_config
+from iii_sdk.plugin import Trigger, TriggerContext, TriggerType, decode_config
 from iii_ticker.config import TickerConfig
 
 __all__ = ["TickerTriggerType"]
@@ -17,7 +17,7 @@ __all__ = ["TickerTriggerType"]
 log = logging.getLogger("iii.ticker")
 
 
-class TickerTriggerType:
+class TickerTriggerType(TriggerType):
     """Fires each binding's function every ``interval_ms`` with ``{trigger, trigger_id, fire,
     scheduled_at}`` and the binding's metadata.
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from iii_sdk.plugin import WorkerContext
+from iii_sdk.plugin import BuiltinWorker, WorkerContext
 from iii_ticker.config import TickerWorkerConfig
 from iii_ticker.trigger import TickerTriggerType
 
 __all__ = ["TickerWorker"]
 
 
-class TickerWorker:
+class TickerWorker(BuiltinWorker):
     """Started by the engine for a ``workers: [{name: iii-ticker}]`` entry."""
 
     def __init__(self, config: TickerWorkerConfig | None = None) -> None:

@@ -250,7 +250,7 @@ async def test_engine_answers_websocket_and_json_pings(iii_engine: Engine) -> No
 async def test_worker_name_and_description_are_sanitised(
     iii_engine: Engine, official: OfficialFactory
 ) -> None:
-    """protocol.md 1.7: control and bidi characters stripped, 280 characters at most, trimmed."""
+    """docs/protocol.md 1.7: control and bidi characters stripped, 280 characters, trimmed."""
     client = await official(
         iii_engine,
         " tidy\x07-na\u202eme\u2028 ",

@@ -1,4 +1,4 @@
-"""HTTP-invoked functions registered by the official Python SDK (workers.md section 9)."""
+"""HTTP-invoked functions registered by the official Python SDK."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Namespaces declared by the official Python SDK (``InitOptions.namespace``) and engine::log.
 
 The official SDK declares its namespace in ``engine::workers::register`` and, from then on,
-sends every non-``engine::`` call with ``namespace`` set to it (protocol.md 2.3, 2.4, 3.2).
+sends every non-``engine::`` call with ``namespace`` set to it (docs/protocol.md 2.3, 2.4, 3.2).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ async def test_official_sdk_in_a_namespace_still_reaches_engine_functions(
 async def test_engine_log_functions_are_callable(
     iii_engine: Engine, official: OfficialFactory
 ) -> None:
-    """workers.md 8.2 / 11.6: ``engine::log::*`` are always there and answer no result."""
+    """docs/protocol.md section 5: ``engine::log::*`` are always there and answer no result."""
     client = await official(iii_engine, "official-logger")
     for level in ("info", "warn", "error", "debug", "trace"):
         payload = {"message": f"compat {level}", "data": {"n": 1}}

@@ -1,4 +1,4 @@
-"""RBAC, authentication and middleware (protocol.md section 8) with the official Python SDK.
+"""RBAC, authentication and middleware (docs/protocol.md section 8) with the official Python SDK.
 
 Two listeners share one engine: a trusted one (no rbac) where our worker hosts the auth and
 middleware functions, and a public one guarded by them, where the official SDK connects with

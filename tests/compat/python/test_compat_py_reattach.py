@@ -1,7 +1,7 @@
 """Reconnect over a half-open link: the SDK comes back while the engine still holds its ghost.
 
 The official SDKs send ``reattach`` (previous worker id + token) first on a new socket; the
-engine must retire the ghost before the replayed registrations (protocol.md 2.5), otherwise the
+engine must retire the ghost before the replayed registrations (docs/protocol.md 2.5), otherwise the
 worker name and its function ids are still taken and the SDK is rejected for good.
 """
 

@@ -1,4 +1,4 @@
-"""Hot reload (decisions.md 3.3) while official SDK workers are connected."""
+"""Hot reload (docs/configuration.md, Hot reload) while official SDK workers are connected."""
 
 from __future__ import annotations
 

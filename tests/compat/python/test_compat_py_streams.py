@@ -1,4 +1,4 @@
-"""iii-stream (workers.md section 4) driven by the official Python SDK."""
+"""iii-stream driven by the official Python SDK."""
 
 from __future__ import annotations
 

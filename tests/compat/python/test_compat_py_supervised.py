@@ -1,4 +1,4 @@
-"""Official SDK workers started by the engine from config (decisions.md 3.2: ``command:``).
+"""Official SDK workers started by the engine from config (``command:``, docs/configuration.md).
 
 The engine sets ``III_URL`` and ``III_WORKER_NAME``; the official Python SDK reads both (the
 env name wins over the one in code), so the worker shows up under its config entry's name.

@@ -10,7 +10,7 @@ from iii import InvocationError as OfficialInvocationError
 from iii.triggers import TriggerConfig, TriggerHandler
 
 from iii_engine.engine import Engine
-from iii_sdk.plugin import Trigger
+from iii_sdk.plugin import Trigger, TriggerType
 from tests.compat.support import (
     WAIT,
     Inbox,
@@ -168,7 +168,7 @@ async def test_trigger_type_and_binding_are_listed(
     assert row["config"] == {"path": "/l"}
 
 
-class OurProvider:
+class OurProvider(TriggerType):
     """A trigger type provided by our SDK, for bindings registered by the official SDK."""
 
     id = "ours-ticker"

@@ -1,4 +1,4 @@
-"""iii-state unchanged in a separate worker (over the wire), as decisions.md §3.6 promises."""
+"""iii-state unchanged in a separate worker (over the wire) (docs/sdk.md, RemoteContext)."""
 
 from __future__ import annotations
 

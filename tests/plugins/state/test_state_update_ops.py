@@ -1,4 +1,4 @@
-"""Unit tests of the pure update operations (workers.md §3.2)."""
+"""Unit tests of the pure update operations."""
 
 from __future__ import annotations
 

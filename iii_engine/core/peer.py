@@ -1,0 +1,72 @@
+"""What the core sees of a connected worker: :class:`Peer`.
+
+The socket server implements it (:class:`iii_engine.server.connections.WorkerConnection`); the
+registries, the router and the worker table only type against this protocol, so the core never
+imports the server. Registries keep their own maps from a peer to what it registered; a peer
+carries only its identity, its self-reported metadata and its sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+__all__ = ["Chunk", "Peer"]
+
+Chunk = bytes | memoryview
+
+
+class Peer(Protocol):
+    """A connected worker, as the core uses it."""
+
+    worker_id: str
+    """The id the engine gave the connection (``workerregistered``)."""
+    reattach_token: str
+    """The secret a reconnecting worker proves itself with (``reattach``)."""
+    namespace: str
+    ip_address: str | None
+    connected_at_ms: int
+    info: dict[str, Any]
+    """Metadata reported through ``engine::workers::register``."""
+    closing: bool
+    """Set once disconnect cleanup has started."""
+    cleaned: asyncio.Future[None]
+    """Resolved when disconnect cleanup has finished."""
+
+    @property
+    def name(self) -> str | None:
+        """The self-reported worker name, if any."""
+        ...
+
+    @property
+    def pid(self) -> int | None:
+        """The self-reported process id, if any."""
+        ...
+
+    async def send(self, frame: bytes) -> bool:
+        """Send one encoded frame; False when the socket is gone."""
+        ...
+
+    async def send_parts(self, parts: tuple[Chunk, ...]) -> bool:
+        """Send one frame given as chunks; False when the socket is gone."""
+        ...
+
+    def post(self, frame: bytes) -> None:
+        """Queue a frame without waiting (fire-and-forget)."""
+        ...
+
+    async def send_void(self, frame: bytes) -> None:
+        """:meth:`send` for use as a fire-and-forget task."""
+        ...
+
+    async def send_error(self, invocation_id: str, function_id: str, code: str, msg: str) -> None:
+        """Answer an invocation with an error body."""
+        ...
+
+    async def close(self, code: int = 1000, message: bytes = b"") -> None:
+        """Close the socket (its read loop ends and cleanup runs)."""
+        ...
+
+    def stop_reading(self) -> None:
+        """Stop the read loop before the next frame (``reattach`` eviction)."""
+        ...

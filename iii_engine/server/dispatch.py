@@ -1,0 +1,97 @@
+"""Frame dispatch: each decoded frame from a worker goes to the one core component that owns it.
+
+The engine builds one :class:`FrameDispatcher` and hands it to every connection; the read loop
+calls :meth:`FrameDispatcher.dispatch` inline, so frames are applied in arrival order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from iii_engine.core.router import Router
+from iii_engine.core.trigger_frames import TriggerFrames
+from iii_engine.core.workers import WorkerTable
+from iii_sdk.errors import ProtocolError
+from iii_sdk.protocol import (
+    InvocationResult,
+    InvokeFunction,
+    Ping,
+    Pong,
+    Reattach,
+    RegisterFunction,
+    RegisterService,
+    RegisterTrigger,
+    RegisterTriggerType,
+    TriggerRegistrationResult,
+    UnregisterFunction,
+    UnregisterTrigger,
+    UnregisterTriggerType,
+    decode,
+    encode,
+)
+
+if TYPE_CHECKING:
+    from iii_engine.core.peer import Peer
+
+__all__ = ["FrameDispatcher"]
+
+log = logging.getLogger("iii.engine")
+
+_PONG = encode(Pong())
+
+
+class FrameDispatcher:
+    """Routes worker frames to the router, the worker table and the trigger frames.
+
+    ``on_telemetry(peer, frame)`` receives ``OTLP``/``MTRC``/``LOGS`` binary frames.
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        workers: WorkerTable,
+        trigger_frames: TriggerFrames,
+        on_telemetry: Callable[[Peer | None, bytes], None],
+    ) -> None:
+        self.router = router
+        self.workers = workers
+        self.trigger_frames = trigger_frames
+        self.telemetry = on_telemetry
+
+    async def dispatch(self, conn: Peer, data: bytes) -> None:
+        """Decode one frame and apply it."""
+        try:
+            message = decode(data)
+        except ProtocolError as exc:
+            if data.strip():
+                log.warning("ignoring undecodable frame from worker %s: %s", conn.worker_id, exc)
+            return
+        match message:
+            case InvokeFunction():
+                await self.router.on_invoke(conn, message)
+            case InvocationResult():
+                await self.router.on_result(conn, message, data)
+            case RegisterFunction():
+                await self.workers.register_function(conn, message)
+            case UnregisterFunction():
+                self.workers.unregister_function(conn, message.id)
+            case RegisterTrigger():
+                await self.trigger_frames.on_register_trigger(conn, message)
+            case UnregisterTrigger():
+                await self.trigger_frames.on_unregister_trigger(conn, message)
+            case RegisterTriggerType():
+                await self.trigger_frames.on_register_trigger_type(conn, message)
+            case UnregisterTriggerType():
+                await self.trigger_frames.on_unregister_trigger_type(conn, message)
+            case TriggerRegistrationResult():
+                await self.trigger_frames.on_registration_result(conn, message)
+            case Ping():
+                await conn.send(_PONG)
+            case Reattach():
+                await self.workers.reattach(conn, message)
+            case RegisterService():
+                self.workers.register_service(conn, message)
+            case _:
+                pass  # pong, and frames only the engine sends
