@@ -126,6 +126,7 @@ def engine_config(
     http_port: int | None,
     state: bool,
     extra: list[dict[str, object]] | None = None,
+    cron: bool = False,
 ) -> str:
     """The YAML config of an engine with the named built-ins on the given ports, plus ``extra``
     entries (e.g. an ``iii-queue`` or a file-backed ``iii-state``)."""
@@ -137,6 +138,8 @@ def engine_config(
     if state:
         workers.append({"name": "iii-state", "config": {"adapter": {"name": "memory"}}})
     workers += extra or []
+    if cron:
+        workers.append({"name": "iii-cron"})
     return yaml.safe_dump({"workers": workers}, sort_keys=False)
 
 
@@ -159,12 +162,16 @@ async def engine(
     prefix: str = "bench::echo",
     routes: int = 0,
     extra: list[dict[str, object]] | None = None,
+    cron_jobs: int = 0,
 ) -> AsyncIterator[System]:
-    """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None."""
+    """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None.
+
+    ``cron_jobs`` adds iii-cron and a raw worker binding that many every-second cron triggers.
+    """
     ws_port = free_port()
     http_port = free_port() if http else None
     config = opts.logdir / f"engine-{ws_port}.yaml"
-    config.write_text(engine_config(ws_port, http_port, state, extra))
+    config.write_text(engine_config(ws_port, http_port, state, extra, cron=cron_jobs > 0))
     url = f"ws://127.0.0.1:{ws_port}/"
     procs: list[Proc] = []
     async with _running(procs):
@@ -197,6 +204,10 @@ async def engine(
         if worker is not None:
             await procs[-1].wait_line("ready", READY_TIMEOUT)
             await wait_functions(url, prefix, connections * functions + (1 if routes else 0), eng)
+        if cron_jobs:
+            args = ["--url", url, "--jobs", str(cron_jobs)]
+            procs.append(await _python(opts, "cron-worker", "bench.peers.cron_worker", *args))
+            await procs[-1].wait_line("ready", READY_TIMEOUT)
         http_url = f"http://127.0.0.1:{http_port}/bench/r{max(routes - 1, 0)}" if http_port else ""
         if routes:
             await wait_http(http_url, eng)

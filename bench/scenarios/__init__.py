@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench.scenarios.base import Row, Scenario, Target
+from bench.scenarios.cron import CRON_SCENARIOS
 from bench.scenarios.http import HTTP_SCENARIOS
 from bench.scenarios.invoke import INVOKE_SCENARIOS
 from bench.scenarios.queue import QUEUE_SCENARIOS
@@ -11,14 +12,39 @@ from bench.scenarios.stream import STREAM_SCENARIOS
 
 __all__ = ["NOT_IN_HARNESS", "SCENARIOS", "Row", "Scenario", "Target", "by_name"]
 
-_ORDER = ["floors", "1", "1b", "1c", "2", "3", "4", "5", "5b", "6", "7", "8", "9", "10", "11", "14"]
+_ORDER = [
+    "floors",
+    "1",
+    "1b",
+    "1c",
+    "2",
+    "3",
+    "4",
+    "5",
+    "5b",
+    "6",
+    "7",
+    "8",
+    "9",
+    "10",
+    "11",
+    "13",
+    "14",
+]
 
 NOT_IN_HARNESS: dict[str, str] = {
     "4": "fan-out: pubsub / trigger to 1, 8, 32, 128 subscribers",
 }
 
 SCENARIOS: list[Scenario] = sorted(
-    [*INVOKE_SCENARIOS, *HTTP_SCENARIOS, *SCALE_SCENARIOS, *QUEUE_SCENARIOS, *STREAM_SCENARIOS],
+    [
+        *INVOKE_SCENARIOS,
+        *HTTP_SCENARIOS,
+        *SCALE_SCENARIOS,
+        *QUEUE_SCENARIOS,
+        *CRON_SCENARIOS,
+        *STREAM_SCENARIOS,
+    ],
     key=lambda s: _ORDER.index(s.name),
 )
 
