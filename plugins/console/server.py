@@ -2,7 +2,9 @@
 
 Static files ship inside the package (``plugins/console/static``): no build step, no CDN. The
 WebSocket refuses cross-origin upgrades (an ``Origin`` whose host differs from ``Host``), so a web
-page on another site cannot drive the console through the user's browser.
+page on another site cannot drive the console through the user's browser; bound to loopback, the
+console also refuses requests whose ``Host`` is not a loopback name (DNS rebinding: a hostile
+name resolved to 127.0.0.1 would otherwise be "same origin").
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ log = logging.getLogger("iii.console")
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 MAX_FRAME: Final = 4 * 1024 * 1024
 SHUTDOWN_GRACE: Final = 1.0
+
+
+LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def loopback_host(request: web.BaseRequest) -> bool:
+    """True when the ``Host`` header names this machine (``localhost``, ``127.0.0.1``, ``::1``)."""
+    host = urlsplit(f"//{request.host}").hostname or ""
+    return host.lower() in LOOPBACK_NAMES
 
 
 def same_origin(request: web.BaseRequest) -> bool:
@@ -55,7 +66,7 @@ class ConsoleServer:
 
     async def start(self) -> None:
         """Listen."""
-        app = web.Application()
+        app = web.Application(middlewares=[self._check_host] if self._loopback() else [])
         app.router.add_get("/", self._index)
         app.router.add_get("/ws", self._websocket)
         app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
@@ -83,6 +94,16 @@ class ConsoleServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+
+    def _loopback(self) -> bool:
+        return self.host.lower() in LOOPBACK_NAMES
+
+    @web.middleware
+    async def _check_host(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if not loopback_host(request):
+            return web.Response(status=403, text="the console answers to localhost only")
+        response: web.StreamResponse = await handler(request)
+        return response
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

@@ -91,3 +91,18 @@ async def test_refuses_cross_origin_pages(console_engine: Engine) -> None:
             _base(console_engine) + "/ws", headers={"Origin": _base(console_engine)}
         )
         await ws.close()
+
+
+async def test_refuses_other_host_names_when_bound_to_loopback(console_engine: Engine) -> None:
+    base = _base(console_engine)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base + "/", headers={"Host": "rebound.example:3113"}) as response:
+            assert response.status == 403
+        for host in ("localhost:3113", "127.0.0.1", "[::1]:3113"):
+            async with http.get(base + "/", headers={"Host": host}) as response:
+                assert response.status == 200, host
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            origin = "http://rebound.example:3113"
+            headers = {"Host": "rebound.example:3113", "Origin": origin}
+            await http.ws_connect(base + "/ws", headers=headers)
+        assert refused.value.status == 403

@@ -47,6 +47,7 @@ export async function render(root, api, selected) {
       while (events.children.length > 50) events.lastChild.remove();
       draw();
     });
+    const rewatch = api.on("open", () => api.watch(group)); // a new connection watches afresh
     const watched = await api.watch(group);
     const listed = await api.call("stream::list", group);
     if (listed.ok) {
@@ -66,6 +67,7 @@ export async function render(root, api, selected) {
     );
     cleanup = () => {
       off();
+      rewatch();
       api.unwatch(group);
     };
   } else {
