@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 from bench.runner import run
@@ -42,6 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Run and print; the exit status follows the rules in docs/benchmarks.md."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["soak"]:  # python -m bench soak --minutes N (bench/soak.py)
+        from bench.soak import main as soak
+
+        return soak(argv[1:])
     args = parse_args(argv)
     if args.uvloop:
         import uvloop  # noqa: F401  (fail early when it is not installed)

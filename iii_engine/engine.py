@@ -34,6 +34,7 @@ from iii_engine.core.trigger_frames import TriggerFrames
 from iii_engine.core.triggers import TriggerRegistry
 from iii_engine.core.workers import WorkerTable
 from iii_engine.processes.supervisor import Supervisor
+from iii_engine.server.badframes import cap_log_lines
 from iii_engine.server.dispatch import FrameDispatcher
 from iii_engine.server.listener import Listener
 from iii_sdk.plugin import BuiltinWorker, Channel, WorkerSpec
@@ -50,6 +51,7 @@ class Engine:
         self, config: EngineConfig | None = None, *, plugins: PluginManager | None = None
     ) -> None:
         self.config = config if config is not None else default_config()
+        cap_log_lines("iii.engine", "iii.router")  # log lines may quote worker-chosen ids
         self.plugins = plugins if plugins is not None else PluginManager()
         self.version = ENGINE_VERSION
         self.functions = FunctionRegistry()
@@ -106,10 +108,11 @@ class Engine:
             )
             install_log_functions(self.core_context)
             await self.introspection.install()
-            for instance_id, manager_config in plan.managers.items():
-                await self._start_listener(instance_id, manager_config)
+            # Ready means ready: workers connect only once every built-in has registered.
             for instance_id, builtin in plan.builtins.items():
                 await self._start_builtin(instance_id, builtin.spec, builtin.config)
+            for instance_id, manager_config in plan.managers.items():
+                await self._start_listener(instance_id, manager_config)
             for entry in plan.processes.values():
                 await self.supervisor.start(entry, self.worker_url)
         except BaseException:

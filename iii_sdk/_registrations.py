@@ -106,6 +106,8 @@ class TriggerTypeHandle:
         self.id = trigger_type.id
         self.trigger_type = trigger_type
         self._unregister = unregister
+        self.error: RegistrationRejected | None = None
+        """Set when the engine refuses the type (a built-in worker provides it)."""
 
     def unregister(self) -> None:
         """Stop providing the type (sends ``unregistertriggertype``)."""
@@ -168,3 +170,6 @@ class Registrations:
         entry = self.functions.get(function_id)
         if entry is not None:
             entry.handle.error = error
+        provided = self.trigger_types.get(function_id)  # a built-in's type refused to us
+        if provided is not None:
+            provided.handle.error = error

@@ -307,6 +307,9 @@ def decode(frame: bytes | str) -> AnyMessage:
         return _decoder.decode(frame)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError) as exc:
         raise ProtocolError(str(exc)) from exc
+    except RecursionError:
+        # A frame nested deeper than the interpreter's recursion limit is just undecodable.
+        raise ProtocolError("frame nested too deeply") from None
 
 
 def encode(message: Message) -> bytes:

@@ -97,6 +97,7 @@ class IdInput(msgspec.Struct):
 
     id: str
     trigger_type: str | None = None
+    caller_worker_id: str | None = msgspec.field(default=None, name="_caller_worker_id")
 
 
 class RegisterTriggerInput(msgspec.Struct):

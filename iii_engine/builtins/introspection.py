@@ -34,6 +34,7 @@ from iii_engine.builtins.rows import (
     trigger_type_summary,
     worker_summary,
 )
+from iii_engine.core.ownership import held_by_other
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_engine.core.triggers import Binding, RegistrationFailed, TriggerRegistry
 from iii_engine.core.workers import WorkerTable
@@ -357,8 +358,19 @@ class Introspection:
 
     async def unregister_trigger(self, payload: Any) -> dict[str, Any]:
         """Remove a binding by id."""
-        binding_id = decode(payload, IdInput, "engine::unregister_trigger").id
-        return {"removed": await self.triggers.remove_binding(binding_id)}
+        query = decode(payload, IdInput, "engine::unregister_trigger")
+        held = self.triggers.binding(query.id)
+        if (
+            held is not None
+            and held.owner is not None
+            and held_by_other(held, query.caller_worker_id)
+        ):
+            raise InvocationError(
+                errors.UNREGISTER_FAILED,
+                f"trigger '{query.id}' belongs to another worker; only the connection "
+                "that registered it may unregister it",
+            )
+        return {"removed": await self.triggers.remove_binding(query.id)}
 
 
 def _search_rank(entry: FunctionEntry, needle: str) -> int:

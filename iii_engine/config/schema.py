@@ -26,6 +26,7 @@ import msgspec
 import yaml
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.config.strict import check_entry_keys, load_yaml
 from iii_engine.config.suggest import did_you_mean, struct_keys
 from iii_sdk.errors import ConfigError
 
@@ -76,6 +77,20 @@ class WorkerManagerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
     middleware_function_id: str | None = None
     rbac: Any = None
     handshake_timeout_ms: int = 10000
+    """A socket must finish its WebSocket upgrade within this time (0: no limit)."""
+    max_pending_handshakes: int = 1024
+    """Sockets allowed to be mid-handshake at once; more are refused (0: no cap)."""
+    ping_interval_ms: int = 30000
+    """A worker silent this long is sent a WebSocket ping (0: never)."""
+    ping_timeout_ms: int = 10000
+    """A worker that then stays silent this long is disconnected."""
+
+    def __post_init__(self) -> None:
+        for key in ("handshake_timeout_ms", "max_pending_handshakes", "ping_interval_ms"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must be >= 0")
+        if self.ping_timeout_ms <= 0:
+            raise ValueError("ping_timeout_ms must be > 0")
 
 
 class WorkerEntry(msgspec.Struct, kw_only=True):
@@ -201,6 +216,11 @@ def load_config(path: str | os.PathLike[str]) -> EngineConfig:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read config file {str(path)!r}: not UTF-8 text "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     try:
         return parse_config(text, base_dir=file.parent, path=file)
     except ConfigError as exc:
@@ -253,7 +273,7 @@ def parse_config(
 
 def _load_yaml(text: str) -> dict[Any, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}") from exc
     if data is None:
@@ -277,6 +297,7 @@ def _parse_entry(raw: Any, where: str, index: int, base_dir: Path) -> WorkerEntr
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("every entry needs a non-empty string name", f"{where}.name")
+    check_entry_keys(raw, where)
     image = raw.get("image")
     if image is not None and not isinstance(image, str):
         raise ConfigError(f"expected a string, got {_kind(image)}", f"{where}.image")

@@ -67,6 +67,10 @@ class Peer(Protocol):
         """Close the socket (its read loop ends and cleanup runs)."""
         ...
 
+    def report_bad_frame(self, error: object) -> None:
+        """Log a frame from this peer that was ignored (truncated, rate-limited per peer)."""
+        ...
+
     def stop_reading(self) -> None:
         """Stop the read loop before the next frame (``reattach`` eviction)."""
         ...

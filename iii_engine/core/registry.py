@@ -3,7 +3,8 @@
 A function is either *remote* (owned by a worker connection, invoked over its socket) or
 *local* (an in-process handler of a built-in worker). Remote functions follow upstream's
 ownership rule: the first live owner wins and a second live worker is rejected; in-process
-functions are not owned, so a worker registering the same id replaces them.
+functions belong to the engine or a built-in worker, and a worker can neither replace nor
+remove them.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from iii_engine.core.bindings import Binding
+from iii_engine.core.ownership import binding_refusal
 from iii_engine.core.registry import DEFAULT_NAMESPACE
 from iii_engine.core.remote import RemoteTriggerType
 from iii_engine.core.triggers import RegistrationFailed, TriggerRegistry
@@ -15,6 +16,7 @@ from iii_sdk.protocol import (
     ErrorBody,
     RegisterTrigger,
     RegisterTriggerType,
+    RegistrationRejectedFrame,
     TriggerRegistrationResult,
     UnregisterTrigger,
     UnregisterTriggerType,
@@ -41,6 +43,22 @@ class TriggerFrames:
         namespace = conn.namespace if msg.namespace is None else msg.namespace
         if not namespace.strip():
             log.warning("ignoring trigger type %s with a blank namespace", msg.id)
+            return
+        existing = self.registry.types.get((namespace, msg.id))
+        if existing is not None and existing.owner is None:
+            # Provided in process by a built-in worker: never taken over by a socket.
+            owner = existing.worker_name or "iii-engine"
+            log.warning("rejected trigger type %s from %s: owned by %s", msg.id, conn, owner)
+            await conn.send(
+                encode(
+                    RegistrationRejectedFrame(
+                        code=errors.FUNCTION_NAMESPACE_CONFLICT,
+                        namespace=namespace,
+                        function_id=msg.id,
+                        owner_worker_id=owner,
+                    )
+                )
+            )
             return
         provider = RemoteTriggerType(
             conn,
@@ -71,6 +89,17 @@ class TriggerFrames:
                     f"{field_name} must not be blank",
                 )
                 return
+        refusal = binding_refusal(self.registry, msg.id, conn)
+        if refusal is not None:
+            await self._reject(
+                conn,
+                msg.id,
+                msg.trigger_type,
+                msg.function_id,
+                errors.TRIGGER_REGISTRATION_FAILED,
+                refusal,
+            )
+            return
         binding = Binding(
             id=msg.id,
             trigger_type=msg.trigger_type,
@@ -95,7 +124,20 @@ class TriggerFrames:
             )
 
     async def on_unregister_trigger(self, conn: Peer, msg: UnregisterTrigger) -> None:
-        """``unregistertrigger``: idempotent, any connection may remove any id."""
+        """``unregistertrigger``: idempotent; only the binding's owner may remove it."""
+        refusal = binding_refusal(self.registry, msg.id, conn)
+        if refusal is not None:
+            held = self.registry.binding(msg.id)
+            assert held is not None
+            await self._reject(
+                conn,
+                msg.id,
+                held.trigger_type,
+                held.function_id,
+                errors.TRIGGER_REGISTRATION_FAILED,
+                refusal,
+            )
+            return
         await self.registry.remove_binding(msg.id)
 
     async def on_registration_result(self, conn: Peer, msg: TriggerRegistrationResult) -> None:

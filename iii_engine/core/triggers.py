@@ -163,6 +163,10 @@ class TriggerRegistry:
             return True
         return await self._drop_live(binding_id)
 
+    def binding(self, binding_id: str) -> Binding | None:
+        """The binding ``binding_id``, live or parked, or None."""
+        return self.live.get(binding_id) or self.parked.get(binding_id)
+
     def acknowledge(self, peer: Peer, binding_id: str, error: ErrorBody | None) -> Binding | None:
         """A provider's answer (``triggerregistrationresult``) for a binding it was given.
 

@@ -171,6 +171,10 @@ class WorkerTable:
             return
         functions = self.functions
         existing = functions.get(namespace, function_id)
+        if existing is not None and existing.owner is None:
+            # Served in process by the engine or a built-in worker: never displaced.
+            await self._reject_function(conn, function_id, existing.worker_name or "iii-engine")
+            return
         if (
             existing is not None
             and existing.owner is not None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import WSMsgType, web
 
+from iii_engine.server.badframes import BadFrameLog
 from iii_engine.server.corked import CorkedWriter
 from iii_sdk.protocol import ErrorBody, InvocationResult, encode, new_id
 
@@ -68,6 +69,8 @@ class WorkerConnection:
         self.cleaned = asyncio.get_running_loop().create_future()
         self._stop_reading = False
         self.writer: CorkedWriter | None = writer
+        self.bad_frames: BadFrameLog | None = None
+        """Rate limit of the undecodable-frame log lines (made at the first such frame)."""
 
     # --- identity --------------------------------------------------------------------------------
 
@@ -180,3 +183,9 @@ class WorkerConnection:
             if self._stop_reading:
                 break
             await handler.dispatch(self, data)
+
+    def report_bad_frame(self, error: object) -> None:
+        """Log an ignored frame, truncated and rate-limited per connection."""
+        if self.bad_frames is None:
+            self.bad_frames = BadFrameLog(log)
+        self.bad_frames.report(self.worker_id, error)

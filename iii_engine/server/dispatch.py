@@ -66,32 +66,36 @@ class FrameDispatcher:
             message = decode(data)
         except ProtocolError as exc:
             if data.strip():
-                log.warning("ignoring undecodable frame from worker %s: %s", conn.worker_id, exc)
+                conn.report_bad_frame(exc)
             return
-        match message:
-            case InvokeFunction():
-                await self.router.on_invoke(conn, message)
-            case InvocationResult():
-                await self.router.on_result(conn, message, data)
-            case RegisterFunction():
-                await self.workers.register_function(conn, message)
-            case UnregisterFunction():
-                self.workers.unregister_function(conn, message.id)
-            case RegisterTrigger():
-                await self.trigger_frames.on_register_trigger(conn, message)
-            case UnregisterTrigger():
-                await self.trigger_frames.on_unregister_trigger(conn, message)
-            case RegisterTriggerType():
-                await self.trigger_frames.on_register_trigger_type(conn, message)
-            case UnregisterTriggerType():
-                await self.trigger_frames.on_unregister_trigger_type(conn, message)
-            case TriggerRegistrationResult():
-                await self.trigger_frames.on_registration_result(conn, message)
-            case Ping():
-                await conn.send(_PONG)
-            case Reattach():
-                await self.workers.reattach(conn, message)
-            case RegisterService():
-                self.workers.register_service(conn, message)
-            case _:
-                pass  # pong, and frames only the engine sends
+        try:  # zero-cost unless raised
+            match message:
+                case InvokeFunction():
+                    await self.router.on_invoke(conn, message)
+                case InvocationResult():
+                    await self.router.on_result(conn, message, data)
+                case RegisterFunction():
+                    await self.workers.register_function(conn, message)
+                case UnregisterFunction():
+                    self.workers.unregister_function(conn, message.id)
+                case RegisterTrigger():
+                    await self.trigger_frames.on_register_trigger(conn, message)
+                case UnregisterTrigger():
+                    await self.trigger_frames.on_unregister_trigger(conn, message)
+                case RegisterTriggerType():
+                    await self.trigger_frames.on_register_trigger_type(conn, message)
+                case UnregisterTriggerType():
+                    await self.trigger_frames.on_unregister_trigger_type(conn, message)
+                case TriggerRegistrationResult():
+                    await self.trigger_frames.on_registration_result(conn, message)
+                case Ping():
+                    await conn.send(_PONG)
+                case Reattach():
+                    await self.workers.reattach(conn, message)
+                case RegisterService():
+                    self.workers.register_service(conn, message)
+                case _:
+                    pass  # pong, and frames only the engine sends
+        except RecursionError:
+            # Nesting just under the decoder's limit can still overflow a later decode.
+            conn.report_bad_frame("frame nested too deeply")

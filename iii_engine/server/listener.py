@@ -18,7 +18,9 @@ from iii_engine.config.schema import WorkerManagerConfig
 from iii_engine.core.workers import WorkerTable
 from iii_engine.server.connections import FrameHandler, WorkerConnection
 from iii_engine.server.corked import CorkedWriter
+from iii_engine.server.heartbeat import heartbeat, set_pong_timeout
 from iii_engine.server.sockets import set_nodelay
+from iii_sdk.serving import HandshakeGuard
 
 __all__ = ["MAX_MESSAGE_BYTES", "Listener"]
 
@@ -48,6 +50,12 @@ class Listener:
         self.port = config.port
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
+        self.guard = HandshakeGuard(
+            timeout_s=config.handshake_timeout_ms / 1000,
+            max_pending=config.max_pending_handshakes,
+            name=f"{instance_id} on port {config.port}",
+        )
+        """Closes sockets that do not upgrade in time (``handshake_timeout_ms``)."""
 
     @property
     def url(self) -> str:
@@ -62,9 +70,11 @@ class Listener:
         app = web.Application(client_max_size=MAX_MESSAGE_BYTES)
         app.router.add_get("/", self._worker_socket)
         app.router.add_get("/otel", self._otel_socket)
-        app.router.add_get("/ws/channels/{channel_id}", self.channel_route)
+        app.router.add_get("/ws/channels/{channel_id}", self._channel_socket)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
+        assert self._runner.server is not None
+        self.guard.install(self._runner.server)
         site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
         await site.start()
         server = site._server
@@ -84,9 +94,14 @@ class Listener:
 
     async def _worker_socket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(
-            compress=False, max_msg_size=MAX_MESSAGE_BYTES, decode_text=False
+            compress=False,
+            max_msg_size=MAX_MESSAGE_BYTES,
+            decode_text=False,
+            heartbeat=heartbeat(self.config),
         )
+        set_pong_timeout(ws, self.config)
         await ws.prepare(request)
+        self.guard.passed(request.protocol)
         set_nodelay(request)
         self._sockets.add(ws)
         transport = request.transport
@@ -106,9 +121,14 @@ class Listener:
         await self.workers.cleanup(conn)
         await conn.close()
 
+    async def _channel_socket(self, request: web.Request) -> web.StreamResponse:
+        self.guard.passed(request.protocol)  # the channel end answers or upgrades at once
+        return await self.channel_route(request)
+
     async def _otel_socket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_MESSAGE_BYTES)
         await ws.prepare(request)
+        self.guard.passed(request.protocol)
         set_nodelay(request)
         self._sockets.add(ws)
         try:

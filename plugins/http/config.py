@@ -37,12 +37,18 @@ class HttpConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     access_log: bool = True
     """One INFO line per request on logger ``iii.http.access``: method, path, status,
     duration, function (not an upstream key)."""
+    header_timeout_ms: int = 10000
+    """A connection must send a complete request head within this time (0: no limit)."""
+    max_pending_connections: int = 1024
+    """Connections allowed to be waiting for their request head at once (0: no cap)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {self.port}")
         if self.default_timeout < 0:
             raise ValueError("default_timeout must be >= 0")
+        if self.header_timeout_ms < 0 or self.max_pending_connections < 0:
+            raise ValueError("header_timeout_ms and max_pending_connections must be >= 0")
         if self.concurrency_request_limit < 0:
             raise ValueError("concurrency_request_limit must be >= 0")
 

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from iii_sdk.errors import InvocationError
 from iii_sdk.plugin import Channel, WorkerContext, check_condition
+from iii_sdk.serving import HandshakeGuard
 from plugins.http.config import HttpConfig
 from plugins.http.cors import Cors
 from plugins.http.deadlines import Deadlines
@@ -148,10 +149,23 @@ class HttpServer:
         self._deadlines = Deadlines(self._timeout)
         self._streaming: set[_Exchange] = set()
         self._access_log = config.access_log
+        self.guard = HandshakeGuard(
+            timeout_s=config.header_timeout_ms / 1000,
+            max_pending=config.max_pending_connections,
+            name="iii-http",
+        )
+        """Closes connections whose request head does not arrive in time."""
 
     async def start(self) -> None:
         """Listen on the configured host and port (``port`` holds the bound port)."""
-        server = web.Server(self._handle, request_factory=self._make_request, access_log=None)
+        idle = self._config.header_timeout_ms / 1000 or 75.0  # an idle keep-alive, likewise
+        server = web.Server(
+            self._handle,
+            request_factory=self._make_request,
+            access_log=None,
+            keepalive_timeout=idle,
+        )
+        self.guard.install(server)
         runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
         site = web.TCPSite(runner, self._config.host, self._config.port)
@@ -173,6 +187,7 @@ class HttpServer:
         writer: Any,
         task: asyncio.Task[None],
     ) -> web.BaseRequest:
+        self.guard.passed(protocol)  # the request head is complete
         return web.BaseRequest(
             message,
             payload,

@@ -163,7 +163,7 @@ async def test_fired_events_and_results_keep_order_per_connection(iii_engine: En
             assert connected < gone
 
 
-async def test_binding_taken_over_by_another_registrant_survives_first_leaving(
+async def test_binding_held_by_another_registrant_is_refused_until_it_leaves(
     iii_engine: Engine,
 ) -> None:
     async with raw_worker(iii_engine) as provider, raw_worker(iii_engine) as second:
@@ -172,11 +172,13 @@ async def test_binding_taken_over_by_another_registrant_survives_first_leaving(
         await bind(first, "shared-id")
         await provider.recv("registertrigger")
         await bind(second, "shared-id")
-        await provider.recv("registertrigger")
+        refused = await second.recv("triggerregistrationresult")
+        assert refused["error"]["code"] == "trigger_registration_failed"
         await provider.barrier()
-        provider.take("unregistertrigger")  # the replacement may drop the old binding first
+        assert provider.take("registertrigger") == []
         await disconnect(iii_engine, first)
-        await provider.barrier()
-        assert provider.take("unregistertrigger") == []
+        await provider.recv("unregistertrigger")
+        await bind(second, "shared-id")
+        await provider.recv("registertrigger")
         binding = iii_engine.triggers.live["shared-id"]
         assert binding.owner is iii_engine.workers.connections[second.worker_id]

@@ -150,8 +150,7 @@ async def test_unregistertrigger_delivered_to_provider(iii_engine: Engine) -> No
         await provide(provider)
         await registrant.send(binding())
         await provider.recv("registertrigger")
-        # Not ownership-checked: any connection may remove any trigger id.
-        await other.send({"type": "unregistertrigger", "id": "b-1"})
+        await registrant.send({"type": "unregistertrigger", "id": "b-1"})
         removed = await provider.recv("unregistertrigger")
         assert removed == {"type": "unregistertrigger", "id": "b-1", "trigger_type": "webhook"}
         assert "b-1" not in iii_engine.triggers.live
