@@ -65,7 +65,8 @@ export async function render(root, api) {
     const m = await api.call("engine::metrics::list", {});
     let value;
     if (m.ok && m.result.engine_metrics) {
-      const total = m.result.engine_metrics.invocations.total;
+      // This page's own calls are left out: the console should not draw itself.
+      const total = m.result.engine_metrics.invocations.total - api.calls;
       value = lastTotal === null ? 0 : Math.max(0, total - lastTotal);
       lastTotal = total;
       source = "invocations per second";
