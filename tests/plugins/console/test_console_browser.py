@@ -328,6 +328,24 @@ async def test_a_stream_group_is_followed_live(
     await writer.trigger("stream::delete", {**where, "item_id": "a"})
     await run(_until, browser, lambda d: not _css(d, 'tr[data-item="a"]'), "item a gone")
 
+    def follow(stream: str, group: str) -> None:
+        for selector, text in (("#stream-name", stream), ("#stream-group", group)):
+            box = _css(browser, selector)[0]
+            box.clear()
+            box.send_keys(text)
+        _click(browser, "#stream-follow")
+
+        def live(d: Any) -> bool:
+            title = _css(d, "#stream-view h2")
+            return bool(title) and group in title[0].text and bool(_css(d, "#stream-live"))
+
+        _until(browser, live, f"{stream}/{group} live")
+
+    await run(follow, "chat", "empty-room")  # no item yet: not listed, followed by name
+    chat = {"stream_name": "chat", "group_id": "empty-room", "item_id": "m1", "data": {"t": 1}}
+    await writer.trigger("stream::set", chat)
+    await run(_until, browser, lambda d: _css(d, 'tr[data-item="m1"]'), "the first message")
+
 
 async def test_pages_of_missing_builtins_say_so(browser: Any, engine: Engine) -> None:
     if QUEUE_AVAILABLE:

@@ -73,6 +73,22 @@ export async function render(root, api, selected) {
   } else {
     fill(view, h("p", { class: "muted" }, "Pick a group to follow it live."));
   }
-  fill(root, h("h1", {}, "Streams"), h("div", { class: "split" }, h("div", {}, h("h2", {}, "Groups"), picker), view));
+  // A group with no items yet is not listed: follow any group by name.
+  const streamInput = h("input", { id: "stream-name", placeholder: "stream", value: streamName ?? "" });
+  const groupInput = h("input", { id: "stream-group", placeholder: "group", value: groupId ?? "" });
+  const follow = h(
+    "form",
+    {
+      class: "row",
+      onsubmit: (event) => {
+        event.preventDefault();
+        location.hash = `#/streams/${encodeURIComponent(streamInput.value)}/${encodeURIComponent(groupInput.value)}`;
+      },
+    },
+    streamInput,
+    groupInput,
+    h("button", { id: "stream-follow" }, "Follow"),
+  );
+  fill(root, h("h1", {}, "Streams"), h("div", { class: "split" }, h("div", {}, h("h2", {}, "Groups"), picker, follow), view));
   return cleanup;
 }
