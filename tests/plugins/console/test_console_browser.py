@@ -60,6 +60,7 @@ ROUTES = [
     ("traces", "traces"),
     ("logs", "logs"),
 ]
+LIVE = '#stream-live[data-live="yes"]'
 JOBS_QUEUE = {
     "adapter": {"name": "memory"},
     "queue_configs": {"jobs": {"max_retries": 1, "backoff_ms": 1}},
@@ -337,7 +338,7 @@ async def test_a_stream_group_is_followed_live(
 
         def live(d: Any) -> bool:
             title = _css(d, "#stream-view h2")
-            return bool(title) and group in title[0].text and bool(_css(d, "#stream-live"))
+            return bool(title) and group in title[0].text and bool(_css(d, LIVE))
 
         _until(browser, live, f"{stream}/{group} live")
 
