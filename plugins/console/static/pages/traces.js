@@ -55,7 +55,7 @@ export async function render(root, api, traceId) {
     root,
     h("h1", {}, "Traces"),
     waterfall,
-    h("h2", {}, "Recent spans"),
+    h("h2", {}, "Recent traces"),
     spans.length
       ? table(
           spans,
