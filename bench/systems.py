@@ -121,18 +121,37 @@ async def _raw_worker(
     return await _python(opts, "raw-worker", "bench.peers.raw_worker", *args)
 
 
+RBAC_LISTENER: dict[str, object] = {
+    # bench::echo answers its input, which reads as an AuthResult with every default: a real
+    # auth call at connect that admits every client
+    "auth_function_id": "bench::echo",
+    "expose_functions": ['match("bench::*")', 'match("engine::functions::*")'],
+}
+
+
 def engine_config(
     ws_port: int,
     http_port: int | None,
     state: bool,
     extra: list[dict[str, object]] | None = None,
     cron: bool = False,
+    rbac_port: int | None = None,
 ) -> str:
     """The YAML config of an engine with the named built-ins on the given ports, plus ``extra``
-    entries (e.g. an ``iii-queue`` or a file-backed ``iii-state``)."""
+    entries (e.g. an ``iii-queue`` or a file-backed ``iii-state``).
+
+    With ``rbac_port``, a second listener there authenticates clients and checks every call.
+    """
     workers: list[dict[str, object]] = [
         {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": ws_port}}
     ]
+    if rbac_port is not None:
+        workers.append(
+            {
+                "name": "iii-worker-manager",
+                "config": {"host": "127.0.0.1", "port": rbac_port, "rbac": RBAC_LISTENER},
+            }
+        )
     if http_port is not None:
         workers.append({"name": "iii-http", "config": {"host": "127.0.0.1", "port": http_port}})
     if state:
@@ -163,15 +182,21 @@ async def engine(
     routes: int = 0,
     extra: list[dict[str, object]] | None = None,
     cron_jobs: int = 0,
+    rbac: bool = False,
 ) -> AsyncIterator[System]:
     """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None.
 
     ``cron_jobs`` adds iii-cron and a raw worker binding that many every-second cron triggers.
+    With ``rbac``, clients connect to a second listener with an auth function and
+    ``expose_functions`` (the worker stays on the first).
     """
     ws_port = free_port()
     http_port = free_port() if http else None
+    rbac_port = free_port() if rbac else None
     config = opts.logdir / f"engine-{ws_port}.yaml"
-    config.write_text(engine_config(ws_port, http_port, state, extra, cron=cron_jobs > 0))
+    config.write_text(
+        engine_config(ws_port, http_port, state, extra, cron=cron_jobs > 0, rbac_port=rbac_port)
+    )
     url = f"ws://127.0.0.1:{ws_port}/"
     procs: list[Proc] = []
     async with _running(procs):
@@ -211,6 +236,9 @@ async def engine(
         http_url = f"http://127.0.0.1:{http_port}/bench/r{max(routes - 1, 0)}" if http_port else ""
         if routes:
             await wait_http(http_url, eng)
+        if rbac_port is not None:
+            await eng.wait_port(rbac_port)
+            url = f"ws://127.0.0.1:{rbac_port}/"
         yield System("engine", eng, ws_url=url, http_url=http_url, procs=procs)
 
 

@@ -15,6 +15,9 @@ from collections.abc import Coroutine
 from typing import Any, Self
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.access.external import ExternalFunctions
+from iii_engine.access.listener_access import check_managers, listener_access, manager_path
+from iii_engine.access.namespaces import Namespaces
 from iii_engine.builtins.host import LocalWorkerContext, RunningBuiltin
 from iii_engine.builtins.introspection import Introspection
 from iii_engine.builtins.observability import install_log_functions
@@ -32,12 +35,14 @@ from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionRegistry
 from iii_engine.core.router import Router
 from iii_engine.core.trigger_frames import TriggerFrames
 from iii_engine.core.triggers import TriggerRegistry
-from iii_engine.core.workers import WorkerTable
+from iii_engine.core.workers import NamespaceHooks, WorkerTable
 from iii_engine.processes.supervisor import Supervisor
 from iii_engine.server.badframes import cap_log_lines
 from iii_engine.server.dispatch import FrameDispatcher
 from iii_engine.server.listener import Listener
+from iii_sdk.external import ExternalFunctionHost
 from iii_sdk.plugin import BuiltinWorker, Channel, WorkerSpec
+from iii_sdk.protocol import RegisterFunction
 
 __all__ = ["Engine"]
 
@@ -65,10 +70,21 @@ class Engine:
             self.triggers,
             drop_channels=self.channels.drop_owner,
             spawn=self.spawn,
+            namespaces=self._namespace_hooks(),
+            register_external=self._register_external,
         )
         self.frames = FrameDispatcher(
             self.router, self.workers, self.trigger_frames, self.on_telemetry
         )
+        self.namespaces = Namespaces(
+            self.functions,
+            self.workers,
+            self.triggers,
+            grace_ms=lambda: self.config.registration_namespace_grace_ms,
+            spawn=self.spawn,
+            apply=self.frames.apply,
+        )
+        self.external = ExternalFunctions(self.functions, self.workers, self._external_host)
         self.supervisor = Supervisor()
         self.core_context = self._context("iii-engine-functions")
         self.introspection = Introspection(
@@ -97,6 +113,7 @@ class Engine:
         """Validate the config, then start listeners, built-ins and worker processes."""
         self.plugins.load()
         plan = make_plan(self.config, self.plugins)
+        check_managers(self.config, plan.managers)
         self.plan = plan
         self._started = True
         try:
@@ -145,6 +162,7 @@ class Engine:
         running as it was (the CLI then exits, upstream's rule for an invalid file).
         """
         plan = make_plan(config, self.plugins)
+        check_managers(config, plan.managers)
         changes = diff_plans(self.plan, plan)
         for instance_id in changes.stop_processes:
             await self.supervisor.stop(instance_id)
@@ -175,6 +193,13 @@ class Engine:
             workers=self.workers,
             frames=self.frames,
             channel_route=self.channels.handle,
+            access=listener_access(
+                config,
+                manager_path(self.config, instance_id),
+                router=self.router,
+                spawn=self.spawn,
+                namespaces=self.namespaces,
+            ),
         )
         await listener.start()
         self.listeners.append(listener)
@@ -190,6 +215,7 @@ class Engine:
         running = RunningBuiltin(instance_id, worker, ctx)
         self.builtins[instance_id] = running
         await running.start()
+        await self.external.rebind(worker.external_functions())
         log.info("worker started: %s", instance_id)
 
     def _context(self, name: str) -> LocalWorkerContext:
@@ -265,6 +291,30 @@ class Engine:
     def on_telemetry(self, conn: Peer | None, frame: bytes) -> None:
         """An ``OTLP``/``MTRC``/``LOGS`` frame: accepted; no observability worker consumes it."""
         self.telemetry_frames += 1
+
+    def _namespace_hooks(self) -> NamespaceHooks:
+        engine = self
+
+        class Hooks(NamespaceHooks):
+            async def declare(self, conn: Peer, declared: str | None) -> None:
+                await engine.namespaces.declare(conn, declared)
+
+            async def release(self, conn: Peer) -> None:
+                await engine.namespaces.release(conn)
+
+        return Hooks()
+
+    async def _register_external(self, conn: Peer, msg: RegisterFunction) -> None:
+        """A ``registerfunction`` with an ``invocation`` block (see :mod:`iii_engine.access`)."""
+        await self.external.register(conn, msg)
+
+    def _external_host(self) -> ExternalFunctionHost | None:
+        """The running host of HTTP-invoked functions (``iii-http-functions``), if any."""
+        for running in self.builtins.values():
+            host = running.worker.external_functions()
+            if host is not None:
+                return host
+        return None
 
     def local_channel(self, buffer_size: int) -> Channel:
         """A data channel with in-process ends (``WorkerContext.create_channel``)."""

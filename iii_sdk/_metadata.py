@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import platform
+from collections.abc import Mapping
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_URL",
+    "resolve_headers",
     "resolve_name",
     "resolve_namespace",
     "resolve_url",
@@ -37,6 +39,16 @@ def resolve_url(url: str | None) -> str:
 
 
 _default_names = itertools.count(1)
+
+
+def resolve_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Upgrade headers: ``headers``, plus ``Authorization: Bearer $III_TOKEN`` when that
+    variable is set (not blank) and ``headers`` has no ``Authorization`` of its own."""
+    resolved = dict(headers or {})
+    token = os.environ.get("III_TOKEN", "").strip()
+    if token and not any(k.lower() == "authorization" for k in resolved):
+        resolved["Authorization"] = f"Bearer {token}"
+    return resolved
 
 
 def resolve_name(name: str | None) -> str:

@@ -39,6 +39,7 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 import msgspec
 
 from iii_sdk.errors import DESERIALIZATION_ERROR, InvocationError
+from iii_sdk.external import ExternalFunctionHost
 from iii_sdk.handlers import Handler
 from iii_sdk.protocol import StreamChannelRef
 
@@ -252,7 +253,7 @@ class BuiltinWorker(Protocol):
     """A worker started by the engine from a ``workers:`` entry.
 
     Subclass this protocol (``class MyWorker(BuiltinWorker):``) to inherit the default of the
-    optional :meth:`urls`.
+    optional :meth:`urls` and :meth:`external_functions`.
     """
 
     async def start(self, ctx: WorkerContext) -> None:
@@ -267,6 +268,11 @@ class BuiltinWorker(Protocol):
         """What the worker serves, by label (``{"http": "http://127.0.0.1:3111"}``), for the
         engine's start-up banner; valid once started. Default: nothing."""
         return {}
+
+    def external_functions(self) -> ExternalFunctionHost | None:
+        """The host of functions registered with an ``invocation`` block, when this worker is
+        one (``iii-http-functions``). Default: None."""
+        return None
 
 
 @dataclass(frozen=True)

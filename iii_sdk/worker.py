@@ -45,7 +45,13 @@ from iii_sdk.protocol import (
 from iii_sdk.typed import input_type
 
 from ._connection import ConnectionClosed
-from ._metadata import resolve_name, resolve_namespace, resolve_url, worker_metadata
+from ._metadata import (
+    resolve_headers,
+    resolve_name,
+    resolve_namespace,
+    resolve_url,
+    worker_metadata,
+)
 from ._registrations import FunctionHandle, TriggerHandle, TriggerTypeHandle
 from ._requests import (
     TriggerRequest,
@@ -92,7 +98,7 @@ class Worker:
         self._session = Session(
             self.url,
             name=self.name,
-            headers=headers,
+            headers=resolve_headers(headers),
             reconnect=reconnect,
             metadata=lambda: worker_metadata(self.name, self.namespace, self.description),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.scenarios.access import ACCESS_SCENARIOS
 from bench.scenarios.base import Row, Scenario, Target
 from bench.scenarios.cron import CRON_SCENARIOS
 from bench.scenarios.http import HTTP_SCENARIOS
@@ -28,6 +29,7 @@ _ORDER = [
     "9",
     "10",
     "11",
+    "12",
     "13",
     "14",
 ]
@@ -44,6 +46,7 @@ SCENARIOS: list[Scenario] = sorted(
         *QUEUE_SCENARIOS,
         *CRON_SCENARIOS,
         *STREAM_SCENARIOS,
+        *ACCESS_SCENARIOS,
     ],
     key=lambda s: _ORDER.index(s.name),
 )

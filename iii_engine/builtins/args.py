@@ -41,6 +41,7 @@ class FunctionsListInput(msgspec.Struct):
     worker: str | None = None
     workers: list[str] | None = None
     include_internal: bool | None = None
+    caller_worker_id: str | None = msgspec.field(default=None, name="_caller_worker_id")
 
 
 class FunctionsInfoInput(msgspec.Struct):
@@ -49,6 +50,7 @@ class FunctionsInfoInput(msgspec.Struct):
     function_id: str | None = None
     function_ids: list[str] | None = None
     namespace: str | None = None
+    caller_worker_id: str | None = msgspec.field(default=None, name="_caller_worker_id")
 
 
 class WorkersListInput(msgspec.Struct):
@@ -73,6 +75,7 @@ class TriggersListInput(msgspec.Struct):
     prefix: str | None = None
     worker: str | None = None
     include_internal: bool | None = None
+    caller_worker_id: str | None = msgspec.field(default=None, name="_caller_worker_id")
 
 
 class TriggersInfoInput(msgspec.Struct):
@@ -90,6 +93,7 @@ class RegisteredListInput(msgspec.Struct):
     function_id: str | None = None
     worker: str | None = None
     include_internal: bool | None = None
+    caller_worker_id: str | None = msgspec.field(default=None, name="_caller_worker_id")
 
 
 class IdInput(msgspec.Struct):

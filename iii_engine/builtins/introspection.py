@@ -35,6 +35,7 @@ from iii_engine.builtins.rows import (
     worker_summary,
 )
 from iii_engine.core.ownership import held_by_other
+from iii_engine.core.peer import AccessSession
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_engine.core.triggers import Binding, RegistrationFailed, TriggerRegistry
 from iii_engine.core.workers import WorkerTable
@@ -126,11 +127,21 @@ class Introspection:
             current = functions.keys()
             if current != seen:
                 seen = current
-                rows = [function_summary(entry) for entry in functions.all()]
-                self.triggers.fire(
-                    "engine::functions-available",
-                    to_builtins({"event": "functions_changed", "functions": rows}),
-                )
+                self._announce_functions()
+
+    def _announce_functions(self) -> None:
+        """Fire ``engine::functions-available``; a session's bindings see what it may call."""
+        rows = [(entry, function_summary(entry)) for entry in self.functions.all()]
+        everything = to_builtins({"event": "functions_changed", "functions": [r for _, r in rows]})
+
+        def payload_for(binding: Binding) -> Any:
+            session = None if binding.owner is None else binding.owner.session
+            if session is None:
+                return everything
+            visible = [row for entry, row in rows if session.visible(entry)]
+            return to_builtins({"event": "functions_changed", "functions": visible})
+
+        self.triggers.fire_each("engine::functions-available", payload_for)
 
     # --- functions -------------------------------------------------------------------------------
 
@@ -144,8 +155,11 @@ class Introspection:
         include_internal = bool(query.include_internal)
         rows: list[tuple[int, FunctionSummary]] = []
         needle = search.lower() if search else None
+        session = self._session_of(query.caller_worker_id)
         for entry in self.functions.all():
             if not include_internal and _hidden(entry):
+                continue
+            if session is not None and not session.visible(entry):
                 continue
             if prefix and not entry.function_id.startswith(prefix):
                 continue
@@ -170,8 +184,11 @@ class Introspection:
                 errors.INVALID_ARGUMENTS, "Provide exactly one of function_id or function_ids."
             )
         namespace = query.namespace
+        session = self._session_of(query.caller_worker_id)
         if single is not None:
             found = self._find_function(single, namespace)
+            if session is not None and not session.visible(found):
+                raise InvocationError(errors.NOT_FOUND, f"Function '{single}' was not found.")
             return to_builtins(function_detail(self.triggers, found))
         if many is None or not 1 <= len(many) <= 32:
             raise InvocationError(
@@ -181,10 +198,19 @@ class Introspection:
         for function_id in dict.fromkeys(many):
             try:
                 entry = self._find_function(function_id, namespace)
+                if session is not None and not session.visible(entry):
+                    raise InvocationError(errors.NOT_FOUND, "not found")
                 out.append(function_detail(self.triggers, entry))
             except InvocationError:
                 out.append({"function_id": function_id, "error": "not_found"})
         return to_builtins({"functions": out})
+
+    def _session_of(self, caller_worker_id: str | None) -> AccessSession | None:
+        """The access session of the calling connection (RBAC filters what it may see)."""
+        if caller_worker_id is None:
+            return None
+        conn = self.workers.connections.get(caller_worker_id)
+        return None if conn is None else conn.session
 
     def _find_function(self, function_id: str, namespace: str | None) -> FunctionEntry:
         functions = self.functions

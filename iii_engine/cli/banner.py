@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.access.exposure import open_listener_warnings
 from iii_engine.cli.views import bind_text, example_call, local_host, route_path
 from iii_engine.config.schema import EngineConfig
 from iii_sdk.protocol import UNSET, from_raw
@@ -51,6 +52,7 @@ def banner(engine: Engine, config: EngineConfig) -> str:
     lines = [f"iii engine {ENGINE_VERSION} (python)", f"  config    {source}"]
     for listener in engine.listeners:
         lines.append(f"  workers   {bind_text('ws', listener.config.host, listener.port)}")
+    lines += open_listener_warnings([listener.exposure for listener in engine.listeners])
     for instance_id, running in engine.builtins.items():
         for label, url in running.worker.urls().items():
             parts = urlsplit(str(url))

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from iii_engine.access.listener_access import check_managers
 from iii_engine.config.plan import make_plan
 from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.preflight import process_problem
@@ -31,7 +32,7 @@ def check_config(path: Path, plugins: PluginManager | None = None) -> int:
         config = load_config(path)
         manager = plugins or PluginManager()
         manager.load()
-        make_plan(config, manager)
+        check_managers(config, make_plan(config, manager).managers)
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -95,7 +95,10 @@ def make_plan(config: EngineConfig, plugins: PluginManager) -> Plan:
         for spec in plugins.defaults():
             plan.builtins.setdefault(spec.name, BuiltinPlan(spec, worker_config(None, spec)))
     if not plan.managers:
-        plan.managers[WORKER_MANAGER] = WorkerManagerConfig()
+        # Without a file nothing was asked for: stay on loopback (docs/security.md).
+        plan.managers[WORKER_MANAGER] = (
+            WorkerManagerConfig() if config.from_file else WorkerManagerConfig(host="127.0.0.1")
+        )
     return plan
 
 

@@ -92,6 +92,11 @@ class WorkerManagerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
         if self.ping_timeout_ms <= 0:
             raise ValueError("ping_timeout_ms must be > 0")
 
+    max_frame_bytes: int = 16 * 1024 * 1024
+    """Largest inbound WebSocket message; a larger one closes the socket with 1009."""
+    max_pending_invocations: int = 10000
+    """Calls a connection may have waiting for a result at once (``LIMIT_EXCEEDED`` beyond)."""
+
 
 class WorkerEntry(msgspec.Struct, kw_only=True):
     """One entry of the ``workers:`` (or ``modules:``) list.

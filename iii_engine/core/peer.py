@@ -9,11 +9,38 @@ carries only its identity, its self-reported metadata and its sends.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-__all__ = ["Chunk", "Peer"]
+if TYPE_CHECKING:
+    from iii_sdk.protocol import AnyMessage, InvokeFunction
+
+__all__ = ["AccessSession", "Chunk", "Peer"]
 
 Chunk = bytes | memoryview
+
+
+class AccessSession(Protocol):
+    """What the core sees of a peer's access session (listeners with ``rbac`` or middleware;
+    implemented by :class:`iii_engine.access.session.Session`).
+
+    An ``entry`` is a :class:`iii_engine.core.registry.FunctionEntry` (typed ``Any`` here:
+    the registry imports this module, and no import cycle is allowed).
+    """
+
+    prefix: str | None
+    """The session's function registration prefix (protocol.md 8.6), if any."""
+
+    async def intercept(self, peer: Peer, msg: InvokeFunction, entry: Any, namespace: str) -> bool:
+        """Check a call the peer's ``allowed`` cache did not allow; True when answered here."""
+        ...
+
+    def visible(self, entry: Any) -> bool:
+        """Discovery visibility: the session may call ``entry``."""
+        ...
+
+    async def filter_registration(self, peer: Peer, message: AnyMessage) -> AnyMessage | None:
+        """The registration frame to apply (possibly rewritten), or None (dropped or held)."""
+        ...
 
 
 class Peer(Protocol):
@@ -30,6 +57,15 @@ class Peer(Protocol):
     """Metadata reported through ``engine::workers::register``."""
     closing: bool
     """Set once disconnect cleanup has started."""
+    session: AccessSession | None
+    """The access session the listener gave the connection (None: no checks at all)."""
+    allowed: dict[Any, bool] | None
+    """``session``'s cache of the ``FunctionEntry`` objects it may call directly (the router's
+    one lookup per call)."""
+    pending_count: int
+    """Calls this peer made that have not been answered (kept by the router)."""
+    max_pending: int
+    """The listener's ``max_pending_invocations``."""
     cleaned: asyncio.Future[None]
     """Resolved when disconnect cleanup has finished."""
 

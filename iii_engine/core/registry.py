@@ -41,11 +41,17 @@ class FunctionEntry:
     extra: dict[str, Any] = field(default_factory=dict)
     _middle: bytes | None = None
 
+    @property
+    def delivered_id(self) -> str:
+        """The id invocations carry to the owner (without a registration prefix)."""
+        delivered: str = self.extra.get("delivered_as", self.function_id)
+        return delivered
+
     def frame_middle(self) -> bytes:
         """The bytes between the invocation id and the data of an ``invokefunction`` frame."""
         middle = self._middle
         if middle is None:
-            middle = b'","function_id":' + msgspec.json.encode(self.function_id) + b',"data":'
+            middle = b'","function_id":' + msgspec.json.encode(self.delivered_id) + b',"data":'
             self._middle = middle
         return middle
 

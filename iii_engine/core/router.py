@@ -77,10 +77,16 @@ class Router:
                     "namespace must not be blank",
                 )
             return
+        entry = self.functions.get(namespace, msg.function_id)
+        allowed = conn.allowed
+        if allowed is not None and entry not in allowed:  # access check: one dict lookup
+            session = conn.session
+            assert session is not None
+            if await session.intercept(conn, msg, entry, namespace):
+                return
         if isinstance(action, EnqueueAction):
             self._spawn(enqueue(self.invoke, conn, msg, action.queue, namespace))
             return
-        entry = self.functions.get(namespace, msg.function_id)
         if entry is None:
             if reply_id is not None:
                 await conn.send_error(
@@ -92,11 +98,19 @@ class Router:
             return
         executor = entry.owner
         if executor is None:
+            if conn.pending_count >= conn.max_pending:
+                await self._over_limit(conn, reply_id, msg.function_id)
+                return
+            conn.pending_count += 1  # in-process runs count too (each is a task)
             data = inject_caller(msg.data, conn.worker_id)
             self._spawn(self._run_local(entry, conn, reply_id, msg, data))
             return
         invocation_id = new_id() if reply_id is None else reply_id
         if reply_id is not None:
+            if conn.pending_count >= conn.max_pending:
+                await self._over_limit(conn, reply_id, msg.function_id)
+                return
+            conn.pending_count += 1
             if invocation_id in self.pending:
                 invocation_id = new_id()  # two callers chose the same id
                 self.pending[invocation_id] = Pending(msg.function_id, executor, conn, reply_id)
@@ -113,7 +127,7 @@ class Router:
             frame = encode(
                 InvokeFunction(
                     invocation_id=invocation_id,
-                    function_id=msg.function_id,
+                    function_id=entry.delivered_id,
                     data=Raw(b"".join(parts)),
                     traceparent=msg.traceparent,
                     baggage=msg.baggage,
@@ -135,6 +149,7 @@ class Router:
             return
         caller = pending.caller
         if caller is not None:
+            caller.pending_count -= 1
             if pending.caller_invocation_id is None and msg.function_id == pending.function_id:
                 await caller.send(frame)
                 return
@@ -169,6 +184,7 @@ class Router:
         for invocation_id, pending in affected:
             del self.pending[invocation_id]
             if pending.caller is not None:
+                pending.caller.pending_count -= 1
                 if pending.caller is not conn:
                     frame = encode(
                         InvocationResult(
@@ -238,7 +254,7 @@ class Router:
         frame = encode(
             InvokeFunction(
                 invocation_id=invocation_id,
-                function_id=entry.function_id,
+                function_id=entry.delivered_id,
                 data=data,
                 metadata=metadata,
             )
@@ -288,7 +304,7 @@ class Router:
             encode(
                 InvokeFunction(
                     invocation_id=new_id(),
-                    function_id=function_id,
+                    function_id=entry.delivered_id,
                     data=to_raw(payload),
                     metadata=UNSET if metadata is None else to_raw(metadata),
                 )
@@ -296,6 +312,20 @@ class Router:
         )
 
     # --- internals -------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _over_limit(conn: Peer, reply_id: str | None, function_id: str) -> None:
+        """Refuse a call past ``max_pending_invocations`` (void calls are dropped)."""
+        if reply_id is None:
+            log.warning("worker %s: void call of %s dropped: too many pending", conn, function_id)
+            return
+        await conn.send_error(
+            reply_id,
+            function_id,
+            errors.LIMIT_EXCEEDED,
+            "too many pending invocations on this connection "
+            f"(max_pending_invocations is {conn.max_pending})",
+        )
 
     async def _void_local(self, entry: FunctionEntry, payload: Any, metadata: Any) -> None:
         assert entry.handler is not None
@@ -325,6 +355,8 @@ class Router:
                 log.debug("void call of %s failed: %s", entry.function_id, exc)
                 return
             error = error_body(exc)
+        finally:
+            conn.pending_count -= 1
         await conn.send(
             encode(
                 InvocationResult(
@@ -342,6 +374,7 @@ class Router:
             return
         body = ErrorBody(code=code, message=message)
         if pending.caller is not None:
+            pending.caller.pending_count -= 1
             frame = encode(
                 InvocationResult(
                     invocation_id=pending.caller_invocation_id or invocation_id,

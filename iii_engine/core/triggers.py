@@ -12,6 +12,7 @@ to what it displaced, so disconnect cleanup needs nothing from the connection ob
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from iii_engine.core.bindings import Binding, TriggerTypeEntry, TypeKey
@@ -163,6 +164,14 @@ class TriggerRegistry:
             return True
         return await self._drop_live(binding_id)
 
+    def bindings_of(self, peer: Peer) -> list[str]:
+        """The ids of the bindings ``peer`` registered (a copy)."""
+        return list(self._bindings_of.get(peer, ()))
+
+    def types_of(self, peer: Peer) -> list[TypeKey]:
+        """The keys of the trigger types ``peer`` provides (a copy)."""
+        return list(self._types_of.get(peer, ()))
+
     def binding(self, binding_id: str) -> Binding | None:
         """The binding ``binding_id``, live or parked, or None."""
         return self.live.get(binding_id) or self.parked.get(binding_id)
@@ -196,6 +205,24 @@ class TriggerRegistry:
             self.router.invoke_void(
                 binding.function_id,
                 payload,
+                metadata=binding.metadata,
+                namespace=binding.namespace,
+            )
+
+    def fire_each(
+        self,
+        type_id: str,
+        payload_for: Callable[[Binding], Any],
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> None:
+        """:meth:`fire` with a payload made per binding (what its owner may see)."""
+        entry = self.types.get((namespace, type_id))
+        if entry is None:
+            return
+        for binding in list(entry.bindings.values()):
+            self.router.invoke_void(
+                binding.function_id,
+                payload_for(binding),
                 metadata=binding.metadata,
                 namespace=binding.namespace,
             )

@@ -11,8 +11,8 @@ import asyncio
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_engine.core.worker_log import WorkerLog
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from iii_engine.core.router import Router
     from iii_engine.core.triggers import TriggerRegistry
 
-__all__ = ["WorkerTable", "sanitize_name"]
+__all__ = ["NamespaceHooks", "WorkerTable", "sanitize_name"]
 
 log = logging.getLogger("iii.engine")
 
@@ -52,11 +52,40 @@ def sanitize_name(value: Any) -> str | None:
     return kept or None
 
 
+def _registered_by(entry: FunctionEntry, conn: Peer) -> bool:
+    """``conn`` owns the entry, or registered it as an HTTP function."""
+    return entry.owner is conn or entry.extra.get("external") is conn
+
+
+class NamespaceHooks(Protocol):
+    """What ``engine::workers::register`` asks about namespaces (protocol.md 2.3-2.4)."""
+
+    async def declare(self, conn: Peer, declared: str | None) -> None:
+        """Fix ``conn``'s namespace (``declared``, or ``default`` when None)."""
+        ...
+
+    async def release(self, conn: Peer) -> None:
+        """Apply the registrations ``conn`` sent before its namespace was known."""
+        ...
+
+
+class _FixedNamespaces(NamespaceHooks):
+    """Without namespace support every worker stays where it is."""
+
+    async def declare(self, conn: Peer, declared: str | None) -> None:
+        return None
+
+    async def release(self, conn: Peer) -> None:
+        return None
+
+
 class WorkerTable:
     """Every live connection, the worker-name leases, the services map and who owns what.
 
     ``drop_channels(worker_id)`` removes the data channels a disconnected worker owned;
-    ``spawn(coro)`` runs a background task owned by the engine.
+    ``spawn(coro)`` runs a background task owned by the engine. ``namespaces`` decides the
+    namespace a worker declares (:class:`NamespaceHooks`); ``register_external(peer, msg)``
+    takes a ``registerfunction`` with an ``invocation`` block (HTTP-invoked functions).
     """
 
     def __init__(
@@ -67,12 +96,16 @@ class WorkerTable:
         *,
         drop_channels: Callable[[str], None],
         spawn: Callable[[Coroutine[Any, Any, Any]], None],
+        namespaces: NamespaceHooks | None = None,
+        register_external: Callable[[Peer, RegisterFunction], Awaitable[None]] | None = None,
     ) -> None:
         self.functions = functions
         self.router = router
         self.triggers = triggers
         self._drop_channels = drop_channels
         self._spawn = spawn
+        self._namespaces: NamespaceHooks = namespaces or _FixedNamespaces()
+        self._external = register_external
         self.connections: dict[str, Peer] = {}
         self.names: dict[tuple[str, str], Peer] = {}
         self.services: dict[tuple[str, str], set[str]] = {}
@@ -112,9 +145,9 @@ class WorkerTable:
             functions = self.functions
             for n, function_id in enumerate(list(self._functions_of.get(conn, ())), 1):
                 entry = functions.get(conn.namespace, function_id)
-                if entry is not None and entry.owner is conn:
+                if entry is not None and _registered_by(entry, conn):
                     functions.remove(conn.namespace, function_id, only=entry)
-                    self._drop_service_member(conn.namespace, function_id)
+                    self.drop_service_member(conn.namespace, function_id)
                 if n % CLEANUP_BATCH == 0:
                     await asyncio.sleep(0)  # a worker with 10,000 functions must not stall the loop
             self._functions_of.pop(conn, None)
@@ -161,10 +194,13 @@ class WorkerTable:
         namespace = conn.namespace
         function_id = msg.id
         if msg.invocation is not None:
-            log.warning(
-                "function %s is HTTP-invoked; no iii-http-functions worker runs here: ignored",
-                function_id,
-            )
+            if self._external is None:
+                log.warning(
+                    "function %s is HTTP-invoked; no iii-http-functions worker runs here: ignored",
+                    function_id,
+                )
+            else:
+                await self._external(conn, msg)
             return
         if function_id.startswith("engine::") and namespace != DEFAULT_NAMESPACE:
             await self._reject_function(conn, function_id, "")
@@ -185,18 +221,39 @@ class WorkerTable:
             return
         if existing is not None and existing.owner is not conn:
             log.warning("function %s re-registered by worker %s", function_id, conn.worker_id)
-        functions.put(
-            FunctionEntry(
-                function_id=function_id,
-                namespace=namespace,
-                owner=conn,
-                description=msg.description,
-                request_format=msg.request_format,
-                response_format=msg.response_format,
-                metadata=msg.metadata,
-            )
+        entry = FunctionEntry(
+            function_id=function_id,
+            namespace=namespace,
+            owner=conn,
+            description=msg.description,
+            request_format=msg.request_format,
+            response_format=msg.response_format,
+            metadata=msg.metadata,
         )
+        session = conn.session
+        prefix = None if session is None else session.prefix
+        if prefix is not None and function_id.startswith(prefix + "::"):
+            entry.extra["delivered_as"] = function_id[len(prefix) + 2 :]  # protocol.md 8.6
+        functions.put(entry)
+        self.own(conn, function_id)
+        self.add_service_member(namespace, function_id)
+
+    def own(self, conn: Peer, function_id: str) -> None:
+        """Record ``conn`` as the registrant of ``function_id`` (removed at its disconnect)."""
         self._functions_of.setdefault(conn, set()).add(function_id)
+
+    def disown(self, conn: Peer, function_id: str) -> None:
+        """Forget that ``conn`` registered ``function_id``."""
+        owned = self._functions_of.get(conn)
+        if owned is not None:
+            owned.discard(function_id)
+
+    def functions_of(self, conn: Peer) -> list[str]:
+        """The ids ``conn`` registered (a copy)."""
+        return list(self._functions_of.get(conn, ()))
+
+    def add_service_member(self, namespace: str, function_id: str) -> None:
+        """File ``svc::name`` under its service ``svc``."""
         if "::" in function_id:
             service = function_id.split("::", 1)[0]
             self.services.setdefault((namespace, service), set()).add(function_id)
@@ -204,12 +261,10 @@ class WorkerTable:
     def unregister_function(self, conn: Peer, function_id: str) -> None:
         """``unregisterfunction``: only the recorded owner may remove it."""
         entry = self.functions.get(conn.namespace, function_id)
-        if entry is not None and entry.owner is conn:
+        if entry is not None and _registered_by(entry, conn):
             self.functions.remove(conn.namespace, function_id, only=entry)
-            self._drop_service_member(conn.namespace, function_id)
-        owned = self._functions_of.get(conn)
-        if owned is not None:
-            owned.discard(function_id)
+            self.drop_service_member(conn.namespace, function_id)
+        self.disown(conn, function_id)
 
     def register_service(self, conn: Peer, msg: RegisterService) -> None:
         """``registerservice``: bookkeeping only."""
@@ -228,7 +283,8 @@ class WorkerTable:
             )
         )
 
-    def _drop_service_member(self, namespace: str, function_id: str) -> None:
+    def drop_service_member(self, namespace: str, function_id: str) -> None:
+        """Remove ``function_id`` from its service (the service goes with its last member)."""
         if "::" not in function_id:
             return
         key = (namespace, function_id.split("::", 1)[0])
@@ -257,6 +313,7 @@ class WorkerTable:
         declared = payload.get("namespace")
         if isinstance(declared, str) and not declared.strip():
             raise errors.InvocationError(errors.INVALID_NAMESPACE, "namespace must not be blank")
+        await self._namespaces.declare(conn, declared if isinstance(declared, str) else None)
         name = sanitize_name(payload.get("name"))
         if name is not None:
             holder = self.names.get((conn.namespace, name))
@@ -283,6 +340,7 @@ class WorkerTable:
         previous = conn.name
         self._store_info(conn, payload, name)
         self.log.registered(conn, previous)
+        await self._namespaces.release(conn)
         self.triggers.fire(
             "engine::workers-available",
             {"event": "worker_metadata_updated", "worker_id": conn.worker_id},

@@ -19,7 +19,8 @@ from iii_engine.server.corked import CorkedWriter
 from iii_sdk.protocol import ErrorBody, InvocationResult, encode, new_id
 
 if TYPE_CHECKING:
-    from iii_engine.core.peer import Chunk
+    from iii_engine.core.peer import AccessSession, Chunk
+    from iii_engine.core.registry import FunctionEntry
 
 __all__ = ["TELEMETRY_PREFIXES", "FrameHandler", "WorkerConnection"]
 
@@ -55,6 +56,10 @@ class WorkerConnection:
         ip_address: str | None,
         handler: FrameHandler,
         writer: CorkedWriter | None = None,
+        *,
+        session: AccessSession | None = None,
+        allowed: dict[FunctionEntry | None, bool] | None = None,
+        max_pending: int = 10000,
     ) -> None:
         self.handler = handler
         self.ws = ws
@@ -71,6 +76,14 @@ class WorkerConnection:
         self.writer: CorkedWriter | None = writer
         self.bad_frames: BadFrameLog | None = None
         """Rate limit of the undecodable-frame log lines (made at the first such frame)."""
+        self.session = session
+        """The access session (listeners with ``rbac`` or middleware only)."""
+        self.allowed = allowed
+        """``session.allowed``: entries this connection may call without a check."""
+        self.pending_count = 0
+        """Calls this connection made that are not answered yet (kept by the router)."""
+        self.max_pending = max_pending
+        """The listener's ``max_pending_invocations``."""
 
     # --- identity --------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """Frame dispatch: each decoded frame from a worker goes to the one core component that owns it.
 
 The engine builds one :class:`FrameDispatcher` and hands it to every connection; the read loop
-calls :meth:`FrameDispatcher.dispatch` inline, so frames are applied in arrival order.
+calls :meth:`FrameDispatcher.dispatch` inline, so frames are applied in arrival order. A
+connection with an access session has its registration frames filtered first (gates, hooks,
+prefix; held until its namespace is known, see :mod:`iii_engine.access`).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from iii_engine.access.registration import REGISTRATION_FRAMES
 from iii_engine.core.router import Router
 from iii_engine.core.trigger_frames import TriggerFrames
 from iii_engine.core.workers import WorkerTable
 from iii_sdk.errors import ProtocolError
 from iii_sdk.protocol import (
+    AnyMessage,
     InvocationResult,
     InvokeFunction,
     Ping,
@@ -68,6 +72,12 @@ class FrameDispatcher:
             if data.strip():
                 conn.report_bad_frame(exc)
             return
+        session = conn.session
+        if session is not None and type(message) in REGISTRATION_FRAMES:
+            filtered = await session.filter_registration(conn, message)
+            if filtered is None:
+                return  # held, or denied silently by a gate or a hook
+            message = filtered
         try:  # zero-cost unless raised
             match message:
                 case InvokeFunction():
@@ -99,3 +109,23 @@ class FrameDispatcher:
         except RecursionError:
             # Nesting just under the decoder's limit can still overflow a later decode.
             conn.report_bad_frame("frame nested too deeply")
+
+    async def apply(self, conn: Peer, message: AnyMessage) -> None:
+        """Apply a registration frame held until the namespace was known (protocol.md 2.4)."""
+        match message:
+            case RegisterFunction():
+                await self.workers.register_function(conn, message)
+            case UnregisterFunction():
+                self.workers.unregister_function(conn, message.id)
+            case RegisterTrigger():
+                await self.trigger_frames.on_register_trigger(conn, message)
+            case UnregisterTrigger():
+                await self.trigger_frames.on_unregister_trigger(conn, message)
+            case RegisterTriggerType():
+                await self.trigger_frames.on_register_trigger_type(conn, message)
+            case UnregisterTriggerType():
+                await self.trigger_frames.on_unregister_trigger_type(conn, message)
+            case RegisterService():
+                self.workers.register_service(conn, message)
+            case _:
+                pass

@@ -14,6 +14,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
+from iii_engine.access.exposure import ListenerExposure
+from iii_engine.access.limits import LimitedWebSocket
+from iii_engine.access.listener_access import ListenerAccess
 from iii_engine.config.schema import WorkerManagerConfig
 from iii_engine.core.workers import WorkerTable
 from iii_engine.server.connections import FrameHandler, WorkerConnection
@@ -27,7 +30,7 @@ __all__ = ["MAX_MESSAGE_BYTES", "Listener"]
 log = logging.getLogger("iii.engine")
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-"""Upstream's WebSocket message limit; larger frames close the socket with 1009."""
+"""Largest HTTP request body (the WebSocket limit is the listener's ``max_frame_bytes``)."""
 
 
 class Listener:
@@ -41,6 +44,7 @@ class Listener:
         workers: WorkerTable,
         frames: FrameHandler,
         channel_route: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        access: ListenerAccess | None = None,
     ) -> None:
         self.workers = workers
         self.frames = frames
@@ -56,6 +60,8 @@ class Listener:
             name=f"{instance_id} on port {config.port}",
         )
         """Closes sockets that do not upgrade in time (``handshake_timeout_ms``)."""
+        self.access = access
+        """Authentication and RBAC of this listener (None: no ``rbac`` nor middleware)."""
 
     @property
     def url(self) -> str:
@@ -64,6 +70,13 @@ class Listener:
         if host in ("0.0.0.0", "", "::"):
             host = "127.0.0.1"
         return f"ws://{host}:{self.port}"
+
+    @property
+    def exposure(self) -> ListenerExposure:
+        """Where this listener is bound and whether it authenticates (the banner's warning)."""
+        access = self.access
+        authenticated = access is not None and access.auth_function_id is not None
+        return ListenerExposure(self.config.host, self.port, authenticated)
 
     async def start(self) -> None:
         """Bind and start serving."""
@@ -93,9 +106,9 @@ class Listener:
             self._runner = None
 
     async def _worker_socket(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(
+        ws = LimitedWebSocket(
             compress=False,
-            max_msg_size=MAX_MESSAGE_BYTES,
+            max_msg_size=self.config.max_frame_bytes,
             decode_text=False,
             heartbeat=heartbeat(self.config),
         )
@@ -103,10 +116,26 @@ class Listener:
         await ws.prepare(request)
         self.guard.passed(request.protocol)
         set_nodelay(request)
+        access = self.access
+        session = None
+        if access is not None:
+            session = await access.open_session(request, ws)
+            if session is None:
+                return ws
         self._sockets.add(ws)
         transport = request.transport
         writer = None if transport is None else CorkedWriter(transport, request.protocol)
-        conn = WorkerConnection(ws, request.remote, self.frames, writer)
+        conn = WorkerConnection(
+            ws,
+            request.remote,
+            self.frames,
+            writer,
+            session=session,
+            allowed=None if session is None else session.allowed,
+            max_pending=self.config.max_pending_invocations,
+        )
+        if access is not None and session is not None:
+            access.admitted(conn, session)
         try:
             await self.workers.admit(conn)
             await conn.read_loop()
@@ -126,10 +155,12 @@ class Listener:
         return await self.channel_route(request)
 
     async def _otel_socket(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_MESSAGE_BYTES)
+        ws = LimitedWebSocket(compress=False, max_msg_size=self.config.max_frame_bytes)
         await ws.prepare(request)
         self.guard.passed(request.protocol)
         set_nodelay(request)
+        if self.access is not None and await self.access.open_session(request, ws) is None:
+            return ws
         self._sockets.add(ws)
         try:
             async for msg in ws:

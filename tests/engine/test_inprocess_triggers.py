@@ -11,7 +11,14 @@ from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.schema import parse_config
 from iii_engine.engine import Engine
 from iii_sdk.hookspecs import hookimpl
-from iii_sdk.plugin import Trigger, TriggerType, WorkerContext, WorkerRegistry, WorkerSpec
+from iii_sdk.plugin import (
+    BuiltinWorker,
+    Trigger,
+    TriggerType,
+    WorkerContext,
+    WorkerRegistry,
+    WorkerSpec,
+)
 from tests.raw_client import RawWorker, disconnect, open_raw, raw_worker
 
 
@@ -36,7 +43,7 @@ class GateType(TriggerType):
         self.dropped.append(trigger.id)
 
 
-class GateWorker:
+class GateWorker(BuiltinWorker):
     def __init__(self, config: Any) -> None:
         self.type = GateType()
 

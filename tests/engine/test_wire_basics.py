@@ -138,13 +138,12 @@ async def test_unknown_path_is_404(iii_engine: Engine, path: str) -> None:
             assert response.status == 404
 
 
-async def test_oversized_frame_closes_with_1009_and_others_unaffected(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from iii_engine.server import listener
-
-    monkeypatch.setattr(listener, "MAX_MESSAGE_BYTES", 64 * 1024)
-    async with start_engine() as engine, raw_worker(engine) as bystander:
+async def test_oversized_frame_closes_with_1009_and_others_unaffected() -> None:
+    manager = {
+        "name": "iii-worker-manager",
+        "config": {"host": "127.0.0.1", "port": 0, "max_frame_bytes": 64 * 1024},
+    }
+    async with start_engine(workers=[manager]) as engine, raw_worker(engine) as bystander:
         big = await open_raw(engine.worker_url)
         try:
             await big.send(

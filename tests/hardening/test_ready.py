@@ -12,12 +12,12 @@ from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.schema import parse_config
 from iii_engine.engine import Engine
 from iii_sdk.hookspecs import hookimpl
-from iii_sdk.plugin import WorkerContext, WorkerRegistry, WorkerSpec
+from iii_sdk.plugin import BuiltinWorker, WorkerContext, WorkerRegistry, WorkerSpec
 from tests.cli.clirun import free_port
 from tests.raw_client import raw_worker
 
 
-class SlowStart:
+class SlowStart(BuiltinWorker):
     """A built-in whose start (think: loading a large state file) waits for the test."""
 
     entered: asyncio.Event

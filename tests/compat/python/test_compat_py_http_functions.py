@@ -16,12 +16,11 @@ from iii_sdk.errors import InvocationError
 from tests.compat.support import (
     Inbox,
     OfficialFactory,
-    not_built_yet,
     wait_for_functions,
     wait_for_functions_gone,
 )
 
-pytestmark = [pytest.mark.compat, not_built_yet("iii-http-functions")]
+pytestmark = pytest.mark.compat
 
 HTTP_FUNCTIONS = {
     "name": "iii-http-functions",

@@ -13,7 +13,7 @@ from iii import InvocationError as OfficialInvocationError
 
 from iii_engine.engine import Engine
 from iii_sdk.errors import InvocationError
-from tests.compat.support import OfficialFactory, eventually, not_built_yet, official_call
+from tests.compat.support import OfficialFactory, eventually, official_call
 
 pytestmark = pytest.mark.compat
 
@@ -29,7 +29,6 @@ async def registered_in(engine: Engine, function_id: str, namespace: str) -> Non
     await eventually(listed, f"{function_id} to be registered in namespace {namespace}", 5)
 
 
-@not_built_yet("namespaces other than default")
 async def test_official_worker_in_a_namespace_serves_its_own_calls(
     iii_engine: Engine, official: OfficialFactory
 ) -> None:
@@ -45,7 +44,6 @@ async def test_official_worker_in_a_namespace_serves_its_own_calls(
     assert row["namespace"] == "team-a"
 
 
-@not_built_yet("namespaces other than default")
 async def test_namespaced_function_is_found_only_in_its_namespace(
     iii_engine: Engine, official: OfficialFactory, iii_worker: Any
 ) -> None:

@@ -24,12 +24,11 @@ from tests.compat.support import (
     close_official,
     eventually,
     function_ids,
-    not_built_yet,
     official_call,
     wait_for_functions,
 )
 
-pytestmark = [pytest.mark.compat, not_built_yet("RBAC, authentication and listener middleware")]
+pytestmark = pytest.mark.compat
 
 
 def listeners(public: dict[str, Any]) -> str:
@@ -170,3 +169,50 @@ async def test_listener_middleware_wraps_official_calls(
         listing = await official_call(client, "engine::functions::list", {})
         assert "functions" in listing
         assert seen.empty()
+
+
+@pytest.fixture
+async def hooks_engine() -> AsyncIterator[Engine]:
+    rbac = {
+        "rbac": {
+            "auth_function_id": "rbac::auth",
+            "on_function_registration_function_id": "rbac::on-function",
+            "expose_functions": ['match("public::*")'],
+        }
+    }
+    async with start_engine(listeners(rbac)) as running:
+        yield running
+
+
+async def test_official_worker_under_hooks_and_a_prefix(
+    hooks_engine: Engine, official: OfficialFactory
+) -> None:
+    trusted_url, public_url = hooks_engine.worker_urls
+    hooked = Inbox()
+
+    def on_function(payload: Any) -> Any:
+        hooked.put(payload)
+        return None if payload["function_id"].startswith("denied::") else {}
+
+    async with Worker(trusted_url, name="trusted-hooks") as trusted:
+        trusted.register_function(
+            "rbac::auth", lambda p: {"function_registration_prefix": "tenant", "context": {"t": 1}}
+        )
+        trusted.register_function("rbac::on-function", on_function)
+        await wait_for_functions(hooks_engine, "rbac::auth", "rbac::on-function")
+
+        client = await official(public_url, "official-tenant", namespace="team-t")
+        client.register_function("work", lambda data: {"done": data["n"]})
+        client.register_function("denied::fn", lambda data: None)
+        calls = [await hooked.get(), await hooked.get()]
+        assert {c["function_id"] for c in calls} == {"work", "denied::fn"}
+        # held until the SDK declared its namespace: the hook sees where they will live
+        assert {c["namespace"] for c in calls} == {"team-t"}
+        assert calls[0]["context"] == {"t": 1}
+
+        async def landed() -> bool:
+            return hooks_engine.functions.get("team-t", "tenant::work") is not None
+
+        await eventually(landed, "tenant::work in team-t")
+        assert await trusted.trigger("tenant::work", {"n": 3}, namespace="team-t") == {"done": 3}
+        assert hooks_engine.functions.get("team-t", "tenant::denied::fn") is None
