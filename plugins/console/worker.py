@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iii_sdk.plugin import WorkerContext
+from iii_sdk.plugin import BuiltinWorker, WorkerContext
 from plugins.console.backend import INTERNAL, Backend, LocalBackend, WorkerBackend
 from plugins.console.bridge import ConsoleBridge
 from plugins.console.config import ConsoleConfig
@@ -13,7 +13,7 @@ __all__ = ["INFO_FUNCTION", "ConsoleWorker"]
 INFO_FUNCTION = "console::info"
 
 
-class ConsoleWorker:
+class ConsoleWorker(BuiltinWorker):
     """Serves the console; after :meth:`start`, ``port`` and ``url`` are the bound ones."""
 
     def __init__(self, config: ConsoleConfig | None = None) -> None:

@@ -21,6 +21,13 @@ from tests.plugins.console.console_page import Page
 
 ACCESS_AVAILABLE = importlib.util.find_spec("iii_engine.access") is not None
 TOKEN = "Bearer console-token"
+CONSOLE_GRANTS = [
+    "engine::functions::list",
+    "engine::functions::info",
+    "engine::workers::list",
+    "engine::triggers::list",
+    "engine::registered-triggers::list",
+]
 
 
 @asynccontextmanager
@@ -83,7 +90,7 @@ workers:
             seen.append(request["headers"])
             if request["headers"].get("authorization") != TOKEN:
                 raise ValueError("unknown token")
-            return {}
+            return {"allowed_functions": CONSOLE_GRANTS}
 
         trusted.register_function("auth::check", check)
         trusted.register_function("public::hello", lambda p: "hello")
@@ -98,6 +105,9 @@ workers:
             assert denied["error"]["code"] == "FORBIDDEN"
             allowed = await page.request(call="public::hello", payload={})
             assert allowed["result"] == "hello"
+            await iii_worker(target, name="late-comer")
+            event = await page.event("workers", "worker_connected")
+            assert event["data"]["worker_id"]
         assert seen and seen[0]["authorization"] == TOKEN
 
 
