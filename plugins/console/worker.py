@@ -6,7 +6,7 @@ from iii_sdk.plugin import BuiltinWorker, WorkerContext
 from plugins.console.backend import INTERNAL, Backend, LocalBackend, WorkerBackend
 from plugins.console.bridge import ConsoleBridge
 from plugins.console.config import ConsoleConfig
-from plugins.console.server import ConsoleServer
+from plugins.console.server import LOOPBACK_NAMES, ConsoleServer
 
 __all__ = ["INFO_FUNCTION", "ConsoleWorker"]
 
@@ -49,6 +49,14 @@ class ConsoleWorker(BuiltinWorker):
             metadata=INTERNAL,
         )
         ctx.logger.info("listening on %s", server.url)
+        if config.host.lower() not in LOOPBACK_NAMES:
+            ctx.logger.warning(
+                "iii-console on %s:%s: whoever reaches it may call %s; "
+                "put it behind authentication (docs/console.md#security)",
+                config.host,
+                server.port,
+                "what its worker session allows" if config.engine_url else "every function",
+            )
 
     async def _info(self, payload: object) -> dict[str, object]:
         return {"url": self.url, "mode": self.bridge.backend.mode if self.bridge else None}

@@ -106,3 +106,14 @@ async def test_refuses_other_host_names_when_bound_to_loopback(console_engine: E
             headers = {"Host": "rebound.example:3113", "Origin": origin}
             await http.ws_connect(base + "/ws", headers=headers)
         assert refused.value.status == 403
+
+
+async def test_warns_when_listening_beyond_loopback(caplog: pytest.LogCaptureFixture) -> None:
+    wide = {"name": "iii-console", "config": {"port": 0, "host": "0.0.0.0"}}
+    async with (
+        start_engine(workers=[wide]) as engine,
+        aiohttp.ClientSession() as http,
+        http.get(_base(engine) + "/") as response,
+    ):
+        assert response.status == 200  # no Host check when bound beyond loopback
+    assert any("may call every function" in r.getMessage() for r in caplog.records)
