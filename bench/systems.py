@@ -59,9 +59,11 @@ async def _running(procs: list[Proc]) -> AsyncIterator[None]:
         await asyncio.gather(*(p.stop() for p in reversed(procs)))
 
 
-async def _python(opts: Options, name: str, *args: str, pipe: bool = True) -> Proc:
+async def _python(
+    opts: Options, name: str, *args: str, pipe: bool = True, env: dict[str, str] | None = None
+) -> Proc:
     argv = python_module(*args, uvloop=opts.uvloop)
-    return await spawn(name, argv, opts.logdir, pipe_stdout=pipe)
+    return await spawn(name, argv, opts.logdir, pipe_stdout=pipe, env=env)
 
 
 @contextlib.asynccontextmanager
@@ -136,11 +138,14 @@ def engine_config(
     extra: list[dict[str, object]] | None = None,
     cron: bool = False,
     rbac_port: int | None = None,
+    observability: dict[str, object] | None = None,
 ) -> str:
     """The YAML config of an engine with the named built-ins on the given ports, plus ``extra``
     entries (e.g. an ``iii-queue`` or a file-backed ``iii-state``).
 
     With ``rbac_port``, a second listener there authenticates clients and checks every call.
+    Without ``observability`` the engine runs iii-observability with its defaults (tracing on,
+    sampling 1.0, memory exporters), like any config that does not mention it.
     """
     workers: list[dict[str, object]] = [
         {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": ws_port}}
@@ -152,6 +157,8 @@ def engine_config(
                 "config": {"host": "127.0.0.1", "port": rbac_port, "rbac": RBAC_LISTENER},
             }
         )
+    if observability is not None:
+        workers.append({"name": "iii-observability", "config": observability})
     if http_port is not None:
         workers.append({"name": "iii-http", "config": {"host": "127.0.0.1", "port": http_port}})
     if state:
@@ -183,19 +190,31 @@ async def engine(
     extra: list[dict[str, object]] | None = None,
     cron_jobs: int = 0,
     rbac: bool = False,
+    observability: dict[str, object] | None = None,
+    block_observability: bool = False,
 ) -> AsyncIterator[System]:
     """Our engine, plus a worker process: ``raw`` (lean), ``sdk`` (iii_sdk.Worker) or None.
 
     ``cron_jobs`` adds iii-cron and a raw worker binding that many every-second cron triggers.
     With ``rbac``, clients connect to a second listener with an auth function and
     ``expose_functions`` (the worker stays on the first).
+    ``observability`` is the iii-observability config block; ``block_observability`` runs the
+    engine without that plugin at all (``III_BLOCK_PLUGINS=observability``: no observer).
     """
     ws_port = free_port()
     http_port = free_port() if http else None
     rbac_port = free_port() if rbac else None
     config = opts.logdir / f"engine-{ws_port}.yaml"
     config.write_text(
-        engine_config(ws_port, http_port, state, extra, cron=cron_jobs > 0, rbac_port=rbac_port)
+        engine_config(
+            ws_port,
+            http_port,
+            state,
+            extra,
+            cron=cron_jobs > 0,
+            rbac_port=rbac_port,
+            observability=observability,
+        )
     )
     url = f"ws://127.0.0.1:{ws_port}/"
     procs: list[Proc] = []
@@ -213,6 +232,7 @@ async def engine(
             "--log-level",
             "warning",
             pipe=False,
+            env={"III_BLOCK_PLUGINS": "observability"} if block_observability else None,
         )
         procs.append(eng)
         await eng.wait_port(ws_port)

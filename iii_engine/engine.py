@@ -23,7 +23,7 @@ from iii_engine.builtins.introspection import Introspection
 from iii_engine.builtins.observability import install_log_functions
 from iii_engine.builtins.rows import WorkerSummary, builtin_worker_summary
 from iii_engine.channels.manager import ChannelManager
-from iii_engine.config.plan import Plan, diff_plans, make_plan
+from iii_engine.config.plan import OBSERVABILITY, Plan, diff_plans, make_plan
 from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.schema import (
     EngineConfig,
@@ -41,6 +41,7 @@ from iii_engine.server.badframes import cap_log_lines
 from iii_engine.server.dispatch import FrameDispatcher
 from iii_engine.server.listener import Listener
 from iii_sdk.external import ExternalFunctionHost
+from iii_sdk.observer import Observer
 from iii_sdk.plugin import BuiltinWorker, Channel, WorkerSpec
 from iii_sdk.protocol import RegisterFunction
 
@@ -123,7 +124,8 @@ class Engine:
                 self.channels.create_result,
                 description="Create a data channel",
             )
-            install_log_functions(self.core_context)
+            if not any(b.spec.name == OBSERVABILITY for b in plan.builtins.values()):
+                install_log_functions(self.core_context)  # fallback: the plugin is not loaded
             await self.introspection.install()
             # Ready means ready: workers connect only once every built-in has registered.
             for instance_id, builtin in plan.builtins.items():
@@ -216,6 +218,9 @@ class Engine:
         self.builtins[instance_id] = running
         await running.start()
         await self.external.rebind(worker.external_functions())
+        observer = worker.observer
+        if observer is not None:
+            self._install_observer(observer)
         log.info("worker started: %s", instance_id)
 
     def _context(self, name: str) -> LocalWorkerContext:
@@ -230,6 +235,8 @@ class Engine:
     async def _stop_builtin(self, instance_id: str) -> None:
         running = self.builtins.pop(instance_id, None)
         if running is not None:
+            if self.router.observer is not None and self.router.observer is running.worker.observer:
+                self.router.observer = None
             try:
                 await running.stop()
             except Exception:
@@ -289,8 +296,20 @@ class Engine:
         task.add_done_callback(self._tasks.discard)
 
     def on_telemetry(self, conn: Peer | None, frame: bytes) -> None:
-        """An ``OTLP``/``MTRC``/``LOGS`` frame: accepted; no observability worker consumes it."""
+        """An ``OTLP``/``MTRC``/``LOGS`` frame: handed to the observer, if one runs."""
         self.telemetry_frames += 1
+        observer = self.router.observer
+        if observer is not None:
+            try:
+                observer.on_telemetry(frame)
+            except Exception as exc:
+                log.warning("telemetry frame dropped: %s", exc)
+
+    def _install_observer(self, observer: Observer) -> None:
+        """Route spans, telemetry and worker counts to ``observer`` (:mod:`iii_sdk.observer`)."""
+        self.router.observer = observer
+        for _ in self.workers.connections:
+            observer.on_worker(True)
 
     def _namespace_hooks(self) -> NamespaceHooks:
         engine = self

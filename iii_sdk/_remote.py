@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from iii_sdk.channels import ChannelReader, ChannelWriter
 from iii_sdk.handlers import Handler
+from iii_sdk.observer import Observer
 from iii_sdk.plugin import Channel, TriggerType
 from iii_sdk.protocol import StreamChannelRef
 
@@ -94,6 +95,9 @@ class RemoteContext:
         self.name = name or worker.name
         self.base_dir = base_dir or Path.cwd()
         self.logger = logger or logging.getLogger(f"iii.worker.{self.name}")
+        self.observer: Observer | None = None
+        """Out of process there is no engine observer: the worker's own spans (opentelemetry)
+        cover its calls."""
 
     async def invoke(
         self,

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from iii_sdk._tracing import outgoing
 from iii_sdk.protocol import (
     UNSET,
     EnqueueAction,
@@ -111,10 +112,13 @@ class TriggerRequest:
 def invocation(call: TriggerRequest, own_namespace: str | None) -> InvokeFunction:
     """The ``invokefunction`` for ``call`` (its ``invocation_id`` is set when it is sent)."""
     function_id = call.function_id
+    traceparent, baggage = outgoing()
     return InvokeFunction(
         function_id=function_id,
         data=raw_value(call.payload),
         action=parse_action(call.action),
         metadata=UNSET if call.metadata is None else raw_value(call.metadata),
         namespace=call_namespace(call.namespace, function_id, own_namespace),
+        traceparent=traceparent,
+        baggage=baggage,
     )

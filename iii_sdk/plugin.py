@@ -41,6 +41,7 @@ import msgspec
 from iii_sdk.errors import DESERIALIZATION_ERROR, InvocationError
 from iii_sdk.external import ExternalFunctionHost
 from iii_sdk.handlers import Handler
+from iii_sdk.observer import Observer
 from iii_sdk.protocol import StreamChannelRef
 
 __all__ = [
@@ -176,9 +177,18 @@ class Channel(Protocol):
 
 
 class TriggerContext(Protocol):
-    """What a trigger type may do: invoke functions, log."""
+    """What a trigger type may do: invoke functions, log, trace.
+
+    ``observer`` is the engine's :class:`~iii_sdk.observer.Observer` while one runs and
+    tracing is on, else ``None`` (see :mod:`iii_sdk.observer`).
+    """
 
     logger: logging.Logger
+
+    @property
+    def observer(self) -> Observer | None:
+        """The running observer, or ``None`` (the default: a context that cannot trace)."""
+        return None
 
     async def invoke(
         self,
@@ -253,8 +263,13 @@ class BuiltinWorker(Protocol):
     """A worker started by the engine from a ``workers:`` entry.
 
     Subclass this protocol (``class MyWorker(BuiltinWorker):``) to inherit the default of the
-    optional :meth:`urls` and :meth:`external_functions`.
+    optional :meth:`urls`, :meth:`external_functions` and :attr:`observer`.
     """
+
+    observer: Observer | None = None
+    """Optional: an :class:`~iii_sdk.observer.Observer` exposed once ``start`` returned. The
+    engine then reports spans, telemetry frames and worker counts to it until the worker stops
+    (this is how ``iii-observability`` plugs in). Default: ``None``."""
 
     async def start(self, ctx: WorkerContext) -> None:
         """Register functions and trigger types, open sockets; return when ready."""

@@ -61,6 +61,7 @@ from ._requests import (
 )
 from ._serving import run_forever
 from ._session import Session
+from ._tracing import call_context
 
 __all__ = [
     "ConnectionClosed",
@@ -303,6 +304,10 @@ class Worker:
         ``SHUTDOWN`` when the worker closes.
         """
         call = TriggerRequest.of(request, payload, action, timeout_ms, metadata, namespace)
+        with call_context(call.function_id):  # an OpenTelemetry client span when configured
+            return await self._trigger(call)
+
+    async def _trigger(self, call: TriggerRequest) -> Any:
         self._session.check_callable(call.function_id)
         message = invocation(call, self.namespace)
         if isinstance(message.action, VoidAction):

@@ -7,6 +7,7 @@ from bench.scenarios.base import Row, Scenario, Target
 from bench.scenarios.cron import CRON_SCENARIOS
 from bench.scenarios.http import HTTP_SCENARIOS
 from bench.scenarios.invoke import INVOKE_SCENARIOS
+from bench.scenarios.observe import OBSERVE_SCENARIOS
 from bench.scenarios.queue import QUEUE_SCENARIOS
 from bench.scenarios.scale import SCALE_SCENARIOS
 from bench.scenarios.stream import STREAM_SCENARIOS
@@ -32,6 +33,7 @@ _ORDER = [
     "12",
     "13",
     "14",
+    "15",
 ]
 
 NOT_IN_HARNESS: dict[str, str] = {
@@ -47,6 +49,7 @@ SCENARIOS: list[Scenario] = sorted(
         *CRON_SCENARIOS,
         *STREAM_SCENARIOS,
         *ACCESS_SCENARIOS,
+        *OBSERVE_SCENARIOS,
     ],
     key=lambda s: _ORDER.index(s.name),
 )

@@ -16,6 +16,7 @@ from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_engine.core.router import Router
 from iii_engine.core.triggers import TriggerRegistry
 from iii_sdk.handlers import Handler, adapt
+from iii_sdk.observer import Observer
 from iii_sdk.plugin import BuiltinWorker, Channel, TriggerType
 from iii_sdk.protocol import to_raw
 from iii_sdk.typed import input_type, request_schema
@@ -50,6 +51,11 @@ class LocalWorkerContext:
         self._pending: set[asyncio.Task[Any]] = set()
 
     # --- TriggerContext --------------------------------------------------------------------------
+
+    @property
+    def observer(self) -> Observer | None:
+        """The engine's observer while one runs (:mod:`iii_sdk.observer`)."""
+        return self.router.observer
 
     async def invoke(
         self,

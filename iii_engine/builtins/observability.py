@@ -1,7 +1,10 @@
-"""The ``engine::log::*`` functions of upstream's mandatory ``iii-observability`` worker.
+"""Fallback ``engine::log::*`` functions, for an engine running without the iii-observability
+plugin (``III_DISABLE_PLUGINS`` / ``III_BLOCK_PLUGINS``).
 
-Workers (even RBAC-restricted ones) may log through the engine; records go to the ``iii.worker``
-logger with the worker's fields attached. Traces, metrics and the OTLP frames are not stored.
+Logs belong to ``plugins/observability`` (upstream's mandatory ``iii-observability`` worker),
+which stores them and joins them to traces. Workers (even RBAC-restricted ones) must always be
+able to log, so without that plugin the core registers these: records only go to the
+``iii.worker`` logger.
 """
 
 from __future__ import annotations

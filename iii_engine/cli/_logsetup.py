@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Final
 
+from iii_sdk.observer import CURRENT
+
 __all__ = ["LEVELS", "JsonFormatter", "configure_logging"]
 
 LEVELS: Final = ("trace", "debug", "info", "warning", "error", "critical")
@@ -15,7 +17,12 @@ _TEXT_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ``ts``, ``level``, ``logger``, ``message`` (+ ``exc``)."""
+    """One JSON object per line: ``ts``, ``level``, ``logger``, ``message`` (+ ``exc``).
+
+    ``trace_id`` / ``span_id`` are added when the record carries them (``extra=``) or when it
+    is logged while a span is current (:data:`iii_sdk.observer.CURRENT`), so engine lines join
+    the traces of iii-observability.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -25,6 +32,16 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        trace_id = getattr(record, "trace_id", None)
+        span_id = getattr(record, "span_id", None)
+        if trace_id is None:
+            span = CURRENT.get()
+            if span is not None:
+                trace_id, span_id = span.trace_id, span.span_id
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
+            if span_id is not None:
+                entry["span_id"] = span_id
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

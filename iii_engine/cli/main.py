@@ -5,7 +5,8 @@ else ``./config.yaml`` when it exists, else the embedded defaults (no file is cr
 runs until SIGINT/SIGTERM/SIGHUP and then exits 0. A config read from a file is hot-reloaded
 (:class:`~iii_engine.config.watch.ConfigWatcher` hands each change to ``Engine.apply_reload``); an
 invalid edit stops the engine and exits 1. Subcommands: ``trigger`` (alias ``t``),
-``check-config PATH``, ``plugins``, ``status``, ``queue``, ``cron ls``, ``console``.
+``check-config PATH``, ``plugins``, ``status``, ``queue``, ``cron ls``, ``traces``, ``logs``
+(:mod:`.observe`), ``console``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 from iii_engine._version import ENGINE_VERSION
 from iii_engine.cli import console as console_cli
 from iii_engine.cli import cron as cron_cli
+from iii_engine.cli import observe as observe_cli
 from iii_engine.cli import queue as queue_cli
 from iii_engine.cli import trigger as trigger_cli
 from iii_engine.cli._logsetup import LEVELS, configure_logging
@@ -90,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print one JSON object")
     queue_cli.add_parser(commands)
     cron_cli.add_parser(commands)
+    observe_cli.add_parsers(commands)
     console_cli.add_parser(commands)
     return parser
 
@@ -124,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     if args.command == "cron":
         return cron_cli.run(args)
+    if args.command in ("traces", "logs"):
+        return observe_cli.run(args)
     try:
         config = resolve_config(args.config)
     except ConfigError as exc:

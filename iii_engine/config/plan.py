@@ -28,8 +28,10 @@ __all__ = [
 ]
 
 WORKER_MANAGER = "iii-worker-manager"
-CORE_WORKERS = frozenset({"iii-engine-functions", "iii-observability"})
+CORE_WORKERS = frozenset({"iii-engine-functions"})
 """Mandatory upstream entries the engine core serves itself; their entries are accepted."""
+OBSERVABILITY = "iii-observability"
+"""Mandatory upstream built-in: runs (first, with its defaults) even when no entry names it."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def make_plan(config: EngineConfig, plugins: PluginManager) -> Plan:
     if not config.from_file:
         for spec in plugins.defaults():
             plan.builtins.setdefault(spec.name, BuiltinPlan(spec, worker_config(None, spec)))
+    _add_mandatory(plan, plugins)
     if not plan.managers:
         # Without a file nothing was asked for: stay on loopback (docs/security.md).
         plan.managers[WORKER_MANAGER] = (
@@ -122,6 +125,18 @@ def worker_config(entry: WorkerEntry | None, spec: WorkerSpec) -> Any:
     block = None if entry is None else entry.config
     path = f"{entry.path}.config" if entry is not None else f"{spec.name}.config"
     return decode_block({} if block is None else block, spec.config_type, path)
+
+
+def _add_mandatory(plan: Plan, plugins: PluginManager) -> None:
+    """Put ``iii-observability`` first, with its defaults unless an entry configures it."""
+    spec = plugins.resolve(OBSERVABILITY)
+    if spec is None:  # plugin not loaded: the core's engine::log::* fallback serves logs
+        return
+    key = next((k for k, b in plan.builtins.items() if b.spec is spec), None)
+    first = (
+        plan.builtins.pop(key) if key is not None else BuiltinPlan(spec, worker_config(None, spec))
+    )
+    plan.builtins = {key or spec.name: first, **plan.builtins}
 
 
 def _no_image(entry: WorkerEntry) -> None:

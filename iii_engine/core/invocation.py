@@ -11,6 +11,7 @@ from msgspec import Raw, UnsetType
 
 from iii_engine.core.registry import FunctionRegistry
 from iii_sdk import errors
+from iii_sdk.observer import Span
 from iii_sdk.protocol import NULL, UNSET, ErrorBody, from_raw, to_raw
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ STOPPED = ErrorBody(code=errors.INVOCATION_STOPPED, message="Invocation stopped"
 class Pending:
     """Where the result of one forwarded invocation goes."""
 
-    __slots__ = ("caller", "caller_invocation_id", "executor", "function_id", "future")
+    __slots__ = ("caller", "caller_invocation_id", "executor", "function_id", "future", "span")
 
     def __init__(
         self,
@@ -43,12 +44,15 @@ class Pending:
         caller: Peer | None = None,
         caller_invocation_id: str | None = None,
         future: asyncio.Future[tuple[Raw | UnsetType, ErrorBody | None]] | None = None,
+        span: Span | None = None,
     ) -> None:
         self.function_id = function_id
         self.executor = executor
         self.caller = caller
         self.caller_invocation_id = caller_invocation_id
         self.future = future
+        self.span = span
+        """The router's ``call`` span while tracing is on (ended with the result)."""
 
 
 def caller_parts(data: Raw | UnsetType, worker_id: str) -> tuple[Chunk, ...]:

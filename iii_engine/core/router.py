@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, Raw, UnsetType
 
+from iii_engine.core import traced
 from iii_engine.core.enqueue import enqueue
 from iii_engine.core.invocation import (
     STOPPED,
@@ -26,6 +27,7 @@ from iii_engine.core.invocation import (
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError, error_body, invocation_error
+from iii_sdk.observer import CURRENT, Observer, Span
 from iii_sdk.protocol import (
     EnqueueAction,
     ErrorBody,
@@ -55,6 +57,9 @@ class Router:
     def __init__(self, functions: FunctionRegistry) -> None:
         self.functions = functions
         self.pending: dict[str, Pending] = {}
+        self.observer: Observer | None = None
+        """Set while an observability worker traces (:mod:`iii_sdk.observer`); ``None`` keeps
+        every path below exactly as fast as without tracing."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- frames from workers ---------------------------------------------------------------------
@@ -79,7 +84,8 @@ class Router:
             return
         entry = self.functions.get(namespace, msg.function_id)
         allowed = conn.allowed
-        if allowed is not None and entry not in allowed:  # access check: one dict lookup
+        # The access check: one dict lookup; only a miss consults the session.
+        if allowed is not None and entry not in allowed:
             session = conn.session
             assert session is not None
             if await session.intercept(conn, msg, entry, namespace):
@@ -88,22 +94,17 @@ class Router:
             self._spawn(enqueue(self.invoke, conn, msg, action.queue, namespace))
             return
         if entry is None:
-            if reply_id is not None:
-                await conn.send_error(
-                    reply_id,
-                    msg.function_id,
-                    errors.FUNCTION_NOT_FOUND,
-                    not_found_message(self.functions, msg.function_id, namespace),
-                )
+            await self._not_found(conn, reply_id, msg.function_id, namespace)
             return
         executor = entry.owner
+        observer = self.observer
+        span = None
+        if observer is not None:
+            span = observer.start_call(
+                msg.function_id, msg.traceparent, msg.baggage, conn.worker_id
+            )
         if executor is None:
-            if conn.pending_count >= conn.max_pending:
-                await self._over_limit(conn, reply_id, msg.function_id)
-                return
-            conn.pending_count += 1  # in-process runs count too (each is a task)
-            data = inject_caller(msg.data, conn.worker_id)
-            self._spawn(self._run_local(entry, conn, reply_id, msg, data))
+            await self._start_local(entry, conn, reply_id, msg, span)
             return
         invocation_id = new_id() if reply_id is None else reply_id
         if reply_id is not None:
@@ -113,11 +114,19 @@ class Router:
             conn.pending_count += 1
             if invocation_id in self.pending:
                 invocation_id = new_id()  # two callers chose the same id
-                self.pending[invocation_id] = Pending(msg.function_id, executor, conn, reply_id)
+                pending = Pending(msg.function_id, executor, conn, reply_id)
             else:
-                self.pending[invocation_id] = Pending(msg.function_id, executor, conn)
+                pending = Pending(msg.function_id, executor, conn)
+            self.pending[invocation_id] = pending
+            pending.span = span
         parts = caller_parts(msg.data, conn.worker_id)
-        if msg.traceparent is None and msg.baggage is None and is_null(msg.metadata):
+        if span is not None:
+            sent = await executor.send_parts(
+                traced.invoke_parts(entry, msg, invocation_id, parts, span)
+            )
+            if reply_id is None:
+                span.end()
+        elif msg.traceparent is None and msg.baggage is None and is_null(msg.metadata):
             # The common frame, assembled from bytes cached on the entry and the payload's
             # own buffer (no Struct, no encode, no copy of the data before the write).
             sent = await executor.send_parts(
@@ -147,6 +156,12 @@ class Router:
         pending = self.pending.pop(msg.invocation_id, None)
         if pending is None:
             return
+        span = pending.span
+        if span is not None:
+            error = msg.error
+            span.end(
+                None if error is None else error.code, None if error is None else error.message
+            )
         caller = pending.caller
         if caller is not None:
             caller.pending_count -= 1
@@ -183,6 +198,8 @@ class Router:
         ]
         for invocation_id, pending in affected:
             del self.pending[invocation_id]
+            if pending.span is not None:
+                pending.span.end(STOPPED.code, STOPPED.message)
             if pending.caller is not None:
                 pending.caller.pending_count -= 1
                 if pending.caller is not conn:
@@ -214,6 +231,17 @@ class Router:
         timeout_ms: float | None = None,
     ) -> Any:
         """Invoke a function from inside the engine and return its decoded result."""
+        if self.observer is not None:
+            return await traced.invoke(
+                self.functions,
+                self.invoke_remote,
+                self.observer,
+                function_id,
+                payload,
+                metadata,
+                namespace,
+                timeout_ms,
+            )
         entry = self.functions.get(namespace, function_id)
         if entry is None:
             raise InvocationError(
@@ -243,6 +271,8 @@ class Router:
         data: Raw,
         metadata: Raw | UnsetType,
         timeout_ms: float | None,
+        traceparent: str | None = None,
+        baggage: str | None = None,
     ) -> Raw | UnsetType:
         """Send an invocation to the worker owning ``entry`` and wait for the raw result."""
         executor = entry.owner
@@ -257,6 +287,8 @@ class Router:
                 function_id=entry.delivered_id,
                 data=data,
                 metadata=metadata,
+                traceparent=traceparent,
+                baggage=baggage,
             )
         )
         if not await executor.send(frame):
@@ -293,6 +325,17 @@ class Router:
         A remote function gets its frame queued on the executor's socket (no task per call,
         the executor's answer is dropped on arrival); an in-process one runs on a task.
         """
+        if self.observer is not None:
+            traced.invoke_void(
+                self.functions,
+                self._spawn,
+                self.observer,
+                function_id,
+                payload,
+                metadata,
+                namespace,
+            )
+            return
         entry = self.functions.get(namespace, function_id)
         if entry is None:
             log.debug("void invocation of %s: not found in %s", function_id, namespace)
@@ -327,6 +370,32 @@ class Router:
             f"(max_pending_invocations is {conn.max_pending})",
         )
 
+    async def _not_found(
+        self, conn: Peer, reply_id: str | None, function_id: str, namespace: str
+    ) -> None:
+        if reply_id is not None:
+            await conn.send_error(
+                reply_id,
+                function_id,
+                errors.FUNCTION_NOT_FOUND,
+                not_found_message(self.functions, function_id, namespace),
+            )
+
+    async def _start_local(
+        self,
+        entry: FunctionEntry,
+        conn: Peer,
+        reply_id: str | None,
+        msg: InvokeFunction,
+        span: Span | None,
+    ) -> None:
+        if conn.pending_count >= conn.max_pending:
+            await self._over_limit(conn, reply_id, msg.function_id)
+            return
+        conn.pending_count += 1  # in-process runs count too (each is a task)
+        data = inject_caller(msg.data, conn.worker_id)
+        self._spawn(self._run_local(entry, conn, reply_id, msg, data, span))
+
     async def _void_local(self, entry: FunctionEntry, payload: Any, metadata: Any) -> None:
         assert entry.handler is not None
         try:
@@ -341,22 +410,30 @@ class Router:
         reply_id: str | None,
         msg: InvokeFunction,
         data: Raw | UnsetType,
+        span: Span | None = None,
     ) -> None:
         assert entry.handler is not None
         result: Raw | UnsetType = UNSET
         error: ErrorBody | None = None
+        token = None if span is None else CURRENT.set(span)
         try:
             value = await entry.handler(from_raw(data), from_raw(msg.metadata))
+            if span is not None:
+                span.end()
             if reply_id is None:
                 return
             result = to_raw(value) if value is not None else UNSET
         except Exception as exc:
+            error = error_body(exc)
+            if span is not None:
+                span.end(error.code, error.message)
             if reply_id is None:
                 log.debug("void call of %s failed: %s", entry.function_id, exc)
                 return
-            error = error_body(exc)
         finally:
             conn.pending_count -= 1
+            if token is not None:
+                CURRENT.reset(token)
         await conn.send(
             encode(
                 InvocationResult(
@@ -372,6 +449,8 @@ class Router:
         pending = self.pending.pop(invocation_id, None)
         if pending is None:
             return
+        if pending.span is not None:
+            pending.span.end(code, message)
         body = ErrorBody(code=code, message=message)
         if pending.caller is not None:
             pending.caller.pending_count -= 1

@@ -131,6 +131,9 @@ class WorkerTable:
             encode(WorkerRegistered(worker_id=conn.worker_id, reattach_token=conn.reattach_token))
         )
         self.log.socket_open(conn)
+        observer = self.router.observer
+        if observer is not None:
+            observer.on_worker(True)
         self.triggers.fire(
             "engine::workers-available", {"event": "worker_connected", "worker_id": conn.worker_id}
         )
@@ -161,6 +164,9 @@ class WorkerTable:
             if self.connections.get(conn.worker_id) is conn:
                 del self.connections[conn.worker_id]
             self.log.disconnected(conn)
+            observer = self.router.observer
+            if observer is not None:
+                observer.on_worker(False)
             self.triggers.fire(
                 "engine::workers-available",
                 {"event": "worker_disconnected", "worker_id": conn.worker_id},

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
+from iii_sdk.observer import trigger_span
 from iii_sdk.plugin import Trigger, TriggerContext, check_condition
 from plugins.cron.adapters.base import CronLock
 from plugins.cron.clock import Clock, from_ns, to_ns
@@ -118,6 +119,14 @@ class Scheduler:
                 self._log.warning("cron job %s: lock release failed: %s", job.id, exc)
 
     async def _run(self, job: CronJob, due: datetime, started_ns: int) -> None:
+        observer = self._ctx.observer
+        if observer is None:
+            await self._run_untraced(job, due, started_ns)
+            return
+        with trigger_span(observer, "cron", job.trigger.function_id, root=True):
+            await self._run_untraced(job, due, started_ns)
+
+    async def _run_untraced(self, job: CronJob, due: datetime, started_ns: int) -> None:
         trigger = job.trigger
         payload = {
             "trigger": "cron",

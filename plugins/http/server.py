@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from iii_sdk.errors import InvocationError
+from iii_sdk.observer import CURRENT
 from iii_sdk.plugin import Channel, WorkerContext, check_condition
 from iii_sdk.serving import HandshakeGuard
 from plugins.http.config import HttpConfig
@@ -254,7 +255,10 @@ class HttpServer:
             if not limit.try_acquire():
                 await limit.acquire()
             try:
-                response = await self._serve(request, match[0].value, match[1], cors)
+                if self._ctx.observer is None:
+                    response = await self._serve(request, match[0].value, match[1], cors)
+                else:
+                    response = await self._serve_traced(request, match[0].value, match[1], cors)
             except web.HTTPException as exc:  # a JSON body over MAX_JSON_BODY
                 response = web.Response(status=exc.status, text=exc.text)
             except Exception:
@@ -266,6 +270,44 @@ class HttpServer:
         if cors and not response.prepared:
             response.headers.update(cors)
         return response, None if match is None else match[0].value.trigger.function_id
+
+    async def _serve_traced(
+        self,
+        request: web.BaseRequest,
+        binding: Route,
+        params: dict[str, str],
+        cors: dict[str, str] | None,
+    ) -> web.StreamResponse:
+        """:meth:`_serve` under a ``<METHOD> <route>`` span continuing the request's
+        ``traceparent`` / ``baggage`` headers (the handler's call span is its child)."""
+        observer = self._ctx.observer
+        assert observer is not None
+        headers = request.headers
+        span = observer.start_span(
+            f"{request.method} {binding.path}",
+            kind="server",
+            traceparent=headers.get("traceparent"),
+            baggage=headers.get("baggage"),
+            attributes={
+                "http.request.method": request.method,
+                "http.route": binding.path,
+                "url.path": request.path,
+            },
+        )
+        token = CURRENT.set(span)
+        try:
+            response = await self._serve(request, binding, params, cors)
+        except BaseException as exc:
+            span.end("http_error", str(exc) or type(exc).__name__)
+            raise
+        finally:
+            CURRENT.reset(token)
+        span.set_attribute("http.response.status_code", response.status)
+        if response.status >= 500:
+            span.end("http_error", f"HTTP {response.status}")
+        else:
+            span.end()
+        return response
 
     async def _serve(
         self,

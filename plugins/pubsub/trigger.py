@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from iii_sdk.errors import InvocationError
+from iii_sdk.observer import trigger_span
 from iii_sdk.plugin import (
     Trigger,
     TriggerContext,
@@ -98,9 +99,15 @@ class SubscribeTriggerType(TriggerType):
                 self._spawn(self._deliver_if(subscription, data))
                 continue
             try:
-                self._ctx.invoke_void(
-                    subscription.function_id, data, namespace=subscription.namespace
-                )
+                if self._ctx.observer is None:
+                    self._ctx.invoke_void(
+                        subscription.function_id, data, namespace=subscription.namespace
+                    )
+                else:
+                    with trigger_span(self._ctx.observer, "subscribe", subscription.function_id):
+                        self._ctx.invoke_void(
+                            subscription.function_id, data, namespace=subscription.namespace
+                        )
             except Exception as exc:
                 log.debug("delivery to %s failed: %s", subscription.function_id, exc)
 
@@ -141,7 +148,10 @@ class SubscribeTriggerType(TriggerType):
                 self._ctx, subscription.condition, data, subscription.namespace
             ):
                 return
-            self._ctx.invoke_void(subscription.function_id, data, namespace=subscription.namespace)
+            with trigger_span(self._ctx.observer, "subscribe", subscription.function_id):
+                self._ctx.invoke_void(
+                    subscription.function_id, data, namespace=subscription.namespace
+                )
         except InvocationError as exc:
             log.debug("delivery to %s skipped: %s", subscription.function_id, exc)
 

@@ -9,6 +9,7 @@ import msgspec
 
 from iii_sdk import errors
 from iii_sdk.errors import InvocationError
+from iii_sdk.observer import trigger_span
 from iii_sdk.plugin import TriggerContext, check_condition
 from plugins.queue.adapters.base import Defer, JobRunner
 from plugins.queue.clock import Clock
@@ -54,13 +55,21 @@ def make_runner(
     of failing it.
     """
 
-    async def call(job: Job) -> None:
+    async def call_untraced(job: Job) -> None:
         payload = _decode(job.data)
         if condition_function_id and not await check_condition(
             ctx, condition_function_id, payload, job.namespace
         ):
             return
         await ctx.invoke(job.function_id, payload, namespace=job.namespace)
+
+    async def call(job: Job) -> None:
+        observer = ctx.observer
+        if observer is None:
+            await call_untraced(job)
+            return
+        with trigger_span(observer, "queue", job.function_id, root=True):  # a trace per run
+            await call_untraced(job)
 
     async def run(job: Job) -> str | None:
         clock = env.clock

@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 import msgspec
 
+from iii_sdk.observer import CURRENT, Span, trigger_span
 from iii_sdk.plugin import (
     Trigger,
     TriggerContext,
@@ -86,7 +87,8 @@ class StateTriggerType(TriggerType):
         self._index: dict[_Filter, dict[str, _Binding]] = {}
         self._filters: dict[str, _Filter] = {}
         self._order = itertools.count()
-        self._queue: asyncio.Queue[tuple[dict[str, Any], list[_Binding]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[dict[str, Any], list[_Binding], Span | None]]
+        self._queue = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     async def register_trigger(self, trigger: Trigger) -> None:
@@ -131,7 +133,7 @@ class StateTriggerType(TriggerType):
             "old_value": old_value,
             "new_value": new_value,
         }
-        self._queue.put_nowait((payload, bindings))
+        self._queue.put_nowait((payload, bindings, CURRENT.get()))
 
     def _matching(self, scope: str, key: str) -> list[_Binding]:
         found: list[_Binding] = []
@@ -156,13 +158,20 @@ class StateTriggerType(TriggerType):
 
     async def _deliver(self) -> None:
         while True:
-            payload, bindings = await self._queue.get()
+            payload, bindings, cause = await self._queue.get()
             if len(bindings) == 1:
-                await self._fire(bindings[0], payload)
+                await self._fire(bindings[0], payload, cause)
             else:
-                await asyncio.gather(*(self._fire(binding, payload) for binding in bindings))
+                await asyncio.gather(*(self._fire(binding, payload, cause) for binding in bindings))
 
-    async def _fire(self, binding: _Binding, payload: dict[str, Any]) -> None:
+    async def _fire(self, binding: _Binding, payload: dict[str, Any], cause: Span | None) -> None:
+        if self._ctx.observer is None:
+            await self._fire_binding(binding, payload)
+            return
+        with trigger_span(self._ctx.observer, "state", binding.trigger.function_id, parent=cause):
+            await self._fire_binding(binding, payload)
+
+    async def _fire_binding(self, binding: _Binding, payload: dict[str, Any]) -> None:
         trigger = binding.trigger
         log = self._ctx.logger
         try:

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import msgspec
 
+from iii_sdk.observer import CURRENT, Span, trigger_span
 from iii_sdk.plugin import Trigger, TriggerContext, TriggerType, check_condition, decode_config
 
 __all__ = ["MembershipTriggerType", "StreamTriggerConfig", "StreamTriggerType"]
@@ -101,8 +102,28 @@ _MEMBERSHIP_SCHEMA: Final = {
 }
 
 
-async def _fire(ctx: TriggerContext, binding: _Binding, payload: dict[str, Any]) -> Any:
-    """Run one binding; raise what the condition or the handler raises. None if skipped."""
+async def _fire(
+    ctx: TriggerContext,
+    binding: _Binding,
+    payload: dict[str, Any],
+    queued: bool = False,
+    cause: Span | None = None,
+) -> Any:
+    """Run one binding; raise what the condition or the handler raises. None if skipped.
+
+    Under a ``trigger <function_id>`` span while an observer runs: a child of ``cause`` for a
+    ``queued`` event (the span current when it was emitted; none: a new trace), else of the
+    current span."""
+    observer = ctx.observer
+    if observer is None:
+        return await _fire_untraced(ctx, binding, payload)
+    trigger = binding.trigger
+    root = queued and cause is None
+    with trigger_span(observer, trigger.trigger_type, trigger.function_id, parent=cause, root=root):
+        return await _fire_untraced(ctx, binding, payload)
+
+
+async def _fire_untraced(ctx: TriggerContext, binding: _Binding, payload: dict[str, Any]) -> Any:
     trigger = binding.trigger
     if not await check_condition(ctx, binding.condition_function_id, payload, trigger.namespace):
         return None
@@ -124,7 +145,8 @@ class StreamTriggerType(TriggerType):
         self._by_stream: dict[str, dict[str, _Binding]] = {}
         self._stream_of: dict[str, str] = {}
         self._order = itertools.count()
-        self._queue: asyncio.Queue[tuple[dict[str, Any], list[_Binding]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[dict[str, Any], list[_Binding], Span | None]]
+        self._queue = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     async def register_trigger(self, trigger: Trigger) -> None:
@@ -173,16 +195,16 @@ class StreamTriggerType(TriggerType):
         group, item = event["groupId"], event["id"]
         matched = [binding for binding in bucket.values() if binding.matches(group, item)]
         if matched:
-            self._queue.put_nowait((event, matched))
+            self._queue.put_nowait((event, matched, CURRENT.get()))
 
     async def _deliver(self) -> None:
         while True:
-            payload, bindings = await self._queue.get()
-            await asyncio.gather(*(self._run(binding, payload) for binding in bindings))
+            payload, bindings, cause = await self._queue.get()
+            await asyncio.gather(*(self._run(binding, payload, cause) for binding in bindings))
 
-    async def _run(self, binding: _Binding, payload: dict[str, Any]) -> None:
+    async def _run(self, binding: _Binding, payload: dict[str, Any], cause: Span | None) -> None:
         try:
-            await _fire(self._ctx, binding, payload)
+            await _fire(self._ctx, binding, payload, queued=True, cause=cause)
         except Exception as exc:
             self._ctx.logger.warning(
                 "stream trigger %s: %s failed: %s",

@@ -24,18 +24,21 @@ async def test_sync_call_across_two_workers(iii_engine: Engine) -> None:
         invocation_id = await caller.invoke(
             "math::add",
             {"a": 2, "b": 3},
-            traceparent="00-t-s-01",
+            traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             baggage="k=v",
             metadata={"team": "ops"},
         )
         invocation = await executor.invocation("math::add")
-        # The executor frame: caller's id reused, no action/namespace, sidecars forwarded.
+        # The executor frame: caller's id reused, no action/namespace, sidecars forwarded; the
+        # trace continues under the engine's own span (same trace id, new parent span id).
+        traceparent = invocation.pop("traceparent")
+        assert traceparent.startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+        assert not traceparent.startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7")
         assert invocation == {
             "type": "invokefunction",
             "invocation_id": invocation_id,
             "function_id": "math::add",
             "data": {"a": 2, "b": 3, "_caller_worker_id": caller.worker_id},
-            "traceparent": "00-t-s-01",
             "baggage": "k=v",
             "metadata": {"team": "ops"},
         }

@@ -7,6 +7,8 @@ left at the SDK's default (on), so the SDK also opens its ``/otel`` socket to th
 Modes:
 - ``hang``: ``offpy::hang`` prints ``INVOKED <json payload>`` and never answers.
 - ``echo``: ``offpy::echo`` returns ``{"echo": payload}``.
+- ``chain``: ``offpy::chain`` (async) calls ``node::probe`` with its payload and returns the
+  answer: the first hop of the cross-language trace test (OpenTelemetry on, spans to ``/otel``).
 """
 
 from __future__ import annotations
@@ -32,12 +34,24 @@ def echo(payload: Any) -> Any:
     return {"echo": payload}
 
 
-MODES = {"hang": ("offpy::hang", hang), "echo": ("offpy::echo", echo)}
+CLIENTS: list[Any] = []
+
+
+async def chain(payload: Any) -> Any:
+    return await CLIENTS[0].trigger_async({"function_id": "node::probe", "payload": payload})
+
+
+MODES = {
+    "hang": ("offpy::hang", hang),
+    "echo": ("offpy::echo", echo),
+    "chain": ("offpy::chain", chain),
+}
 
 
 def main() -> None:
     function_id, handler = MODES[sys.argv[1]]
     client = register_worker(options=InitOptions(worker_name=f"official-py-{sys.argv[1]}"))
+    CLIENTS.append(client)
     client.register_function(function_id, handler)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -1,0 +1,243 @@
+"""Spans: the record kept for every span (the engine's own and those ingested from SDKs), and
+the :class:`Tracer` implementing :class:`iii_sdk.observer.Observer` for the engine.
+
+The engine calls :meth:`Tracer.start_call` for every routed invocation, so it is kept to a few
+attribute stores: ids come from :func:`random.randbytes`, the parent is parsed from the W3C
+header with one ``split``, the span's own ``traceparent`` is formatted only when asked for, and
+its stored form (:meth:`SpanRecord.to_dict`) is built only when queried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from random import randbytes
+from time import time_ns
+from typing import Any
+
+from iii_sdk.observer import Span
+
+__all__ = ["Row", "SpanRecord", "new_span_id", "new_trace_id"]
+
+Row = tuple[Any, ...]
+"""A stored span (:meth:`SpanRecord.freeze`)."""
+
+
+def new_trace_id() -> str:
+    """A random 128-bit trace id, lowercase hex (never all zeros)."""
+    value = randbytes(16).hex()
+    return value if value != _ZERO_TRACE else new_trace_id()
+
+
+def new_span_id() -> str:
+    """A random 64-bit span id, lowercase hex (never all zeros)."""
+    value = randbytes(8).hex()
+    return value if value != _ZERO_SPAN else new_span_id()
+
+
+_ZERO_TRACE = "0" * 32
+_NO_EXTRA = (None, None, None, None, None, None)
+_ZERO_SPAN = "0" * 16
+
+
+class SpanRecord:
+    """One span: open while ``end_ns == 0``; the stored shape is :meth:`to_dict` (StoredSpan)."""
+
+    __slots__ = (
+        "__dict__",  # the rarely set fields below live there, created only when set
+        "_sink",
+        "attributes",
+        "baggage",
+        "caller",
+        "end_ns",
+        "function_id",
+        "internal",
+        "kind",
+        "name",
+        "parent_span_id",
+        "sampled",
+        "service_name",
+        "span_id",
+        "start_ns",
+        "status",
+        "trace_id",
+    )
+
+    status_description: str | None = None
+    events: list[dict[str, Any]] | None = None
+    links: list[dict[str, Any]] | None = None
+    scope_name: str | None = None
+    scope_version: str | None = None
+    trace_state: str | None = None
+
+    def __init__(
+        self,
+        trace_id: str,
+        span_id: str,
+        parent_span_id: str | None,
+        name: str,
+        kind: str,
+        service_name: str,
+        sampled: bool,
+        sink: Callable[[SpanRecord], None] | None,
+    ) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_span_id = parent_span_id
+        self.name = name
+        self.kind = kind
+        self.service_name = service_name
+        self.sampled = sampled
+        self.start_ns = time_ns()
+        self.end_ns = 0
+        self.status = "unset"
+        self.attributes: dict[str, Any] | None = None
+        self.baggage: str | None = None
+        self.caller: str | None = None
+        self.function_id: str | None = None
+        self.internal = False
+        self._sink = sink
+
+    # --- iii_sdk.observer.Span -------------------------------------------------------------------
+
+    @property
+    def traceparent(self) -> str:
+        """``00-<trace id>-<span id>-<01 if sampled else 00>``."""
+        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        """Attach one attribute."""
+        attributes = self.attributes
+        if attributes is None:
+            self.attributes = {key: value}
+        else:
+            attributes[key] = value
+
+    def end(self, error_code: str | None = None, error_message: str | None = None) -> None:
+        """Finish the span (idempotent) and hand it to the tracer."""
+        if self.end_ns:
+            return
+        self.end_ns = time_ns()
+        if error_code is None:
+            self.status = "ok"
+        else:
+            self.status = "error"
+            self.status_description = (
+                error_code if not error_message else f"{error_code}: {error_message}"
+            )
+        sink = self._sink
+        if sink is not None:
+            self._sink = None
+            sink(self)
+
+    # --- storage ---------------------------------------------------------------------------------
+
+    def freeze(self) -> Row:
+        """The span as a tuple for the store.
+
+        Thousands of long-lived span objects would make every full garbage collection scan
+        them; a tuple of strings and numbers is untracked by the collector, so a full store
+        costs the collector nothing (attributes become a tuple of pairs too; only ingested
+        spans with list values, events or links stay tracked).
+        """
+        return (
+            self.trace_id,
+            self.span_id,
+            self.parent_span_id,
+            self.name,
+            self.kind,
+            self.service_name,
+            self.sampled,
+            self.start_ns,
+            self.end_ns,
+            self.status,
+            self.function_id,
+            self.caller,
+            self.internal,
+            self.baggage,
+            None if self.attributes is None else tuple(self.attributes.items()),
+            self.status_description,  # the rare fields: class defaults unless set
+            self.events,
+            self.links,
+            self.scope_name,
+            self.scope_version,
+            self.trace_state,
+        )
+
+    @classmethod
+    def thaw(cls, row: Row) -> SpanRecord:
+        """A span back from :meth:`freeze` (for queries)."""
+        span = cls(row[0], row[1], row[2], row[3], row[4], row[5], row[6], None)
+        span.start_ns, span.end_ns, span.status = row[7], row[8], row[9]
+        span.function_id, span.caller, span.internal = row[10], row[11], row[12]
+        span.baggage = row[13]
+        if row[14] is not None:
+            span.attributes = dict(row[14])
+        if row[15:] != _NO_EXTRA:
+            span.status_description, span.events, span.links = row[15], row[16], row[17]
+            span.scope_name, span.scope_version, span.trace_state = row[18], row[19], row[20]
+        return span
+
+    # --- queries ---------------------------------------------------------------------------------
+
+    @property
+    def duration_ms(self) -> float:
+        """Duration in milliseconds (up to now while open)."""
+        end = self.end_ns or time_ns()
+        return (end - self.start_ns) / 1e6
+
+    def attribute_pairs(self) -> list[list[Any]]:
+        """Attributes as upstream's ``[[key, value], ...]``, the function id included."""
+        pairs: list[list[Any]] = []
+        if self.function_id is not None:
+            pairs.append(["iii.function.id", self.function_id])
+        if self.caller is not None:
+            pairs.append(["iii.caller.worker_id", self.caller])
+        if self.attributes:
+            pairs.extend([key, value] for key, value in self.attributes.items())
+        return pairs
+
+    def attribute(self, key: str) -> Any:
+        """One attribute's value (also ``name``, ``service_name``, ``status``); else ``None``."""
+        if key == "iii.function.id" and self.function_id is not None:
+            return self.function_id
+        if key == "iii.caller.worker_id" and self.caller is not None:
+            return self.caller
+        if self.attributes and key in self.attributes:
+            return self.attributes[key]
+        if key in ("name", "service_name", "status", "kind"):
+            value: Any = getattr(self, key)
+            return value
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The StoredSpan shape of workers.md §8.2."""
+        stored: dict[str, Any] = {
+            "trace_id": self.trace_id,
+            "span_id": self.span_id,
+            "parent_span_id": self.parent_span_id,
+            "name": self.name,
+            "start_time_unix_nano": self.start_ns,
+            "end_time_unix_nano": self.end_ns,
+            "status": self.status,
+            "attributes": self.attribute_pairs(),
+            "service_name": self.service_name,
+            "events": self.events or [],
+            "links": self.links or [],
+            "kind": self.kind,
+        }
+        if self.status_description is not None:
+            stored["status_description"] = self.status_description
+        if self.scope_name is not None:
+            stored["instrumentation_scope_name"] = self.scope_name
+        if self.scope_version is not None:
+            stored["instrumentation_scope_version"] = self.scope_version
+        if self.trace_state:
+            stored["trace_state"] = self.trace_state
+        stored["flags"] = 1 if self.sampled else 0
+        if not self.end_ns:
+            stored["pending"] = True
+        return stored
+
+
+def _check_span(span: SpanRecord) -> Span:
+    return span  # SpanRecord satisfies iii_sdk.observer.Span (checked by mypy)

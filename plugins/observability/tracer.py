@@ -1,0 +1,180 @@
+"""The :class:`Tracer`: this worker's :class:`iii_sdk.observer.Observer`.
+
+The engine hands it every routed invocation (:meth:`Tracer.start_call`), every span a component
+opens (:meth:`Tracer.start_span`), every telemetry frame and every worker (dis)connection. A
+finished span updates the metrics, is stored when sampled, and is passed to the listeners (the
+OTLP exporter, the ``trace`` trigger type).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable
+from random import getrandbits
+from typing import Any
+
+from iii_sdk.observer import Observer, Span, parse_traceparent
+from plugins.observability.config import ObservabilityConfig
+from plugins.observability.sampling import Sampler
+from plugins.observability.spans import SpanRecord, new_span_id, new_trace_id
+from plugins.observability.stats import BUCKETS, EngineStats, FunctionStats
+from plugins.observability.store import SpanStore
+
+__all__ = ["Tracer"]
+
+_ZERO_SPAN = "0" * 16
+_ZERO_TRACE = "0" * 32
+
+SpanListener = Callable[[SpanRecord], None]
+
+
+class Tracer:
+    """Creates and finishes the engine's spans; see the module docstring."""
+
+    def __init__(
+        self,
+        config: ObservabilityConfig,
+        store: SpanStore | None,
+        stats: EngineStats,
+        on_telemetry: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self.service_name = config.service_name
+        self.sampler = Sampler(config)
+        self.store = store
+        self.stats = stats if config.metrics_enabled else None
+        self.listeners: list[SpanListener] = []
+        self._always = self.sampler.always
+        self._parent_based = self.sampler.parent_based
+        self._on_telemetry = on_telemetry
+        self._engine_stats = stats
+
+    # --- Observer --------------------------------------------------------------------------------
+
+    def start_call(
+        self, function_id: str, traceparent: str | None, baggage: str | None, caller: str | None
+    ) -> SpanRecord:
+        """The ``call <function_id>`` span of one routed invocation (the hot path)."""
+        parent = None if traceparent is None else parse_traceparent(traceparent)
+        name = "call " + function_id
+        if parent is not None:
+            trace_id, parent_id, sampled = parent
+            span_id = new_span_id()
+            if not self._parent_based:
+                sampled = self.sampler.sample_root(name, function_id, self.service_name)
+        else:
+            ids = getrandbits(192).to_bytes(24, "little").hex()  # both ids, one call
+            trace_id, span_id, parent_id = ids[:32], ids[32:], None
+            if span_id == _ZERO_SPAN or trace_id == _ZERO_TRACE:
+                trace_id, span_id = new_trace_id(), new_span_id()
+            sampled = self._always or self.sampler.sample_root(name, function_id, self.service_name)
+        span = SpanRecord(
+            trace_id,
+            span_id,
+            parent_id,
+            name,
+            "server",
+            self.service_name,
+            sampled,
+            self._finish,
+        )
+        span.function_id = function_id
+        span.baggage = baggage
+        if function_id.startswith("engine::"):
+            span.internal = True
+        span.caller = caller
+        self._engine_stats.in_flight += 1
+        return span
+
+    def start_span(
+        self,
+        name: str,
+        *,
+        kind: str = "internal",
+        traceparent: str | None = None,
+        baggage: str | None = None,
+        parent: Span | None = None,
+        attributes: dict[str, Any] | None = None,
+        internal: bool = False,
+    ) -> SpanRecord:
+        """Any other span (HTTP requests, trigger firings)."""
+        trace_id: str
+        parent_id: str | None
+        if parent is not None:
+            trace_id, parent_id = parent.trace_id, parent.span_id
+            sampled = bool(getattr(parent, "sampled", True))
+            if baggage is None:
+                baggage = parent.baggage
+            internal = internal or bool(getattr(parent, "internal", False))
+        else:
+            found = None if traceparent is None else parse_traceparent(traceparent)
+            if found is not None:
+                trace_id, parent_id, sampled = found
+            else:
+                trace_id, parent_id = new_trace_id(), None
+                sampled = self._always or self.sampler.sample_root(name, None, self.service_name)
+        if parent_id is not None and not self._parent_based:
+            sampled = self.sampler.sample_root(name, None, self.service_name)
+        span = SpanRecord(
+            trace_id, new_span_id(), parent_id, name, kind, self.service_name, sampled, self._finish
+        )
+        span.baggage = baggage
+        span.internal = internal
+        if attributes:
+            span.attributes = dict(attributes)
+        return span
+
+    def on_telemetry(self, frame: bytes) -> None:
+        """A telemetry frame from an SDK."""
+        if self._on_telemetry is not None:
+            self._on_telemetry(frame)
+
+    def on_worker(self, connected: bool) -> None:
+        """A worker came or went."""
+        self._engine_stats.on_worker(connected)
+
+    # --- finishing -------------------------------------------------------------------------------
+
+    def _finish(self, span: SpanRecord) -> None:
+        # Runs once per routed call: EngineStats.record and SpanStore.add are inlined here.
+        function_id = span.function_id
+        if function_id is not None:
+            engine_stats = self._engine_stats
+            engine_stats.in_flight -= 1
+            if self.stats is not None:
+                seconds = (span.end_ns - span.start_ns) / 1e9
+                stats = engine_stats.functions.get(function_id)
+                if stats is None:
+                    stats = engine_stats.functions[function_id] = FunctionStats()
+                stats.total += 1
+                if span.status == "error":
+                    stats.errors += 1
+                stats.sum_s += seconds
+                stats.buckets[bisect_left(BUCKETS, seconds)] += 1
+                engine_stats.recent.append(seconds)
+            if span.sampled:
+                store = self.store
+                if store is not None:
+                    store.add(span)
+                if self.listeners:
+                    for listener in self.listeners:
+                        listener(span)
+            return
+        if span.attributes is not None and "http.response.status_code" in span.attributes:
+            attributes = span.attributes
+            self._engine_stats.count_http(
+                str(attributes.get("http.request.method")), attributes["http.response.status_code"]
+            )
+        if span.sampled:
+            self.keep(span)
+
+    def keep(self, span: SpanRecord) -> None:
+        """Store a finished sampled span (the engine's or an ingested one) and announce it."""
+        store = self.store
+        if store is not None:
+            store.add(span)
+        for listener in self.listeners:
+            listener(span)
+
+
+def _check(tracer: Tracer) -> Observer:
+    return tracer  # Tracer satisfies iii_sdk.observer.Observer (checked by mypy)

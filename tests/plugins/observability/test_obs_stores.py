@@ -1,0 +1,79 @@
+"""The memory stores are bounded in count and age; sampling limits are exact (injected clocks)."""
+
+from __future__ import annotations
+
+import gc
+import time
+
+from plugins.observability.config import ObservabilityConfig, RateLimit, SamplingConfig
+from plugins.observability.sampling import Sampler
+from plugins.observability.spans import SpanRecord, new_span_id
+from plugins.observability.store import PRUNE_EVERY, LogStore, SpanStore
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.ns = 10**18
+
+    def __call__(self) -> int:
+        return self.ns
+
+
+def _span(start_ns: int) -> SpanRecord:
+    span = SpanRecord(TRACE, new_span_id(), None, "s", "server", "iii", True, None)
+    span.start_ns = start_ns
+    span.end_ns = start_ns + 1
+    return span
+
+
+def test_span_store_drops_the_oldest_beyond_its_count() -> None:
+    clock = Clock()
+    store = SpanStore(max_spans=3, retention_s=60, now_ns=clock)
+    spans = [_span(clock.ns + i) for i in range(5)]
+    for span in spans:
+        store.add(span)
+    assert [s.span_id for s in store] == [s.span_id for s in spans[2:]]
+    assert store.storage()["dropped_spans"] == 2
+
+
+def test_stored_spans_cost_the_garbage_collector_nothing() -> None:
+    store = SpanStore(max_spans=10, retention_s=60)
+    store.add(_span(time.time_ns()))
+    with_attributes = _span(time.time_ns())
+    with_attributes.attributes = {"http.route": "/x", "http.response.status_code": 200}
+    store.add(with_attributes)
+    for _ in range(3):  # nested tuples are untracked inside out, one level per collection
+        gc.collect()
+    assert not any(gc.is_tracked(row) for row in store._spans)
+
+
+def test_span_store_drops_spans_older_than_the_retention_without_queries() -> None:
+    clock = Clock()
+    store = SpanStore(max_spans=10_000, retention_s=60, now_ns=clock)
+    store.add(_span(clock.ns))
+    clock.ns += 61 * 10**9
+    for _ in range(PRUNE_EVERY):  # additions alone prune, so an idle store stays bounded
+        store.add(_span(clock.ns))
+    assert len(store) == PRUNE_EVERY
+    assert store.trace(TRACE)[0].start_ns == clock.ns
+
+
+def test_log_store_is_bounded_in_count_and_age() -> None:
+    clock = Clock()
+    store = LogStore(max_count=2, retention_s=10, now_ns=clock)
+    for i in range(3):
+        store.add({"timestamp_unix_nano": clock.ns, "body": i})
+    assert [r["body"] for r in store] == [1, 2]
+    clock.ns += 11 * 10**9
+    assert list(store) == []
+
+
+def test_rate_limit_caps_new_traces_per_second() -> None:
+    now = [100.0]
+    sampling = SamplingConfig(rate_limit=RateLimit(max_traces_per_second=2))
+    sampler = Sampler(ObservabilityConfig(sampling=sampling), clock=lambda: now[0])
+    assert [sampler.sample_root("call f", "f", "iii") for _ in range(3)] == [True, True, False]
+    now[0] += 1
+    assert sampler.sample_root("call f", "f", "iii") is True
