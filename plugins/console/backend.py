@@ -78,8 +78,11 @@ class LocalBackend:
         return await self.ctx.invoke(function_id, payload, timeout_ms=timeout_ms)
 
     async def bind(self, trigger_type: str, config: Any, handler: EventHandler) -> str:
-        """Register ``handler`` as a hidden function, then an ownerless binding to it."""
-        function_id = _handler_id(self.ctx.name)
+        """Register ``handler`` as a hidden function, then an ownerless binding to it.
+
+        In process the handler is an ``engine::`` function, so its deliveries count as the
+        engine's own work (not traced, not listed) rather than the application's."""
+        function_id = _handler_id(f"engine::{self.ctx.name}")
         self.ctx.register_function(function_id, handler, metadata=INTERNAL)
         try:
             result = await self.ctx.invoke(

@@ -183,12 +183,13 @@ async def test_every_page_loads_with_real_workers(
         await worker.trigger("stream::set", {**item, "data": {"id": f"i{n}", "text": f"note {n}"}})
     if QUEUE_AVAILABLE:
         await _dead_letter(engine, worker)
+    await _place_an_order(engine, iii_worker)
     for page, route in ROUTES:
         await run(_open, browser, _url(engine, route), page)
         if page == "functions":
             await run(_invoke, browser, '{"total": 3}')
         if page == "traces" and OBSERVABILITY_AVAILABLE:
-            await run(_click, browser, "tr[data-trace] a")
+            await run(_click_text, browser, "tr[data-trace] a", "orders::place")
             await run(_until, browser, lambda d: _css(d, "#waterfall .span-row"), "the waterfall")
         await run(_shoot, browser, page, tmp_path)
     assert (tmp_path / "console-logs.png").stat().st_size > 0
@@ -222,6 +223,28 @@ async def _dead_letter(engine: Engine, worker: Any) -> None:
         return await engine.invoke("engine::queue::dlq_messages", {"topic": "jobs"})
 
     await eventually(dead, "a dead letter")
+
+
+async def _place_an_order(engine: Engine, iii_worker: Any) -> None:
+    """A call that fans out to other workers and logs: a trace with a few levels."""
+    shop = await iii_worker(engine, name="shop-worker")
+
+    async def place(payload: Any) -> Any:
+        order = await shop.trigger("orders::create", {"total": 12})
+        await shop.trigger("state::set", {"scope": "orders", "key": "o9", "value": order})
+        await shop.trigger("engine::log::info", {"message": "order o9 placed"})
+        await shop.trigger("engine::log::warn", {"message": "stock low for item 4"})
+        return order
+
+    shop.register_function("orders::place", place)
+    await wait_for_functions(engine, "orders::place")
+    await shop.trigger("orders::place", {})
+
+
+def _click_text(driver: Any, selector: str, text: str) -> None:
+    """Click the first ``selector`` element whose text contains ``text``."""
+    _until(driver, lambda d: [e for e in _css(d, selector) if text in e.text], text)
+    next(e for e in _css(driver, selector) if text in e.text).click()
 
 
 def _invoke(driver: Any, payload: str) -> tuple[str, str, str]:

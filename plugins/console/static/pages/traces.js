@@ -11,11 +11,25 @@ function flatten(nodes, depth, out) {
   return out;
 }
 
+// The reads the console makes to draw its pages: in process, so with no caller worker.
+const READS = new Set(
+  ["state::list", "state::list_groups", "stream::list", "stream::list_all", "cron::list", "console::info"].map(
+    (id) => `call ${id}`,
+  ),
+);
+const consoleRead = (span) =>
+  READS.has(span.name) && !(span.attributes || []).some(([key]) => key === "iii.caller.worker_id");
+
 export async function render(root, api, traceId) {
-  const list = await api.call("engine::traces::list", { limit: 100 });
+  const list = await api.call("engine::traces::list", { limit: 200 });
   if (isMissing(list)) return fill(root, h("h1", {}, "Traces"), notEnabled("iii-observability"));
   if (!list.ok) return fill(root, h("h1", {}, "Traces"), errorBox(list.error));
-  const spans = list.result.spans;
+  const hide = h("input", { type: "checkbox", id: "hide-console", checked: localStorage.iiiShowConsole !== "yes" });
+  hide.addEventListener("change", () => {
+    localStorage.iiiShowConsole = hide.checked ? "no" : "yes";
+    dispatchEvent(new HashChangeEvent("hashchange"));
+  });
+  const spans = list.result.spans.filter((s) => !(hide.checked && consoleRead(s)));
   const waterfall = h("div", { id: "waterfall" });
   if (traceId) {
     const tree = await api.call("engine::traces::tree", { trace_id: traceId });
@@ -56,6 +70,7 @@ export async function render(root, api, traceId) {
     h("h1", {}, "Traces"),
     waterfall,
     h("h2", {}, "Recent traces"),
+    h("label", { class: "muted" }, hide, " hide the console's own reads"),
     spans.length
       ? table(
           spans,
