@@ -73,10 +73,12 @@ async def route_answers(url: str, engine_pid: int) -> bool:
     return False
 
 
-def instructions(http_url: str, iii: str, options: str) -> str:
+def instructions(http_url: str, iii: str, options: str, console_url: str | None = None) -> str:
     """The three commands of the README's quickstart, with this run's addresses and ``iii``."""
-    return textwrap.dedent(
-        f"""
+    console = f"\nThe web console: {console_url}\n" if console_url else ""
+    return (
+        textwrap.dedent(
+            f"""
         The quickstart is ready: math-worker (math::add) and caller-worker
         (math::add_two_numbers, POST {ROUTE}) are connected. From another shell:
 
@@ -84,6 +86,8 @@ def instructions(http_url: str, iii: str, options: str) -> str:
           {iii} trigger math::add a=2 b=3{options}
           {iii} trigger state::get scope=math key=running_total{options}
         """
+        )
+        + console
     )
 
 
@@ -125,7 +129,10 @@ async def main() -> int:
         return 1
     finally:
         await worker.close()
-    print(instructions(http_url, args.iii, options), flush=True)
+    console_port = os.environ.get("III_CONSOLE_PORT", "3113")
+    console_host = local(os.environ.get("III_CONSOLE_HOST", "127.0.0.1"))
+    console_url = f"http://{console_host}:{console_port}/" if console_port != "0" else None
+    print(instructions(http_url, args.iii, options, console_url), flush=True)
     return 0
 
 

@@ -6,7 +6,7 @@ runs until SIGINT/SIGTERM/SIGHUP and then exits 0. A config read from a file is 
 (:class:`~iii_engine.config.watch.ConfigWatcher` hands each change to ``Engine.apply_reload``); an
 invalid edit stops the engine and exits 1. Subcommands: ``trigger`` (alias ``t``),
 ``check-config PATH``, ``plugins``, ``status``, ``queue``, ``cron ls``, ``traces``, ``logs``
-(:mod:`.observe`).
+(:mod:`.observe`), ``console``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.cli import console as console_cli
 from iii_engine.cli import cron as cron_cli
 from iii_engine.cli import observe as observe_cli
 from iii_engine.cli import queue as queue_cli
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     queue_cli.add_parser(commands)
     cron_cli.add_parser(commands)
     observe_cli.add_parsers(commands)
+    console_cli.add_parser(commands)
     return parser
 
 
@@ -113,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         return list_plugins()
     if args.command == "queue":
         return queue_cli.run(args)
+    if args.command == "console":
+        return console_cli.run(args)
     if args.command == "status":
         from iii_engine.cli.status import status
 

@@ -136,7 +136,12 @@ async def quickstart(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=cli_env(III_PORT=str(port), III_HTTP_PORT=str(http_port), III_STATE_DIR=str(tmp_path)),
+        env=cli_env(
+            III_PORT=str(port),
+            III_HTTP_PORT=str(http_port),
+            III_CONSOLE_PORT="0",
+            III_STATE_DIR=str(tmp_path),
+        ),
     )
     try:
         yield process, port, http_port

@@ -104,6 +104,7 @@ async def quickstart_engine(
             env=cli_env(
                 III_PORT=str(port),
                 III_HTTP_PORT=str(http_port),
+                III_CONSOLE_PORT="0",
                 III_STATE_DIR=str(state_dir),
                 OTEL_ENABLED="false",
             ),

@@ -201,6 +201,7 @@ async def test_scripts_run_prints_the_commands_once_ready(tmp_path: Path) -> Non
     env = cli_env(
         III_PORT=str(port),
         III_HTTP_PORT=str(http_port),
+        III_CONSOLE_PORT="0",
         III_STATE_DIR=str(tmp_path / "state"),
         OTEL_ENABLED="false",
     )
@@ -240,5 +241,5 @@ async def test_scripts_run_prints_the_commands_once_ready(tmp_path: Path) -> Non
 async def test_the_config_is_valid_and_upstream_style() -> None:
     run = await iii("check-config", str(QUICKSTART / "config.yaml"))
     assert run.code == 0, run.err
-    names = "iii-worker-manager, iii-state, iii-http, math-worker, caller-worker"
-    assert f"OK (5 workers: {names})" in run.out
+    names = "iii-worker-manager, iii-state, iii-http, iii-console, math-worker, caller-worker"
+    assert f"OK (6 workers: {names})" in run.out
