@@ -82,6 +82,11 @@ class ManualClock:
         """How many timers are armed."""
         return sum(1 for _, _, timer in self._timers if not timer.cancelled)
 
+    def next_deadline(self) -> float | None:
+        """When the earliest armed timer is due (``None`` when none is armed)."""
+        live = [when for when, _, timer in self._timers if not timer.cancelled]
+        return min(live, default=None)
+
     def advance(self, seconds: float) -> None:
         """Move time forward and run every timer that became due, in time order."""
         target = self._now + seconds

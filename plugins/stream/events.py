@@ -14,7 +14,6 @@ on engine B). Buses keep publication order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -32,6 +31,8 @@ Deliver = Callable[[str, str, "str | None", bytes], None]
 REDIS_CHANNEL = "iii:stream:events"
 OUTBOX_LIMIT = 10_000
 """Events kept for ``PUBLISH`` while Redis is unreachable (then the oldest are dropped)."""
+STOP_GRACE_S = 6.0
+"""How long ``stop`` waits for its tasks: a command ends within redis-py's 5 s socket timeout."""
 
 
 def wrapper(
@@ -110,11 +111,13 @@ class RedisBus:
         self._client: Any = None
         self._pubsub: Any = None
         self._routing = msgspec.json.Decoder(Routing)
+        self._stopping = False
 
     async def start(self, deliver: Deliver) -> None:
         """Connect, subscribe (confirmed), then start the publishing and reading tasks."""
         import redis.asyncio as aioredis
 
+        self._stopping = False
         self._client = aioredis.from_url(self.url)
         self._pubsub = self._client.pubsub()
         await self._pubsub.subscribe(self.channel)
@@ -140,12 +143,20 @@ class RedisBus:
         self._wake.set()
 
     async def stop(self) -> None:
-        """Cancel both tasks and close the connections."""
+        """Stop both tasks and close the connections.
+
+        On Python 3.11 redis-py sends a command under ``asyncio.wait_for``, which swallows a
+        cancellation landing as the send completes (the ``PUBLISH`` then returns normally), so
+        the loops also check a stop flag; the wait for them is bounded all the same.
+        """
+        self._stopping = True
+        self._wake.set()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
+            for task in late:
+                log.warning("iii-stream: %s did not stop in time; abandoning it", task)
         self._tasks = []
         if self._pubsub is not None:
             await self._pubsub.aclose()
@@ -153,10 +164,10 @@ class RedisBus:
             await self._client.aclose()
 
     async def _send(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
-            while self._outbox:
+            while self._outbox and not self._stopping:
                 frame = self._outbox[0]
                 try:
                     await self._client.publish(self.channel, frame)
@@ -167,10 +178,12 @@ class RedisBus:
                 self._outbox.popleft()
 
     async def _read(self, deliver: Deliver) -> None:
-        while True:
+        while not self._stopping:
             try:
                 message = await self._pubsub.get_message(timeout=None)
             except Exception as exc:
+                if self._stopping:
+                    return
                 log.warning("iii-stream: redis subscription failed, retrying: %s", exc)
                 await asyncio.sleep(0.5)
                 continue

@@ -14,6 +14,13 @@ never stolen from a live engine.
 FIFO queues run one job at a time across all engines (a lease key held by one engine, renewed
 while it lives), in stream order; a failing job is retried in place after its backoff, so the
 jobs behind it wait, retries included. Message groups do not run in parallel on Redis.
+
+Stopping does not rely on task cancellation alone: on Python 3.11, redis-py sends commands
+under ``asyncio.wait_for`` (its socket timeout), which swallows a cancellation that arrives in
+the same loop pass as the send completes; the command then returns normally. Every loop here
+also checks a stop flag before its next command, so a swallowed cancellation costs at most one
+more command (a blocking read lasts ``block_ms``), and :meth:`RedisAdapter.close` waits a
+bounded time for the tasks before it closes the connection pool.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import redis.asyncio as redis
 from redis.exceptions import ResponseError
 
 from plugins.queue.adapters.base import Defer, JobRunner, QueueStats
-from plugins.queue.clock import Clock, SystemClock
+from plugins.queue.clock import Clock, SystemClock, Timer
 from plugins.queue.job import Job, QueueSpec, failure_step
 
 __all__ = ["RedisAdapter"]
@@ -57,6 +64,10 @@ return #due
 
 _Command = tuple[str, tuple[Any, ...]]
 
+# How long close() and stop_consuming() wait for a stopped task beyond one blocking read: a
+# command in flight ends within redis-py's socket timeout (5 s) even on a dead connection.
+_STOP_GRACE_S = 6.0
+
 
 @dataclass
 class _Queue:
@@ -65,6 +76,8 @@ class _Queue:
     running: dict[bytes, Job] = field(default_factory=dict)
     slot: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    stopped: bool = False
+    """Set to stop the consumer and the jobs' retry loops (cancellation may be swallowed)."""
 
 
 class RedisAdapter:
@@ -92,6 +105,8 @@ class RedisAdapter:
         self._batch: list[_Command] = []
         self._next: asyncio.Future[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self._timers: set[Timer] = set()
+        self._closing = False
 
     @property
     def client(self) -> Any:
@@ -105,26 +120,47 @@ class RedisAdapter:
 
     async def open(self) -> None:
         """Connect and check the server answers."""
-        self._client = redis.Redis.from_url(self.url)
-        await self._client.ping()
+        self._closing = False
+        client = redis.Redis.from_url(self.url)
+        try:
+            await client.ping()
+        except BaseException:
+            await client.aclose()
+            raise
+        self._client = client
         self._promote = self._client.register_script(_PROMOTE)
 
     async def close(self) -> None:
-        """Stop consuming (running jobs stay pending: another engine or a restart resumes them)."""
+        """Stop consuming (running jobs stay pending: another engine or a restart resumes them)
+        and close every connection; bounded even when a task swallows its cancellation."""
+        self._closing = True
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        for queue in self._queues.values():
+            queue.stopped = True
         tasks = [q.task for q in self._queues.values() if q.task is not None]
         tasks += list(self._tasks)
-        if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._settle(tasks)
+        if self._flusher is not None:  # acks the jobs finished before they were stopped
+            await self._settle([self._flusher])
         keys = list(self._queues)
         self._queues.clear()
         if self._client is not None:
             with contextlib.suppress(Exception):  # best effort: the server may be gone
-                await self._leave(keys)
-            await self._client.aclose()
+                await asyncio.wait_for(self._leave(keys), _STOP_GRACE_S)
+            await self._client.aclose()  # closes the pool: every connection, idle or in use
             self._client = None
+
+    async def _settle(self, tasks: Sequence[asyncio.Task[Any]]) -> None:
+        """Wait for ``tasks`` to end, at most one blocking read plus the grace period."""
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=self.block_ms / 1000 + _STOP_GRACE_S)
+        for task in late:
+            log.warning("iii-queue redis: %s did not stop in time; abandoning it", task)
 
     async def _leave(self, keys: list[str]) -> None:
         # Drop this engine's consumer from each group it holds nothing in (jobs it was running
@@ -187,8 +223,9 @@ class RedisAdapter:
         """Stop reading ``key`` (its pending jobs are reclaimed after the visibility timeout)."""
         queue = self._queues.pop(key, None)
         if queue is not None and queue.task is not None:
+            queue.stopped = True
             queue.task.cancel()
-            await asyncio.gather(queue.task, return_exceptions=True)
+            await self._settle([queue.task])
 
     # --- consuming -------------------------------------------------------------------------------
 
@@ -198,7 +235,7 @@ class RedisAdapter:
         with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
             await self.client.xgroup_create(stream, GROUP, id="0", mkstream=True)
         last_maintenance = 0.0
-        while True:
+        while not queue.stopped:
             try:
                 await queue.slot.wait()
                 now = self.clock.now()
@@ -222,6 +259,8 @@ class RedisAdapter:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if queue.stopped:
+                    return
                 log.exception("iii-queue redis consumer of %s failed; retrying", key)
                 await asyncio.sleep(1)
 
@@ -266,6 +305,8 @@ class RedisAdapter:
             self._start(queue, messages)
 
     def _start(self, queue: _Queue, messages: list[Any]) -> None:
+        if queue.stopped:  # read as the stop came: left pending, like a crash would
+            return
         for message_id, fields in messages:
             if not fields or message_id in queue.running:
                 continue
@@ -277,7 +318,7 @@ class RedisAdapter:
 
     async def _run(self, queue: _Queue, message_id: bytes, job: Job) -> None:
         try:
-            while True:
+            while not queue.stopped:
                 try:
                     error = await queue.runner(job)
                 except Exception as exc:
@@ -341,16 +382,27 @@ class RedisAdapter:
             pipe.xack(stream, GROUP, message_id)
             pipe.xdel(stream, message_id)
             await pipe.execute()
-        if retry_at is not None:
+        if retry_at is not None and not self._closing:
             # Any engine's consumer loop promotes due jobs; this timer makes the retry prompt.
-            self.clock.call_at(retry_at, lambda: self._spawn(self._promote_due(key)))
+            timer: Timer | None = None
+
+            def due() -> None:
+                self._timers.discard(timer)
+                if not self._closing:
+                    self._spawn(self._promote_due(key))
+
+            timer = self.clock.call_at(retry_at, due)
+            self._timers.add(timer)
 
     async def _promote_due(self, key: str) -> None:
-        if self._client is not None:
+        if self._client is not None and not self._closing:
             keys = [f"{self.prefix}d:{key}", self._stream(key)]
             await self._promote(keys=keys, args=[self.clock.now(), 1000])
 
     def _spawn(self, coro: Any) -> None:
+        if self._closing:  # close() already collected the tasks it waits for
+            coro.close()
+            return
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from tests.cli.clirun import cli_env, free_port
+from tests.cli.clirun import cli_env
 
 __all__ = ["EngineProcess"]
 
@@ -18,7 +18,12 @@ WAIT_S = 30.0
 
 
 class EngineProcess:
-    """``iii --config <dir>/config.yaml`` with a fixed worker port, restartable in place."""
+    """``iii --config <dir>/config.yaml``, restartable in place on the same worker port.
+
+    Without ``port`` the first start binds port 0 and reads the port from the banner: a port
+    probed free beforehand can be taken meanwhile (another engine's outgoing connections use
+    the same ephemeral range), which made starts fail now and then with "address in use".
+    """
 
     def __init__(
         self,
@@ -28,13 +33,17 @@ class EngineProcess:
         args: tuple[str, ...] = (),
     ):
         self.directory = directory
-        self.port = port or free_port()
-        manager = {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": self.port}}
+        self.port = port or 0
+        self.workers = workers
         self.config = directory / "config.yaml"
-        self.config.write_text(yaml.safe_dump({"workers": [manager, *workers]}))
+        self._write_config()
         self.args = args
         self.process: asyncio.subprocess.Process | None = None
         self.output: list[bytes] = []
+
+    def _write_config(self) -> None:
+        manager = {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": self.port}}
+        self.config.write_text(yaml.safe_dump({"workers": [manager, *self.workers]}))
 
     @property
     def url(self) -> str:
@@ -61,6 +70,12 @@ class EngineProcess:
             while not (line := await stdout.readline()).startswith(b"iii engine"):
                 self.output.append(line)
                 assert line, b"".join(self.output)  # exited before its banner
+            if self.port == 0:  # the banner names the bound address: "  workers   ws://h:p"
+                while not (line := await stdout.readline()).lstrip().startswith(b"workers"):
+                    self.output.append(line)
+                    assert line, b"".join(self.output)
+                self.port = int(line.split()[1].rsplit(b":", 1)[1])
+                self._write_config()  # a restart binds the same port again
         self._drain = asyncio.ensure_future(self._read(self.process.stdout))
 
     async def _read(self, stream: asyncio.StreamReader) -> None:

@@ -115,6 +115,15 @@ async def test_redis_fifo_runs_in_stream_order_and_retries_in_place(
             await enqueue(worker, "orders", "jobs::order", {"customer": customer, "n": n})
         assert await inbox.next() == {"customer": "ann", "n": 0}
         await until(lambda: _waiting(worker, 2), "the others to wait behind the retry")
+
+        async def retry_armed() -> bool:
+            # The failed job stays in flight while it waits in place, so the counts do not
+            # show the failure: its 1 s backoff timer does (the attempt's own timeout timer,
+            # 30 s out, is cancelled first). Moving time before it is armed would be lost.
+            due = clock.next_deadline()
+            return due is not None and due <= clock.now() + 1.0
+
+        await until(retry_armed, "ann's retry to be scheduled")
         assert inbox.queue.empty()
         clock.advance(1.0)  # backoff_ms 1000: the retry runs in place, then the rest in order
         assert [await inbox.next() for _ in range(3)] == [

@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
+
+import pytest
 
 from iii_engine.engine import Engine
 from iii_sdk.worker import Worker
@@ -69,17 +72,34 @@ async def test_retries_back_off_then_dead_letter_then_redrive(
             raise RuntimeError(f"failing on purpose: {payload}")
 
     worker.register_function("jobs::flaky", flaky)
-    receipt = await enqueue(worker, "retrying", "jobs::flaky", {"n": 1})
 
     async def attempted(n: int) -> bool:
-        if len(attempts) < n:
-            clock.advance(0.125)  # time moves only here, in steps
         return len(attempts) >= n
 
-    await until(lambda: attempted(3), "three attempts")
-    # backoff 1 s then 2 s, each seen within one step of its due time
-    assert 1.0 <= attempts[1] - attempts[0] <= 1.125
-    assert 2.0 <= attempts[2] - attempts[1] <= 2.125
+    receipt = await enqueue(worker, "retrying", "jobs::flaky", {"n": 1})
+
+    async def retry_armed() -> bool:
+        # The failure is stored (nothing in flight) and its retry timer armed (the attempt's
+        # own timeout timer is cancelled before the failure is recorded).
+        idle = await counts(worker, "retrying") == {
+            "waiting": 1,
+            "in_flight": 0,
+            "dead_lettered": 0,
+        }
+        return idle and clock.next_deadline() is not None
+
+    # Time moves only while the queue is idle, straight to the retry timer: moving it while
+    # a failure or a retry is under way would shift the attempts' times by however far it moved.
+    for n in (2, 3):
+        await until(partial(attempted, n - 1), f"attempt {n - 1}")
+        await until(retry_armed, f"the retry timer after attempt {n - 1}")
+        due = clock.next_deadline()
+        assert due is not None
+        clock.advance(due - clock.now())
+        await until(partial(attempted, n), f"attempt {n}")
+    # backoff 1 s then 2 s
+    assert attempts[1] - attempts[0] == pytest.approx(1.0)
+    assert attempts[2] - attempts[1] == pytest.approx(2.0)
 
     async def dead_letters() -> list[dict[str, object]]:
         return await worker.trigger("engine::queue::dlq_messages", {"topic": "retrying"})
@@ -130,7 +150,11 @@ async def test_redrive_and_discard_one_message(
     two = {"queue": "once", "message_id": second}
     assert await worker.trigger("iii::queue::discard_message", two) == {**two, "redriven": 0 + 1}
     assert await worker.trigger("iii::queue::discard_message", two) == {**two, "redriven": 0}
-    assert await counts(worker, "once") == {"waiting": 0, "in_flight": 0, "dead_lettered": 0}
+
+    async def empty() -> bool:  # the redriven job's ack lands after its handler answered
+        return await counts(worker, "once") == {"waiting": 0, "in_flight": 0, "dead_lettered": 0}
+
+    await until(empty, "the redriven job to complete")
 
 
 async def test_missing_function_is_retried_then_dead_lettered_with_the_reason(
