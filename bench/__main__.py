@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.soak import main as soak
 
         return soak(argv[1:])
+    if argv[:1] == ["scale"]:  # python -m bench scale [--callers 1,4,16,64] (bench/scale.py)
+        from bench.scale import main as scale
+
+        return scale(argv[1:])
     args = parse_args(argv)
     if args.uvloop:
         import uvloop  # noqa: F401  (fail early when it is not installed)
