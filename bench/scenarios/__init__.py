@@ -31,6 +31,7 @@ _ORDER = [
     "12",
     "13",
     "14",
+    "18",
 ]
 
 NOT_IN_HARNESS: dict[str, str] = {
