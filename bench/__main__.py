@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         metavar="NAME",
         help="run only this scenario (repeatable): floors 1 1b 1c 2 3 5 5b 6 7 8 9 10 11 12 13 "
-        "14 15 17",
+        "14 15 16 17 18",
     )
     parser.add_argument("--reps", type=int, default=0, help="repetitions (default 5, quick 1)")
     parser.add_argument("--duration", type=float, default=0.0, help="seconds per measured cell")
@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.soak import main as soak
 
         return soak(argv[1:])
+    if argv[:1] == ["scale"]:  # python -m bench scale [--callers 1,4,16,64] (bench/scale.py)
+        from bench.scale import main as scale
+
+        return scale(argv[1:])
     args = parse_args(argv)
     if args.uvloop:
         import uvloop  # noqa: F401  (fail early when it is not installed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import os
 import runpy
 import signal
 import sys
@@ -46,6 +47,7 @@ def main() -> None:
         # The engine switches to uvloop whenever it can import it; hiding it keeps every process
         # of a run on the same loop, so ratios compare like with like.
         sys.modules["uvloop"] = None  # type: ignore[assignment]
+        os.environ["III_LOOP"] = "asyncio"  # an inherited III_LOOP=uvloop would now fail
     profile_to = ""
     if len(argv) > 1 and argv[0] == "--cprofile":
         profile_to, argv = argv[1], argv[2:]

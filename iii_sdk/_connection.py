@@ -27,6 +27,8 @@ from typing import Final, Literal, NamedTuple, Protocol, TypeAlias
 
 import aiohttp
 
+from ._corked import cork
+
 __all__ = ["Connection", "ConnectionClosed", "Offline", "Opening", "Outbound"]
 
 log = logging.getLogger("iii.sdk")
@@ -256,7 +258,7 @@ class Connection:
     async def _open(self) -> _Socket | None:
         assert self._session is not None
         try:
-            return await self._session.ws_connect(
+            ws = await self._session.ws_connect(
                 self.url,
                 headers=self._headers,
                 compress=0,
@@ -264,6 +266,8 @@ class Connection:
                 max_msg_size=MAX_MESSAGE_BYTES,
                 decode_text=False,
             )
+            cork(ws)  # frames written in one loop pass leave in one send (see _corked)
+            return ws
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if self.generation == 0 and not self._reconnect:
                 self._first_error = exc

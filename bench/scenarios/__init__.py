@@ -35,7 +35,9 @@ _ORDER = [
     "13",
     "14",
     "15",
+    "16",
     "17",
+    "18",
 ]
 
 NOT_IN_HARNESS: dict[str, str] = {

@@ -10,7 +10,7 @@ from bench.systems import engine, engine_available
 RBAC_64 = ws_cell("engine rbac ws w64", lambda o: engine(o, rbac=True), window=64)
 
 
-def _s12_rows(r: Results) -> list[Row]:
+def _s16_rows(r: Results) -> list[Row]:
     return [
         Row(
             "rbac / no rbac rate, 64 in flight",
@@ -26,10 +26,10 @@ def _s12_rows(r: Results) -> list[Row]:
 
 ACCESS_SCENARIOS = [
     Scenario(
-        "12",
+        "16",
         "sync invoke with rbac configured vs the same without",
         lambda ctx: [ENGINE_64, RBAC_64],
-        _s12_rows,
+        _s16_rows,
         engine_available,
     )
 ]

@@ -185,6 +185,21 @@ def _s11_rows(r: Results) -> list[Row]:
     ]
 
 
+def _s12_rows(r: Results) -> list[Row]:
+    return [
+        Row(
+            "sdk client+sdk worker / raw client+raw worker rate, 64 in flight",
+            ratio(r, (SDK_64.key, "rate"), (ENGINE_64.key, "rate")),
+            Target(">=", 0.8),
+        ),
+        Row(
+            "sdk client+sdk worker / raw client+raw worker rate, 1 in flight",
+            ratio(r, (SDK_1.key, "rate"), (ENGINE_1.key, "rate")),
+            Target(">=", 0.8),
+        ),
+    ]
+
+
 INVOKE_SCENARIOS = [
     Scenario(
         "floors",
@@ -225,6 +240,13 @@ INVOKE_SCENARIOS = [
         "fan-in: 1, 4, 16 caller connections x 16 in flight",
         lambda ctx: [c for n in FAN_IN for c in (_fan_in("relay", n), _fan_in("engine", n))],
         _s3_rows,
+        engine_available,
+    ),
+    Scenario(
+        "12",
+        "a call from iii_sdk to an iii_sdk worker vs the raw client and worker",
+        lambda ctx: _sdk([ENGINE_64, SDK_64, ENGINE_1, SDK_1]),
+        _s12_rows,
         engine_available,
     ),
     Scenario(

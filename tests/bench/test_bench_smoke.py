@@ -54,3 +54,14 @@ def test_percentile_and_summary() -> None:
     assert percentile([], 99) == 0.0
     summary = summarize([3.0, 1.0, 2.0])
     assert (summary.median, summary.low, summary.high) == (2.0, 1.0, 3.0)
+
+
+def test_the_user_path_rows_have_targets_so_quick_fails_below_half() -> None:
+    # 5 (HTTP trigger), 8 (state) and 12 (SDK path): --quick exits 1 when one is below half.
+    from bench.scenarios import by_name
+
+    for name in ("5", "8", "12"):
+        scenario = by_name(name)
+        assert scenario is not None, name
+        rows = scenario.rows({})
+        assert any(row.target is not None for row in rows), name
