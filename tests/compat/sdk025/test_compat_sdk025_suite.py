@@ -21,12 +21,46 @@ from tests.compat.sdk025.runner import available, run_file
 pytestmark = [pytest.mark.compat, pytest.mark.slow, pytest.mark.timeout(300)]
 
 BUILTINS = [
+    {"name": "iii-worker-manager", "config": {"host": "127.0.0.1", "port": 0}},
     {"name": "iii-state", "config": {"adapter": {"name": "memory"}}},
     {"name": "iii-http", "config": {"host": "127.0.0.1", "port": 0}},
     {"name": "iii-pubsub"},
     {
         "name": "iii-stream",
         "config": {"host": "127.0.0.1", "port": 0, "adapter": {"name": "memory"}},
+    },
+    # The RBAC listener and HTTP functions of the SDK's own test config
+    # (tests/access/fixtures/config-test.yaml), on free ports.
+    {
+        "name": "iii-worker-manager",
+        "config": {
+            "host": "127.0.0.1",
+            "port": 0,
+            "middleware_function_id": "test::rbac-worker::middleware",
+            "rbac": {
+                "auth_function_id": "test::rbac-worker::auth",
+                "on_function_registration_function_id": "test::rbac-worker::on-function-reg",
+                "on_trigger_registration_function_id": "test::rbac-worker::on-trigger-reg",
+                "on_trigger_type_registration_function_id": (
+                    "test::rbac-worker::on-trigger-type-reg"
+                ),
+                "expose_functions": [
+                    'match("test::ew::public::*")',
+                    'match("engine::functions::list")',
+                    {"metadata": {"ew_public": True}},
+                ],
+            },
+        },
+    },
+    {
+        "name": "iii-http-functions",
+        "config": {
+            "security": {
+                "url_allowlist": ["localhost", "127.0.0.1"],
+                "block_private_ips": False,
+                "require_https": False,
+            }
+        },
     },
 ]
 
@@ -46,29 +80,8 @@ FILES: dict[str, set[str]] = {
     "test_pubsub.py": set(),
     "test_trigger_type_lifecycle.py": set(),
     "test_streams.py": set(),
-    # not built yet: iii-http-functions, RBAC (see tests/compat/README.md)
-    "test_http_external_functions_integration.py": {
-        "test_delivers_events_to_external_http_function",
-        "test_delivers_events_to_multiple_external_functions",
-        "test_delivers_events_with_custom_headers",
-        "test_delivers_with_put_method",
-        "test_registers_and_unregisters_external_function",
-        "test_stops_delivering_after_unregister",
-    },
-    "test_rbac_workers.py": {
-        f"TestRbacWorkers::{name}"
-        for name in (
-            "test_forbidden_wrapped_as_typed_error",
-            "test_function_discovery_only_returns_allowed_for_valid_token",
-            "test_function_discovery_only_returns_exposed_for_restricted_token",
-            "test_function_registration_prefix",
-            "test_should_deny_function_registration_via_hook",
-            "test_should_deny_trigger_registration_via_hook",
-            "test_should_deny_trigger_type_registration_via_hook",
-            "test_should_return_auth_result_for_valid_token",
-            "test_should_return_error_for_private_function",
-        )
-    },
+    "test_http_external_functions_integration.py": set(),
+    "test_rbac_workers.py": set(),
 }
 
 
@@ -105,6 +118,5 @@ def _env(engine: Engine) -> dict[str, str]:
     return {
         "III_URL": url,
         "III_HTTP_URL": f"http://127.0.0.1:{http_port}",
-        # No second, RBAC-configured listener yet: the RBAC tests reach the plain one.
-        "III_RBAC_WORKER_URL": url,
+        "III_RBAC_WORKER_URL": engine.worker_urls[1],
     }
