@@ -95,8 +95,14 @@ def register_http_trigger(trigger_id: str, function_id: str, path: str) -> bytes
 
 
 def worker_register(name: str, pid: int) -> bytes:
-    """Return the void ``engine::workers::register`` call every SDK sends after connecting."""
-    data = msgspec.json.encode({"runtime": "python", "name": name, "pid": pid})
+    """Return the void ``engine::workers::register`` call every SDK sends after connecting.
+
+    The bench's raw clients read messages of any size, so they declare ``large-messages.v1``
+    (without it the engine caps what it sends a Python worker at 1 MiB, as for iii-sdk 0.23).
+    """
+    data = msgspec.json.encode(
+        {"runtime": "python", "name": name, "pid": pid, "features": ["large-messages.v1"]}
+    )
     return (
         b'{"type":"invokefunction","function_id":"engine::workers::register","data":%s,' % (data)
         + b'"action":{"type":"void"}}'
