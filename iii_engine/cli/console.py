@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import webbrowser
 from typing import Any
 
-from iii_sdk.errors import InvocationError
+from iii_engine.cli._call import CallFailed, call_engine
 
 __all__ = ["add_parser", "run"]
 
@@ -38,25 +37,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from iii_engine.cli._rawclient import EngineUnreachable, RawClient, WebSocketFailure
-
     url = f"ws://{args.address}:{args.port}"
-    client = RawClient(url, timeout_s=args.timeout_ms / 1000, name="iii-cli:console")
     try:
-        await client.connect()
-        info = await client.call(INFO_FUNCTION, {})
-    except (EngineUnreachable, WebSocketFailure) as exc:
-        detail = "" if isinstance(exc, EngineUnreachable) else f": {exc}"
-        print(f"Error: no engine answering at {url}{detail}", file=sys.stderr)
+        info = await call_engine(
+            url,
+            INFO_FUNCTION,
+            {},
+            timeout_s=args.timeout_ms / 1000,
+            name="iii-cli:console",
+            provider="iii-console",
+        )
+    except CallFailed:
         return 1
-    except InvocationError as exc:
-        if exc.code == "function_not_found":
-            print(f"Error: the engine at {url} runs no iii-console", file=sys.stderr)
-        else:
-            print(f"Error: {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        await client.close()
     console_url = str(info["url"])
     print(console_url)
     if args.open:

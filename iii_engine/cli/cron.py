@@ -12,9 +12,8 @@ import json
 import sys
 from typing import Any, Final
 
-from iii_engine.cli._rawclient import EngineUnreachable, RawClient, WebSocketFailure
+from iii_engine.cli._call import CallFailed, call_engine
 from iii_engine.cli.info import table
-from iii_sdk.errors import InvocationError
 
 __all__ = ["add_parser", "list_jobs", "run"]
 
@@ -47,22 +46,18 @@ def run(args: argparse.Namespace) -> int:
 
 async def list_jobs(url: str, timeout_s: float, count: int = 3, *, as_json: bool = False) -> int:
     """Print every cron job of the engine at ``url``; 1 when it cannot be listed."""
-    client = RawClient(url, timeout_s=timeout_s, name="iii-cli:cron")
     try:
-        await client.connect()
-        listed = (await client.call(LIST_FUNCTION, {"count": count})) or {}
-    except (EngineUnreachable, WebSocketFailure) as exc:
-        detail = "" if isinstance(exc, EngineUnreachable) else f": {exc}"
-        print(f"Error: no engine answering at {url}{detail}", file=sys.stderr)
+        listed = await call_engine(
+            url,
+            LIST_FUNCTION,
+            {"count": count},
+            timeout_s=timeout_s,
+            name="iii-cli:cron",
+            provider="iii-cron worker",
+        )
+    except CallFailed:
         return 1
-    except InvocationError as exc:
-        if exc.code == "function_not_found":
-            print(f"Error: the engine at {url} runs no iii-cron worker", file=sys.stderr)
-        else:
-            print(f"Error: {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        await client.close()
+    listed = listed or {}
     jobs: list[dict[str, Any]] = listed.get("jobs", [])
     if as_json:
         print(json.dumps(jobs, indent=2))

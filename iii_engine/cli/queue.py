@@ -18,10 +18,9 @@ import argparse
 import asyncio
 import datetime
 import json
-import sys
 from typing import Any
 
-from iii_sdk.errors import InvocationError
+from iii_engine.cli._call import CallFailed, call_engine
 
 __all__ = ["add_parser", "run"]
 
@@ -83,24 +82,14 @@ def _request(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    # Imported here: the client pulls in aiohttp's client, which `iii` alone does not need.
-    from iii_engine.cli._rawclient import EngineUnreachable, RawClient, WebSocketFailure
-
     url = f"ws://{args.address}:{args.port}"
     function_id, payload = _request(args)
-    client = RawClient(url, timeout_s=args.timeout_ms / 1000, name="iii-cli:queue")
     try:
-        await client.connect()
-        result = await client.call(function_id, payload)
-    except (EngineUnreachable, WebSocketFailure) as exc:
-        detail = "" if isinstance(exc, EngineUnreachable) else f": {exc}"
-        print(f"Error: no engine answering at {url}{detail}", file=sys.stderr)
+        result = await call_engine(
+            url, function_id, payload, timeout_s=args.timeout_ms / 1000, name="iii-cli:queue"
+        )
+    except CallFailed:
         return 1
-    except InvocationError as exc:
-        print(f"Error: {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        await client.close()
     if args.json:
         print(json.dumps(result, indent=2))
     else:

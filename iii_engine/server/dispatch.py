@@ -85,39 +85,24 @@ class FrameDispatcher:
                 return  # held, or denied silently by a gate or a hook
             message = filtered
         try:  # zero-cost unless raised
+            # The two invocation frames stay inline: they are the hot path.
             match message:
                 case InvokeFunction():
                     await self.router.on_invoke(conn, message)
                 case InvocationResult():
                     await self.router.on_result(conn, message, data)
-                case RegisterFunction():
-                    await self.workers.register_function(conn, message)
-                case UnregisterFunction():
-                    self.workers.unregister_function(conn, message.id)
-                case RegisterTrigger():
-                    await self.trigger_frames.on_register_trigger(conn, message)
-                case UnregisterTrigger():
-                    await self.trigger_frames.on_unregister_trigger(conn, message)
-                case RegisterTriggerType():
-                    await self.trigger_frames.on_register_trigger_type(conn, message)
-                case UnregisterTriggerType():
-                    await self.trigger_frames.on_unregister_trigger_type(conn, message)
-                case TriggerRegistrationResult():
-                    await self.trigger_frames.on_registration_result(conn, message)
-                case Ping():
-                    await conn.send(_PONG)
-                case Reattach():
-                    await self.workers.reattach(conn, message)
-                case RegisterService():
-                    self.workers.register_service(conn, message)
                 case _:
-                    pass  # pong, and frames only the engine sends
+                    await self.apply(conn, message)
         except RecursionError:
             # Nesting just under the decoder's limit can still overflow a later decode.
             conn.report_bad_frame("frame nested too deeply")
 
     async def apply(self, conn: Peer, message: AnyMessage) -> None:
-        """Apply a registration frame held until the namespace was known (protocol.md 2.4)."""
+        """Apply any frame but the two invocation ones, which :meth:`dispatch` handles inline.
+
+        The access layer also calls this for a registration frame held until the namespace
+        was known (protocol.md 2.4).
+        """
         match message:
             case RegisterFunction():
                 await self.workers.register_function(conn, message)
@@ -131,7 +116,13 @@ class FrameDispatcher:
                 await self.trigger_frames.on_register_trigger_type(conn, message)
             case UnregisterTriggerType():
                 await self.trigger_frames.on_unregister_trigger_type(conn, message)
+            case TriggerRegistrationResult():
+                await self.trigger_frames.on_registration_result(conn, message)
+            case Ping():
+                await conn.send(_PONG)
+            case Reattach():
+                await self.workers.reattach(conn, message)
             case RegisterService():
                 self.workers.register_service(conn, message)
             case _:
-                pass
+                pass  # pong, and frames only the engine sends

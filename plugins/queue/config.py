@@ -18,11 +18,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from iii_sdk.errors import ConfigError
+from plugins._shared.adapter import (
+    DEFAULT_REDIS_URL,
+    AdapterConfig,
+    check_adapter,
+    db_path,
+    store_file,
+    sub_config,
+)
 
 __all__ = [
     "AdapterChoice",
@@ -34,22 +42,11 @@ __all__ = [
     "resolve_adapter",
 ]
 
-C = TypeVar("C")
-
 DB_FILE_NAME = "queue.sqlite3"
-DB_SUFFIXES = frozenset({".db", ".sqlite", ".sqlite3"})
-DEFAULT_REDIS_URL = "redis://localhost:6379"
 DEFAULT_QUEUE = "default"
 
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
-
-
-class AdapterConfig(msgspec.Struct, forbid_unknown_fields=True):
-    """``adapter: {name, config?}``."""
-
-    name: str
-    config: dict[str, Any] | None = None
 
 
 class NamedQueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -90,11 +87,7 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         # Raising here makes msgspec report the problem at config load (and in check-config).
         named_queues(self)  # validated here so errors name queue_configs.<name>.<key>
         if self.adapter is not None:
-            try:
-                resolve_adapter(self, Path())
-            except ConfigError as exc:
-                where = "" if "- at `$" in exc.message else f" - at `$.{exc.path}`"
-                raise ValueError(exc.message + where) from exc
+            check_adapter(lambda: resolve_adapter(self, Path()))
 
 
 def named_queues(config: QueueConfig) -> dict[str, NamedQueueConfig]:
@@ -187,21 +180,19 @@ def resolve_adapter(config: QueueConfig, base_dir: Path) -> AdapterChoice:
     if adapter is None:
         return AdapterChoice("file", path=base_dir / "data" / DB_FILE_NAME)
     if adapter.name == "memory":
-        return AdapterChoice("memory", defaults=_defaults(_sub_config(adapter, _MemoryConfig)))
+        return AdapterChoice("memory", defaults=_defaults(sub_config(adapter, _MemoryConfig)))
     if adapter.name == "file":
-        fc = _sub_config(adapter, _FileConfig)
-        path = db_path(base_dir / fc.path)
+        fc = sub_config(adapter, _FileConfig)
+        path = db_path(base_dir / fc.path, DB_FILE_NAME)
         return AdapterChoice("file", path=path, synchronous=fc.synchronous, defaults=_defaults(fc))
     if adapter.name == "builtin":
-        bc = _sub_config(adapter, _BuiltinConfig)
-        if bc.store_method == "file_based":
-            path = db_path(base_dir / bc.file_path)
-            return AdapterChoice(
-                "file", path=path, synchronous=bc.synchronous, defaults=_defaults(bc)
-            )
-        return AdapterChoice("memory", defaults=_defaults(bc))
+        bc = sub_config(adapter, _BuiltinConfig)
+        kept = store_file(bc.store_method, base_dir / bc.file_path, DB_FILE_NAME, "iii-queue")
+        if kept is None:
+            return AdapterChoice("memory", defaults=_defaults(bc))
+        return AdapterChoice("file", path=kept, synchronous=bc.synchronous, defaults=_defaults(bc))
     if adapter.name == "redis":
-        rc = _sub_config(adapter, _RedisConfig)
+        rc = sub_config(adapter, _RedisConfig)
         return AdapterChoice(
             "redis",
             url=rc.redis_url,
@@ -218,18 +209,3 @@ def resolve_adapter(config: QueueConfig, base_dir: Path) -> AdapterChoice:
         f"unknown queue adapter {adapter.name!r} (expected builtin, memory, file or redis)",
         "adapter.name",
     )
-
-
-def db_path(path: Path) -> Path:
-    """The SQLite file for a configured path (a directory gets ``queue.sqlite3`` inside)."""
-    if path.suffix in DB_SUFFIXES and not path.is_dir():
-        return path
-    return path / DB_FILE_NAME
-
-
-def _sub_config(adapter: AdapterConfig, type_: type[C]) -> C:
-    try:
-        return msgspec.convert(adapter.config or {}, type_)
-    except msgspec.ValidationError as exc:
-        message = str(exc).replace("`$.", "`$.adapter.config.").replace("`$`", "`$.adapter.config`")
-        raise ConfigError(message, "adapter.config") from exc

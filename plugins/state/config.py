@@ -19,31 +19,26 @@ compatibility; the file adapter commits continuously in the background, so it ha
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 
 import msgspec
 
 from iii_sdk.errors import ConfigError
+from plugins._shared.adapter import (
+    DEFAULT_BRIDGE_URL,
+    DEFAULT_REDIS_URL,
+    AdapterConfig,
+    check_adapter,
+    db_path,
+    store_file,
+    sub_config,
+)
 
 __all__ = ["AdapterChoice", "AdapterConfig", "StateConfig", "resolve_adapter"]
 
-logger = logging.getLogger("iii.state")
-
-C = TypeVar("C")
-
 DB_FILE_NAME = "state.sqlite3"
-DB_SUFFIXES = frozenset({".db", ".sqlite", ".sqlite3"})
-DEFAULT_REDIS_URL = "redis://localhost:6379"
-
-
-class AdapterConfig(msgspec.Struct, forbid_unknown_fields=True):
-    """``adapter: {name, config?}``."""
-
-    name: str
-    config: dict[str, Any] | None = None
 
 
 class StateConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -55,13 +50,8 @@ class StateConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     save_interval_ms: Annotated[int, msgspec.Meta(ge=100, le=3_600_000)] | None = None
 
     def __post_init__(self) -> None:
-        # Raising here makes msgspec report the problem at config load (and in check-config).
         if self.adapter is not None:
-            try:
-                resolve_adapter(self, Path())
-            except ConfigError as exc:
-                where = "" if "- at `$" in exc.message else f" - at `$.{exc.path}`"
-                raise ValueError(exc.message + where) from exc
+            check_adapter(lambda: resolve_adapter(self, Path()))
 
 
 class _KvConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -79,7 +69,7 @@ class _RedisConfig(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class _BridgeConfig(msgspec.Struct, forbid_unknown_fields=True):
-    bridge_url: str = "ws://localhost:49134"
+    bridge_url: str = DEFAULT_BRIDGE_URL
 
 
 @dataclass(frozen=True)
@@ -99,36 +89,17 @@ def resolve_adapter(config: StateConfig, base_dir: Path) -> AdapterChoice:
     if adapter.name == "memory":
         return AdapterChoice("memory")
     if adapter.name == "file":
-        file_cfg = _sub_config(adapter, _FileConfig)
-        return AdapterChoice("file", path=db_path(base_dir / file_cfg.path))
+        file_cfg = sub_config(adapter, _FileConfig)
+        return AdapterChoice("file", path=db_path(base_dir / file_cfg.path, DB_FILE_NAME))
     if adapter.name == "redis":
-        return AdapterChoice("redis", url=_sub_config(adapter, _RedisConfig).redis_url)
+        return AdapterChoice("redis", url=sub_config(adapter, _RedisConfig).redis_url)
     if adapter.name == "kv":
-        kv = _sub_config(adapter, _KvConfig)
-        if kv.store_method == "file_based":
-            return AdapterChoice("file", path=db_path(base_dir / kv.file_path))
-        if kv.store_method != "in_memory":
-            logger.warning("iii-state: unknown store_method %r, using in_memory", kv.store_method)
-        return AdapterChoice("memory")
+        kv = sub_config(adapter, _KvConfig)
+        path = store_file(kv.store_method, base_dir / kv.file_path, DB_FILE_NAME, "iii-state")
+        return AdapterChoice("memory") if path is None else AdapterChoice("file", path=path)
     if adapter.name == "bridge":
-        return AdapterChoice("bridge", url=_sub_config(adapter, _BridgeConfig).bridge_url)
+        return AdapterChoice("bridge", url=sub_config(adapter, _BridgeConfig).bridge_url)
     raise ConfigError(
         f"unknown state adapter {adapter.name!r} (expected kv, memory, file, redis or bridge)",
         "adapter.name",
     )
-
-
-def db_path(path: Path) -> Path:
-    """The SQLite file for a configured path (a directory gets ``state.sqlite3`` inside)."""
-    if path.suffix in DB_SUFFIXES and not path.is_dir():
-        return path
-    return path / DB_FILE_NAME
-
-
-def _sub_config(adapter: AdapterConfig, type_: type[C]) -> C:
-    try:
-        return msgspec.convert(adapter.config or {}, type_)
-    except msgspec.ValidationError as exc:
-        # Re-root msgspec's "- at `$.field`" so the reported path names the adapter block.
-        message = str(exc).replace("`$.", "`$.adapter.config.").replace("`$`", "`$.adapter.config`")
-        raise ConfigError(message, "adapter.config") from exc

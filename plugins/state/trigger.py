@@ -10,14 +10,13 @@ are indexed by their (scope, key) filter, so a write does four dict lookups, not
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import msgspec
 
-from iii_sdk.observer import CURRENT, Span, trigger_span
+from iii_sdk.observer import Span, trigger_span
 from iii_sdk.plugin import (
     Trigger,
     TriggerContext,
@@ -25,6 +24,7 @@ from iii_sdk.plugin import (
     check_condition,
     decode_config,
 )
+from plugins._shared.delivery import OrderedDelivery
 
 __all__ = ["EventType", "StateTriggerConfig", "StateTriggerType"]
 
@@ -87,9 +87,7 @@ class StateTriggerType(TriggerType):
         self._index: dict[_Filter, dict[str, _Binding]] = {}
         self._filters: dict[str, _Filter] = {}
         self._order = itertools.count()
-        self._queue: asyncio.Queue[tuple[dict[str, Any], list[_Binding], Span | None]]
-        self._queue = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._delivery = OrderedDelivery(self._fire)
 
     async def register_trigger(self, trigger: Trigger) -> None:
         """Index a binding; a non-string filter is rejected."""
@@ -106,15 +104,11 @@ class StateTriggerType(TriggerType):
 
     def start(self) -> None:
         """Start the delivery task (call from the running loop)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._deliver())
+        self._delivery.start()
 
     async def close(self) -> None:
         """Stop delivering; undelivered events are dropped."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._delivery.close()
 
     def emit(
         self, event_type: EventType, scope: str, key: str, old_value: Any, new_value: Any
@@ -133,7 +127,7 @@ class StateTriggerType(TriggerType):
             "old_value": old_value,
             "new_value": new_value,
         }
-        self._queue.put_nowait((payload, bindings, CURRENT.get()))
+        self._delivery.put(payload, bindings)
 
     def _matching(self, scope: str, key: str) -> list[_Binding]:
         found: list[_Binding] = []
@@ -155,14 +149,6 @@ class StateTriggerType(TriggerType):
         del bucket[trigger_id]
         if not bucket:
             del self._index[where]
-
-    async def _deliver(self) -> None:
-        while True:
-            payload, bindings, cause = await self._queue.get()
-            if len(bindings) == 1:
-                await self._fire(bindings[0], payload, cause)
-            else:
-                await asyncio.gather(*(self._fire(binding, payload, cause) for binding in bindings))
 
     async def _fire(self, binding: _Binding, payload: dict[str, Any], cause: Span | None) -> None:
         if self._ctx.observer is None:

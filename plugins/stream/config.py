@@ -20,32 +20,26 @@ the first connection at start). Without ``adapter`` the store is SQLite at
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 
 import msgspec
 
 from iii_sdk.errors import ConfigError
+from plugins._shared.adapter import (
+    DEFAULT_BRIDGE_URL,
+    DEFAULT_REDIS_URL,
+    AdapterConfig,
+    check_adapter,
+    db_path,
+    store_file,
+    sub_config,
+)
 
 __all__ = ["AdapterConfig", "StoreChoice", "StreamConfig", "resolve_store"]
 
-logger = logging.getLogger("iii.stream")
-
-C = TypeVar("C")
-
 DB_FILE_NAME = "stream.sqlite3"
-DB_SUFFIXES = frozenset({".db", ".sqlite", ".sqlite3"})
-DEFAULT_REDIS_URL = "redis://localhost:6379"
-DEFAULT_BRIDGE_URL = "ws://localhost:49134"
-
-
-class AdapterConfig(msgspec.Struct, forbid_unknown_fields=True):
-    """``adapter: {name, config?}``."""
-
-    name: str
-    config: dict[str, Any] | None = None
 
 
 class StreamConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -60,13 +54,8 @@ class StreamConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_subscriptions_per_socket: Annotated[int, msgspec.Meta(ge=1)] = 1000
 
     def __post_init__(self) -> None:
-        # Raising here makes msgspec report the problem at config load (and in check-config).
         if self.adapter is not None:
-            try:
-                resolve_store(self, Path())
-            except ConfigError as exc:
-                where = "" if "- at `$" in exc.message else f" - at `$.{exc.path}`"
-                raise ValueError(exc.message + where) from exc
+            check_adapter(lambda: resolve_store(self, Path()))
 
 
 class _KvConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -107,36 +96,21 @@ def resolve_store(config: StreamConfig, base_dir: Path) -> StoreChoice:
     if adapter.name == "memory":
         return StoreChoice("memory")
     if adapter.name == "file":
-        return StoreChoice("file", path=_db_path(base_dir / _sub_config(adapter, _FileConfig).path))
+        return StoreChoice(
+            "file", path=db_path(base_dir / sub_config(adapter, _FileConfig).path, DB_FILE_NAME)
+        )
     if adapter.name == "redis":
-        return StoreChoice("redis", url=_sub_config(adapter, _RedisConfig).redis_url)
+        return StoreChoice("redis", url=sub_config(adapter, _RedisConfig).redis_url)
     if adapter.name == "bridge":
-        bridge = _sub_config(adapter, _BridgeConfig)
+        bridge = sub_config(adapter, _BridgeConfig)
         return StoreChoice(
             "bridge", url=bridge.bridge_url, connect_timeout_ms=bridge.connect_timeout_ms
         )
     if adapter.name == "kv":
-        kv = _sub_config(adapter, _KvConfig)
-        if kv.store_method == "file_based":
-            return StoreChoice("file", path=_db_path(base_dir / kv.file_path))
-        if kv.store_method != "in_memory":
-            logger.warning("iii-stream: unknown store_method %r, using in_memory", kv.store_method)
-        return StoreChoice("memory")
+        kv = sub_config(adapter, _KvConfig)
+        path = store_file(kv.store_method, base_dir / kv.file_path, DB_FILE_NAME, "iii-stream")
+        return StoreChoice("memory") if path is None else StoreChoice("file", path=path)
     raise ConfigError(
         f"unknown stream adapter {adapter.name!r} (expected kv, memory, file, redis or bridge)",
         "adapter.name",
     )
-
-
-def _db_path(path: Path) -> Path:
-    if path.suffix in DB_SUFFIXES and not path.is_dir():
-        return path
-    return path / DB_FILE_NAME
-
-
-def _sub_config(adapter: AdapterConfig, type_: type[C]) -> C:
-    try:
-        return msgspec.convert(adapter.config or {}, type_)
-    except msgspec.ValidationError as exc:
-        message = str(exc).replace("`$.", "`$.adapter.config.").replace("`$`", "`$.adapter.config`")
-        raise ConfigError(message, "adapter.config") from exc

@@ -20,8 +20,9 @@ from typing import Any, Final
 
 import msgspec
 
-from iii_sdk.observer import CURRENT, Span, trigger_span
+from iii_sdk.observer import Span, trigger_span
 from iii_sdk.plugin import Trigger, TriggerContext, TriggerType, check_condition, decode_config
+from plugins._shared.delivery import OrderedDelivery
 
 __all__ = ["MembershipTriggerType", "StreamTriggerConfig", "StreamTriggerType"]
 
@@ -145,9 +146,7 @@ class StreamTriggerType(TriggerType):
         self._by_stream: dict[str, dict[str, _Binding]] = {}
         self._stream_of: dict[str, str] = {}
         self._order = itertools.count()
-        self._queue: asyncio.Queue[tuple[dict[str, Any], list[_Binding], Span | None]]
-        self._queue = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._delivery = OrderedDelivery(self._run)
 
     async def register_trigger(self, trigger: Trigger) -> None:
         """Index a binding; a missing ``stream_name`` is rejected (upstream crashes)."""
@@ -177,15 +176,11 @@ class StreamTriggerType(TriggerType):
 
     def start(self) -> None:
         """Start the delivery task (from the running loop)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._deliver())
+        self._delivery.start()
 
     async def close(self) -> None:
         """Stop delivering; undelivered events are dropped."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._delivery.close()
 
     def emit(self, event: dict[str, Any]) -> None:
         """Queue ``event`` (a wrapper) for the bindings it matches now."""
@@ -195,12 +190,7 @@ class StreamTriggerType(TriggerType):
         group, item = event["groupId"], event["id"]
         matched = [binding for binding in bucket.values() if binding.matches(group, item)]
         if matched:
-            self._queue.put_nowait((event, matched, CURRENT.get()))
-
-    async def _deliver(self) -> None:
-        while True:
-            payload, bindings, cause = await self._queue.get()
-            await asyncio.gather(*(self._run(binding, payload, cause) for binding in bindings))
+            self._delivery.put(event, matched)
 
     async def _run(self, binding: _Binding, payload: dict[str, Any], cause: Span | None) -> None:
         try:

@@ -10,10 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,20 +19,11 @@ import pytest
 
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
+from tests.chromium import headless_chromium
 from tests.compat.support import wait_for_functions
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "stream_page"
 WAIT = 10.0
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _load_app() -> Any:
@@ -49,25 +37,8 @@ def _load_app() -> Any:
 @pytest.fixture
 def browser() -> Iterator[Any]:
     """A headless Chromium driven by chromedriver (fresh profile)."""
-    chromium, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
-    if chromium is None or driver_bin is None:
-        message = "chromium and chromium-driver are needed: ./scripts/test installs them"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    with tempfile.TemporaryDirectory(prefix="iii-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = chromium
-        for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
-            options.add_argument(flag)
-        driver = webdriver.Chrome(options=options, service=Service(driver_bin))
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    with headless_chromium() as driver:
+        yield driver
 
 
 def _wait_text(driver: Any, element_id: str, text: str | None) -> None:

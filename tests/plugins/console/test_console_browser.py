@@ -11,8 +11,6 @@ import asyncio
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,20 +19,10 @@ import pytest
 
 from iii_engine.engine import Engine
 from iii_engine.testing import start_engine
+from tests.chromium import headless_chromium
 from tests.compat.support import eventually, wait_for_functions
 
 WAIT = 10.0
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1200,800",
-]
 PAGES = [
     "overview",
     "functions",
@@ -70,25 +58,8 @@ JOBS_QUEUE = {
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """A headless Chromium driven by chromedriver, shared by the module's tests."""
-    chromium, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
-    if chromium is None or driver_bin is None:
-        message = "chromium and chromium-driver are needed: ./scripts/test installs them"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    with tempfile.TemporaryDirectory(prefix="iii-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = chromium
-        for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
-            options.add_argument(flag)
-        driver = webdriver.Chrome(options=options, service=Service(driver_bin))
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    with headless_chromium("--window-size=1200,800") as driver:
+        yield driver
 
 
 def _workers() -> list[dict[str, Any]]:

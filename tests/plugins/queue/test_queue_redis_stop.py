@@ -4,7 +4,8 @@ swallows the cancellation meant for its task.
 On Python 3.11 redis-py sends a command under ``asyncio.wait_for`` (its socket timeout), which
 returns the command's result instead of raising when the cancellation lands in the same loop
 pass as the send completes. The tests reproduce that outcome deterministically by wrapping the
-client's ``XREADGROUP`` so it always finishes its (real) blocking read and swallows the cancel.
+client's ``XREADGROUP`` so it always finishes its (real) blocking read and swallows the cancel
+(:mod:`tests.plugins.swallow_cancel`).
 """
 
 from __future__ import annotations
@@ -17,28 +18,9 @@ import pytest
 
 from plugins.queue.adapters.redis_adapter import RedisAdapter
 from plugins.queue.job import QueueSpec
+from tests.plugins.swallow_cancel import swallow_cancellation
 
 pytestmark = pytest.mark.redis
-
-
-def swallow_cancellation(adapter: RedisAdapter) -> asyncio.Event:
-    """Make the adapter's XREADGROUP finish despite a cancellation; the event marks a read."""
-    reading = asyncio.Event()
-    real = adapter.client.xreadgroup
-
-    async def xreadgroup(*args: Any, **kwargs: Any) -> Any:
-        call = asyncio.ensure_future(real(*args, **kwargs))
-        reading.set()
-        try:
-            return await asyncio.shield(call)
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            assert task is not None
-            task.uncancel()
-            return await call
-
-    adapter.client.xreadgroup = xreadgroup
-    return reading
 
 
 async def no_job(_job: Any) -> None:
@@ -49,7 +31,7 @@ async def test_close_ends_a_consumer_that_swallowed_its_cancellation(redis_url: 
     adapter = RedisAdapter(redis_url, key_prefix=f"stop-{uuid.uuid4().hex[:8]}:", block_ms=200)
     await adapter.open()
     pool = adapter.client.connection_pool
-    reading = swallow_cancellation(adapter)
+    reading = swallow_cancellation(adapter.client, "xreadgroup")
     adapter.consume(QueueSpec(key="q"), no_job)
     await reading.wait()
     # Without the stop flag the consumer loops on and close() never returns.
@@ -64,7 +46,7 @@ async def test_stop_consuming_ends_a_consumer_that_swallowed_its_cancellation(
     adapter = RedisAdapter(redis_url, key_prefix=f"stop-{uuid.uuid4().hex[:8]}:", block_ms=200)
     await adapter.open()
     try:
-        reading = swallow_cancellation(adapter)
+        reading = swallow_cancellation(adapter.client, "xreadgroup")
         adapter.consume(QueueSpec(key="q"), no_job)
         await reading.wait()
         await asyncio.wait_for(adapter.stop_consuming("q"), 2.0)

@@ -2,7 +2,8 @@
 
 On Python 3.11 redis-py sends a command under ``asyncio.wait_for``, which returns normally
 when the cancellation lands as the send completes. The test reproduces that outcome by
-wrapping the bus's ``PUBLISH`` so it always finishes (for real) and swallows the cancel.
+wrapping the bus's ``PUBLISH`` so it always finishes (for real) and swallows the cancel
+(:mod:`tests.plugins.swallow_cancel`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from plugins.stream.events import RedisBus
+from tests.plugins.swallow_cancel import swallow_cancellation
 
 pytestmark = pytest.mark.redis
 
@@ -21,21 +23,7 @@ async def test_stop_ends_a_publisher_that_swallowed_its_cancellation(redis_url: 
     bus = RedisBus(redis_url.rsplit("/", 1)[0] + "/7", channel="iii:stream:stop-test")
     await bus.start(lambda *_: None)
     client: Any = bus._client
-    real = client.publish
-    publishing = asyncio.Event()
-
-    async def publish(*args: Any, **kwargs: Any) -> Any:
-        call = asyncio.ensure_future(real(*args, **kwargs))
-        publishing.set()
-        try:
-            return await asyncio.shield(call)
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            assert task is not None
-            task.uncancel()
-            return await call
-
-    client.publish = publish
+    publishing = swallow_cancellation(client, "publish")
     bus.publish("s", "g", None, b'{"streamName":"s","groupId":"g"}')
     await publishing.wait()
     # Without the stop flag the publisher goes back to waiting for frames and stop() never
