@@ -8,7 +8,6 @@ Screenshots of each page land in the test's temporary directory; with
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -34,16 +33,13 @@ PAGES = [
     "traces",
     "logs",
 ]
-QUEUE_AVAILABLE = importlib.util.find_spec("plugins.queue") is not None
-CRON_AVAILABLE = importlib.util.find_spec("plugins.cron") is not None
-OBSERVABILITY_AVAILABLE = importlib.util.find_spec("plugins.observability") is not None
 ROUTES = [
     ("overview", "overview"),
     ("functions", "functions/orders::create"),
     ("triggers", "triggers"),
     ("state", "state/orders"),
     ("streams", "streams/board/main"),
-    ("queues", "queues/jobs" if QUEUE_AVAILABLE else "queues"),
+    ("queues", "queues/jobs"),
     ("cron", "cron"),
     ("traces", "traces"),
     ("logs", "logs"),
@@ -63,17 +59,14 @@ def browser() -> Iterator[Any]:
 
 
 def _workers() -> list[dict[str, Any]]:
-    """State, stream and console; queue and cron too once they exist."""
-    entries = [
+    """State, stream, queue, cron and the console."""
+    return [
         {"name": "iii-state", "config": {"adapter": {"name": "memory"}}},
         {"name": "iii-stream", "config": {"port": 0, "adapter": {"name": "memory"}}},
         {"name": "iii-console", "config": {"port": 0}},
+        {"name": "iii-queue", "config": JOBS_QUEUE},
+        {"name": "iii-cron"},
     ]
-    if QUEUE_AVAILABLE:
-        entries.append({"name": "iii-queue", "config": JOBS_QUEUE})
-    if CRON_AVAILABLE:
-        entries.append({"name": "iii-cron"})
-    return entries
 
 
 @pytest.fixture
@@ -144,33 +137,30 @@ async def test_every_page_loads_with_real_workers(
         "orders::create", lambda p: {"id": 1, **(p or {})}, description="Create an order"
     )
     worker.register_trigger("state", "orders::create", {"scope": "orders"})
-    if CRON_AVAILABLE:
-        worker.register_trigger("cron", "orders::create", {"expression": "0 0 9 * * Mon-Fri"})
+    worker.register_trigger("cron", "orders::create", {"expression": "0 0 9 * * Mon-Fri"})
     await wait_for_functions(engine, "orders::create")
     for n in range(3):
         order = {"scope": "orders", "key": f"o{n}", "value": {"id": f"o{n}", "total": 3 * n}}
         await worker.trigger("state::set", order)
         item = {"stream_name": "board", "group_id": "main", "item_id": f"i{n}"}
         await worker.trigger("stream::set", {**item, "data": {"id": f"i{n}", "text": f"note {n}"}})
-    if QUEUE_AVAILABLE:
-        await _dead_letter(engine, worker)
+    await _dead_letter(engine, worker)
     await _place_an_order(engine, iii_worker)
     for page, route in ROUTES:
         await run(_open, browser, _url(engine, route), page)
         if page == "functions":
             await run(_invoke, browser, '{"total": 3}')
-        if page == "traces" and OBSERVABILITY_AVAILABLE:
+        if page == "traces":
             await run(_click_text, browser, "tr[data-trace] a", "orders::place")
             await run(_until, browser, lambda d: _css(d, "#waterfall .span-row"), "the waterfall")
         await run(_shoot, browser, page, tmp_path)
     assert (tmp_path / "console-logs.png").stat().st_size > 0
     errors = [e for e in await run(browser.get_log, "browser") if e["level"] == "SEVERE"]
     assert not errors, errors
-    if QUEUE_AVAILABLE:  # discard the dead letter made above
-        await run(_open, browser, _url(engine, "queues/jobs"), "queues")
-        await run(_click, browser, "button[data-discard]")
-        await run(_until, browser, lambda d: _css(d, "#dlq-empty"), "no dead letters")
-        assert await engine.invoke("engine::queue::dlq_messages", {"topic": "jobs"}) == []
+    await run(_open, browser, _url(engine, "queues/jobs"), "queues")
+    await run(_click, browser, "button[data-discard]")
+    await run(_until, browser, lambda d: _css(d, "#dlq-empty"), "no dead letters")
+    assert await engine.invoke("engine::queue::dlq_messages", {"topic": "jobs"}) == []
     await run(_open, browser, _url(engine, "overview"), "overview")
     names = await run(lambda: [e.get_attribute("data-worker") for e in _css(browser, "tr")])
     assert "orders-worker" in names
@@ -342,17 +332,14 @@ async def test_a_stream_group_is_followed_live(
     await run(_until, browser, lambda d: _css(d, 'tr[data-item="m1"]'), "the first message")
 
 
-async def test_pages_of_missing_builtins_say_so(browser: Any, engine: Engine) -> None:
-    if QUEUE_AVAILABLE:
-        pytest.skip("iii-queue is installed")
-    await run(_open, browser, _url(engine, "queues"), "queues")
-    notice = await run(lambda: _css(browser, '[data-missing="iii-queue"]')[0].text)
-    assert "iii-queue is not enabled" in notice
+async def test_pages_of_missing_builtins_say_so(browser: Any) -> None:
+    console_only = [{"name": "iii-console", "config": {"port": 0}}]
+    async with start_engine(workers=console_only) as engine:
+        await run(_open, browser, _url(engine, "queues"), "queues")
+        notice = await run(lambda: _css(browser, '[data-missing="iii-queue"]')[0].text)
+        assert "iii-queue is not enabled" in notice
 
 
-@pytest.mark.xfail(
-    not QUEUE_AVAILABLE, reason="iii-queue (engine::queue::*) has not landed yet", strict=True
-)
 async def test_redrive_a_dead_letter(browser: Any, engine: Engine, iii_worker: Any) -> None:
     worker = await iii_worker(engine, name="jobs-worker")
     healthy = asyncio.Event()
@@ -404,7 +391,6 @@ async def test_next_cron_runs_are_computed_in_the_page(browser: Any, engine: Eng
     assert await run(browser.execute_async_script, script, CRON_CASES) == CRON_CASES
 
 
-@pytest.mark.xfail(not CRON_AVAILABLE, reason="iii-cron has not landed yet", strict=True)
 async def test_cron_page_shows_next_runs(browser: Any, engine: Engine, iii_worker: Any) -> None:
     worker = await iii_worker(engine, name="cron-worker")
     worker.register_function("reports::yearly", lambda p: None)
@@ -416,9 +402,6 @@ async def test_cron_page_shows_next_runs(browser: Any, engine: Engine, iii_worke
     assert "-01-01T00:00:00" in text
 
 
-@pytest.mark.xfail(
-    not OBSERVABILITY_AVAILABLE, reason="iii-observability has not landed yet", strict=True
-)
 async def test_traces_waterfall_and_logs_filter(
     browser: Any, engine: Engine, iii_worker: Any
 ) -> None:

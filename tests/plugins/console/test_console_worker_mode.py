@@ -7,19 +7,16 @@ the pages may see and call.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
-import pytest
 
 from iii_engine.testing import start_engine
 from tests.compat.support import wait_for_functions
 from tests.plugins.console.console_page import Page
 
-ACCESS_AVAILABLE = importlib.util.find_spec("iii_engine.access") is not None
 TOKEN = "Bearer console-token"
 CONSOLE_GRANTS = [
     "engine::functions::list",
@@ -68,7 +65,6 @@ async def test_the_console_is_a_worker_of_the_engine_it_shows(iii_worker: Any) -
         assert event["data"]["worker_id"] == other.worker_id
 
 
-@pytest.mark.xfail(not ACCESS_AVAILABLE, reason="access control has not landed yet", strict=True)
 async def test_the_console_sees_only_what_its_session_may(iii_worker: Any) -> None:
     seen: list[dict[str, Any]] = []
     config = """
