@@ -18,7 +18,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
-__all__ = ["INBOUND", "call_context", "current_ids", "outgoing", "run_handler"]
+__all__ = [
+    "INBOUND",
+    "call_context",
+    "current_ids",
+    "inbound",
+    "outgoing",
+    "run_handler",
+    "tracing",
+]
 
 T = TypeVar("T")
 
@@ -38,6 +46,17 @@ def _active() -> bool:
     return _trace is not None and not isinstance(
         _trace.get_tracer_provider(), _trace.ProxyTracerProvider | _trace.NoOpTracerProvider
     )
+
+
+def tracing() -> bool:
+    """Whether calls get OpenTelemetry spans (one check per call, then :func:`inbound`)."""
+    return _trace is not None and _active()
+
+
+def inbound() -> tuple[str | None, str | None]:
+    """:func:`outgoing` when :func:`tracing` is off: the context the handler was invoked with."""
+    value = INBOUND.get()
+    return (None, None) if value is None else value
 
 
 def outgoing() -> tuple[str | None, str | None]:
