@@ -33,7 +33,7 @@ from iii_sdk.protocol import (
 )
 
 from ._registrations import FunctionRegistration
-from ._tracing import run_handler, tracing
+from ._tracing import INBOUND, run_handler, tracing
 from ._values import raw_value
 
 __all__ = ["Executor"]
@@ -97,7 +97,9 @@ class Executor:
         error: ErrorBody | None = None
         result: Any = None
         try:
-            if message.traceparent is None and not tracing():  # no context to carry
+            if not tracing():  # no span: only carry the caller's context (own task)
+                if message.traceparent is not None:
+                    INBOUND.set((message.traceparent, message.baggage))
                 result = await handler(self._payload(message), from_raw(message.metadata))
             else:
                 result = await run_handler(
