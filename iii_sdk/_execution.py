@@ -33,7 +33,7 @@ from iii_sdk.protocol import (
 )
 
 from ._registrations import FunctionRegistration
-from ._tracing import run_handler
+from ._tracing import INBOUND, run_handler, tracing
 from ._values import raw_value
 
 __all__ = ["Executor"]
@@ -97,12 +97,17 @@ class Executor:
         error: ErrorBody | None = None
         result: Any = None
         try:
-            result = await run_handler(
-                function_id,
-                message.traceparent,
-                message.baggage,
-                lambda: handler(self._payload(message), from_raw(message.metadata)),
-            )
+            if not tracing():  # no span: only carry the caller's context (own task)
+                if message.traceparent is not None:
+                    INBOUND.set((message.traceparent, message.baggage))
+                result = await handler(self._payload(message), from_raw(message.metadata))
+            else:
+                result = await run_handler(
+                    function_id,
+                    message.traceparent,
+                    message.baggage,
+                    lambda: handler(self._payload(message), from_raw(message.metadata)),
+                )
         except Exception as exc:
             if not isinstance(exc, InvocationError):
                 log.exception("function %s failed", function_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from iii_sdk._tracing import outgoing
+from iii_sdk._tracing import inbound, outgoing
 from iii_sdk.protocol import (
     UNSET,
     EnqueueAction,
@@ -109,10 +109,15 @@ class TriggerRequest:
         )
 
 
-def invocation(call: TriggerRequest, own_namespace: str | None) -> InvokeFunction:
-    """The ``invokefunction`` for ``call`` (its ``invocation_id`` is set when it is sent)."""
+def invocation(
+    call: TriggerRequest, own_namespace: str | None, *, traced: bool = True
+) -> InvokeFunction:
+    """The ``invokefunction`` for ``call`` (its ``invocation_id`` is set when it is sent).
+
+    ``traced=False`` (the caller checked that OpenTelemetry is off) skips that check.
+    """
     function_id = call.function_id
-    traceparent, baggage = outgoing()
+    traceparent, baggage = outgoing() if traced else inbound()
     return InvokeFunction(
         function_id=function_id,
         data=raw_value(call.payload),

@@ -13,12 +13,21 @@ when it is missing every function here is a few attribute reads.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
-__all__ = ["INBOUND", "call_context", "current_ids", "outgoing", "run_handler"]
+__all__ = [
+    "INBOUND",
+    "call_context",
+    "current_ids",
+    "inbound",
+    "outgoing",
+    "run_handler",
+    "tracing",
+]
 
 T = TypeVar("T")
 
@@ -33,11 +42,35 @@ except ImportError:  # pragma: no cover - exercised in environments without open
     _trace = None  # type: ignore[assignment]
 
 
+_PROVIDER_FROM_ENV = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+"""Whether opentelemetry may load a provider named by the environment (checked at import)."""
+
+
 def _active() -> bool:
-    """Whether a real TracerProvider is configured (the API alone records nothing)."""
-    return _trace is not None and not isinstance(
+    """Whether a real TracerProvider is configured (the API alone records nothing).
+
+    Asked on every call: while no provider is set and the environment names none, the answer
+    comes from opentelemetry's global without ``get_tracer_provider`` reading ``os.environ``.
+    """
+    if _trace is None:
+        return False
+    provider = getattr(_trace, "_TRACER_PROVIDER", _trace)  # the module: attribute unknown
+    if provider is None and not _PROVIDER_FROM_ENV:
+        return False
+    return not isinstance(
         _trace.get_tracer_provider(), _trace.ProxyTracerProvider | _trace.NoOpTracerProvider
     )
+
+
+def tracing() -> bool:
+    """Whether calls get OpenTelemetry spans (one check per call, then :func:`inbound`)."""
+    return _trace is not None and _active()
+
+
+def inbound() -> tuple[str | None, str | None]:
+    """:func:`outgoing` when :func:`tracing` is off: the context the handler was invoked with."""
+    value = INBOUND.get()
+    return (None, None) if value is None else value
 
 
 def outgoing() -> tuple[str | None, str | None]:

@@ -58,9 +58,31 @@ __all__ = [
     "check_condition",
     "decode_config",
     "decode_input",
+    "eager",
+    "is_eager",
 ]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_EAGER = "__iii_eager__"
+
+
+def eager(handler: F) -> F:
+    """Mark an in-process handler that usually finishes without waiting.
+
+    The engine starts such a handler at once, on the connection's own stack, and gives it a task
+    only if it suspends, which saves a task per call. Until its first ``await`` that really waits,
+    the handler must not rely on :func:`asyncio.current_task` (no ``asyncio.timeout`` or
+    ``TaskGroup`` there): the current task is still the connection's.
+    """
+    setattr(handler, _EAGER, True)
+    return handler
+
+
+def is_eager(handler: Any) -> bool:
+    """True when :func:`eager` marked ``handler`` (bound methods included)."""
+    return getattr(handler, _EAGER, False) is True
 
 
 class Trigger(msgspec.Struct, kw_only=True, frozen=True):

@@ -61,7 +61,7 @@ from ._requests import (
 )
 from ._serving import run_forever
 from ._session import Session
-from ._tracing import call_context
+from ._tracing import call_context, tracing
 from .observe import Observer
 
 __all__ = [
@@ -305,12 +305,14 @@ class Worker:
         ``SHUTDOWN`` when the worker closes.
         """
         call = TriggerRequest.of(request, payload, action, timeout_ms, metadata, namespace)
+        if not tracing():
+            return await self._trigger(call, traced=False)
         with call_context(call.function_id):  # an OpenTelemetry client span when configured
             return await self._trigger(call)
 
-    async def _trigger(self, call: TriggerRequest) -> Any:
+    async def _trigger(self, call: TriggerRequest, *, traced: bool = True) -> Any:
         self._session.check_callable(call.function_id)
-        message = invocation(call, self.namespace)
+        message = invocation(call, self.namespace, traced=traced)
         if isinstance(message.action, VoidAction):
             await self._session.call_void(message)
             return None

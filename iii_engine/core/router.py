@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET, Raw, UnsetType
 
 from iii_engine.core import traced
+from iii_engine.core.eager import start_eager
 from iii_engine.core.enqueue import enqueue
 from iii_engine.core.invocation import (
     STOPPED,
@@ -432,7 +433,12 @@ class Router:
             return
         conn.pending_count += 1  # in-process runs count too (each is a task)
         data = inject_caller(msg.data, conn.worker_id)
-        if entry.extra.get("inline"):
+        extra = entry.extra
+        if not extra:
+            self._spawn(self._run_local(entry, conn, reply_id, msg, data, span))
+        elif extra.get("eager"):  # a task only if the handler suspends
+            start_eager(self._run_local(entry, conn, reply_id, msg, data, span), self._track)
+        elif extra.get("inline"):
             await self._run_local(entry, conn, reply_id, msg, data, span)
         else:
             self._spawn(self._run_local(entry, conn, reply_id, msg, data, span))
@@ -507,7 +513,9 @@ class Router:
             pending.future.set_result((UNSET, body))
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+        self._track(asyncio.get_running_loop().create_task(coro))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final
 import msgspec
 
 from iii_sdk.errors import DESERIALIZATION_ERROR, InvocationError
-from iii_sdk.plugin import WorkerContext, decode_input
+from iii_sdk.plugin import WorkerContext, decode_input, eager
 from plugins._shared.update_ops import MISSING, UpdateOp, apply_ops
 from plugins.state.adapters import StateAdapter
 from plugins.state.trigger import EventType, StateTriggerType
@@ -100,6 +100,7 @@ class StateFunctions:
                 request_format=msgspec.json.schema(input_type),
             )
 
+    @eager  # the memory store never waits; the others give the call a task
     async def set(self, payload: Any) -> dict[str, Any]:
         """``{scope, key, value}`` -> ``{old_value, new_value}``."""
         request = decode_input(payload, SetInput, "state::set")
@@ -124,6 +125,7 @@ class StateFunctions:
         self.triggers.emit(event, request.scope, request.key, old_value, value)
         return {"old_value": old_value, "new_value": value}
 
+    @eager
     async def get(self, payload: Any) -> Any:
         """``{scope, key}`` -> the raw stored value, or null."""
         request = decode_input(payload, KeyInput, "state::get")
@@ -133,6 +135,7 @@ class StateFunctions:
             raise InvocationError("GET_ERROR", f"Failed to get value: {exc}") from exc
         return _loads(data)
 
+    @eager
     async def delete(self, payload: Any) -> Any:
         """``{scope, key}`` -> the raw deleted value, or null."""
         request = decode_input(payload, KeyInput, "state::delete")
@@ -146,6 +149,7 @@ class StateFunctions:
         self.triggers.emit("state:deleted", request.scope, request.key, old_value, None)
         return old_value
 
+    @eager
     async def update(self, payload: Any) -> dict[str, Any]:
         """``{scope, key, ops}`` -> ``{old_value, new_value, errors?}``."""
         request = decode_input(payload, UpdateInput, "state::update")
@@ -176,6 +180,7 @@ class StateFunctions:
             result["errors"] = errors
         return result
 
+    @eager
     async def list_values(self, payload: Any) -> list[Any]:
         """``{scope}`` -> the values stored in the scope."""
         request = decode_input(payload, ScopeInput, "state::list")
@@ -186,6 +191,7 @@ class StateFunctions:
         result: list[Any] = _decode(b"[" + b",".join(values) + b"]")
         return result
 
+    @eager
     async def list_groups(self, payload: Any) -> dict[str, list[str]]:
         """``{}`` -> ``{"groups": [...]}``, sorted."""
         try:
