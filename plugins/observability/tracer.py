@@ -90,12 +90,11 @@ class Tracer:
             self.service_name,
             sampled,
             self._finish,
+            function_id,
+            caller,
+            baggage,
+            call[1],
         )
-        span.function_id = function_id
-        span.baggage = baggage
-        if call[1]:
-            span.internal = True
-        span.caller = caller
         self._engine_stats.in_flight += 1
         return span
 
