@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable
 from random import getrandbits
+from time import time_ns
 from typing import Any
 
 from iii_sdk.observer import Observer, Span, parse_traceparent
@@ -22,6 +23,7 @@ from plugins.observability.store import SpanStore
 
 __all__ = ["Tracer"]
 
+_new = object.__new__
 _ZERO_SPAN = "0" * 16
 _ZERO_TRACE = "0" * 32
 _MAX_CALLS = 4096
@@ -81,20 +83,25 @@ class Tracer:
             trace_id, span_id = ids.pop() if ids else self._refill()
             parent_id = None
             sampled = self._always or self.sampler.sample_root(name, function_id, self.service_name)
-        span = SpanRecord(
-            trace_id,
-            span_id,
-            parent_id,
-            name,
-            "server",
-            self.service_name,
-            sampled,
-            self._finish,
-            function_id,
-            caller,
-            baggage,
-            call[1],
-        )
+        # Every SpanRecord slot set here without SpanRecord.__init__'s call (this runs per
+        # routed invocation); keep in step with SpanRecord.__init__.
+        span = _new(SpanRecord)
+        span.trace_id = trace_id
+        span.span_id = span_id
+        span.parent_span_id = parent_id
+        span.name = name
+        span.kind = "server"
+        span.service_name = self.service_name
+        span.sampled = sampled
+        span.start_ns = time_ns()
+        span.end_ns = 0
+        span.status = "unset"
+        span.attributes = None
+        span.baggage = baggage
+        span.caller = caller
+        span.function_id = function_id
+        span.internal = call[1]
+        span._sink = self._finish
         self._engine_stats.in_flight += 1
         return span
 
