@@ -79,6 +79,10 @@ class SpanRecord:
         service_name: str,
         sampled: bool,
         sink: Callable[[SpanRecord], None] | None,
+        function_id: str | None = None,
+        caller: str | None = None,
+        baggage: str | None = None,
+        internal: bool = False,
     ) -> None:
         self.trace_id = trace_id
         self.span_id = span_id
@@ -91,10 +95,10 @@ class SpanRecord:
         self.end_ns = 0
         self.status = "unset"
         self.attributes: dict[str, Any] | None = None
-        self.baggage: str | None = None
-        self.caller: str | None = None
-        self.function_id: str | None = None
-        self.internal = False
+        self.baggage = baggage
+        self.caller = caller
+        self.function_id = function_id
+        self.internal = internal
         self._sink = sink
 
     # --- iii_sdk.observer.Span -------------------------------------------------------------------

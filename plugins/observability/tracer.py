@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable
 from random import getrandbits
+from time import time_ns
 from typing import Any
 
 from iii_sdk.observer import Observer, Span, parse_traceparent
@@ -22,8 +23,13 @@ from plugins.observability.store import SpanStore
 
 __all__ = ["Tracer"]
 
+_new = object.__new__
 _ZERO_SPAN = "0" * 16
 _ZERO_TRACE = "0" * 32
+_MAX_CALLS = 4096
+"""Function ids whose span name is cached."""
+_ID_BATCH = 64
+"""``(trace id, span id)`` pairs drawn from the generator at once for new traces."""
 
 SpanListener = Callable[[SpanRecord], None]
 
@@ -47,6 +53,10 @@ class Tracer:
         self._parent_based = self.sampler.parent_based
         self._on_telemetry = on_telemetry
         self._engine_stats = stats
+        self._calls: dict[str, tuple[str, bool]] = {}
+        """Per function id: its ``call`` span name and whether it is an engine-internal call."""
+        self._ids: list[tuple[str, str]] = []
+        """Unused ``(trace id, span id)`` pairs for new traces (see :meth:`_refill`)."""
 
     # --- Observer --------------------------------------------------------------------------------
 
@@ -54,36 +64,56 @@ class Tracer:
         self, function_id: str, traceparent: str | None, baggage: str | None, caller: str | None
     ) -> SpanRecord:
         """The ``call <function_id>`` span of one routed invocation (the hot path)."""
-        parent = None if traceparent is None else parse_traceparent(traceparent)
-        name = "call " + function_id
-        if parent is not None:
+        call = self._calls.get(function_id)
+        if call is None:
+            if len(self._calls) >= _MAX_CALLS:  # ids of unknown functions must not pile up
+                self._calls.clear()
+            call = self._calls[function_id] = (
+                "call " + function_id,
+                function_id.startswith("engine::"),
+            )
+        name = call[0]
+        if traceparent is not None and (parent := parse_traceparent(traceparent)) is not None:
             trace_id, parent_id, sampled = parent
             span_id = new_span_id()
             if not self._parent_based:
                 sampled = self.sampler.sample_root(name, function_id, self.service_name)
         else:
-            ids = getrandbits(192).to_bytes(24, "little").hex()  # both ids, one call
-            trace_id, span_id, parent_id = ids[:32], ids[32:], None
-            if span_id == _ZERO_SPAN or trace_id == _ZERO_TRACE:
-                trace_id, span_id = new_trace_id(), new_span_id()
+            ids = self._ids
+            trace_id, span_id = ids.pop() if ids else self._refill()
+            parent_id = None
             sampled = self._always or self.sampler.sample_root(name, function_id, self.service_name)
-        span = SpanRecord(
-            trace_id,
-            span_id,
-            parent_id,
-            name,
-            "server",
-            self.service_name,
-            sampled,
-            self._finish,
-        )
-        span.function_id = function_id
+        # Every SpanRecord slot set here without SpanRecord.__init__'s call (this runs per
+        # routed invocation); keep in step with SpanRecord.__init__.
+        span = _new(SpanRecord)
+        span.trace_id = trace_id
+        span.span_id = span_id
+        span.parent_span_id = parent_id
+        span.name = name
+        span.kind = "server"
+        span.service_name = self.service_name
+        span.sampled = sampled
+        span.start_ns = time_ns()
+        span.end_ns = 0
+        span.status = "unset"
+        span.attributes = None
         span.baggage = baggage
-        if function_id.startswith("engine::"):
-            span.internal = True
         span.caller = caller
+        span.function_id = function_id
+        span.internal = call[1]
+        span._sink = self._finish
         self._engine_stats.in_flight += 1
         return span
+
+    def _refill(self) -> tuple[str, str]:
+        """Draw :data:`_ID_BATCH` id pairs with one generator call; return one of them."""
+        digits = getrandbits(192 * _ID_BATCH).to_bytes(24 * _ID_BATCH, "little").hex()
+        ids = self._ids
+        for start in range(0, len(digits), 48):
+            trace_id, span_id = digits[start : start + 32], digits[start + 32 : start + 48]
+            if trace_id != _ZERO_TRACE and span_id != _ZERO_SPAN:
+                ids.append((trace_id, span_id))
+        return ids.pop() if ids else (new_trace_id(), new_span_id())
 
     def start_span(
         self,
