@@ -36,7 +36,6 @@ class EngineProcess:
         self.port = port or 0
         self.workers = workers
         self.config = directory / "config.yaml"
-        self._write_config()
         self.args = args
         self.process: asyncio.subprocess.Process | None = None
         self.output: list[bytes] = []
@@ -52,6 +51,9 @@ class EngineProcess:
 
     async def start(self) -> None:
         """Start the engine and return once it printed its banner (it is listening)."""
+        # Written only while no engine runs: the engine hot-reloads its config file, so
+        # rewriting it under a running engine would restart its listener and drop its workers.
+        self._write_config()
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -74,8 +76,7 @@ class EngineProcess:
                 while not (line := await stdout.readline()).lstrip().startswith(b"workers"):
                     self.output.append(line)
                     assert line, b"".join(self.output)
-                self.port = int(line.split()[1].rsplit(b":", 1)[1])
-                self._write_config()  # a restart binds the same port again
+                self.port = int(line.split()[1].rsplit(b":", 1)[1])  # a restart reuses it
         self._drain = asyncio.ensure_future(self._read(self.process.stdout))
 
     async def _read(self, stream: asyncio.StreamReader) -> None:
