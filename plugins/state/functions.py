@@ -159,12 +159,10 @@ class StateFunctions:
             new_value, errors = apply_ops(MISSING if old is None else _decode(old), request.ops)
             return _encode(new_value), (new_value, errors)
 
-        forward = getattr(self.adapter, "forward_update", None)  # the bridge applies remotely
         try:
-            if forward is not None:
-                old_value, new_value, errors = await forward(
-                    request.scope, request.key, request.ops
-                )
+            forwarded = await self.adapter.update_ops(request.scope, request.key, request.ops)
+            if forwarded is not None:  # applied where the data lives (the bridge)
+                old_value, new_value, errors = forwarded
                 existed = old_value is not None
             else:
                 old, _, (new_value, errors) = await self.adapter.update(

@@ -8,7 +8,10 @@ SQLite keep the text as is. ``None`` means "no stored value" (a stored JSON null
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from plugins._shared.update_ops import UpdateOp
 
 __all__ = ["StateAdapter"]
 
@@ -16,7 +19,10 @@ T = TypeVar("T")
 
 
 class StateAdapter(Protocol):
-    """A two-level store: scope -> key -> JSON bytes, keys kept in insertion order."""
+    """A two-level store: scope -> key -> JSON bytes, keys kept in insertion order.
+
+    Adapters subclass this protocol to inherit the default of the optional :meth:`update_ops`.
+    """
 
     async def open(self) -> None:
         """Connect or load; raise if the store is unusable."""
@@ -47,6 +53,16 @@ class StateAdapter(Protocol):
         than once (optimistic retries).
         """
         ...
+
+    async def update_ops(
+        self, scope: str, key: str, ops: list[UpdateOp]
+    ) -> tuple[Any, Any, list[dict[str, Any]]] | None:
+        """Apply update ops where the data lives: ``(old value or None, new value, errors)``.
+
+        The default, None, has the caller apply them through :meth:`update`; an adapter whose
+        data lives elsewhere (the bridge) sends them there to be applied atomically.
+        """
+        return None
 
     async def list_values(self, scope: str) -> list[bytes]:
         """Every value of a scope (empty for an unknown scope)."""

@@ -3,7 +3,7 @@
 Every operation is forwarded to the engine at ``bridge_url`` as a ``state::*`` call over the
 worker protocol (:class:`plugins._shared.bridge.BridgeLink`); the local engine still fires its
 own ``state`` triggers from the results. ``update`` sends the ops themselves
-(:meth:`BridgeAdapter.forward_update`), so the remote applies them atomically. A stored JSON
+(:meth:`BridgeAdapter.update_ops`), so the remote applies them atomically. A stored JSON
 ``null`` reads back as "missing" (the remote answers both the same way).
 """
 
@@ -16,6 +16,7 @@ import msgspec
 
 from plugins._shared.bridge import BridgeLink
 from plugins._shared.update_ops import UpdateOp
+from plugins.state.adapters.base import StateAdapter
 
 __all__ = ["BridgeAdapter"]
 
@@ -28,7 +29,7 @@ def _bytes(value: Any) -> bytes | None:
     return None if value is None else _encode(value)
 
 
-class BridgeAdapter:
+class BridgeAdapter(StateAdapter):
     """A :class:`plugins.state.adapters.base.StateAdapter` answered by a remote engine."""
 
     def __init__(self, url: str) -> None:
@@ -59,10 +60,11 @@ class BridgeAdapter:
     async def update(
         self, scope: str, key: str, transform: Callable[[bytes | None], tuple[bytes, T]]
     ) -> tuple[bytes | None, bytes, T]:
-        """Not atomic across engines: :meth:`forward_update` is what ``state::update`` uses."""
-        raise NotImplementedError("the bridge forwards update ops with forward_update")
+        """Refused: a transform cannot run on the remote engine atomically; ``state::update``
+        sends its ops with :meth:`update_ops` instead."""
+        raise NotImplementedError("the bridge applies update ops remotely (update_ops)")
 
-    async def forward_update(
+    async def update_ops(
         self, scope: str, key: str, ops: list[UpdateOp]
     ) -> tuple[Any, Any, list[dict[str, Any]]]:
         """Remote ``state::update``: ``(old value or None, new value, errors)``."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from plugins.state.adapters.base import StateAdapter
+
 __all__ = ["MemoryAdapter"]
 
 T = TypeVar("T")
 
 
-class MemoryAdapter:
+class MemoryAdapter(StateAdapter):
     """In-process store; every call completes without yielding, so each is atomic.
 
     A scope disappears with its last key (upstream's kv keeps the empty scope listed until a

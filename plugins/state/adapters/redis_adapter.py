@@ -15,6 +15,8 @@ from typing import Any, TypeVar, cast
 
 import redis.asyncio as redis
 
+from plugins.state.adapters.base import StateAdapter
+
 __all__ = ["RedisAdapter"]
 
 T = TypeVar("T")
@@ -42,7 +44,7 @@ _MAX_UPDATE_ATTEMPTS = 100
 _GLOB_SPECIALS = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 
 
-class RedisAdapter:
+class RedisAdapter(StateAdapter):
     """Store on the Redis server at ``url``; ``prefix`` namespaces the hashes."""
 
     def __init__(self, url: str, prefix: str = "state:") -> None:
