@@ -215,11 +215,3 @@ async def wait_for_binding(
 
     found: dict[str, Any] = await eventually(row, f"a binding to {function_id}", within)
     return found
-
-
-def not_built_yet(feature: str) -> pytest.MarkDecorator:
-    """Mark a test of a feature the project README lists under "Not there yet".
-
-    Strict: the test must fail until the feature lands; once it passes, drop the marker.
-    """
-    return pytest.mark.xfail(strict=True, reason=f"{feature}: not implemented in the engine yet")
