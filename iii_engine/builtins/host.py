@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from iii_engine.builtins.conformance import require_subclass
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
 from iii_engine.core.router import Router
 from iii_engine.core.triggers import TriggerRegistry
@@ -127,6 +128,7 @@ class LocalWorkerContext:
 
     def register_trigger_type(self, trigger_type: TriggerType) -> None:
         """Provide a trigger type; parked bindings are delivered to it."""
+        require_subclass(trigger_type, TriggerType, f"worker {self.name!r}: trigger type")
         self._trigger_types.add(trigger_type.id)
         self._track(self.triggers.add_type(trigger_type, worker_name=self.name))
 
@@ -170,6 +172,7 @@ class RunningBuiltin:
     """A started built-in worker and its context."""
 
     def __init__(self, instance_id: str, worker: BuiltinWorker, ctx: LocalWorkerContext) -> None:
+        require_subclass(worker, BuiltinWorker, f"worker {instance_id!r}")
         self.instance_id = instance_id
         self.worker = worker
         self.ctx = ctx
