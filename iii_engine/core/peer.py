@@ -38,6 +38,10 @@ class AccessSession(Protocol):
         """Discovery visibility: the session may call ``entry``."""
         ...
 
+    def decide(self, function_id: str, namespace: str, metadata: Any) -> str | None:
+        """The session's function-access decision: None when allowed, else why not."""
+        ...
+
     async def filter_registration(self, peer: Peer, message: AnyMessage) -> AnyMessage | None:
         """The registration frame to apply (possibly rewritten), or None (dropped or held)."""
         ...

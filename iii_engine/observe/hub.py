@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from iii_engine.core.registry import FunctionRegistry
 from iii_engine.observe.model import SPEAKS_OBSERVE, Key, Observer, ObserverSet
-from iii_engine.observe.validate import Refused, build_observer, check_source
+from iii_engine.observe.validate import Refused, build_observer, check_access, check_source
 from iii_sdk.observe_protocol import (
     FEATURE_OBSERVE,
     Observe,
@@ -120,6 +120,8 @@ class ObserveHub:
             return
         try:
             observer = build_observer(msg)
+            if conn.session is not None:
+                check_access(observer, conn.session, self.functions)
             entry = self.functions.get(*observer.source)
             if entry is not None:
                 check_source(observer, entry)

@@ -2,8 +2,10 @@
 
 Validation order: blank namespace (``INVALID_NAMESPACE``), the filter language
 (``INVALID_FILTER``), unknown option values (``INVALID_OBSERVE``), source == target
-(``SELF_TARGET``); the checks against the registered source (``NOT_OBSERVABLE``,
-``INVALID_ARGS``) run in :func:`check_source`, now or when the source registers.
+(``SELF_TARGET``); on a listener with access control, the observing session's function-access
+decision for source and target (``FORBIDDEN``, :func:`check_access`); the checks against the
+registered source (``NOT_OBSERVABLE``, ``INVALID_ARGS``) run in :func:`check_source`, now or
+when the source registers.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 import jsonschema
 from msgspec import UNSET
 
-from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry
+from iii_engine.core.peer import AccessSession
+from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_engine.observe.filters import FilterError, compile_filter, safe
 from iii_engine.observe.model import (
     CAPTURES,
@@ -26,7 +29,7 @@ from iii_engine.observe.model import (
 from iii_sdk.observe_protocol import Observe
 from iii_sdk.protocol import from_raw
 
-__all__ = ["Refused", "build_observer", "check_source", "descriptor"]
+__all__ = ["Refused", "build_observer", "check_access", "check_source", "descriptor"]
 
 INVALID_NAMESPACE = "INVALID_NAMESPACE"
 INVALID_FILTER = "INVALID_FILTER"
@@ -34,6 +37,7 @@ INVALID_OBSERVE = "INVALID_OBSERVE"
 INVALID_ARGS = "INVALID_ARGS"
 SELF_TARGET = "SELF_TARGET"
 NOT_OBSERVABLE = "NOT_OBSERVABLE"
+FORBIDDEN = "FORBIDDEN"
 
 
 class Refused(Exception):
@@ -106,6 +110,21 @@ def build_observer(msg: Observe) -> Observer:
         expires_in_ms=expires,
         max_in_flight=in_flight,
     )
+
+
+def check_access(observer: Observer, session: AccessSession, functions: FunctionRegistry) -> None:
+    """Refuse with ``FORBIDDEN`` unless the session may call both the source and the target.
+
+    The observing session's 0.23 function-access decision applies to both ends: observing a
+    function reveals its calls, and activations invoke the target on the observer's behalf.
+    A function not registered yet is decided by its id and namespace alone.
+    """
+    for end, (namespace, function_id) in (("source", observer.source), ("target", observer.target)):
+        entry = functions.get(namespace, function_id)
+        metadata = None if entry is None else from_raw(entry.metadata)
+        denial = session.decide(function_id, namespace, metadata)
+        if denial is not None:
+            raise Refused(FORBIDDEN, f"cannot observe with {end} {function_id}: {denial}")
 
 
 def descriptor(entry: FunctionEntry) -> dict[str, Any]:
