@@ -1,7 +1,8 @@
 """One HTTP function: the request it sends and how its response becomes a result.
 
 Headers: ``Content-Type: application/json``, ``x-iii-Function-Path``, ``x-iii-Invocation-ID``,
-``x-iii-Timestamp`` (unix seconds), the function's own headers, then its auth. Responses: 2xx
+``x-iii-Timestamp`` (unix seconds), ``x-iii-Trace-ID`` (the call's W3C trace id, when the call
+is traced), the function's own headers, then its auth. Responses: 2xx
 with an empty body is no result, with JSON that value, anything else ``invalid_response``;
 1xx/3xx the JSON value if any; >= 400 the body's ``{"error": {"code", "message"}}`` or
 ``http_error``. Transport failures are ``http_request_failed``, an unreadable response
@@ -18,6 +19,7 @@ import msgspec
 from yarl import URL
 
 from iii_sdk.errors import InvocationError
+from iii_sdk.observer import CURRENT, parse_traceparent
 from iii_sdk.protocol import HttpInvocationRef, new_id
 from plugins.http_functions.signing import Signer
 
@@ -60,9 +62,12 @@ class HttpFunction:
             "x-iii-Function-Path": self.function_id,
             "x-iii-Invocation-ID": new_id(),
             "x-iii-Timestamp": timestamp,
-            **self.extra_headers,
-            **self.signer.headers(timestamp, body),
         }
+        span = CURRENT.get()
+        if span is not None and (parsed := parse_traceparent(span.traceparent)) is not None:
+            headers["x-iii-Trace-ID"] = parsed[0]
+        headers.update(self.extra_headers)
+        headers.update(self.signer.headers(timestamp, body))
         try:
             async with self.session.request(
                 self.method,

@@ -276,3 +276,17 @@ async def test_a_reloaded_worker_takes_over_and_rechecks_the_functions(
         narrower = {**OPEN, "url_allowlist": ["localhost"]}
         await engine.apply_reload(parse_config(config(narrower, 20), base_dir=Path.cwd()))
         assert engine.functions.get("default", "ext::kept") is None  # refused by the new policy
+
+
+async def test_a_traced_call_sends_its_trace_id(
+    engine: Engine, probe: Probe, iii_worker: Any
+) -> None:
+    owner = await iii_worker(engine, name="owner")
+    await registered(owner, {"ext::traced": HttpInvocationRef(url=f"{probe.base}/traced")})
+    caller = await iii_worker(engine, name="caller")
+    await caller.trigger("ext::traced", {})
+    trace_id = (await probe.requests.get())["headers"]["x-iii-trace-id"]
+    assert len(trace_id) == 32
+    assert int(trace_id, 16) != 0
+    spans = await caller.trigger("engine::traces::list", {"trace_id": trace_id})
+    assert spans["total"] >= 1  # the engine's span of this very call
