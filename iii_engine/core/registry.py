@@ -42,6 +42,9 @@ class FunctionEntry:
     extra: dict[str, Any] = field(default_factory=dict)
     observers: Any = None
     """The source's observer set while it has observers (see iii_engine.observe)."""
+    immediate: Callable[[Raw], Any] | None = None
+    """The plugin's :func:`iii_sdk.handlers.immediate` handler: the router calls it on the
+    spot for workers' calls (``handler`` is its adapted form for everyone else)."""
     _middle: bytes | None = None
 
     @property

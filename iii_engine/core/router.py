@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, Raw, UnsetType
@@ -31,6 +32,7 @@ from iii_sdk import errors
 from iii_sdk.errors import InvocationError, error_body, invocation_error
 from iii_sdk.observer import CURRENT, Observer, Span
 from iii_sdk.protocol import (
+    NULL,
     EnqueueAction,
     ErrorBody,
     InvocationResult,
@@ -116,7 +118,15 @@ class Router:
                 msg.function_id, msg.traceparent, msg.baggage, conn.worker_id
             )
         if executor is None:
-            await self._start_local(entry, conn, reply_id, msg, span)
+            handler = entry.immediate
+            if handler is None or conn.pending_count >= conn.max_pending:
+                await self._start_local(entry, conn, reply_id, msg, span)
+                return
+            # A handler that never waits runs right here, on this read loop's stack: no task,
+            # no coroutine, no context copy, and the payload as received.
+            frame = _call_immediate(handler, entry, reply_id, msg, span)
+            if frame is not None:
+                await conn.send(frame)
             return
         invocation_id = new_id() if reply_id is None else reply_id
         if reply_id is not None:
@@ -525,3 +535,45 @@ class Router:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _call_immediate(
+    handler: Callable[[Raw], Any],
+    entry: FunctionEntry,
+    reply_id: str | None,
+    msg: InvokeFunction,
+    span: Span | None,
+) -> bytes | None:
+    """Run an immediate handler (:func:`iii_sdk.handlers.immediate`); the frame to answer with.
+
+    The same outcome as :meth:`Router._run_local`: the call span is current while the handler
+    runs and ends before the answer is written, a void call answers nothing, and a failure
+    (the result's encoding included) becomes the error body.
+    """
+    data = msg.data
+    result: Raw | UnsetType = UNSET
+    error: ErrorBody | None = None
+    token = None if span is None else CURRENT.set(span)
+    try:
+        value = handler(NULL if data is UNSET else data)
+        if span is not None:
+            span.end()
+        if reply_id is None:
+            return None
+        if value is not None:
+            result = value if type(value) is Raw else to_raw(value)
+    except Exception as exc:
+        error = error_body(exc)
+        if span is not None:
+            span.end(error.code, error.message)
+        if reply_id is None:
+            log.debug("void call of %s failed: %s", entry.function_id, exc)
+            return None
+    finally:
+        if token is not None:
+            CURRENT.reset(token)
+    return encode(
+        InvocationResult(
+            invocation_id=reply_id, function_id=msg.function_id, result=result, error=error
+        )
+    )
