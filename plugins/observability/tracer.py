@@ -29,7 +29,9 @@ _ZERO_TRACE = "0" * 32
 _MAX_CALLS = 4096
 """Function ids whose span name is cached."""
 _ID_BATCH = 64
-"""``(trace id, span id)`` pairs drawn from the generator at once for new traces."""
+"""``(trace id, span id)`` pairs drawn from the generator at once."""
+_LAST_PAIR = 48 * (_ID_BATCH - 1)
+"""The last offset in the digits where a whole pair (48 hex digits) still fits."""
 
 SpanListener = Callable[[SpanRecord], None]
 
@@ -55,8 +57,10 @@ class Tracer:
         self._engine_stats = stats
         self._calls: dict[str, tuple[str, bool]] = {}
         """Per function id: its ``call`` span name and whether it is an engine-internal call."""
-        self._ids: list[tuple[str, str]] = []
-        """Unused ``(trace id, span id)`` pairs for new traces (see :meth:`_refill`)."""
+        self._digits = ""
+        """Random hex digits not used yet: ids are sliced from it (see :meth:`_refill`)."""
+        self._next = _LAST_PAIR + 1
+        """Where the unused digits of ``_digits`` start (past the end: draw new ones first)."""
 
     # --- Observer --------------------------------------------------------------------------------
 
@@ -73,14 +77,22 @@ class Tracer:
                 function_id.startswith("engine::"),
             )
         name = call[0]
+        digits, at = self._digits, self._next
+        if at > _LAST_PAIR:
+            digits, at = self._refill(), 0
         if traceparent is not None and (parent := parse_traceparent(traceparent)) is not None:
             trace_id, parent_id, sampled = parent
-            span_id = new_span_id()
+            self._next = at + 16
+            span_id = digits[at : at + 16]
+            if span_id == _ZERO_SPAN:
+                span_id = new_span_id()
             if not self._parent_based:
                 sampled = self.sampler.sample_root(name, function_id, self.service_name)
         else:
-            ids = self._ids
-            trace_id, span_id = ids.pop() if ids else self._refill()
+            self._next = at + 48
+            trace_id, span_id = digits[at : at + 32], digits[at + 32 : at + 48]
+            if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+                trace_id, span_id = new_trace_id(), new_span_id()
             parent_id = None
             sampled = self._always or self.sampler.sample_root(name, function_id, self.service_name)
         # Every SpanRecord slot set here without SpanRecord.__init__'s call (this runs per
@@ -105,15 +117,14 @@ class Tracer:
         self._engine_stats.in_flight += 1
         return span
 
-    def _refill(self) -> tuple[str, str]:
-        """Draw :data:`_ID_BATCH` id pairs with one generator call; return one of them."""
-        digits = getrandbits(192 * _ID_BATCH).to_bytes(24 * _ID_BATCH, "little").hex()
-        ids = self._ids
-        for start in range(0, len(digits), 48):
-            trace_id, span_id = digits[start : start + 32], digits[start + 32 : start + 48]
-            if trace_id != _ZERO_TRACE and span_id != _ZERO_SPAN:
-                ids.append((trace_id, span_id))
-        return ids.pop() if ids else (new_trace_id(), new_span_id())
+    def _refill(self) -> str:
+        """Draw the digits of :data:`_ID_BATCH` id pairs with one generator call.
+
+        Ids are slices of it taken in order (an all-zero one, which W3C forbids, is replaced),
+        so a call pays for two slices instead of a generator call and a hex conversion.
+        """
+        self._digits = getrandbits(192 * _ID_BATCH).to_bytes(24 * _ID_BATCH, "little").hex()
+        return self._digits
 
     def start_span(
         self,
