@@ -15,6 +15,7 @@ from time import time_ns
 from typing import Any
 
 from iii_sdk.observer import Observer, Span, parse_traceparent
+from plugins.observability.calls import CallSpan
 from plugins.observability.config import ObservabilityConfig
 from plugins.observability.sampling import Sampler
 from plugins.observability.spans import SpanRecord, new_span_id, new_trace_id
@@ -66,7 +67,7 @@ class Tracer:
 
     def start_call(
         self, function_id: str, traceparent: str | None, baggage: str | None, caller: str | None
-    ) -> SpanRecord:
+    ) -> CallSpan:
         """The ``call <function_id>`` span of one routed invocation (the hot path)."""
         call = self._calls.get(function_id)
         if call is None:
@@ -95,25 +96,21 @@ class Tracer:
                 trace_id, span_id = new_trace_id(), new_span_id()
             parent_id = None
             sampled = self._always or self.sampler.sample_root(name, function_id, self.service_name)
-        # Every SpanRecord slot set here without SpanRecord.__init__'s call (this runs per
-        # routed invocation); keep in step with SpanRecord.__init__.
-        span = _new(SpanRecord)
+        # Every CallSpan slot is set here (it has no __init__: this runs per routed call).
+        span = _new(CallSpan)
         span.trace_id = trace_id
         span.span_id = span_id
         span.parent_span_id = parent_id
         span.name = name
-        span.kind = "server"
-        span.service_name = self.service_name
         span.sampled = sampled
         span.start_ns = time_ns()
         span.end_ns = 0
         span.status = "unset"
-        span.attributes = None
         span.baggage = baggage
         span.caller = caller
         span.function_id = function_id
         span.internal = call[1]
-        span._sink = self._finish
+        span._tracer = self
         self._engine_stats.in_flight += 1
         return span
 
@@ -175,31 +172,33 @@ class Tracer:
 
     # --- finishing -------------------------------------------------------------------------------
 
+    def finish_call(self, span: CallSpan) -> None:
+        """Count and keep an ended ``call`` span (runs once per routed call: EngineStats.record
+        is inlined here)."""
+        engine_stats = self._engine_stats
+        engine_stats.in_flight -= 1
+        if self.stats is not None:
+            seconds = (span.end_ns - span.start_ns) / 1e9
+            function_id = span.function_id
+            stats = engine_stats.functions.get(function_id)
+            if stats is None:
+                stats = engine_stats.functions[function_id] = FunctionStats()
+            stats.total += 1
+            if span.status == "error":
+                stats.errors += 1
+            stats.sum_s += seconds
+            stats.buckets[bisect_left(BUCKETS, seconds)] += 1
+            engine_stats.recent.append(seconds)
+        if span.sampled:
+            store = self.store
+            if store is not None:
+                store.add(span)
+            if self.listeners:
+                record = span.record()
+                for listener in self.listeners:
+                    listener(record)
+
     def _finish(self, span: SpanRecord) -> None:
-        # Runs once per routed call: EngineStats.record and SpanStore.add are inlined here.
-        function_id = span.function_id
-        if function_id is not None:
-            engine_stats = self._engine_stats
-            engine_stats.in_flight -= 1
-            if self.stats is not None:
-                seconds = (span.end_ns - span.start_ns) / 1e9
-                stats = engine_stats.functions.get(function_id)
-                if stats is None:
-                    stats = engine_stats.functions[function_id] = FunctionStats()
-                stats.total += 1
-                if span.status == "error":
-                    stats.errors += 1
-                stats.sum_s += seconds
-                stats.buckets[bisect_left(BUCKETS, seconds)] += 1
-                engine_stats.recent.append(seconds)
-            if span.sampled:
-                store = self.store
-                if store is not None:
-                    store.add(span)
-                if self.listeners:
-                    for listener in self.listeners:
-                        listener(span)
-            return
         if span.attributes is not None and "http.response.status_code" in span.attributes:
             attributes = span.attributes
             self._engine_stats.count_http(
