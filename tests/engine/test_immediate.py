@@ -3,6 +3,7 @@ calls, with the same answers, errors and void semantics as the task path."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from iii_engine.config.plugin_manager import PluginManager
 from iii_engine.config.schema import parse_config
 from iii_engine.engine import Engine
-from iii_sdk.errors import InvocationError
+from iii_sdk.errors import ErrorBody, InvocationError
 from iii_sdk.hookspecs import hookimpl
 from iii_sdk.plugin import (
     BuiltinWorker,
@@ -21,6 +22,7 @@ from iii_sdk.plugin import (
     WorkerSpec,
     immediate,
 )
+from iii_sdk.protocol import InvocationResult, encode
 from tests.raw_client import raw_worker
 
 ONE = "00000000-0000-4000-8000-000000000001"
@@ -37,6 +39,7 @@ class Twins(BuiltinWorker):
         ctx.register_function("imm::fail", self.fail)
         ctx.register_function("imm::unencodable", self.unencodable)
         ctx.register_function("imm::decoded", self.decoded)
+        ctx.register_function('imm::"quoted"\u00e9', self.echo)
 
         async def task_fail(payload: Any) -> Any:
             return self.fail(msgspec.Raw(msgspec.json.encode(payload)))
@@ -109,6 +112,31 @@ async def test_the_payload_arrives_as_sent_and_a_raw_result_goes_back_as_it_is(
         assert await w.call_ok("imm::echo") is None  # no data: JSON null, result omitted
     # No _caller_worker_id: an immediate handler does not learn its caller.
     assert twins(engine).seen == [b'{"a": [1, 2.5, "x"]}', b'{ "spaced" : true }', b"null"]
+
+
+async def test_the_answer_is_byte_for_byte_what_encoding_the_result_gives(
+    engine: Engine,
+) -> None:
+    async with raw_worker(engine) as w:
+        for function_id, data in (
+            ("imm::echo", "[1, 2]"),
+            ('imm::"quoted"\u00e9', '{"a": "\\u00e9"}'),
+            ("imm::echo", "null"),
+            ("imm::fail", "{}"),
+        ):
+            frame = {"type": "invokefunction", "invocation_id": ONE, "function_id": function_id}
+            await w.send_text(json.dumps(frame)[:-1] + f', "data": {data}}}')
+            text = await w.ws.receive_str(timeout=5)
+            decoded = json.loads(text)
+            expected = encode(
+                InvocationResult(
+                    invocation_id=ONE,
+                    function_id=function_id,
+                    result=msgspec.Raw(data.encode()) if "result" in decoded else msgspec.UNSET,
+                    error=None if "error" not in decoded else ErrorBody(**decoded["error"]),
+                )
+            )
+            assert text.encode() == expected
 
 
 async def test_errors_are_the_task_paths_errors(engine: Engine) -> None:
