@@ -144,7 +144,7 @@ class Router:
             pending.span = span
         parts = caller_parts(msg.data, conn.worker_id)
         limit = executor.max_inbound
-        if limit is not None and sum(len(p) for p in parts) > limit:
+        if limit is not None and sum(map(len, parts)) > limit:
             self._fail(invocation_id, PAYLOAD_TOO_LARGE, too_large(len(msg.data or b""), limit))
             return
         if span is not None:

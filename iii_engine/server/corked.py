@@ -66,7 +66,7 @@ class CorkedWriter:
 
     def write_parts(self, parts: Sequence[bytes | memoryview]) -> bool:
         """Queue one frame given as chunks (joined here, or written as they are when large)."""
-        length = sum(len(part) for part in parts)
+        length = sum(map(len, parts))
         if length >= _LARGE:
             # Large payloads skip the join: flush what is queued, then hand the chunks over.
             self.flush()
