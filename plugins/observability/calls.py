@@ -9,15 +9,22 @@ tell them apart; span listeners get a ``SpanRecord`` built from that row.
 from __future__ import annotations
 
 from time import time_ns
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from iii_sdk.observer import Span
 from plugins.observability.spans import Row, SpanRecord
 
-if TYPE_CHECKING:
-    from plugins.observability.tracer import Tracer
+__all__ = ["CallSink", "CallSpan"]
 
-__all__ = ["CallSpan"]
+
+class CallSink(Protocol):
+    """What a :class:`CallSpan` reports to: the :class:`~plugins.observability.tracer.Tracer`."""
+
+    service_name: str
+
+    def finish_call(self, span: CallSpan) -> None:
+        """Count and keep an ended span."""
+        ...
 
 
 class CallSpan:
@@ -44,7 +51,7 @@ class CallSpan:
     attributes: dict[str, Any] | None = None
     status_description: str | None = None
 
-    _tracer: Tracer
+    _tracer: CallSink
     baggage: str | None
     caller: str | None
     end_ns: int
