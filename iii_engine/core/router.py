@@ -4,14 +4,14 @@ A call from a worker to a function owned by another worker is forwarded as bytes
 stays :class:`msgspec.Raw`, a pending record maps the invocation id back to the caller, and the
 executor's result is written straight to the caller's socket from the executor's read loop — no
 task, queue or future per call. In-process callers (trigger types, HTTP) wait on a future;
-in-process functions run on a task so a slow one never blocks a connection's read loop.
+in-process functions run on a task so a slow one never blocks a connection's read loop, except
+those that never wait (:mod:`iii_engine.core.immediate`) or rarely do (``@eager``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, Raw, UnsetType
@@ -19,6 +19,7 @@ from msgspec import UNSET, Raw, UnsetType
 from iii_engine.core import traced
 from iii_engine.core.eager import start_eager
 from iii_engine.core.enqueue import enqueue
+from iii_engine.core.immediate import call_immediate
 from iii_engine.core.invocation import (
     STOPPED,
     Pending,
@@ -32,7 +33,6 @@ from iii_sdk import errors
 from iii_sdk.errors import InvocationError, error_body, invocation_error
 from iii_sdk.observer import CURRENT, Observer, Span
 from iii_sdk.protocol import (
-    NULL,
     EnqueueAction,
     ErrorBody,
     InvocationResult,
@@ -54,7 +54,6 @@ log = logging.getLogger("iii.router")
 
 
 _INVOKE_HEAD = b'{"type":"invokefunction","invocation_id":"'
-_RESULT_HEAD = b'{"type":"invocationresult","invocation_id":"'
 
 
 class Router:
@@ -125,7 +124,7 @@ class Router:
                 return
             # A handler that never waits runs right here, on this read loop's stack: no task,
             # no coroutine, no context copy, and the payload as received.
-            frame = _call_immediate(handler, entry, reply_id, msg, span)
+            frame = call_immediate(handler, entry, reply_id, msg, span)
             if frame is not None:
                 await conn.send(frame)
             return
@@ -536,49 +535,3 @@ class Router:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-def _call_immediate(
-    handler: Callable[[Raw], Any],
-    entry: FunctionEntry,
-    reply_id: str | None,
-    msg: InvokeFunction,
-    span: Span | None,
-) -> bytes | None:
-    """Run an immediate handler (:func:`iii_sdk.handlers.immediate`); the frame to answer with.
-
-    The same outcome as :meth:`Router._run_local`: the call span is current while the handler
-    runs and ends before the answer is written, a void call answers nothing, and a failure
-    (the result's encoding included) becomes the error body.
-    """
-    data = msg.data
-    result: Raw | UnsetType = UNSET
-    error: ErrorBody | None = None
-    token = None if span is None else CURRENT.set(span)
-    try:
-        value = handler(NULL if data is UNSET else data)
-        if span is not None:
-            span.end()
-        if reply_id is None:
-            return None
-        if value is not None:
-            result = value if type(value) is Raw else to_raw(value)
-    except Exception as exc:
-        error = error_body(exc)
-        if span is not None:
-            span.end(error.code, error.message)
-        if reply_id is None:
-            log.debug("void call of %s failed: %s", entry.function_id, exc)
-            return None
-    finally:
-        if token is not None:
-            CURRENT.reset(token)
-    if error is None and result is not UNSET:
-        # What encode(InvocationResult(...)) writes, from bytes cached on the entry (the id
-        # was validated as a UUID when the frame was decoded, so it needs no escaping).
-        return b"".join((_RESULT_HEAD, reply_id.encode(), entry.result_middle(), result, b"}"))
-    return encode(
-        InvocationResult(
-            invocation_id=reply_id, function_id=msg.function_id, result=result, error=error
-        )
-    )
