@@ -9,7 +9,9 @@ tell them apart; span listeners get a ``SpanRecord`` built from that row.
 from __future__ import annotations
 
 from time import time_ns
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
+
+import msgspec
 
 from iii_sdk.observer import Span
 from plugins.observability.spans import Row, SpanRecord
@@ -27,48 +29,37 @@ class CallSink(Protocol):
         ...
 
 
-class CallSpan:
-    """One ``call <function_id>`` span; made by :meth:`Tracer.start_call` (no ``__init__``)."""
+class CallSpan(msgspec.Struct, gc=False, eq=False):
+    """One ``call <function_id>`` span, made by :meth:`Tracer.start_call`.
 
-    __slots__ = (
-        "__dict__",  # attributes and status_description, created only when set
-        "_tracer",
-        "baggage",
-        "caller",
-        "end_ns",
-        "function_id",
-        "internal",
-        "name",
-        "parent_span_id",
-        "sampled",
-        "span_id",
-        "start_ns",
-        "status",
-        "trace_id",
-    )
+    A Struct because it is built once per routed call: its positional constructor runs in C,
+    and ``gc=False`` keeps it out of the garbage collector's lists (it holds only strings,
+    numbers, its attributes and the tracer, which never refers back to it). Equality is
+    identity, as for any span.
+    """
 
-    kind = "server"
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    sampled: bool
+    start_ns: int
+    end_ns: int
+    status: str
+    baggage: str | None
+    caller: str | None
+    function_id: str
+    internal: bool
+    tracer: CallSink
     attributes: dict[str, Any] | None = None
     status_description: str | None = None
 
-    _tracer: CallSink
-    baggage: str | None
-    caller: str | None
-    end_ns: int
-    function_id: str
-    internal: bool
-    name: str
-    parent_span_id: str | None
-    sampled: bool
-    span_id: str
-    start_ns: int
-    status: str
-    trace_id: str
+    kind: ClassVar[str] = "server"
 
     @property
     def service_name(self) -> str:
         """The tracer's service name."""
-        return self._tracer.service_name
+        return self.tracer.service_name
 
     @property
     def traceparent(self) -> str:
@@ -95,7 +86,7 @@ class CallSpan:
             self.status_description = (
                 error_code if not error_message else f"{error_code}: {error_message}"
             )
-        self._tracer.finish_call(self)
+        self.tracer.finish_call(self)
 
     def freeze(self) -> Row:
         """The stored row, laid out as :meth:`SpanRecord.freeze` lays it out."""
@@ -106,7 +97,7 @@ class CallSpan:
             self.parent_span_id,
             self.name,
             "server",
-            self._tracer.service_name,
+            self.tracer.service_name,
             self.sampled,
             self.start_ns,
             self.end_ns,

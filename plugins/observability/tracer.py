@@ -24,7 +24,6 @@ from plugins.observability.store import SpanStore
 
 __all__ = ["Tracer"]
 
-_new = object.__new__
 _ZERO_SPAN = "0" * 16
 _ZERO_TRACE = "0" * 32
 _MAX_CALLS = 4096
@@ -96,23 +95,22 @@ class Tracer:
                 trace_id, span_id = new_trace_id(), new_span_id()
             parent_id = None
             sampled = self._always or self.sampler.sample_root(name, function_id, self.service_name)
-        # Every CallSpan slot is set here (it has no __init__: this runs per routed call).
-        span = _new(CallSpan)
-        span.trace_id = trace_id
-        span.span_id = span_id
-        span.parent_span_id = parent_id
-        span.name = name
-        span.sampled = sampled
-        span.start_ns = time_ns()
-        span.end_ns = 0
-        span.status = "unset"
-        span.baggage = baggage
-        span.caller = caller
-        span.function_id = function_id
-        span.internal = call[1]
-        span._tracer = self
         self._engine_stats.in_flight += 1
-        return span
+        return CallSpan(
+            trace_id,
+            span_id,
+            parent_id,
+            name,
+            sampled,
+            time_ns(),
+            0,
+            "unset",
+            baggage,
+            caller,
+            function_id,
+            call[1],
+            self,
+        )
 
     def _refill(self) -> str:
         """Draw the digits of :data:`_ID_BATCH` id pairs with one generator call.
