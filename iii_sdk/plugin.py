@@ -40,7 +40,7 @@ import msgspec
 
 from iii_sdk.errors import DESERIALIZATION_ERROR, InvocationError
 from iii_sdk.external import ExternalFunctionHost
-from iii_sdk.handlers import Handler
+from iii_sdk.handlers import Handler, immediate, is_immediate
 from iii_sdk.observer import Observer
 from iii_sdk.protocol import StreamChannelRef
 
@@ -58,8 +58,11 @@ __all__ = [
     "check_condition",
     "decode_config",
     "decode_input",
+    "decode_json_input",
     "eager",
+    "immediate",
     "is_eager",
+    "is_immediate",
 ]
 
 T = TypeVar("T")
@@ -74,7 +77,8 @@ def eager(handler: F) -> F:
     The engine starts such a handler at once, on the connection's own stack, and gives it a task
     only if it suspends, which saves a task per call. Until its first ``await`` that really waits,
     the handler must not rely on :func:`asyncio.current_task` (no ``asyncio.timeout`` or
-    ``TaskGroup`` there): the current task is still the connection's.
+    ``TaskGroup`` there): the current task is still the connection's. A handler that never
+    waits at all can go further with :func:`immediate`.
     """
     setattr(handler, _EAGER, True)
     return handler
@@ -348,6 +352,27 @@ def decode_input(payload: Any, type_: type[T], function_id: str) -> T:
         raise InvocationError(
             DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: {exc}"
         ) from exc
+
+
+_json_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def decode_json_input(payload: msgspec.Raw | bytes, type_: type[T], function_id: str) -> T:
+    """:func:`decode_input` for a payload still in JSON (an :func:`immediate` handler's).
+
+    Decodes straight into ``type_`` (no dict in between); the error is the same
+    ``deserialization_error`` with the same text.
+    """
+    decoder = _json_decoders.get(type_)
+    if decoder is None:
+        decoder = _json_decoders[type_] = msgspec.json.Decoder(type_)
+    try:
+        result: T = decoder.decode(payload)
+    except msgspec.ValidationError as exc:
+        raise InvocationError(
+            DESERIALIZATION_ERROR, f"Failed to deserialize input for {function_id}: {exc}"
+        ) from exc
+    return result
 
 
 def decode_config(config: Any, type_: type[T]) -> T:

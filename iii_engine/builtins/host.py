@@ -18,7 +18,7 @@ from iii_engine.core.router import Router
 from iii_engine.core.triggers import TriggerRegistry
 from iii_sdk.handlers import Handler, adapt
 from iii_sdk.observer import Observer
-from iii_sdk.plugin import BuiltinWorker, Channel, TriggerType, is_eager
+from iii_sdk.plugin import BuiltinWorker, Channel, TriggerType, is_eager, is_immediate
 from iii_sdk.protocol import to_raw
 from iii_sdk.typed import input_type, request_schema
 
@@ -109,6 +109,8 @@ class LocalWorkerContext:
         )
         if is_eager(handler):
             entry.extra["eager"] = True
+        if is_immediate(handler):
+            entry.immediate = handler
         if request_format is None and (typed := input_type(handler)) is not None:
             request_format = request_schema(typed)  # as Worker.register_function does
         if request_format is not None:

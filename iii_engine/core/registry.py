@@ -42,7 +42,11 @@ class FunctionEntry:
     extra: dict[str, Any] = field(default_factory=dict)
     observers: Any = None
     """The source's observer set while it has observers (see iii_engine.observe)."""
+    immediate: Callable[[Raw], Any] | None = None
+    """The plugin's :func:`iii_sdk.handlers.immediate` handler: the router calls it on the
+    spot for workers' calls (``handler`` is its adapted form for everyone else)."""
     _middle: bytes | None = None
+    _result_middle: bytes | None = None
 
     @property
     def delivered_id(self) -> str:
@@ -56,6 +60,15 @@ class FunctionEntry:
         if middle is None:
             middle = b'","function_id":' + msgspec.json.encode(self.delivered_id) + b',"data":'
             self._middle = middle
+        return middle
+
+    def result_middle(self) -> bytes:
+        """The bytes between the invocation id and the result of this function's
+        ``invocationresult`` frame (the engine answering for an in-process function)."""
+        middle = self._result_middle
+        if middle is None:
+            middle = b'","function_id":' + msgspec.json.encode(self.function_id) + b',"result":'
+            self._result_middle = middle
         return middle
 
 

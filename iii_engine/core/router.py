@@ -4,7 +4,8 @@ A call from a worker to a function owned by another worker is forwarded as bytes
 stays :class:`msgspec.Raw`, a pending record maps the invocation id back to the caller, and the
 executor's result is written straight to the caller's socket from the executor's read loop — no
 task, queue or future per call. In-process callers (trigger types, HTTP) wait on a future;
-in-process functions run on a task so a slow one never blocks a connection's read loop.
+in-process functions run on a task so a slow one never blocks a connection's read loop, except
+those that never wait (:mod:`iii_engine.core.immediate`) or rarely do (``@eager``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from msgspec import UNSET, Raw, UnsetType
 from iii_engine.core import traced
 from iii_engine.core.eager import start_eager
 from iii_engine.core.enqueue import enqueue
+from iii_engine.core.immediate import call_immediate
 from iii_engine.core.invocation import (
     STOPPED,
     Pending,
@@ -116,7 +118,15 @@ class Router:
                 msg.function_id, msg.traceparent, msg.baggage, conn.worker_id
             )
         if executor is None:
-            await self._start_local(entry, conn, reply_id, msg, span)
+            handler = entry.immediate
+            if handler is None or conn.pending_count >= conn.max_pending:
+                await self._start_local(entry, conn, reply_id, msg, span)
+                return
+            # A handler that never waits runs right here, on this read loop's stack: no task,
+            # no coroutine, no context copy, and the payload as received.
+            frame = call_immediate(handler, entry, reply_id, msg, span)
+            if frame is not None:
+                await conn.send(frame)
             return
         invocation_id = new_id() if reply_id is None else reply_id
         if reply_id is not None:
@@ -133,7 +143,7 @@ class Router:
             pending.span = span
         parts = caller_parts(msg.data, conn.worker_id)
         limit = executor.max_inbound
-        if limit is not None and sum(len(p) for p in parts) > limit:
+        if limit is not None and sum(map(len, parts)) > limit:
             self._fail(invocation_id, PAYLOAD_TOO_LARGE, too_large(len(msg.data or b""), limit))
             return
         if span is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import WSMsgType, web
@@ -34,8 +35,9 @@ _BINARY = WSMsgType.BINARY
 class FrameHandler(Protocol):
     """What a connection hands every frame it reads to (the engine gives it one)."""
 
-    async def dispatch(self, conn: WorkerConnection, data: bytes) -> None:
-        """Decode and apply one text frame, before the next one is read."""
+    def dispatch(self, conn: WorkerConnection, data: bytes) -> Awaitable[None] | None:
+        """Decode one text frame; the awaitable applying it (awaited before the next frame
+        is read), or None when there is nothing to apply."""
         ...
 
     def telemetry(self, conn: WorkerConnection | None, frame: bytes) -> None:
@@ -200,7 +202,13 @@ class WorkerConnection:
                 continue
             if self._stop_reading:
                 break
-            await handler.dispatch(self, data)
+            step = handler.dispatch(self, data)
+            if step is not None:
+                try:  # zero-cost unless raised
+                    await step
+                except RecursionError:
+                    # Nesting just under the decoder's limit can still overflow a later decode.
+                    self.report_bad_frame("frame nested too deeply")
 
     def report_bad_frame(self, error: object) -> None:
         """Log an ignored frame, truncated and rate-limited per connection."""

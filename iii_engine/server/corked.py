@@ -51,11 +51,22 @@ class CorkedWriter:
 
     def write(self, frame: bytes) -> bool:
         """Queue one frame; False when the peer is slow and the caller should :meth:`drain`."""
-        return self.write_parts((frame,))
+        length = len(frame)
+        if length >= _LARGE:
+            return self.write_parts((frame,))
+        # write_parts for one small chunk, spelled out: this runs for every answer.
+        chunks = self._chunks
+        chunks.append(frame_header(length))
+        chunks.append(frame)
+        self._size += length
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.flush)
+        return self._size + self._transport.get_write_buffer_size() < _HIGH_WATER
 
     def write_parts(self, parts: Sequence[bytes | memoryview]) -> bool:
         """Queue one frame given as chunks (joined here, or written as they are when large)."""
-        length = sum(len(part) for part in parts)
+        length = sum(map(len, parts))
         if length >= _LARGE:
             # Large payloads skip the join: flush what is queued, then hand the chunks over.
             self.flush()

@@ -1,7 +1,8 @@
 """Frame dispatch: each decoded frame from a worker goes to the one core component that owns it.
 
 The engine builds one :class:`FrameDispatcher` and hands it to every connection; the read loop
-calls :meth:`FrameDispatcher.dispatch` inline, so frames are applied in arrival order. A
+awaits what :meth:`FrameDispatcher.dispatch` returns before it reads on, so frames are applied
+in arrival order. A
 connection with an access session has its registration frames filtered first (gates, hooks,
 prefix; held until its namespace is known, see :mod:`iii_engine.access`).
 """
@@ -9,8 +10,8 @@ prefix; held until its namespace is known, see :mod:`iii_engine.access`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from iii_engine.access.registration import REGISTRATION_FRAMES
 from iii_engine.core.router import Router
@@ -37,7 +38,7 @@ from iii_sdk.protocol import (
 )
 
 if TYPE_CHECKING:
-    from iii_engine.core.peer import Peer
+    from iii_engine.core.peer import AccessSession, Peer
 
 __all__ = ["FrameDispatcher"]
 
@@ -68,37 +69,38 @@ class FrameDispatcher:
         self.telemetry = on_telemetry
         self.unknown = on_unknown
 
-    async def dispatch(self, conn: Peer, data: bytes) -> None:
-        """Decode one frame and apply it."""
+    def dispatch(self, conn: Peer, data: bytes) -> Coroutine[Any, Any, None] | None:
+        """Decode one frame; return the coroutine applying it (None: nothing to apply).
+
+        The read loop awaits it before it reads the next frame, so frames are applied in
+        arrival order. Handing the coroutine back instead of awaiting it here saves every frame
+        one coroutine; the two invocation frames go straight to the router (the hot path).
+        """
         try:
             message = decode(data)
         except ProtocolError as exc:
             if self.unknown is not None and self.unknown(conn, data):
-                return
+                return None
             if data.strip():
                 conn.report_bad_frame(exc)
-            return
+            return None
         session = conn.session
         if session is not None and type(message) in REGISTRATION_FRAMES:
-            filtered = await session.filter_registration(conn, message)
-            if filtered is None:
-                return  # held, or denied silently by a gate or a hook
-            message = filtered
-        try:  # zero-cost unless raised
-            # The two invocation frames stay inline: they are the hot path.
-            match message:
-                case InvokeFunction():
-                    await self.router.on_invoke(conn, message)
-                case InvocationResult():
-                    await self.router.on_result(conn, message, data)
-                case _:
-                    await self.apply(conn, message)
-        except RecursionError:
-            # Nesting just under the decoder's limit can still overflow a later decode.
-            conn.report_bad_frame("frame nested too deeply")
+            return self._filtered(session, conn, message)
+        if type(message) is InvokeFunction:
+            return self.router.on_invoke(conn, message)
+        if type(message) is InvocationResult:
+            return self.router.on_result(conn, message, data)
+        return self.apply(conn, message)
+
+    async def _filtered(self, session: AccessSession, conn: Peer, message: AnyMessage) -> None:
+        """A registration frame of a connection with an access session: filtered first."""
+        filtered = await session.filter_registration(conn, message)
+        if filtered is not None:  # else held, or denied silently by a gate or a hook
+            await self.apply(conn, filtered)
 
     async def apply(self, conn: Peer, message: AnyMessage) -> None:
-        """Apply any frame but the two invocation ones, which :meth:`dispatch` handles inline.
+        """Apply any frame but the two invocation ones, which :meth:`dispatch` routes itself.
 
         The access layer also calls this for a registration frame held until the namespace
         was known (protocol.md 2.4).

@@ -14,9 +14,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from time import time_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plugins.observability.spans import Row, SpanRecord
+
+if TYPE_CHECKING:
+    from plugins.observability.calls import CallSpan
 
 __all__ = ["PRUNE_EVERY", "LogStore", "SpanStore"]
 
@@ -38,7 +41,7 @@ class SpanStore:
         self.dropped = 0
         """Spans evicted for count or age since the start."""
 
-    def add(self, span: SpanRecord) -> None:
+    def add(self, span: SpanRecord | CallSpan) -> None:
         """Keep one finished span."""
         spans = self._spans
         if len(spans) == self.max_spans:

@@ -15,6 +15,7 @@ from time import time_ns
 from typing import Any
 
 from iii_sdk.observer import Observer, Span, parse_traceparent
+from plugins.observability.calls import CallSpan
 from plugins.observability.config import ObservabilityConfig
 from plugins.observability.sampling import Sampler
 from plugins.observability.spans import SpanRecord, new_span_id, new_trace_id
@@ -23,13 +24,14 @@ from plugins.observability.store import SpanStore
 
 __all__ = ["Tracer"]
 
-_new = object.__new__
 _ZERO_SPAN = "0" * 16
 _ZERO_TRACE = "0" * 32
 _MAX_CALLS = 4096
 """Function ids whose span name is cached."""
 _ID_BATCH = 64
-"""``(trace id, span id)`` pairs drawn from the generator at once for new traces."""
+"""``(trace id, span id)`` pairs drawn from the generator at once."""
+_LAST_PAIR = 48 * (_ID_BATCH - 1)
+"""The last offset in the digits where a whole pair (48 hex digits) still fits."""
 
 SpanListener = Callable[[SpanRecord], None]
 
@@ -55,14 +57,16 @@ class Tracer:
         self._engine_stats = stats
         self._calls: dict[str, tuple[str, bool]] = {}
         """Per function id: its ``call`` span name and whether it is an engine-internal call."""
-        self._ids: list[tuple[str, str]] = []
-        """Unused ``(trace id, span id)`` pairs for new traces (see :meth:`_refill`)."""
+        self._digits = ""
+        """Random hex digits not used yet: ids are sliced from it (see :meth:`_refill`)."""
+        self._next = _LAST_PAIR + 1
+        """Where the unused digits of ``_digits`` start (past the end: draw new ones first)."""
 
     # --- Observer --------------------------------------------------------------------------------
 
     def start_call(
         self, function_id: str, traceparent: str | None, baggage: str | None, caller: str | None
-    ) -> SpanRecord:
+    ) -> CallSpan:
         """The ``call <function_id>`` span of one routed invocation (the hot path)."""
         call = self._calls.get(function_id)
         if call is None:
@@ -73,47 +77,49 @@ class Tracer:
                 function_id.startswith("engine::"),
             )
         name = call[0]
+        digits, at = self._digits, self._next
+        if at > _LAST_PAIR:
+            digits, at = self._refill(), 0
         if traceparent is not None and (parent := parse_traceparent(traceparent)) is not None:
             trace_id, parent_id, sampled = parent
-            span_id = new_span_id()
+            self._next = at + 16
+            span_id = digits[at : at + 16]
+            if span_id == _ZERO_SPAN:
+                span_id = new_span_id()
             if not self._parent_based:
                 sampled = self.sampler.sample_root(name, function_id, self.service_name)
         else:
-            ids = self._ids
-            trace_id, span_id = ids.pop() if ids else self._refill()
+            self._next = at + 48
+            trace_id, span_id = digits[at : at + 32], digits[at + 32 : at + 48]
+            if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+                trace_id, span_id = new_trace_id(), new_span_id()
             parent_id = None
             sampled = self._always or self.sampler.sample_root(name, function_id, self.service_name)
-        # Every SpanRecord slot set here without SpanRecord.__init__'s call (this runs per
-        # routed invocation); keep in step with SpanRecord.__init__.
-        span = _new(SpanRecord)
-        span.trace_id = trace_id
-        span.span_id = span_id
-        span.parent_span_id = parent_id
-        span.name = name
-        span.kind = "server"
-        span.service_name = self.service_name
-        span.sampled = sampled
-        span.start_ns = time_ns()
-        span.end_ns = 0
-        span.status = "unset"
-        span.attributes = None
-        span.baggage = baggage
-        span.caller = caller
-        span.function_id = function_id
-        span.internal = call[1]
-        span._sink = self._finish
         self._engine_stats.in_flight += 1
-        return span
+        return CallSpan(
+            trace_id,
+            span_id,
+            parent_id,
+            name,
+            sampled,
+            time_ns(),
+            0,
+            "unset",
+            baggage,
+            caller,
+            function_id,
+            call[1],
+            self,
+        )
 
-    def _refill(self) -> tuple[str, str]:
-        """Draw :data:`_ID_BATCH` id pairs with one generator call; return one of them."""
-        digits = getrandbits(192 * _ID_BATCH).to_bytes(24 * _ID_BATCH, "little").hex()
-        ids = self._ids
-        for start in range(0, len(digits), 48):
-            trace_id, span_id = digits[start : start + 32], digits[start + 32 : start + 48]
-            if trace_id != _ZERO_TRACE and span_id != _ZERO_SPAN:
-                ids.append((trace_id, span_id))
-        return ids.pop() if ids else (new_trace_id(), new_span_id())
+    def _refill(self) -> str:
+        """Draw the digits of :data:`_ID_BATCH` id pairs with one generator call.
+
+        Ids are slices of it taken in order (an all-zero one, which W3C forbids, is replaced),
+        so a call pays for two slices instead of a generator call and a hex conversion.
+        """
+        self._digits = getrandbits(192 * _ID_BATCH).to_bytes(24 * _ID_BATCH, "little").hex()
+        return self._digits
 
     def start_span(
         self,
@@ -164,31 +170,33 @@ class Tracer:
 
     # --- finishing -------------------------------------------------------------------------------
 
+    def finish_call(self, span: CallSpan) -> None:
+        """Count and keep an ended ``call`` span (runs once per routed call: EngineStats.record
+        is inlined here)."""
+        engine_stats = self._engine_stats
+        engine_stats.in_flight -= 1
+        if self.stats is not None:
+            seconds = (span.end_ns - span.start_ns) / 1e9
+            function_id = span.function_id
+            stats = engine_stats.functions.get(function_id)
+            if stats is None:
+                stats = engine_stats.functions[function_id] = FunctionStats()
+            stats.total += 1
+            if span.status == "error":
+                stats.errors += 1
+            stats.sum_s += seconds
+            stats.buckets[bisect_left(BUCKETS, seconds)] += 1
+            engine_stats.recent.append(seconds)
+        if span.sampled:
+            store = self.store
+            if store is not None:
+                store.add(span)
+            if self.listeners:
+                record = span.record()
+                for listener in self.listeners:
+                    listener(record)
+
     def _finish(self, span: SpanRecord) -> None:
-        # Runs once per routed call: EngineStats.record and SpanStore.add are inlined here.
-        function_id = span.function_id
-        if function_id is not None:
-            engine_stats = self._engine_stats
-            engine_stats.in_flight -= 1
-            if self.stats is not None:
-                seconds = (span.end_ns - span.start_ns) / 1e9
-                stats = engine_stats.functions.get(function_id)
-                if stats is None:
-                    stats = engine_stats.functions[function_id] = FunctionStats()
-                stats.total += 1
-                if span.status == "error":
-                    stats.errors += 1
-                stats.sum_s += seconds
-                stats.buckets[bisect_left(BUCKETS, seconds)] += 1
-                engine_stats.recent.append(seconds)
-            if span.sampled:
-                store = self.store
-                if store is not None:
-                    store.add(span)
-                if self.listeners:
-                    for listener in self.listeners:
-                        listener(span)
-            return
         if span.attributes is not None and "http.response.status_code" in span.attributes:
             attributes = span.attributes
             self._engine_stats.count_http(

@@ -6,13 +6,13 @@ fires no event.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated, Any, Final
 
 import msgspec
 
 from iii_sdk.errors import DESERIALIZATION_ERROR, InvocationError
-from iii_sdk.plugin import WorkerContext, decode_input, eager
+from iii_sdk.plugin import WorkerContext, decode_input, decode_json_input, eager, immediate
 from plugins._shared.update_ops import MISSING, UpdateOp, apply_ops
 from plugins.state.adapters import StateAdapter
 from plugins.state.trigger import EventType, StateTriggerType
@@ -84,9 +84,13 @@ class StateFunctions:
 
     def register(self, ctx: WorkerContext) -> None:
         """Register every ``state::*`` function on ``ctx``."""
-        table: list[tuple[str, Callable[[Any], Awaitable[Any]], type[Any], str]] = [
-            ("state::set", self.set, SetInput, "Store a value; returns {old_value, new_value}"),
-            ("state::get", self.get, KeyInput, "The stored value, or null"),
+        # On stores that never wait (memory; reads of the file store) get and set are
+        # immediate handlers: the engine runs them on the spot, with the payload still in JSON.
+        set_handler = self.set if self.adapter.set_now is None else self.set_now
+        get_handler = self.get if self.adapter.get_now is None else self.get_now
+        table: list[tuple[str, Callable[[Any], Any], type[Any], str]] = [
+            ("state::set", set_handler, SetInput, "Store a value; returns {old_value, new_value}"),
+            ("state::get", get_handler, KeyInput, "The stored value, or null"),
             ("state::delete", self.delete, KeyInput, "Delete a key; returns the deleted value"),
             ("state::update", self.update, UpdateInput, "Apply update ops atomically"),
             ("state::list", self.list_values, ScopeInput, "Every value stored in a scope"),
@@ -100,10 +104,8 @@ class StateFunctions:
                 request_format=msgspec.json.schema(input_type),
             )
 
-    @eager  # the memory store never waits; the others give the call a task
-    async def set(self, payload: Any) -> dict[str, Any]:
-        """``{scope, key, value}`` -> ``{old_value, new_value}``."""
-        request = decode_input(payload, SetInput, "state::set")
+    def _new_value(self, request: SetInput) -> tuple[Any, bytes]:
+        """The value to store and its JSON, checked against ``max_value_bytes``."""
         value = request.data if request.value is msgspec.UNSET else request.value
         if value is msgspec.UNSET:
             raise InvocationError(
@@ -116,6 +118,13 @@ class StateFunctions:
             raise InvocationError(
                 VALUE_TOO_LARGE, f"Value size {len(data)} bytes exceeds the limit of {limit} bytes"
             )
+        return value, data
+
+    @eager  # stores that wait to write (the file store commits first) give the call a task
+    async def set(self, payload: Any) -> dict[str, Any]:
+        """``{scope, key, value}`` -> ``{old_value, new_value}``."""
+        request = decode_input(payload, SetInput, "state::set")
+        value, data = self._new_value(request)
         try:
             old = await self.adapter.set(request.scope, request.key, data)
         except Exception as exc:
@@ -124,6 +133,27 @@ class StateFunctions:
         event: EventType = "state:created" if old is None else "state:updated"
         self.triggers.emit(event, request.scope, request.key, old_value, value)
         return {"old_value": old_value, "new_value": value}
+
+    @immediate
+    def set_now(self, payload: msgspec.Raw) -> msgspec.Raw:
+        """:meth:`set` on a store that never waits; the answer is assembled from the JSON."""
+        request = decode_json_input(payload, SetInput, "state::set")
+        value, data = self._new_value(request)
+        store = self.adapter.set_now
+        assert store is not None
+        try:
+            old = store(request.scope, request.key, data)
+        except Exception as exc:
+            raise InvocationError("SET_ERROR", f"Failed to set value: {exc}") from exc
+        triggers = self.triggers
+        if triggers.listening:  # the old value is decoded only for an event
+            event: EventType = "state:created" if old is None else "state:updated"
+            triggers.emit(event, request.scope, request.key, _loads(old), value)
+        # Exactly the bytes encoding {"old_value": ..., "new_value": ...} gives: both values
+        # are stored as compact JSON.
+        return msgspec.Raw(
+            b'{"old_value":' + (b"null" if old is None else old) + b',"new_value":' + data + b"}"
+        )
 
     @eager
     async def get(self, payload: Any) -> Any:
@@ -134,6 +164,18 @@ class StateFunctions:
         except Exception as exc:
             raise InvocationError("GET_ERROR", f"Failed to get value: {exc}") from exc
         return _loads(data)
+
+    @immediate
+    def get_now(self, payload: msgspec.Raw) -> msgspec.Raw | None:
+        """:meth:`get` on a store that never waits to read: the stored JSON as it is."""
+        request = decode_json_input(payload, KeyInput, "state::get")
+        store = self.adapter.get_now
+        assert store is not None
+        try:
+            data = store(request.scope, request.key)
+        except Exception as exc:
+            raise InvocationError("GET_ERROR", f"Failed to get value: {exc}") from exc
+        return None if data is None else msgspec.Raw(data)
 
     @eager
     async def delete(self, payload: Any) -> Any:

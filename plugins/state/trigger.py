@@ -110,6 +110,11 @@ class StateTriggerType(TriggerType):
         """Stop delivering; undelivered events are dropped."""
         await self._delivery.close()
 
+    @property
+    def listening(self) -> bool:
+        """Whether a write could fire anything now (a binding exists and events are on)."""
+        return self.enabled and bool(self._index)
+
     def emit(
         self, event_type: EventType, scope: str, key: str, old_value: Any, new_value: Any
     ) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Final
 import msgspec
 
 from iii_sdk.errors import FUNCTION_NOT_FOUND, InvocationError
-from iii_sdk.plugin import WorkerContext, decode_input
+from iii_sdk.plugin import WorkerContext, decode_input, eager
 from plugins._shared.update_ops import MISSING, UpdateOp
 from plugins.stream.store import ItemTooLarge, StreamStore
 
@@ -149,6 +149,7 @@ class StreamFunctions:
         except Exception as exc:
             raise InvocationError(code, f"Stream operation failed: {exc}") from exc
 
+    @eager  # on the memory store with no custom set function it never waits: no task then
     async def set(self, payload: Any) -> dict[str, Any]:
         """``{stream_name, group_id, item_id, data}`` -> ``{old_value, new_value}``."""
         request = decode_input(payload, SetInput, "stream::set")

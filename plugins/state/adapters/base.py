@@ -21,8 +21,16 @@ T = TypeVar("T")
 class StateAdapter(Protocol):
     """A two-level store: scope -> key -> JSON bytes, keys kept in insertion order.
 
-    Adapters subclass this protocol to inherit the default of the optional :meth:`update_ops`.
+    Adapters subclass this protocol to inherit the defaults of the optional members
+    (:meth:`update_ops`, :attr:`get_now`, :attr:`set_now`).
     """
+
+    get_now: Callable[[str, str], bytes | None] | None = None
+    """:meth:`get` without waiting, on stores that never need to wait to read; else None."""
+
+    set_now: Callable[[str, str, bytes], bytes | None] | None = None
+    """:meth:`set` without waiting (stored and final on return), on stores that never need to
+    wait to write; else None. A store that answers only once a write is durable has none."""
 
     async def open(self) -> None:
         """Connect or load; raise if the store is unusable."""

@@ -55,6 +55,7 @@ class FileAdapter(MemoryAdapter):
 
     def __init__(self, path: Path, logger: logging.Logger | None = None) -> None:
         super().__init__()
+        self.set_now = None  # a write is answered only once committed: it waits
         self.path = path
         self._logger = logger or logging.getLogger("iii.state")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iii-state-sqlite")

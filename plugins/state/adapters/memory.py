@@ -21,6 +21,9 @@ class MemoryAdapter(StateAdapter):
 
     def __init__(self) -> None:
         self._scopes: dict[str, dict[str, bytes]] = {}
+        # Reads and writes here never wait: the worker answers them without a coroutine.
+        self.get_now = self._get
+        self.set_now = self._put
 
     async def open(self) -> None:
         """Nothing to open."""
@@ -34,8 +37,7 @@ class MemoryAdapter(StateAdapter):
 
     async def get(self, scope: str, key: str) -> bytes | None:
         """The stored value."""
-        items = self._scopes.get(scope)
-        return None if items is None else items.get(key)
+        return self._get(scope, key)
 
     async def delete(self, scope: str, key: str) -> bytes | None:
         """Remove a key; return the removed value."""
@@ -59,6 +61,10 @@ class MemoryAdapter(StateAdapter):
     async def list_groups(self) -> list[str]:
         """The non-empty scopes, sorted."""
         return sorted(self._scopes)
+
+    def _get(self, scope: str, key: str) -> bytes | None:
+        items = self._scopes.get(scope)
+        return None if items is None else items.get(key)
 
     def _put(self, scope: str, key: str, data: bytes) -> bytes | None:
         items = self._scopes.get(scope)

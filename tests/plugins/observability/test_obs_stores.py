@@ -8,7 +8,9 @@ import time
 from plugins.observability.config import ObservabilityConfig, RateLimit, SamplingConfig
 from plugins.observability.sampling import Sampler
 from plugins.observability.spans import SpanRecord, new_span_id
+from plugins.observability.stats import EngineStats
 from plugins.observability.store import PRUNE_EVERY, LogStore, SpanStore
+from plugins.observability.tracer import Tracer
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -77,3 +79,18 @@ def test_rate_limit_caps_new_traces_per_second() -> None:
     assert [sampler.sample_root("call f", "f", "iii") for _ in range(3)] == [True, True, False]
     now[0] += 1
     assert sampler.sample_root("call f", "f", "iii") is True
+
+
+def test_call_span_ids_are_fresh_and_well_formed_across_refills() -> None:
+    tracer = Tracer(ObservabilityConfig(), None, EngineStats())
+    parent = f"00-{TRACE}-00f067aa0ba902b7-01"
+    spans = [
+        tracer.start_call("f::x", parent if n % 3 == 0 else None, None, None) for n in range(500)
+    ]
+    span_ids = [span.span_id for span in spans]
+    trace_ids = [span.trace_id for span in spans if span.parent_span_id is None]
+    assert len(set(span_ids)) == len(span_ids)
+    assert len(set(trace_ids)) == len(trace_ids) == 333
+    assert all(len(s) == 16 and int(s, 16) for s in span_ids)
+    assert all(len(t) == 32 and int(t, 16) for t in trace_ids)
+    assert {span.trace_id for span in spans if span.parent_span_id is not None} == {TRACE}
