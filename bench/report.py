@@ -88,6 +88,8 @@ class Report:
         for per in self.rows.values():
             for row, values in per.values():
                 got = [v for v in values if v is not None]
+                if not got and row.skip:
+                    continue
                 if not got:
                     missing += 1
                     continue
@@ -168,6 +170,8 @@ class Report:
 
 def _verdict(row: Row, values: list[float | None]) -> str:
     got = [v for v in values if v is not None]
+    if not got and row.skip:
+        return row.skip
     if not got:
         return f"{'error':<24}{row.target or ''!s:<10}ERROR"
     summary = summarize(got)
