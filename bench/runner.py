@@ -88,29 +88,51 @@ async def run(args: argparse.Namespace) -> Report:
     reps before the verdict (the median of all of them): one short rep on a shared 2-core
     machine can swing a ratio by 3x, and a smoke that fails must fail again.
     """
+    return (await run_loops(args, [args.uvloop]))[0]
+
+
+async def run_loops(args: argparse.Namespace, loops: list[bool]) -> list[Report]:
+    """Like :func:`run`, once per event loop (``True`` = uvloop), one report each.
+
+    The loops are interleaved within each rep (rep -> loop -> scenario -> cell), so drift on a
+    shared machine hits both alike and their tables compare like with like.
+    """
     scenarios, missing = select(args.scenario)
     budget = QUICK if args.quick else FULL
     if args.duration:
         budget = Budget(budget.warmup, args.duration, budget.max_ops)
     reps = args.reps or (1 if args.quick else 5)
-    report = Report(
-        uvloop=args.uvloop, reps=reps, quick=args.quick, scenarios=scenarios, not_here=missing
-    )
     logdir = Path(tempfile.mkdtemp(prefix="iii-bench-"))
-    ctx = Context(Options(args.uvloop, logdir, args.profile), budget, args.quick)
     _log(f"bench: logs in {logdir} (removed after a run without errors, unless --profile)")
-    runner = _Runner(ctx, report)
+    runners = []
+    for uvloop in loops:
+        report = Report(
+            uvloop=uvloop, reps=reps, quick=args.quick, scenarios=scenarios, not_here=missing
+        )
+        ctx = Context(Options(uvloop, logdir, args.profile), budget, args.quick)
+        runners.append(_Runner(ctx, report))
+    many = len(runners) > 1
     for rep in range(reps):
-        await runner.rep(scenarios, f"rep {rep + 1}/{reps}")
-    suspects = [s for s in scenarios if s.name in report.below_half()] if args.quick else []
-    report.confirmed = [s.name for s in suspects]
-    report.confirm_reps = CONFIRM_REPS
-    for rep in range(CONFIRM_REPS if suspects else 0):
-        names = " ".join(s.name for s in suspects)
-        await runner.rep(suspects, f"confirm {rep + 1}/{CONFIRM_REPS} ({names})")
-    _log(f"bench: done in {time.monotonic() - runner.started:.1f}s")
-    if report.errors or args.profile:
+        for runner in runners:
+            await runner.rep(scenarios, f"rep {rep + 1}/{reps}{_loop_tag(runner, many)}")
+    for runner in runners:
+        report = runner.report
+        suspects = [s for s in scenarios if s.name in report.below_half()] if args.quick else []
+        report.confirmed = [s.name for s in suspects]
+        report.confirm_reps = CONFIRM_REPS
+        for rep in range(CONFIRM_REPS if suspects else 0):
+            names = " ".join(s.name for s in suspects)
+            label = f"confirm {rep + 1}/{CONFIRM_REPS} ({names}){_loop_tag(runner, many)}"
+            await runner.rep(suspects, label)
+    _log(f"bench: done in {time.monotonic() - runners[0].started:.1f}s")
+    if any(r.report.errors for r in runners) or args.profile:
         _log(f"bench: logs kept in {logdir}")
     else:
         shutil.rmtree(logdir, ignore_errors=True)
-    return report
+    return [r.report for r in runners]
+
+
+def _loop_tag(runner: _Runner, many: bool) -> str:
+    if not many:
+        return ""
+    return " uvloop" if runner.ctx.opts.uvloop else " asyncio"
