@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -73,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     loops = args.loops or [args.uvloop]
     if any(loops):
         import uvloop  # noqa: F401  (fail early when it is not installed)
-    reports = asyncio.run(run_loops(args, loops))
+    reports = run_loops(args, loops)
     for report in reports:
         print(report.render(), flush=True)
     if len(reports) > 1:
