@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench import scale_queue
 from bench.procs import Proc
+from bench.runner import loop_factory
 from bench.systems import Options, _python, engine
 
 START_MARGIN_S = 1.0
@@ -119,8 +120,7 @@ def main(argv: list[str]) -> int:
     )
     scale_queue.add_arguments(parser)
     args = parser.parse_args(argv)
-    if args.queue:
-        args.window = args.window or 64
-        return asyncio.run(scale_queue.run(args))
-    args.window = args.window or 16
-    return asyncio.run(run(args))
+    args.window = args.window or (64 if args.queue else 16)
+    # With --uvloop the producer / this process's loop is uvloop too, like every child.
+    with asyncio.Runner(loop_factory=loop_factory(args.uvloop)) as runner:
+        return runner.run(scale_queue.run(args) if args.queue else run(args))
