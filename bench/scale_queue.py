@@ -35,6 +35,7 @@ from bench.cells import raw_sockets
 from bench.load import LoadError, call
 from bench.procs import Proc, free_port
 from bench.scenarios.queue import pump_enqueues, queue_entry, redis_process
+from bench.stats import summarize
 from bench.systems import Options, _python, engine
 
 POLL_S = 0.01
@@ -126,22 +127,31 @@ class Measured:
     enqueue_s: float
     engines_s: float
     workers_s: float
-    redis_s: float
+    redis_s: float | None
+    """None without Redis (the file adapter)."""
     producer_s: float
     counts: list[int]
+
+    @property
+    def total_s(self) -> float:
+        """CPU seconds of every process: engines, workers, redis-server, producer."""
+        return self.engines_s + self.workers_s + (self.redis_s or 0.0) + self.producer_s
 
     def line(self) -> str:
         """The table row."""
         per = 1e6 / self.jobs
-        total = self.engines_s + self.workers_s + self.redis_s + self.producer_s
+        redis_s = self.redis_s or 0.0
+        total = self.total_s
+        redis_us = "-" if self.redis_s is None else f"{redis_s * per:.1f}"
+        redis_cores = "-" if self.redis_s is None else f"{redis_s / self.elapsed:.2f}"
         done = sum(self.counts)
         top, low = max(self.counts) / max(done, 1), min(self.counts) / max(done, 1)
         rate, enqueued = self.jobs / self.elapsed, self.jobs / self.enqueue_s
         return (
             f"{self.label:>10}{rate:>10,.0f}{enqueued:>11,.0f}"
-            f"{self.engines_s * per:>9.1f}{self.workers_s * per:>9.1f}{self.redis_s * per:>8.1f}"
+            f"{self.engines_s * per:>9.1f}{self.workers_s * per:>9.1f}{redis_us:>8}"
             f"{self.producer_s * per:>9.1f}{total * per:>8.1f}{total / self.elapsed:>7.2f}"
-            f"{self.engines_s / self.elapsed:>11.2f}{self.redis_s / self.elapsed:>12.2f}"
+            f"{self.engines_s / self.elapsed:>11.2f}{redis_cores:>12}"
             f"   {100 * low:.0f}-{100 * top:.0f}%"
             # a job run twice (at least once delivery) would show here
             + (f"  extra runs {done - self.jobs}" if done > self.jobs else "")
@@ -175,7 +185,8 @@ async def measure(opts: Options, n: int, kind: str, args: argparse.Namespace) ->
             elapsed = time.perf_counter() - t0
             e1, w1, r1, p1 = _cpu(c.engines), _cpu(c.workers), _cpu(redis), _own_cpu()
     label = f"{n} {kind}"
-    return Measured(label, jobs, elapsed, t_enq, e1 - e0, w1 - w0, r1 - r0, p1 - p0, counts)
+    redis_s = r1 - r0 if c.redis is not None else None
+    return Measured(label, jobs, elapsed, t_enq, e1 - e0, w1 - w0, redis_s, p1 - p0, counts)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -194,12 +205,24 @@ async def run(args: argparse.Namespace) -> int:
     print(HEAD)
     failed = False
     counts = [(n, "redis") for n in args.engines] + ([(1, "file")] if args.file else [])
-    for n, kind in counts:
-        try:
-            print((await measure(opts, n, kind, args)).line(), flush=True)
-        except (LoadError, OSError, RuntimeError, TimeoutError) as exc:
-            failed = True
-            print(f"{n:>8} {kind}: failed: {type(exc).__name__}: {exc}", flush=True)
+    runs: dict[str, list[Measured]] = {}
+    for rep in range(args.reps):  # rep -> count: drift on a shared machine hits every count
+        for n, kind in counts:
+            try:
+                measured = await measure(opts, n, kind, args)
+            except (LoadError, OSError, RuntimeError, TimeoutError) as exc:
+                failed = True
+                print(f"{n:>8} {kind}: failed: {type(exc).__name__}: {exc}", flush=True)
+                continue
+            runs.setdefault(measured.label, []).append(measured)
+            print(measured.line() + (f"  (rep {rep + 1})" if args.reps > 1 else ""), flush=True)
+    if args.reps > 1:
+        print(f"\nmedian [min-max] of {args.reps} reps")
+        print(f"{'engines':>10}{'jobs/s':>28}{'CPU us/job, all processes':>34}")
+        for label, reps in runs.items():
+            rates = summarize([m.jobs / m.elapsed for m in reps])
+            cpu = summarize([m.total_s * 1e6 / m.jobs for m in reps])
+            print(f"{label:>10}{rates!s:>28}{cpu!s:>34}")
     if failed:
         print(f"logs kept in {logdir}")
         return 2
@@ -216,6 +239,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="engine + consumer pair counts, comma-separated (default 1,2,4,8)",
     )
     parser.add_argument("--jobs", type=int, default=10_000, help="timed jobs per count")
+    parser.add_argument("--reps", type=int, default=1, help="repetitions of the whole sweep")
     parser.add_argument(
         "--via",
         choices=("all", "first"),
