@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
-from bench.runner import run
+from bench.report import side_by_side, write_json
+from bench.runner import run_loops
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,7 +39,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--uvloop", action="store_true", help="run floors, peers and systems under test with uvloop"
     )
+    parser.add_argument(
+        "--loops",
+        type=_loops,
+        metavar="LOOPS",
+        help="run everything once per event loop, interleaved, e.g. asyncio,uvloop; prints each "
+        "loop's tables, then the targets side by side",
+    )
     return parser.parse_args(argv)
+
+
+def _loops(text: str) -> list[bool]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - {"asyncio", "uvloop"})
+    if unknown or not names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"expected asyncio and/or uvloop, got {text!r}")
+    return [name == "uvloop" for name in names]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,19 +69,28 @@ def main(argv: list[str] | None = None) -> int:
 
         return scale(argv[1:])
     args = parse_args(argv)
-    if args.uvloop:
+    loops = args.loops or [args.uvloop]
+    if any(loops):
         import uvloop  # noqa: F401  (fail early when it is not installed)
-    report = asyncio.run(run(args))
-    print(report.render(), flush=True)
+    reports = run_loops(args, loops)
+    for report in reports:
+        print(report.render(), flush=True)
+    if len(reports) > 1:
+        print(side_by_side(reports), flush=True)
     if args.json:
-        report.write_json(args.json)
-    fail, half, missing = report.failures()
-    print(f"\n{fail} row(s) below target, {half} below half of it, {missing} without a value")
-    if missing:
-        return 2
-    if args.quick and half:
-        return 1
-    return 0
+        write_json(reports, args.json)
+    status = 0
+    for report in reports:
+        fail, half, missing = report.failures()
+        print(
+            f"\n{report.loop_name}: {fail} row(s) below target, {half} below half of it, "
+            f"{missing} without a value"
+        )
+        if missing:
+            status = 2
+        elif args.quick and half and status == 0:
+            status = 1
+    return status
 
 
 if __name__ == "__main__":

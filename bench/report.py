@@ -66,6 +66,11 @@ class Report:
     """Scenarios given ``confirm_reps`` more reps by ``--quick``."""
     confirm_reps: int = 0
 
+    @property
+    def loop_name(self) -> str:
+        """``asyncio`` or ``uvloop``."""
+        return "uvloop" if self.uvloop else "asyncio"
+
     def add_rows(self, scenario: str, rows: list[Row]) -> None:
         """Record one repetition's rows of a scenario."""
         per = self.rows.setdefault(scenario, {})
@@ -88,6 +93,8 @@ class Report:
         for per in self.rows.values():
             for row, values in per.values():
                 got = [v for v in values if v is not None]
+                if not got and row.skip:
+                    continue
                 if not got:
                     missing += 1
                     continue
@@ -166,8 +173,52 @@ class Report:
         path.write_text(json.dumps(self.to_json(), indent=2))
 
 
+def side_by_side(reports: list[Report]) -> str:
+    """The targets of several reports of one run (one per event loop) next to each other."""
+    names = [r.loop_name for r in reports]
+    lines = ["", f"Targets by event loop ({' | '.join(names)}; median [min-max])", ""]
+    header = f"{'#':<7}{'measure':<66}" + "".join(f"{n:<30}" for n in names) + "target"
+    lines += [header, "-" * len(header)]
+    first = reports[0]
+    for sc in first.scenarios:
+        skipped = [r.skipped.get(sc.name) for r in reports]
+        if all(skipped):
+            lines.append(f"{sc.name:<7}{sc.title:<66}{skipped[0]}")
+            continue
+        for label, (row, _) in first.rows.get(sc.name, {}).items():
+            cells = []
+            for report in reports:
+                got = report.rows.get(sc.name, {}).get(label)
+                cells.append(_short(row, got[1] if got else []))
+            target = f"{row.target!s}" if row.target else "(info)"
+            lines.append(f"{sc.name:<7}{label:<66}" + "".join(f"{c:<30}" for c in cells) + target)
+    return "\n".join(lines)
+
+
+def _short(row: Row, values: list[float | None]) -> str:
+    got = [v for v in values if v is not None]
+    if not got:
+        return "skipped" if row.skip else "error"
+    summary = summarize(got)
+    text = f"{summary}{'' if row.unit == 'x' else ' ' + row.unit}"
+    if row.target is None:
+        return text
+    return f"{text} {'PASS' if row.target.score(summary.median) >= 1 else 'FAIL'}"
+
+
+def write_json(reports: list[Report], path: Path) -> None:
+    """One report as :meth:`Report.to_json`; several as ``{"loops": {name: report}}``."""
+    if len(reports) == 1:
+        reports[0].write_json(path)
+        return
+    data = {"loops": {r.loop_name: r.to_json() for r in reports}}
+    path.write_text(json.dumps(data, indent=2))
+
+
 def _verdict(row: Row, values: list[float | None]) -> str:
     got = [v for v in values if v is not None]
+    if not got and row.skip:
+        return row.skip
     if not got:
         return f"{'error':<24}{row.target or ''!s:<10}ERROR"
     summary = summarize(got)

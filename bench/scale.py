@@ -18,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import scale_queue
 from bench.procs import Proc
+from bench.runner import loop_factory
 from bench.systems import Options, _python, engine
 
 START_MARGIN_S = 1.0
@@ -95,7 +97,8 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m bench scale [--callers 1,4,16,64] [--window 16] [--duration 3] [--uvloop]``."""
+    """``python -m bench scale [--callers 1,4,16,64] [--window 16] [--duration 3] [--uvloop]``,
+    or ``python -m bench scale --queue [--engines 1,2,4,8] [--jobs N] [--via all|first]``."""
     parser = argparse.ArgumentParser(prog="python -m bench scale", description=__doc__)
     parser.add_argument(
         "--callers",
@@ -103,7 +106,21 @@ def main(argv: list[str]) -> int:
         default=[1, 4, 16, 64],
         help="caller process counts, comma-separated (default 1,4,16,64)",
     )
-    parser.add_argument("--window", type=int, default=16, help="calls in flight per caller")
+    parser.add_argument(
+        "--window",
+        type=int,
+        help="calls in flight per caller (default 16); with --queue, enqueues in flight (64)",
+    )
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per count")
     parser.add_argument("--uvloop", action="store_true", help="run every process on uvloop")
-    return asyncio.run(run(parser.parse_args(argv)))
+    parser.add_argument(
+        "--queue",
+        action="store_true",
+        help="competing consumers of one queue: 1..8 engines on one Redis (bench/scale_queue.py)",
+    )
+    scale_queue.add_arguments(parser)
+    args = parser.parse_args(argv)
+    args.window = args.window or (64 if args.queue else 16)
+    # With --uvloop the producer / this process's loop is uvloop too, like every child.
+    with asyncio.Runner(loop_factory=loop_factory(args.uvloop)) as runner:
+        return runner.run(scale_queue.run(args) if args.queue else run(args))

@@ -35,6 +35,9 @@ class Row:
     value: float | None
     target: Target | None = None
     unit: str = "x"
+    skip: str = ""
+    """Why an optional row (no target) has no value: printed instead of a figure, and the row
+    does not count as missing."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib.util
 
 from bench.cells import Cell, ws_cell
-from bench.client_cells import nats_cell, official_available, official_cell, sdk_cell
+from bench.client_cells import (
+    nats_cell,
+    official025_cell,
+    official025_missing,
+    official_available,
+    official_cell,
+    sdk_cell,
+)
 from bench.scenarios.base import Results, Row, Scenario, Target, ratio
 from bench.systems import (
     echo_floor,
@@ -26,6 +33,8 @@ SDK_64 = sdk_cell("engine sdk-client+sdk-worker w64", lambda o: engine(o, worker
 SDK_1 = sdk_cell("engine sdk-client+sdk-worker w1", lambda o: engine(o, worker="sdk"), window=1)
 OFFICIAL_64 = official_cell("engine official-client+raw-worker w64", engine, window=64)
 OFFICIAL_1 = official_cell("engine official-client+raw-worker w1", engine, window=1)
+OFFICIAL025_64 = official025_cell("engine official-0.25-client+raw-worker w64", engine, window=64)
+OFFICIAL025_1 = official025_cell("engine official-0.25-client+raw-worker w1", engine, window=1)
 NATS_64 = nats_cell("nats w64", nats_peer, window=64)
 NATS_1 = nats_cell("nats w1", nats_peer, window=1)
 
@@ -50,6 +59,17 @@ def _sdk(cells: list[Cell]) -> list[Cell]:
 
 def _official(cells: list[Cell]) -> list[Cell]:
     return cells if official_available() else []
+
+
+def _official025(cells: list[Cell]) -> list[Cell]:
+    return [] if official025_missing() else cells
+
+
+def _official025_row(r: Results, label: str, cell: Cell, floor: Cell, name: str) -> Row:
+    """The 0.25 client's info row, or its skip note when that SDK's venv is missing."""
+    return Row(
+        label, ratio(r, (cell.key, name), (floor.key, name)), skip=official025_missing() or ""
+    )
 
 
 def _floors_rows(r: Results) -> list[Row]:
@@ -82,10 +102,12 @@ def _s1_rows(r: Results) -> list[Row]:
     if OFFICIAL_64.key in r:
         rows.append(
             Row(
-                "official iii-sdk client / relay rate (info)",
+                "official iii-sdk 0.23 client / relay rate (info)",
                 ratio(r, (OFFICIAL_64.key, "rate"), (RELAY_64.key, "rate")),
             )
         )
+    label = "official iii-sdk 0.25 client / relay rate (info)"
+    rows.append(_official025_row(r, label, OFFICIAL025_64, RELAY_64, "rate"))
     return rows
 
 
@@ -112,10 +134,12 @@ def _s1b_rows(r: Results) -> list[Row]:
     if OFFICIAL_1.key in r:
         rows.append(
             Row(
-                "official iii-sdk client / relay p50 (info)",
+                "official iii-sdk 0.23 client / relay p50 (info)",
                 ratio(r, (OFFICIAL_1.key, "p50_us"), (RELAY_1.key, "p50_us")),
             )
         )
+    label = "official iii-sdk 0.25 client / relay p50 (info)"
+    rows.append(_official025_row(r, label, OFFICIAL025_1, RELAY_1, "p50_us"))
     return rows
 
 
@@ -210,14 +234,26 @@ INVOKE_SCENARIOS = [
     Scenario(
         "1",
         "sync invoke round trip, 64 in flight, vs relay floor",
-        lambda ctx: [RELAY_64, ENGINE_64, *_sdk([SDK_64]), *_official([OFFICIAL_64])],
+        lambda ctx: [
+            RELAY_64,
+            ENGINE_64,
+            *_sdk([SDK_64]),
+            *_official([OFFICIAL_64]),
+            *_official025([OFFICIAL025_64]),
+        ],
         _s1_rows,
         engine_available,
     ),
     Scenario(
         "1b",
         "sync invoke, 1 in flight: p50 / p99 vs relay floor",
-        lambda ctx: [RELAY_1, ENGINE_1, *_sdk([SDK_1]), *_official([OFFICIAL_1])],
+        lambda ctx: [
+            RELAY_1,
+            ENGINE_1,
+            *_sdk([SDK_1]),
+            *_official([OFFICIAL_1]),
+            *_official025([OFFICIAL025_1]),
+        ],
         _s1b_rows,
         engine_available,
     ),

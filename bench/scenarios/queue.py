@@ -27,41 +27,57 @@ from bench.procs import REPO, Proc, free_port, spawn
 from bench.scenarios.base import Results, Row, Scenario, Target, metric, ratio
 from bench.systems import Options, System, _python, _running, engine, engine_available
 
-__all__ = ["QUEUE_SCENARIOS"]
+__all__ = [
+    "QUEUE_SCENARIOS",
+    "enqueue_frame",
+    "pump_enqueues",
+    "queue_entry",
+    "redis_process",
+    "redis_server",
+]
 
 _TEXT = WSMsgType.TEXT
 WINDOW = 64
 STATE_PAYLOAD = b'{"scope":"bench","key":"k","value":{"n":1,"text":"hello"}}'
 
 
-def _queue_entry(adapter: dict[str, Any]) -> dict[str, object]:
+def queue_entry(adapter: dict[str, Any]) -> dict[str, object]:
+    """The ``iii-queue`` config entry: queue ``bench`` (concurrency 64, retries 3, no backoff)."""
     queues = {"bench": {"concurrency": WINDOW, "max_retries": 3, "backoff_ms": 0}}
     return {"name": "iii-queue", "config": {"adapter": adapter, "queue_configs": queues}}
 
 
 @contextlib.asynccontextmanager
-async def _redis(opts: Options) -> AsyncIterator[str]:
+async def redis_process(opts: Options) -> AsyncIterator[tuple[str, Proc]]:
+    """A fresh ``redis-server`` (no persistence) on a free port; yields its URL and process."""
     port = free_port()
     argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
     argv += ["--appendonly", "no", "--dir", str(opts.logdir)]
     proc = await spawn(f"redis-{port}", argv, opts.logdir, pipe_stdout=False)
     try:
         await proc.wait_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", proc
     finally:
         await proc.stop()
+
+
+@contextlib.asynccontextmanager
+async def redis_server(opts: Options) -> AsyncIterator[str]:
+    """:func:`redis_process`, yielding only the URL."""
+    async with redis_process(opts) as (url, _):
+        yield url
 
 
 @contextlib.asynccontextmanager
 async def _queue_system(opts: Options, kind: str) -> AsyncIterator[System]:
     async with contextlib.AsyncExitStack() as stack:
         if kind == "redis":
-            url = await stack.enter_async_context(_redis(opts))
+            url = await stack.enter_async_context(redis_server(opts))
             adapter = {"name": "redis", "config": {"redis_url": url}}
         else:
             adapter = {"name": "file", "config": {"path": f"queue-{free_port()}.sqlite3"}}
         system = await stack.enter_async_context(
-            engine(opts, worker=None, extra=[_queue_entry(adapter)])
+            engine(opts, worker=None, extra=[queue_entry(adapter)])
         )
         consumer = await _python(
             opts, "queue-worker", "bench.peers.queue_worker", "--url", system.ws_url
@@ -71,7 +87,8 @@ async def _queue_system(opts: Options, kind: str) -> AsyncIterator[System]:
         yield system
 
 
-def _enqueue(i: int, fail: bool) -> bytes:
+def enqueue_frame(i: int, fail: bool) -> bytes:
+    """An ``invokefunction`` enqueueing job ``i`` of ``bench::job`` on queue ``bench``."""
     data = msgspec.json.encode({"i": i, "t": time.time(), "f": fail})
     return (
         b'{"type":"invokefunction","function_id":"bench::job","action":{"type":"enqueue",'
@@ -79,13 +96,15 @@ def _enqueue(i: int, fail: bool) -> bytes:
     )
 
 
-async def _pump_enqueues(ws: Any, n: int, fail_every: int, first: int = 0) -> None:
-    """``n`` enqueues (job ids from ``first``) with ``WINDOW`` in flight; raises on an error."""
+async def pump_enqueues(
+    ws: Any, n: int, fail_every: int, first: int = 0, window: int = WINDOW
+) -> None:
+    """``n`` enqueues (job ids from ``first``) with ``window`` in flight; raises on an error."""
     sent = 0
     in_flight = 0
-    while sent < min(WINDOW, n):
+    while sent < min(window, n):
         i = first + sent
-        await ws.send_frame(_enqueue(i, bool(fail_every) and i % fail_every == 0), _TEXT)
+        await ws.send_frame(enqueue_frame(i, bool(fail_every) and i % fail_every == 0), _TEXT)
         sent += 1
         in_flight += 1
     while in_flight:
@@ -100,7 +119,7 @@ async def _pump_enqueues(ws: Any, n: int, fail_every: int, first: int = 0) -> No
         in_flight -= 1
         if sent < n:
             i = first + sent
-            await ws.send_frame(_enqueue(i, bool(fail_every) and i % fail_every == 0), _TEXT)
+            await ws.send_frame(enqueue_frame(i, bool(fail_every) and i % fail_every == 0), _TEXT)
             sent += 1
             in_flight += 1
 
@@ -125,13 +144,13 @@ def queue_cell(key: str, kind: str, *, fail_every: int = 0) -> Cell:
         n = _jobs(ctx)
         async with _queue_system(ctx.opts, kind) as system, raw_sockets(system.ws_url, 2) as wss:
             ws, probe = wss
-            await _pump_enqueues(ws, n // 10, fail_every)
+            await pump_enqueues(ws, n // 10, fail_every)
             await _until_done(probe, n // 10)
             await call(probe, "bench::jobstats", {"reset": True})
             meter = CpuMeter(system)
             meter.start()
             start = time.perf_counter()
-            await _pump_enqueues(ws, n, fail_every, first=n)
+            await pump_enqueues(ws, n, fail_every, first=n)
             stats = await _until_done(probe, n)
             elapsed = time.perf_counter() - start
             meter.stop()
@@ -154,11 +173,11 @@ def latency_cell(key: str, kind: str) -> Cell:
         async with _queue_system(ctx.opts, kind) as system, raw_sockets(system.ws_url, 2) as wss:
             ws, probe = wss
             for i in range(20):  # warm-up
-                await _pump_enqueues(ws, 1, 0, first=i)
+                await pump_enqueues(ws, 1, 0, first=i)
                 await _until_done(probe, i + 1)
             await call(probe, "bench::jobstats", {"reset": True})
             for i in range(n):
-                await _pump_enqueues(ws, 1, 0, first=100 + i)
+                await pump_enqueues(ws, 1, 0, first=100 + i)
                 await _until_done(probe, i + 1)
             stats = await call(probe, "bench::jobstats", {})
             return {"p50_us": float(stats["p50_us"]), "ops": float(stats["done"])}
@@ -183,7 +202,7 @@ async def _arq(ctx: Context) -> Metrics:
         raise LoadError(f"skipped: {why}")
     n = _jobs(ctx) // 4
     module = [str(ARQ_PYTHON), "-m", "bench.peers.arq_worker"]
-    async with _redis(ctx.opts) as url:
+    async with redis_server(ctx.opts) as url:
         procs: list[Proc] = []
         async with _running(procs):
             procs.append(await spawn("arq-worker", [*module, "worker", "--redis", url], ctx.logdir))
