@@ -88,6 +88,8 @@ class _ChannelEnd:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._lock = asyncio.Lock()
         self._closed = False
+        self._closed_here = False
+        """:meth:`close` was called (as opposed to the stream ending or failing)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(channel_id={self.ref.channel_id!r})"
@@ -136,6 +138,7 @@ class _ChannelEnd:
 
     async def close(self) -> None:
         """Close this end (idempotent)."""
+        self._closed_here = True
         await self._release()
 
     async def __aenter__(self) -> Any:
@@ -245,7 +248,12 @@ class ChannelReader(_ChannelEnd):
         """The next frame, or ``None`` once the writer has closed the stream."""
         if self._closed:
             return None
-        ws = await self._socket()
+        try:
+            ws = await self._socket()
+        except (aiohttp.ClientError, ChannelError):
+            if self._closed_here:
+                return None  # closed here while its socket was still connecting: the end
+            raise
         msg = await ws.receive()
         if msg.type is aiohttp.WSMsgType.BINARY:
             data: bytes = msg.data

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from iii_engine.engine import Engine
+from iii_sdk.channels import ChannelReader
 from iii_sdk.worker import Worker
 
 
@@ -36,3 +37,13 @@ async def test_unclosed_reader_does_not_leak_a_session(iii_engine: Engine) -> No
         await worker.close()
         await writer.close()
     gc.collect()  # an unclosed aiohttp.ClientSession would warn here (warnings are errors)
+
+
+async def test_a_reader_closed_while_it_connects_ends_its_stream(iii_engine: Engine) -> None:
+    channel = iii_engine.local_channel(8)
+    reader = ChannelReader(msgspec.to_builtins(channel.reader_ref), iii_engine.worker_url)
+    reading = asyncio.create_task(reader.read_all())
+    await asyncio.sleep(0)  # one loop pass: the read task is now inside its socket's connect
+    await reader.close()
+    assert await asyncio.wait_for(reading, 5) == b""
+    channel.discard()
