@@ -6,15 +6,15 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Callable, Coroutine
-from functools import partial
+from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
 
 from iii_sdk.errors import InvocationError
-from iii_sdk.observer import CURRENT
+from iii_sdk.observer import CURRENT, Observer, Span
 from iii_sdk.plugin import Channel, WorkerContext, check_condition
+from iii_sdk.protocol import StreamChannelRef
 from iii_sdk.serving import HandshakeGuard
 from plugins.http.config import HttpConfig
 from plugins.http.cors import Cors
@@ -59,18 +59,35 @@ class _Exchange:
     """One request's helpers running beside its invocation; all released when it ends.
 
     The request body is only written, and the response channel only read, once the handler
-    opens that side: most handlers never touch either, and then cost no task at all.
+    opens that side: most handlers never touch either, and then cost no task at all. The
+    "side opened" callbacks are bound methods of this object, so a request that never opens
+    a side costs no closure either.
     """
 
-    __slots__ = ("body", "channels", "closed", "cors", "deadline", "response", "server")
+    __slots__ = (
+        "body",
+        "channels",
+        "closed",
+        "cors",
+        "deadline",
+        "raw",
+        "request",
+        "response",
+        "server",
+    )
 
-    def __init__(self, server: HttpServer, cors: dict[str, str] | None) -> None:
+    def __init__(
+        self, server: HttpServer, request: web.BaseRequest, cors: dict[str, str] | None
+    ) -> None:
         self.server = server
+        self.request = request
         self.cors = cors
         self.deadline = server._deadlines.add()
         self.response: ResponseStream | None = None
         self.body: asyncio.Task[None] | None = None
         self.channels: tuple[Channel, ...] = ()
+        self.raw: bytes | None = None
+        """The request body when it was read whole (a JSON body); else it streams."""
         self.closed = False
 
     @property
@@ -78,30 +95,41 @@ class _Exchange:
         """Whether the handler's streamed response (mode B) has started."""
         return self.response is not None and self.response.started
 
-    def on_read(self, channel: Channel, feed: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run ``feed()`` (writing the request body) once the handler opens ``channel``."""
+    def attach(self, request_channel: Channel, response_channel: Channel) -> None:
+        """Serve the request body on ``request_channel`` and read the response from
+        ``response_channel``, each once the handler opens its side."""
+        self.channels = (request_channel, response_channel)
+        request_channel.when_opened("read", self._read_opened)
+        response_channel.when_opened("write", self._write_opened)
 
-        def opened() -> None:
-            if not self.closed and self.body is None:
-                self._feed(feed)
+    def _read_opened(self) -> None:
+        if self.closed or self.body is not None:
+            return
+        channel = self.channels[0]
+        request = self.request
+        feed: Coroutine[Any, Any, None]
+        if self.raw is not None or not request.body_exists:
+            feed = write_request_body(channel, self.raw)
+        else:
+            feed = pump_request_body(channel, request)
+        self.body = asyncio.get_running_loop().create_task(feed)
 
-        channel.when_opened("read", opened)
+    def _write_opened(self) -> None:
+        if not self.closed and self.response is None:
+            self.open_response()
 
-    def _feed(self, feed: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self.body = asyncio.get_running_loop().create_task(feed())
-
-    def on_write(self, channel: Channel, request: web.BaseRequest) -> None:
-        """Start reading the response channel once the handler opens its write side."""
-
-        def opened() -> None:
-            if not self.closed and self.response is None:
-                self.open_response(channel, request)
-
-        channel.when_opened("write", opened)
-
-    def open_response(self, channel: Channel, request: web.BaseRequest) -> None:
+    def open_response(self) -> None:
         """Start reading the response channel now."""
-        self.response = ResponseStream(channel, request, self.cors, self.start_streaming)
+        self.response = ResponseStream(
+            self.channels[1], self.request, self.cors, self.start_streaming
+        )
+
+    async def streamed(self) -> web.StreamResponse:
+        """Mode B: the response once the handler's stream has started (or ended empty)."""
+        stream = self.response
+        assert stream is not None
+        await stream.wait_ready()
+        return await stream.finish()
 
     def start_streaming(self) -> bool:
         """The handler's first body frame arrived: may the streamed response begin?"""
@@ -115,8 +143,8 @@ class _Exchange:
     def close(self) -> None:
         self.closed = True
         self.server._deadlines.remove(self.deadline)
-        self.server._streaming.discard(self)
         if self.response is not None:
+            self.server._streaming.discard(self)
             self.response.cancel()
         if self.body is not None:
             self.body.cancel()
@@ -125,8 +153,7 @@ class _Exchange:
             channel.discard()
 
 
-def _ref(channel: Channel, direction: str) -> dict[str, str]:
-    ref = channel.reader_ref if direction == "read" else channel.writer_ref
+def _ref(ref: StreamChannelRef, direction: str) -> dict[str, str]:
     return {"channel_id": ref.channel_id, "access_key": ref.access_key, "direction": direction}
 
 
@@ -218,27 +245,16 @@ class HttpServer:
                 task.cancel()  # still waiting on its handler's invocation
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        if not self._access_log or not access_log.isEnabledFor(logging.INFO):
-            return (await self._respond(request))[0]
-        started = time.perf_counter()
-        response, function_id = await self._respond(request)
-        access_log.info(
-            "%s %s %d %.1fms %s",
-            request.method,
-            request.path,
-            response.status,
-            (time.perf_counter() - started) * 1000,
-            function_id or "-",
-        )
-        return response
-
-    async def _respond(self, request: web.BaseRequest) -> tuple[web.StreamResponse, str | None]:
-        """The response, and the function of the route that served it (``None``: no route)."""
-        origin = request.headers.get("Origin")
+        """The whole pipeline of one request, in as few coroutines as possible: every
+        coroutine between aiohttp and the invocation's future is re-entered when it resolves."""
+        timed = self._access_log and access_log.isEnabledFor(logging.INFO)
+        started = time.perf_counter() if timed else 0.0
+        headers = request.headers
+        origin = headers.get("Origin")
         cors = self._cors.response_headers(origin) if origin is not None else None
         method = request.method
-        if method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            return self._cors.preflight(request), None
+        if method == "OPTIONS" and "Access-Control-Request-Method" in headers:
+            return self._logged(request, self._cors.preflight(request), None, started, timed)
         path = request.raw_path
         cut = path.find("?")
         if cut >= 0:
@@ -250,15 +266,15 @@ class HttpServer:
         if match is None:
             others = self.routes.other_methods(method, path)
             response = method_not_allowed(others) if others else not_found()
+            function_id = None
         else:
+            binding = match[0].value
+            function_id = binding.trigger.function_id
             limit = self._limit
             if not limit.try_acquire():
                 await limit.acquire()
             try:
-                if self._ctx.observer is None:
-                    response = await self._serve(request, match[0].value, match[1], cors)
-                else:
-                    response = await self._serve_traced(request, match[0].value, match[1], cors)
+                response = await self._serve(request, binding, match[1], cors, cut >= 0)
             except web.HTTPException as exc:  # a JSON body over MAX_JSON_BODY
                 response = web.Response(status=exc.status, text=exc.text)
             except Exception:
@@ -269,44 +285,26 @@ class HttpServer:
                 limit.release()
         if cors and not response.prepared:
             response.headers.update(cors)
-        return response, None if match is None else match[0].value.trigger.function_id
+        return self._logged(request, response, function_id, started, timed)
 
-    async def _serve_traced(
-        self,
+    @staticmethod
+    def _logged(
         request: web.BaseRequest,
-        binding: Route,
-        params: dict[str, str],
-        cors: dict[str, str] | None,
+        response: web.StreamResponse,
+        function_id: str | None,
+        started: float,
+        timed: bool,
     ) -> web.StreamResponse:
-        """:meth:`_serve` under a ``<METHOD> <route>`` span continuing the request's
-        ``traceparent`` / ``baggage`` headers (the handler's call span is its child)."""
-        observer = self._ctx.observer
-        assert observer is not None
-        headers = request.headers
-        span = observer.start_span(
-            f"{request.method} {binding.path}",
-            kind="server",
-            traceparent=headers.get("traceparent"),
-            baggage=headers.get("baggage"),
-            attributes={
-                "http.request.method": request.method,
-                "http.route": binding.path,
-                "url.path": request.path,
-            },
-        )
-        token = CURRENT.set(span)
-        try:
-            response = await self._serve(request, binding, params, cors)
-        except BaseException as exc:
-            span.end("http_error", str(exc) or type(exc).__name__)
-            raise
-        finally:
-            CURRENT.reset(token)
-        span.set_attribute("http.response.status_code", response.status)
-        if response.status >= 500:
-            span.end("http_error", f"HTTP {response.status}")
-        else:
-            span.end()
+        """``response``, after its access log line when the access log is on."""
+        if timed:
+            access_log.info(
+                "%s %s %d %.1fms %s",
+                request.method,
+                request.path,
+                response.status,
+                (time.perf_counter() - started) * 1000,
+                function_id or "-",
+            )
         return response
 
     async def _serve(
@@ -315,56 +313,92 @@ class HttpServer:
         binding: Route,
         params: dict[str, str],
         cors: dict[str, str] | None,
+        has_query: bool,
     ) -> web.StreamResponse:
-        exchange = _Exchange(self, cors)
+        """Steps 2-7 of the pipeline for a routed request.
+
+        While tracing is on, it runs under a ``<METHOD> <route>`` span continuing the request's
+        ``traceparent`` / ``baggage`` headers (the handler's call span is its child). A route
+        without middleware or condition makes its call right here, not in another coroutine.
+        """
+        observer = self._ctx.observer
+        span: Span | None = None
+        if observer is not None:
+            span = _server_span(observer, request, binding)
+            token = CURRENT.set(span)
+        exchange = _Exchange(self, request, cors)
         try:
-            answer = await self._run(request, binding, params, exchange)
-            if answer is not None:
-                return answer
-            stream = exchange.response
-            assert stream is not None
-            await stream.wait_ready()
-            return await stream.finish()
-        except asyncio.CancelledError:
+            if binding.gated or self._global_middleware:
+                answer = await self._gated(request, binding, params, exchange, has_query)
+            else:
+                ctx, trigger = self._ctx, binding.trigger
+                headers = header_map(request)
+                body: Any = None
+                if is_json(headers):
+                    exchange.raw = raw = await read_body(request, MAX_JSON_BODY)
+                    body = parse_json_body(raw)
+                query = query_map(request) if has_query else {}
+                payload = _payload(request, binding, params, query, headers, body)
+                await self._open_channels(payload, exchange)
+                try:
+                    result = await ctx.invoke(
+                        trigger.function_id,
+                        payload,
+                        metadata=trigger.metadata,
+                        namespace=trigger.namespace,
+                    )
+                except InvocationError as exc:
+                    answer = (
+                        None if exchange.streaming else _failed(request, trigger.function_id, exc)
+                    )
+                else:
+                    answer = _answer(result, exchange)
+            if answer is None:
+                answer = await exchange.streamed()
+        except asyncio.CancelledError as exc:
             deadline = exchange.deadline
             if not deadline.expired or deadline.task is None:
+                if span is not None:
+                    span.end("http_error", str(exc) or type(exc).__name__)
                 raise
             deadline.task.uncancel()
-            return request_timeout()
+            answer = request_timeout()
+        except BaseException as exc:
+            if span is not None:
+                span.end("http_error", str(exc) or type(exc).__name__)
+            raise
         finally:
             exchange.close()
+            if span is not None:
+                CURRENT.reset(token)
+        if span is not None:
+            _end_span(span, answer.status)
+        return answer
 
-    async def _run(
+    async def _gated(
         self,
         request: web.BaseRequest,
         binding: Route,
         params: dict[str, str],
         exchange: _Exchange,
+        has_query: bool,
     ) -> web.StreamResponse | None:
-        """Steps 2-7 of the pipeline; an ``answer`` unless the response streams (mode B)."""
+        """The pipeline of a route behind middleware or a condition; an ``answer`` unless the
+        response streams (mode B)."""
         ctx, trigger = self._ctx, binding.trigger
         headers = header_map(request)
-        query = query_map(request)
+        query = query_map(request) if has_query else {}
         mw_input: dict[str, Any] | None = None
         if self._global_middleware:
             mw_input = middleware_input(request.method, params, query, headers)
             answer = await run_middleware(ctx, self._global_middleware, mw_input, self._timeout)
             if answer is not None:
                 return answer
-        raw: bytes | None = None
         body: Any = None
         if is_json(headers):
-            raw = await read_body(request, MAX_JSON_BODY)
+            exchange.raw = raw = await read_body(request, MAX_JSON_BODY)
             body = parse_json_body(raw)
-        payload: dict[str, Any] = {
-            "query_params": query,
-            "path_params": params,
-            "headers": headers,
-            "path": binding.path,
-            "method": request.method,
-            "body": body,
-            "trigger": dict(binding.trigger_info),  # handlers in process may mutate payloads
-        }
+        payload = _payload(request, binding, params, query, headers, body)
         if binding.condition_function_id:
             try:
                 passed = await check_condition(
@@ -382,28 +416,7 @@ class HttpServer:
             )
             if answer is not None:
                 return answer
-        return await self._invoke(request, binding, payload, raw, exchange)
-
-    async def _invoke(
-        self,
-        request: web.BaseRequest,
-        binding: Route,
-        payload: dict[str, Any],
-        raw: bytes | None,
-        exchange: _Exchange,
-    ) -> web.StreamResponse | None:
-        """Steps 3, 4 and 7: channels, request body, handler; ``None`` when mode B streams."""
-        ctx, trigger = self._ctx, binding.trigger
-        request_channel = await ctx.create_channel()
-        response_channel = await ctx.create_channel()
-        exchange.channels = (request_channel, response_channel)
-        payload["request_body"] = _ref(request_channel, "read")
-        payload["response"] = _ref(response_channel, "write")
-        if raw is not None or not request.body_exists:
-            exchange.on_read(request_channel, partial(write_request_body, request_channel, raw))
-        else:
-            exchange.on_read(request_channel, partial(pump_request_body, request_channel, request))
-        exchange.on_write(response_channel, request)
+        await self._open_channels(payload, exchange)
         try:
             result = await ctx.invoke(
                 trigger.function_id,
@@ -413,12 +426,70 @@ class HttpServer:
             )
         except InvocationError as exc:
             return None if exchange.streaming else _failed(request, trigger.function_id, exc)
-        if result is not None and not exchange.streaming:
-            return render_result(result)
-        if exchange.response is None:
-            # No result and the response channel never opened: wait for it as for a stream.
-            exchange.open_response(response_channel, request)
-        return None
+        return _answer(result, exchange)
+
+    async def _open_channels(self, payload: dict[str, Any], exchange: _Exchange) -> None:
+        """Steps 3-4: the request-body and response channels, referenced from ``payload``."""
+        ctx = self._ctx
+        request_channel = await ctx.create_channel()
+        response_channel = await ctx.create_channel()
+        exchange.attach(request_channel, response_channel)
+        payload["request_body"] = _ref(request_channel.reader_ref, "read")
+        payload["response"] = _ref(response_channel.writer_ref, "write")
+
+
+def _server_span(observer: Observer, request: web.BaseRequest, binding: Route) -> Span:
+    """The request's ``<METHOD> <route>`` span, continuing its ``traceparent`` / ``baggage``."""
+    headers = request.headers
+    return observer.start_span(
+        f"{request.method} {binding.path}",
+        kind="server",
+        traceparent=headers.get("traceparent"),
+        baggage=headers.get("baggage"),
+        attributes={
+            "http.request.method": request.method,
+            "http.route": binding.path,
+            "url.path": request.path,
+        },
+    )
+
+
+def _end_span(span: Span, status: int) -> None:
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.end("http_error", f"HTTP {status}")
+    else:
+        span.end()
+
+
+def _payload(
+    request: web.BaseRequest,
+    binding: Route,
+    params: dict[str, str],
+    query: dict[str, str],
+    headers: dict[str, str],
+    body: Any,
+) -> dict[str, Any]:
+    """What the handler (and a condition) receives; the channel refs are added later."""
+    return {
+        "query_params": query,
+        "path_params": params,
+        "headers": headers,
+        "path": binding.path,
+        "method": request.method,
+        "body": body,
+        "trigger": dict(binding.trigger_info),  # handlers in process may mutate payloads
+    }
+
+
+def _answer(result: Any, exchange: _Exchange) -> web.StreamResponse | None:
+    """Step 7: the handler's result as the response; ``None`` when the response streams."""
+    if result is not None and not exchange.streaming:
+        return render_result(result)
+    if exchange.response is None:
+        # No result and the response channel never opened: wait for it as for a stream.
+        exchange.open_response()
+    return None
 
 
 def _failed(request: web.BaseRequest, function_id: str, exc: InvocationError) -> web.Response:
