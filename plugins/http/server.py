@@ -6,19 +6,19 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
 
 from iii_sdk.errors import InvocationError
 from iii_sdk.observer import CURRENT, Observer, Span
-from iii_sdk.plugin import Channel, WorkerContext, check_condition
+from iii_sdk.plugin import WorkerContext, check_condition
 from iii_sdk.protocol import StreamChannelRef
 from iii_sdk.serving import HandshakeGuard
 from plugins.http.config import HttpConfig
 from plugins.http.cors import Cors
 from plugins.http.deadlines import Deadlines
+from plugins.http.exchange import Exchange, answer_from
 from plugins.http.limit import Limit
 from plugins.http.middleware import run_middleware
 from plugins.http.payload import (
@@ -36,11 +36,9 @@ from plugins.http.rendering import (
     method_not_allowed,
     new_error_id,
     not_found,
-    render_result,
     request_timeout,
 )
 from plugins.http.routes import RouteTable
-from plugins.http.streaming import ResponseStream, pump_request_body, write_request_body
 from plugins.http.trigger import Route
 
 __all__ = ["HttpServer"]
@@ -53,104 +51,6 @@ SHUTDOWN_GRACE = 2.0
 
 MAX_JSON_BODY = 32 * 1024 * 1024
 """JSON bodies are read whole to parse them; other bodies stream through the channel."""
-
-
-class _Exchange:
-    """One request's helpers running beside its invocation; all released when it ends.
-
-    The request body is only written, and the response channel only read, once the handler
-    opens that side: most handlers never touch either, and then cost no task at all. The
-    "side opened" callbacks are bound methods of this object, so a request that never opens
-    a side costs no closure either.
-    """
-
-    __slots__ = (
-        "body",
-        "channels",
-        "closed",
-        "cors",
-        "deadline",
-        "raw",
-        "request",
-        "response",
-        "server",
-    )
-
-    def __init__(
-        self, server: HttpServer, request: web.BaseRequest, cors: dict[str, str] | None
-    ) -> None:
-        self.server = server
-        self.request = request
-        self.cors = cors
-        self.deadline = server._deadlines.add()
-        self.response: ResponseStream | None = None
-        self.body: asyncio.Task[None] | None = None
-        self.channels: tuple[Channel, ...] = ()
-        self.raw: bytes | None = None
-        """The request body when it was read whole (a JSON body); else it streams."""
-        self.closed = False
-
-    @property
-    def streaming(self) -> bool:
-        """Whether the handler's streamed response (mode B) has started."""
-        return self.response is not None and self.response.started
-
-    def attach(self, request_channel: Channel, response_channel: Channel) -> None:
-        """Serve the request body on ``request_channel`` and read the response from
-        ``response_channel``, each once the handler opens its side."""
-        self.channels = (request_channel, response_channel)
-        request_channel.when_opened("read", self._read_opened)
-        response_channel.when_opened("write", self._write_opened)
-
-    def _read_opened(self) -> None:
-        if self.closed or self.body is not None:
-            return
-        channel = self.channels[0]
-        request = self.request
-        feed: Coroutine[Any, Any, None]
-        if self.raw is not None or not request.body_exists:
-            feed = write_request_body(channel, self.raw)
-        else:
-            feed = pump_request_body(channel, request)
-        self.body = asyncio.get_running_loop().create_task(feed)
-
-    def _write_opened(self) -> None:
-        if not self.closed and self.response is None:
-            self.open_response()
-
-    def open_response(self) -> None:
-        """Start reading the response channel now."""
-        self.response = ResponseStream(
-            self.channels[1], self.request, self.cors, self.start_streaming
-        )
-
-    async def streamed(self) -> web.StreamResponse:
-        """Mode B: the response once the handler's stream has started (or ended empty)."""
-        stream = self.response
-        assert stream is not None
-        await stream.wait_ready()
-        return await stream.finish()
-
-    def start_streaming(self) -> bool:
-        """The handler's first body frame arrived: may the streamed response begin?"""
-        if self.closed or self.deadline.expired:
-            return False
-        # Like upstream, the timeout covers the wait for the response, not its streaming.
-        self.server._deadlines.remove(self.deadline)
-        self.server._streaming.add(self)
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-        self.server._deadlines.remove(self.deadline)
-        if self.response is not None:
-            self.server._streaming.discard(self)
-            self.response.cancel()
-        if self.body is not None:
-            self.body.cancel()
-        for channel in self.channels:
-            # A request body nobody read would otherwise wait for the engine's sweep.
-            channel.discard()
 
 
 def _ref(ref: StreamChannelRef, direction: str) -> dict[str, str]:
@@ -175,7 +75,7 @@ class HttpServer:
         self._cors = Cors(config.cors)
         self._runner: web.ServerRunner | None = None
         self._deadlines = Deadlines(self._timeout)
-        self._streaming: set[_Exchange] = set()
+        self._streaming: set[Exchange] = set()
         self._access_log = config.access_log
         self.guard = HandshakeGuard(
             timeout_s=config.header_timeout_ms / 1000,
@@ -326,7 +226,7 @@ class HttpServer:
         if observer is not None:
             span = _server_span(observer, request, binding)
             token = CURRENT.set(span)
-        exchange = _Exchange(self, request, cors)
+        exchange = Exchange(self._deadlines, self._streaming, request, cors)
         try:
             if binding.gated or self._global_middleware:
                 answer = await self._gated(request, binding, params, exchange, has_query)
@@ -352,7 +252,7 @@ class HttpServer:
                         None if exchange.streaming else _failed(request, trigger.function_id, exc)
                     )
                 else:
-                    answer = _answer(result, exchange)
+                    answer = answer_from(result, exchange)
             if answer is None:
                 answer = await exchange.streamed()
         except asyncio.CancelledError as exc:
@@ -380,7 +280,7 @@ class HttpServer:
         request: web.BaseRequest,
         binding: Route,
         params: dict[str, str],
-        exchange: _Exchange,
+        exchange: Exchange,
         has_query: bool,
     ) -> web.StreamResponse | None:
         """The pipeline of a route behind middleware or a condition; an ``answer`` unless the
@@ -426,9 +326,9 @@ class HttpServer:
             )
         except InvocationError as exc:
             return None if exchange.streaming else _failed(request, trigger.function_id, exc)
-        return _answer(result, exchange)
+        return answer_from(result, exchange)
 
-    async def _open_channels(self, payload: dict[str, Any], exchange: _Exchange) -> None:
+    async def _open_channels(self, payload: dict[str, Any], exchange: Exchange) -> None:
         """Steps 3-4: the request-body and response channels, referenced from ``payload``."""
         ctx = self._ctx
         request_channel = await ctx.create_channel()
@@ -480,16 +380,6 @@ def _payload(
         "body": body,
         "trigger": dict(binding.trigger_info),  # handlers in process may mutate payloads
     }
-
-
-def _answer(result: Any, exchange: _Exchange) -> web.StreamResponse | None:
-    """Step 7: the handler's result as the response; ``None`` when the response streams."""
-    if result is not None and not exchange.streaming:
-        return render_result(result)
-    if exchange.response is None:
-        # No result and the response channel never opened: wait for it as for a stream.
-        exchange.open_response()
-    return None
 
 
 def _failed(request: web.BaseRequest, function_id: str, exc: InvocationError) -> web.Response:
