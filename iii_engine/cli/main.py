@@ -49,6 +49,8 @@ DEFAULT_CONFIG: Final = "config.yaml"
 _TRIGGER_COMMANDS: Final = frozenset({"trigger", "t"})
 _VALUE_OPTIONS: Final = frozenset({"--config", "-c", "--log-level", "--log-format"})
 """Global options that take a separate value (skipped when finding the command)."""
+YOUNG_GC_THRESHOLD: Final = 10_000
+"""Allocations between young-generation collections while serving (Python's default: 700)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,6 +194,11 @@ async def _serve(config: EngineConfig) -> int:
         # Everything loaded at start-up lives as long as the engine: keep it out of the
         # cyclic collector's full passes (they cost ~10 ms at this heap size).
         gc.freeze()
+        # Every request allocates dozens of short-lived containers, almost all freed by
+        # reference counting; at the default threshold (700) the young-generation pass ran
+        # every few requests and walked the objects of every call still in flight, ~7 % of
+        # the engine's CPU under load. A pass now runs ~14x less often and costs about the same.
+        gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
         reload = _start_reload(engine, config)
         if reload is not None:

@@ -30,10 +30,10 @@ def _utf8_or_empty(value: str) -> str:
 
 def header_map(request: web.BaseRequest) -> dict[str, str]:
     """Lower-case header names, one value each (the last one wins for repeated headers)."""
-    return {
-        name.lower(): value if value.isascii() else _utf8_or_empty(value)
-        for name, value in request.headers.items()
-    }
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        headers[name.lower()] = value if value.isascii() else _utf8_or_empty(value)
+    return headers
 
 
 def query_map(request: web.BaseRequest) -> dict[str, str]:

@@ -6,19 +6,19 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Callable, Coroutine
-from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from iii_sdk.errors import InvocationError
-from iii_sdk.observer import CURRENT
-from iii_sdk.plugin import Channel, WorkerContext, check_condition
+from iii_sdk.observer import CURRENT, Observer, Span
+from iii_sdk.plugin import WorkerContext, check_condition
+from iii_sdk.protocol import StreamChannelRef
 from iii_sdk.serving import HandshakeGuard
 from plugins.http.config import HttpConfig
 from plugins.http.cors import Cors
 from plugins.http.deadlines import Deadlines
+from plugins.http.exchange import Exchange, answer_from
 from plugins.http.limit import Limit
 from plugins.http.middleware import run_middleware
 from plugins.http.payload import (
@@ -36,11 +36,9 @@ from plugins.http.rendering import (
     method_not_allowed,
     new_error_id,
     not_found,
-    render_result,
     request_timeout,
 )
 from plugins.http.routes import RouteTable
-from plugins.http.streaming import ResponseStream, pump_request_body, write_request_body
 from plugins.http.trigger import Route
 
 __all__ = ["HttpServer"]
@@ -55,78 +53,7 @@ MAX_JSON_BODY = 32 * 1024 * 1024
 """JSON bodies are read whole to parse them; other bodies stream through the channel."""
 
 
-class _Exchange:
-    """One request's helpers running beside its invocation; all released when it ends.
-
-    The request body is only written, and the response channel only read, once the handler
-    opens that side: most handlers never touch either, and then cost no task at all.
-    """
-
-    __slots__ = ("body", "channels", "closed", "cors", "deadline", "response", "server")
-
-    def __init__(self, server: HttpServer, cors: dict[str, str] | None) -> None:
-        self.server = server
-        self.cors = cors
-        self.deadline = server._deadlines.add()
-        self.response: ResponseStream | None = None
-        self.body: asyncio.Task[None] | None = None
-        self.channels: tuple[Channel, ...] = ()
-        self.closed = False
-
-    @property
-    def streaming(self) -> bool:
-        """Whether the handler's streamed response (mode B) has started."""
-        return self.response is not None and self.response.started
-
-    def on_read(self, channel: Channel, feed: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run ``feed()`` (writing the request body) once the handler opens ``channel``."""
-
-        def opened() -> None:
-            if not self.closed and self.body is None:
-                self._feed(feed)
-
-        channel.when_opened("read", opened)
-
-    def _feed(self, feed: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self.body = asyncio.get_running_loop().create_task(feed())
-
-    def on_write(self, channel: Channel, request: web.BaseRequest) -> None:
-        """Start reading the response channel once the handler opens its write side."""
-
-        def opened() -> None:
-            if not self.closed and self.response is None:
-                self.open_response(channel, request)
-
-        channel.when_opened("write", opened)
-
-    def open_response(self, channel: Channel, request: web.BaseRequest) -> None:
-        """Start reading the response channel now."""
-        self.response = ResponseStream(channel, request, self.cors, self.start_streaming)
-
-    def start_streaming(self) -> bool:
-        """The handler's first body frame arrived: may the streamed response begin?"""
-        if self.closed or self.deadline.expired:
-            return False
-        # Like upstream, the timeout covers the wait for the response, not its streaming.
-        self.server._deadlines.remove(self.deadline)
-        self.server._streaming.add(self)
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-        self.server._deadlines.remove(self.deadline)
-        self.server._streaming.discard(self)
-        if self.response is not None:
-            self.response.cancel()
-        if self.body is not None:
-            self.body.cancel()
-        for channel in self.channels:
-            # A request body nobody read would otherwise wait for the engine's sweep.
-            channel.discard()
-
-
-def _ref(channel: Channel, direction: str) -> dict[str, str]:
-    ref = channel.reader_ref if direction == "read" else channel.writer_ref
+def _ref(ref: StreamChannelRef, direction: str) -> dict[str, str]:
     return {"channel_id": ref.channel_id, "access_key": ref.access_key, "direction": direction}
 
 
@@ -148,7 +75,7 @@ class HttpServer:
         self._cors = Cors(config.cors)
         self._runner: web.ServerRunner | None = None
         self._deadlines = Deadlines(self._timeout)
-        self._streaming: set[_Exchange] = set()
+        self._streaming: set[Exchange] = set()
         self._access_log = config.access_log
         self.guard = HandshakeGuard(
             timeout_s=config.header_timeout_ms / 1000,
@@ -218,27 +145,16 @@ class HttpServer:
                 task.cancel()  # still waiting on its handler's invocation
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        if not self._access_log or not access_log.isEnabledFor(logging.INFO):
-            return (await self._respond(request))[0]
-        started = time.perf_counter()
-        response, function_id = await self._respond(request)
-        access_log.info(
-            "%s %s %d %.1fms %s",
-            request.method,
-            request.path,
-            response.status,
-            (time.perf_counter() - started) * 1000,
-            function_id or "-",
-        )
-        return response
-
-    async def _respond(self, request: web.BaseRequest) -> tuple[web.StreamResponse, str | None]:
-        """The response, and the function of the route that served it (``None``: no route)."""
-        origin = request.headers.get("Origin")
+        """The whole pipeline of one request, in as few coroutines as possible: every
+        coroutine between aiohttp and the invocation's future is re-entered when it resolves."""
+        timed = self._access_log and access_log.isEnabledFor(logging.INFO)
+        started = time.perf_counter() if timed else 0.0
+        headers = request.headers
+        origin = headers.get("Origin")
         cors = self._cors.response_headers(origin) if origin is not None else None
         method = request.method
-        if method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            return self._cors.preflight(request), None
+        if method == "OPTIONS" and "Access-Control-Request-Method" in headers:
+            return self._logged(request, self._cors.preflight(request), None, started, timed)
         path = request.raw_path
         cut = path.find("?")
         if cut >= 0:
@@ -250,15 +166,15 @@ class HttpServer:
         if match is None:
             others = self.routes.other_methods(method, path)
             response = method_not_allowed(others) if others else not_found()
+            function_id = None
         else:
+            binding = match[0].value
+            function_id = binding.trigger.function_id
             limit = self._limit
             if not limit.try_acquire():
                 await limit.acquire()
             try:
-                if self._ctx.observer is None:
-                    response = await self._serve(request, match[0].value, match[1], cors)
-                else:
-                    response = await self._serve_traced(request, match[0].value, match[1], cors)
+                response = await self._serve(request, binding, match[1], cors, cut >= 0)
             except web.HTTPException as exc:  # a JSON body over MAX_JSON_BODY
                 response = web.Response(status=exc.status, text=exc.text)
             except Exception:
@@ -269,44 +185,26 @@ class HttpServer:
                 limit.release()
         if cors and not response.prepared:
             response.headers.update(cors)
-        return response, None if match is None else match[0].value.trigger.function_id
+        return self._logged(request, response, function_id, started, timed)
 
-    async def _serve_traced(
-        self,
+    @staticmethod
+    def _logged(
         request: web.BaseRequest,
-        binding: Route,
-        params: dict[str, str],
-        cors: dict[str, str] | None,
+        response: web.StreamResponse,
+        function_id: str | None,
+        started: float,
+        timed: bool,
     ) -> web.StreamResponse:
-        """:meth:`_serve` under a ``<METHOD> <route>`` span continuing the request's
-        ``traceparent`` / ``baggage`` headers (the handler's call span is its child)."""
-        observer = self._ctx.observer
-        assert observer is not None
-        headers = request.headers
-        span = observer.start_span(
-            f"{request.method} {binding.path}",
-            kind="server",
-            traceparent=headers.get("traceparent"),
-            baggage=headers.get("baggage"),
-            attributes={
-                "http.request.method": request.method,
-                "http.route": binding.path,
-                "url.path": request.path,
-            },
-        )
-        token = CURRENT.set(span)
-        try:
-            response = await self._serve(request, binding, params, cors)
-        except BaseException as exc:
-            span.end("http_error", str(exc) or type(exc).__name__)
-            raise
-        finally:
-            CURRENT.reset(token)
-        span.set_attribute("http.response.status_code", response.status)
-        if response.status >= 500:
-            span.end("http_error", f"HTTP {response.status}")
-        else:
-            span.end()
+        """``response``, after its access log line when the access log is on."""
+        if timed:
+            access_log.info(
+                "%s %s %d %.1fms %s",
+                request.method,
+                request.path,
+                response.status,
+                (time.perf_counter() - started) * 1000,
+                function_id or "-",
+            )
         return response
 
     async def _serve(
@@ -315,56 +213,92 @@ class HttpServer:
         binding: Route,
         params: dict[str, str],
         cors: dict[str, str] | None,
+        has_query: bool,
     ) -> web.StreamResponse:
-        exchange = _Exchange(self, cors)
+        """Steps 2-7 of the pipeline for a routed request.
+
+        While tracing is on, it runs under a ``<METHOD> <route>`` span continuing the request's
+        ``traceparent`` / ``baggage`` headers (the handler's call span is its child). A route
+        without middleware or condition makes its call right here, not in another coroutine.
+        """
+        observer = self._ctx.observer
+        span: Span | None = None
+        if observer is not None:
+            span = _server_span(observer, request, binding)
+            token = CURRENT.set(span)
+        exchange = Exchange(self._deadlines, self._streaming, request, cors)
         try:
-            answer = await self._run(request, binding, params, exchange)
-            if answer is not None:
-                return answer
-            stream = exchange.response
-            assert stream is not None
-            await stream.wait_ready()
-            return await stream.finish()
-        except asyncio.CancelledError:
+            if binding.gated or self._global_middleware:
+                answer = await self._gated(request, binding, params, exchange, has_query)
+            else:
+                ctx, trigger = self._ctx, binding.trigger
+                headers = header_map(request)
+                body: Any = None
+                if is_json(headers):
+                    exchange.raw = raw = await read_body(request, MAX_JSON_BODY)
+                    body = parse_json_body(raw)
+                query = query_map(request) if has_query else {}
+                payload = _payload(request, binding, params, query, headers, body)
+                await self._open_channels(payload, exchange)
+                try:
+                    result = await ctx.invoke(
+                        trigger.function_id,
+                        payload,
+                        metadata=trigger.metadata,
+                        namespace=trigger.namespace,
+                    )
+                except InvocationError as exc:
+                    answer = (
+                        None if exchange.streaming else _failed(request, trigger.function_id, exc)
+                    )
+                else:
+                    answer = answer_from(result, exchange)
+            if answer is None:
+                answer = await exchange.streamed()
+        except asyncio.CancelledError as exc:
             deadline = exchange.deadline
             if not deadline.expired or deadline.task is None:
+                if span is not None:
+                    span.end("http_error", str(exc) or type(exc).__name__)
                 raise
             deadline.task.uncancel()
-            return request_timeout()
+            answer = request_timeout()
+        except BaseException as exc:
+            if span is not None:
+                span.end("http_error", str(exc) or type(exc).__name__)
+            raise
         finally:
             exchange.close()
+            if span is not None:
+                CURRENT.reset(token)
+        if span is not None:
+            _end_span(span, answer.status)
+        return answer
 
-    async def _run(
+    async def _gated(
         self,
         request: web.BaseRequest,
         binding: Route,
         params: dict[str, str],
-        exchange: _Exchange,
+        exchange: Exchange,
+        has_query: bool,
     ) -> web.StreamResponse | None:
-        """Steps 2-7 of the pipeline; an ``answer`` unless the response streams (mode B)."""
+        """The pipeline of a route behind middleware or a condition; an ``answer`` unless the
+        response streams (mode B)."""
         ctx, trigger = self._ctx, binding.trigger
         headers = header_map(request)
-        query = query_map(request)
+        query = query_map(request) if has_query else {}
         mw_input: dict[str, Any] | None = None
         if self._global_middleware:
             mw_input = middleware_input(request.method, params, query, headers)
             answer = await run_middleware(ctx, self._global_middleware, mw_input, self._timeout)
             if answer is not None:
                 return answer
-        raw: bytes | None = None
         body: Any = None
         if is_json(headers):
-            raw = await read_body(request, MAX_JSON_BODY)
+            exchange.raw = raw = await read_body(request, MAX_JSON_BODY)
             body = parse_json_body(raw)
-        payload: dict[str, Any] = {
-            "query_params": query,
-            "path_params": params,
-            "headers": headers,
-            "path": binding.path,
-            "method": request.method,
-            "body": body,
-            "trigger": dict(binding.trigger_info),  # handlers in process may mutate payloads
-        }
+        payload = _payload(request, binding, params, query, headers, body)
         if binding.condition_function_id:
             try:
                 passed = await check_condition(
@@ -382,28 +316,7 @@ class HttpServer:
             )
             if answer is not None:
                 return answer
-        return await self._invoke(request, binding, payload, raw, exchange)
-
-    async def _invoke(
-        self,
-        request: web.BaseRequest,
-        binding: Route,
-        payload: dict[str, Any],
-        raw: bytes | None,
-        exchange: _Exchange,
-    ) -> web.StreamResponse | None:
-        """Steps 3, 4 and 7: channels, request body, handler; ``None`` when mode B streams."""
-        ctx, trigger = self._ctx, binding.trigger
-        request_channel = await ctx.create_channel()
-        response_channel = await ctx.create_channel()
-        exchange.channels = (request_channel, response_channel)
-        payload["request_body"] = _ref(request_channel, "read")
-        payload["response"] = _ref(response_channel, "write")
-        if raw is not None or not request.body_exists:
-            exchange.on_read(request_channel, partial(write_request_body, request_channel, raw))
-        else:
-            exchange.on_read(request_channel, partial(pump_request_body, request_channel, request))
-        exchange.on_write(response_channel, request)
+        await self._open_channels(payload, exchange)
         try:
             result = await ctx.invoke(
                 trigger.function_id,
@@ -413,12 +326,60 @@ class HttpServer:
             )
         except InvocationError as exc:
             return None if exchange.streaming else _failed(request, trigger.function_id, exc)
-        if result is not None and not exchange.streaming:
-            return render_result(result)
-        if exchange.response is None:
-            # No result and the response channel never opened: wait for it as for a stream.
-            exchange.open_response(response_channel, request)
-        return None
+        return answer_from(result, exchange)
+
+    async def _open_channels(self, payload: dict[str, Any], exchange: Exchange) -> None:
+        """Steps 3-4: the request-body and response channels, referenced from ``payload``."""
+        ctx = self._ctx
+        request_channel = await ctx.create_channel()
+        response_channel = await ctx.create_channel()
+        exchange.attach(request_channel, response_channel)
+        payload["request_body"] = _ref(request_channel.reader_ref, "read")
+        payload["response"] = _ref(response_channel.writer_ref, "write")
+
+
+def _server_span(observer: Observer, request: web.BaseRequest, binding: Route) -> Span:
+    """The request's ``<METHOD> <route>`` span, continuing its ``traceparent`` / ``baggage``."""
+    headers = request.headers
+    return observer.start_span(
+        f"{request.method} {binding.path}",
+        kind="server",
+        traceparent=headers.get("traceparent"),
+        baggage=headers.get("baggage"),
+        attributes={
+            "http.request.method": request.method,
+            "http.route": binding.path,
+            "url.path": request.path,
+        },
+    )
+
+
+def _end_span(span: Span, status: int) -> None:
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.end("http_error", f"HTTP {status}")
+    else:
+        span.end()
+
+
+def _payload(
+    request: web.BaseRequest,
+    binding: Route,
+    params: dict[str, str],
+    query: dict[str, str],
+    headers: dict[str, str],
+    body: Any,
+) -> dict[str, Any]:
+    """What the handler (and a condition) receives; the channel refs are added later."""
+    return {
+        "query_params": query,
+        "path_params": params,
+        "headers": headers,
+        "path": binding.path,
+        "method": request.method,
+        "body": body,
+        "trigger": dict(binding.trigger_info),  # handlers in process may mutate payloads
+    }
 
 
 def _failed(request: web.BaseRequest, function_id: str, exc: InvocationError) -> web.Response:

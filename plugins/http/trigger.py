@@ -70,6 +70,9 @@ class Route:
     middleware_function_ids: tuple[str, ...]
     trigger_info: dict[str, str]
     """The payload's ``trigger`` field: ``{"type": "http", "path": …, "method": …}``."""
+    gated: bool = False
+    """Whether a condition or route middleware runs before the handler (decided once here,
+    so a plain route skips those steps without looking at each)."""
 
 
 class HttpTriggerType(TriggerType):
@@ -101,6 +104,7 @@ class HttpTriggerType(TriggerType):
             condition_function_id=cfg.condition_function_id,
             middleware_function_ids=tuple(cfg.middleware_function_ids),
             trigger_info={"type": "http", "path": path, "method": method},
+            gated=bool(cfg.condition_function_id or cfg.middleware_function_ids),
         )
         self.routes.add(method, path, trigger.id, binding)
 

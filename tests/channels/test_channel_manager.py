@@ -254,6 +254,19 @@ async def test_create_result_shape_and_clamping(channel_server: ChannelServer) -
     assert info.value.code == "deserialization_error"
 
 
+def test_ids_are_distinct_canonical_uuid4_across_batches() -> None:
+    """Ids are drawn 64 at a time: 300 channels span several batches."""
+    manager = ChannelManager()
+    ids: list[str] = []
+    for _ in range(300):
+        writer_ref, _ = manager.create()
+        ids += [writer_ref.channel_id, writer_ref.access_key]
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert (str(parsed), parsed.version, parsed.variant) == (value, 4, uuid.RFC_4122)
+
+
 async def test_discard_ends_local_reader_and_fails_writer(channel_server: ChannelServer) -> None:
     channel = channel_server.manager.create_local()
     reader = await channel.reader()
