@@ -29,7 +29,7 @@ def _s5_rows(r: Results) -> list[Row]:
         Row(
             "engine HTTP->WS / bare aiohttp rate, 1 connection",
             ratio(r, (ENGINE_1.key, "rate"), (BARE_1.key, "rate")),
-            Target(">=", 0.45),
+            Target(">=", 0.5),  # issue 18 raised the design's 0.45
         ),
         Row(
             "engine HTTP->WS / bare aiohttp rate, 64 connections",
