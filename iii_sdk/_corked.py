@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-__all__ = ["CorkedTransport", "cork"]
+__all__ = ["CorkedTransport", "cork", "frame_writer"]
 
 
 class CorkedTransport:
@@ -80,3 +80,27 @@ def cork(ws: Any) -> bool:
         return False
     writer.transport = CorkedTransport(transport)
     return True
+
+
+def frame_writer(ws: Any) -> Any:
+    """The frame writer of an open aiohttp WebSocket, when it can be written synchronously.
+
+    With compression off aiohttp frames, masks and writes a data frame without suspending;
+    only its ``send_frame`` coroutine wrapper suspends, to wait while the transport is paused.
+    Calling the synchronous part directly spares a coroutine chain per frame; the caller checks
+    ``protocol.writing_paused`` first (the connection queues behind a paused transport). None
+    when the writer is not the one this was written for, or compresses.
+    """
+    writer = getattr(ws, "_writer", None)
+    needed = ("_write_websocket_frame", "_output_size", "_limit", "_closing", "protocol")
+    if (
+        writer is None
+        or getattr(writer, "compress", True)
+        or not all(hasattr(writer, name) for name in needed)
+    ):
+        return None
+    if not hasattr(writer.protocol, "writing_paused") or not hasattr(
+        writer.protocol, "_drain_helper"
+    ):
+        return None
+    return writer

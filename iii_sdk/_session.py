@@ -95,7 +95,9 @@ class Session:
             on_frame=self._on_frame,
             on_close=self._on_close,
         )
-        self.executor = Executor(self.registrations.functions, self._reply, url)
+        self.executor = Executor(
+            self.registrations.functions, self._reply_nowait, self.connection.drained, url
+        )
         self.providers = Providers(self.registrations, self._reply)
         # Observers re-send every live observer on ``workerregistered``: like registrations,
         # dropped while offline and queued while the replay runs.
@@ -247,8 +249,11 @@ class Session:
         """Send an invocation and wait for its raw result (:meth:`check_callable` first)."""
         call = self.pending.add(message.function_id, timeout_s)
         message.invocation_id = call.invocation_id
-        await self.connection.send(encode(message), offline=call)
+        connection = self.connection
+        connection.send_nowait(encode(message), offline=call)
         try:
+            if connection.congested:
+                await connection.drained()
             return await call.future
         except asyncio.CancelledError:
             self.pending.discard(call.invocation_id)
@@ -265,6 +270,12 @@ class Session:
     async def _reply(self, generation: int, frame: bytes) -> None:
         # A result goes back on the socket its call came in on, or nowhere.
         await self.connection.send(frame, offline="drop", generation=generation)
+
+    def _reply_nowait(self, generation: int, frame: bytes) -> bool:
+        """:meth:`_reply` without waiting; True when the socket is congested."""
+        connection = self.connection
+        connection.send_nowait(frame, offline="drop", generation=generation)
+        return connection.congested
 
     # --- connection callbacks ---------------------------------------------------------------
 
