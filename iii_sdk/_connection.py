@@ -99,6 +99,8 @@ class Connection:
         self._frames: Any = None
         """The open socket's aiohttp frame writer, when frames may be written to it directly
         (see :func:`~iii_sdk._corked.frame_writer`); ``None``: through ``send_frame``."""
+        self._protocol: Any = None
+        """Its protocol, whose ``_paused`` is set while the transport's buffer is full."""
         self._buffer: deque[bytes] = deque()
         self._offline: deque[tuple[bytes, Offline]] = deque()
         self._closed = False
@@ -187,8 +189,8 @@ class Connection:
     @property
     def congested(self) -> bool:
         """Whether the socket's transport has asked writers to wait (its buffer is full)."""
-        writer = self._frames
-        return writer is not None and writer.protocol.writing_paused
+        protocol = self._protocol
+        return protocol is not None and bool(protocol._paused)
 
     async def drained(self) -> None:
         """Wait until the transport takes writes again (at once when it does)."""
@@ -200,7 +202,7 @@ class Connection:
     def _emit(self, frame: bytes) -> None:
         """Write ``frame`` now, or behind the frames the flush task still holds."""
         writer = self._frames
-        if writer is None or self._buffer or writer.protocol.writing_paused:
+        if writer is None or self._buffer or self._protocol._paused:
             self._write(frame)
             return
         if writer._closing:
@@ -278,11 +280,12 @@ class Connection:
             generation = self.generation
             self._ws = ws
             self._frames = frame_writer(ws)
+            self._protocol = None if self._frames is None else self._frames.protocol
             try:
                 await self._serve(ws, generation)
             finally:
                 self._ws = None
-                self._frames = None
+                self._frames = self._protocol = None
                 self.ready = self.replaying = False
                 self._buffer.clear()
                 self._on_close(generation)

@@ -88,7 +88,7 @@ def frame_writer(ws: Any) -> Any:
     With compression off aiohttp frames, masks and writes a data frame without suspending;
     only its ``send_frame`` coroutine wrapper suspends, to wait while the transport is paused.
     Calling the synchronous part directly spares a coroutine chain per frame; the caller checks
-    ``protocol.writing_paused`` first (the connection queues behind a paused transport). None
+    ``protocol._paused`` first (the connection queues behind a paused transport). None
     when the writer is not the one this was written for, or compresses.
     """
     writer = getattr(ws, "_writer", None)
@@ -99,8 +99,6 @@ def frame_writer(ws: Any) -> Any:
         or not all(hasattr(writer, name) for name in needed)
     ):
         return None
-    if not hasattr(writer.protocol, "writing_paused") or not hasattr(
-        writer.protocol, "_drain_helper"
-    ):
+    if not hasattr(writer.protocol, "_paused") or not hasattr(writer.protocol, "_drain_helper"):
         return None
     return writer

@@ -1,6 +1,7 @@
 """Running this worker's functions for the engine's ``invokefunction`` frames.
 
-Each invocation runs in its own task (handlers may take long and must run concurrently). The
+Each invocation runs in its own task (handlers may take long and must run concurrently), whose
+first step is taken at once (:mod:`iii_sdk._eager`). The
 answer goes back on the socket the call came in on; if that socket is gone the engine has
 already answered the caller with ``invocation_stopped`` and the result is dropped.
 """
@@ -33,6 +34,7 @@ from iii_sdk.protocol import (
     from_raw,
 )
 
+from ._eager import start_task
 from ._registrations import FunctionRegistration
 from ._tracing import INBOUND, run_handler, tracing
 from ._values import raw_value
@@ -71,11 +73,15 @@ class Executor:
         if entry is None or entry.handler is None:
             self._not_found(message, generation, http_invoked=entry is not None)
             return
-        # The task removes itself from the table when it ends (no done callback to schedule).
+        # The handler's first step runs now (see _eager): one that does not wait has answered
+        # before this returns. A task that goes on removes itself from the table when it ends
+        # (no done callback to schedule).
         number = next(self._numbers)
-        self._tasks[number] = asyncio.get_running_loop().create_task(
-            self._run(entry.handler, message, generation, number)
+        task = start_task(
+            asyncio.get_running_loop(), self._run(entry.handler, message, generation, number)
         )
+        if not task.done():
+            self._tasks[number] = task
 
     async def close(self) -> None:
         """Cancel running handlers."""

@@ -49,7 +49,7 @@ from iii_sdk.protocol import (
 
 from ._connection import Connection, ConnectionClosed, Opening
 from ._execution import Executor
-from ._invocations import PendingCalls
+from ._invocations import Call, PendingCalls
 from ._providers import Providers
 from ._registrations import (
     FunctionHandle,
@@ -247,10 +247,8 @@ class Session:
 
     async def call(self, message: InvokeFunction, timeout_s: float) -> Raw | UnsetType:
         """Send an invocation and wait for its raw result (:meth:`check_callable` first)."""
-        call = self.pending.add(message.function_id, timeout_s)
-        message.invocation_id = call.invocation_id
+        call = self.start_call(message, timeout_s)
         connection = self.connection
-        connection.send_nowait(encode(message), offline=call)
         try:
             if connection.congested:
                 await connection.drained()
@@ -259,9 +257,21 @@ class Session:
             self.pending.discard(call.invocation_id)
             raise
 
+    def start_call(self, message: InvokeFunction, timeout_s: float) -> Call:
+        """Send an invocation without waiting: its :class:`Call` (whose future the caller
+        awaits after :meth:`Connection.drained` when congested; discard it if cancelled)."""
+        call = self.pending.add(message.function_id, timeout_s)
+        message.invocation_id = call.invocation_id
+        self.connection.send_nowait(encode(message), offline=call)
+        return call
+
     async def call_void(self, message: InvokeFunction) -> None:
         """Send an invocation nobody waits for (queued while offline)."""
         await self.connection.send(encode(message), offline="queue")
+
+    def send_void(self, message: InvokeFunction) -> None:
+        """:meth:`call_void` without waiting for a congested socket to drain."""
+        self.connection.send_nowait(encode(message), offline="queue")
 
     def post_void(self, message: InvokeFunction) -> None:
         """:meth:`call_void` from synchronous code (frames keep call order)."""

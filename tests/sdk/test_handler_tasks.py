@@ -1,0 +1,126 @@
+"""Handlers start at once, in their own task (iii_sdk._eager), with task semantics intact."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import uuid
+from typing import Any
+
+from iii_sdk import InvocationError, Worker
+from iii_sdk._eager import start_task
+from iii_sdk._tracing import inbound
+from tests.sdk.rawserver import RawConnection, raw_server
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("label", default="none")
+
+
+def invoke(function_id: str, data: Any, **extra: Any) -> dict[str, Any]:
+    """An ``invokefunction`` frame with a fresh id."""
+    frame = {"type": "invokefunction", "invocation_id": str(uuid.uuid4())}
+    return {**frame, "function_id": function_id, "data": data, **extra}
+
+
+async def answers_by_id(conn: RawConnection, frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answers to ``frames``, keyed by invocation id (result, or the error's code)."""
+    answers = await conn.take(len(frames))
+    return {
+        a["invocation_id"]: a["error"]["code"] if "error" in a else a["result"] for a in answers
+    }
+
+
+async def test_handlers_keep_their_task_and_context_across_suspensions() -> None:
+    async with raw_server() as server:
+        worker = Worker(server.url, name="tasks")
+        release = asyncio.Event()
+        reader = worker._session.connection.task
+
+        async def observe(payload: Any) -> Any:
+            task = asyncio.current_task()
+            assert task is not None and task is not reader
+            seen_before = (LABEL.get(), inbound()[0])
+            LABEL.set(payload)  # visible to this handler only
+            if payload == "waits":
+                await release.wait()
+            assert asyncio.current_task() is task
+            return [*seen_before, LABEL.get(), inbound()[0]]
+
+        worker.register_function("svc::observe", observe)
+        await worker.connect()
+        conn = await server.accept()
+        await conn.take(2)
+        frames = [
+            invoke("svc::observe", "waits", traceparent=TRACEPARENT),
+            invoke("svc::observe", "quick"),
+        ]
+        await conn.send_all(frames)
+        quick = await conn.next()  # the waiting handler does not hold the quick one up
+        assert quick["result"] == ["none", None, "quick", None]
+        release.set()
+        waited = await conn.next()
+        assert waited["result"] == ["none", TRACEPARENT, "waits", TRACEPARENT]
+        assert LABEL.get() == "none"
+        assert worker._session.executor._tasks == {}
+        await worker.close()
+
+
+async def test_timeouts_errors_and_close_inside_handlers() -> None:
+    async with raw_server() as server:
+        worker = Worker(server.url, name="tasks-timeout")
+        cancelled: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        async def bounded(payload: Any) -> Any:
+            try:
+                async with asyncio.timeout(0.01):  # entered before the first suspension
+                    await asyncio.Event().wait()
+            except TimeoutError:
+                return "timed out"
+            return "not reached"
+
+        async def failing(payload: Any) -> Any:
+            raise InvocationError("E_BAD", "refused at once")
+
+        async def forever(payload: Any) -> Any:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.set_result(True)
+                raise
+
+        worker.register_function("svc::bounded", bounded)
+        worker.register_function("svc::failing", failing)
+        worker.register_function("svc::forever", forever)
+        await worker.connect()
+        conn = await server.accept()
+        await conn.take(4)
+        frames = [invoke("svc::bounded", 1), invoke("svc::failing", 2)]
+        await conn.send_all(frames)
+        answers = await answers_by_id(conn, frames)
+        assert answers == {
+            frames[0]["invocation_id"]: "timed out",
+            frames[1]["invocation_id"]: "E_BAD",
+        }
+        assert worker.connected  # the timeout cancelled the handler, not the socket's reader
+        await conn.send(invoke("svc::forever", 3))
+        while not worker._session.executor._tasks:  # the frame is on its way
+            await conn.send({"type": "ping"})
+            assert (await conn.next()) == {"type": "pong"}
+        await worker.close()
+        assert await cancelled
+
+
+async def test_start_task_outside_a_task_and_on_a_done_coroutine() -> None:
+    loop = asyncio.get_running_loop()
+    outer = asyncio.current_task()
+
+    async def quick() -> int:
+        return 5
+
+    task = start_task(loop, quick())
+    assert task.done() and task.result() == 5
+    assert asyncio.current_task() is outer
+    # From a plain callback (no current task) the task still starts inside itself.
+    result: asyncio.Future[asyncio.Task[int]] = loop.create_future()
+    loop.call_soon(lambda: result.set_result(start_task(loop, quick())))
+    assert (await result).result() == 5
