@@ -27,7 +27,7 @@ from typing import Any, Final, Literal, NamedTuple, Protocol, TypeAlias
 
 import aiohttp
 
-from ._corked import cork, frame_writer
+from ._corked import cork, corked, frame_writer
 
 __all__ = ["Connection", "ConnectionClosed", "Offline", "Opening", "Outbound"]
 
@@ -341,6 +341,7 @@ class Connection:
         # frames (a read that cannot wait), skipping ``receive``'s per-message bookkeeping.
         # Anything else (close, error, ping) goes through ``receive`` as before.
         queued = getattr(queue, "_buffer", None)
+        cork = corked(ws)
         while True:
             message = await ws.receive()
             kind = message.type
@@ -355,6 +356,9 @@ class Connection:
                         on_frame(message.data, generation)
                     except Exception:
                         log.exception("error handling a frame from the engine")
+                if cork is not None:
+                    # The answers of the handlers that did not wait leave now, not a pass later.
+                    cork.flush()
             elif kind is aiohttp.WSMsgType.ERROR:
                 log.warning("connection error: %s", ws.exception())
                 return

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from iii_sdk import Worker
-from iii_sdk._corked import CorkedTransport
+from iii_sdk._corked import SLICE_BYTES, SLICE_FRAMES, CorkedTransport
 from tests.sdk.rawserver import raw_server
 
 CALLS = 200
@@ -37,3 +39,46 @@ async def test_a_frame_queued_just_before_close_is_not_lost() -> None:
         await worker.close()
         frame = await conn.next()
         assert frame["function_id"] == "bench::last"
+
+
+async def test_a_long_burst_leaves_in_slices_in_order() -> None:
+    loop = asyncio.get_running_loop()
+    received = bytearray()
+    total = 3 * SLICE_FRAMES + 5
+    expected = b"".join(b"%04d" % i for i in range(total))
+    got_all = loop.create_future()
+
+    class Sink(asyncio.Protocol):
+        def data_received(self, data: bytes) -> None:
+            received.extend(data)
+            if len(received) >= len(expected) and not got_all.done():
+                got_all.set_result(None)
+
+    server = await loop.create_server(Sink, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+    cork = CorkedTransport(transport)  # type: ignore[arg-type]
+    for i in range(total):  # one loop pass
+        cork.write(b"%04d" % i)
+    # Three full slices went to the socket at once; the rest waits for the pass to end.
+    assert len(cork._chunks) == 5
+    await asyncio.wait_for(got_all, 5)
+    assert bytes(received) == expected
+    cork.close()
+    server.close()
+    await server.wait_closed()
+
+
+async def test_a_slice_is_also_cut_by_size() -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+    cork = CorkedTransport(transport)  # type: ignore[arg-type]
+    big = b"x" * (SLICE_BYTES // 2)
+    for _ in range(3):
+        cork.write(big)
+    assert len(cork._chunks) == 1  # the second write reached the byte budget
+    cork.abort()
+    server.close()
+    await server.wait_closed()
