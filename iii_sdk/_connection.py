@@ -27,7 +27,7 @@ from typing import Any, Final, Literal, NamedTuple, Protocol, TypeAlias
 
 import aiohttp
 
-from ._corked import cork, corked, frame_writer
+from ._corked import CorkedTransport, cork, corked, frame_writer
 
 __all__ = ["Connection", "ConnectionClosed", "Offline", "Opening", "Outbound"]
 
@@ -100,6 +100,7 @@ class Connection:
         """The open socket's aiohttp frame writer, when frames may be written to it directly
         (see :func:`~iii_sdk._corked.frame_writer`); ``None``: through ``send_frame``."""
         self._protocol: Any = None
+        self._cork: CorkedTransport | None = None
         """Its protocol, whose ``_paused`` is set while the transport's buffer is full."""
         self._buffer: deque[bytes] = deque()
         self._offline: deque[tuple[bytes, Offline]] = deque()
@@ -199,6 +200,12 @@ class Connection:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await writer.protocol._drain_helper()
 
+    def flush_if_last(self) -> None:
+        """Before a task waits: write queued frames now if nothing else runs in this pass."""
+        cork = self._cork
+        if cork is not None:
+            cork.flush_if_last()
+
     def _emit(self, frame: bytes) -> None:
         """Write ``frame`` now, or behind the frames the flush task still holds."""
         writer = self._frames
@@ -281,11 +288,12 @@ class Connection:
             self._ws = ws
             self._frames = frame_writer(ws)
             self._protocol = None if self._frames is None else self._frames.protocol
+            self._cork = corked(ws)
             try:
                 await self._serve(ws, generation)
             finally:
                 self._ws = None
-                self._frames = self._protocol = None
+                self._frames = self._protocol = self._cork = None
                 self.ready = self.replaying = False
                 self._buffer.clear()
                 self._on_close(generation)
@@ -356,7 +364,7 @@ class Connection:
                         on_frame(message.data, generation)
                     except Exception:
                         log.exception("error handling a frame from the engine")
-                if cork is not None:
+                if cork is not None and not cork.flush_if_last():
                     # The answers of the handlers that did not wait leave now, not a pass later.
                     cork.flush()
             elif kind is aiohttp.WSMsgType.ERROR:

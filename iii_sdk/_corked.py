@@ -13,6 +13,8 @@ The batching policy:
   by :meth:`CorkedTransport.flush` (the connection flushes when it has handled the frames of one
   socket read, so a worker's answers to them leave without waiting for another loop pass). At
   one call in flight a frame leaves exactly when it would have uncorked.
+- A caller about to wait for its result flushes at once when nothing else is left to run in
+  the pass (:meth:`CorkedTransport.flush_if_last`): the pass would end with the flush anyway.
 - A burst leaves in slices: once :data:`SLICE_FRAMES` frames or :data:`SLICE_BYTES` bytes are
   queued they are written at once. Writing a whole window in one ``send`` makes the peers of a
   ring (caller, engine, worker) work strictly in turn, one batch going round: the first slice
@@ -39,29 +41,49 @@ SLICE_BYTES: Final = 64 * 1024
 class CorkedTransport:
     """A write-batching stand-in for the transport of one WebSocket's frame writer."""
 
-    __slots__ = ("_chunks", "_loop", "_scheduled", "_size", "_transport")
+    __slots__ = ("_chunks", "_handle", "_loop", "_ready", "_size", "_transport")
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self._loop = asyncio.get_running_loop()
         self._chunks: list[bytes] = []
         self._size = 0
-        self._scheduled = False
+        self._handle: asyncio.Handle | None = None
+        """The pending end-of-pass flush, while frames are queued."""
+        self._ready: Any = getattr(self._loop, "_ready", None)
+        """asyncio's queue of the callbacks left to run in this pass and the next (None on
+        loops without one, such as uvloop's)."""
 
     def write(self, data: bytes) -> None:
         """Queue ``data``; it is written when the running task yields, or with its slice."""
         chunks = self._chunks
         chunks.append(data)
         self._size += len(data)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._flush_soon)
+        if self._handle is None:
+            self._handle = self._loop.call_soon(self._flush_soon)
         elif len(chunks) >= SLICE_FRAMES or self._size >= SLICE_BYTES:
             self.flush()
 
     def _flush_soon(self) -> None:
-        self._scheduled = False
+        self._handle = None
         self.flush()
+
+    def flush_if_last(self) -> bool:
+        """Flush now if this cork's own end-of-pass flush is all that is left to run.
+
+        Called by a task about to wait (a caller awaiting its result, the read loop at the end
+        of a read): when no other callback could still add frames, the pass would only end with
+        the flush, and running it now (and taking it off the loop's queue) spares the event
+        loop a turn (one more poll of the sockets) per call. False when other callbacks wait.
+        """
+        ready = self._ready
+        handle = self._handle
+        if ready is None or handle is None or len(ready) != 1 or ready[0] is not handle:
+            return False
+        ready.pop()
+        self._handle = None
+        self.flush()
+        return True
 
     def flush(self) -> None:
         """Write everything queued, now."""

@@ -262,7 +262,9 @@ class Session:
         awaits after :meth:`Connection.drained` when congested; discard it if cancelled)."""
         call = self.pending.add(message.function_id, timeout_s)
         message.invocation_id = call.invocation_id
-        self.connection.send_nowait(encode(message), offline=call)
+        connection = self.connection
+        connection.send_nowait(encode(message), offline=call)
+        connection.flush_if_last()  # the caller waits next
         return call
 
     async def call_void(self, message: InvokeFunction) -> None:

@@ -82,3 +82,29 @@ async def test_a_slice_is_also_cut_by_size() -> None:
     cork.abort()
     server.close()
     await server.wait_closed()
+
+
+async def test_the_pass_end_flush_runs_early_only_when_it_is_all_that_is_left() -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+    cork = CorkedTransport(transport)  # type: ignore[arg-type]
+    other = loop.create_future()
+    loop.call_soon(other.set_result, None)  # something else still runs in this pass
+    cork.write(b"a")
+    assert not cork.flush_if_last()
+    assert cork._chunks == [b"a"]
+    await other
+    assert cork._chunks == []  # the pass-end flush ran
+    if cork._ready is not None:  # asyncio's loop (uvloop keeps its queue to itself)
+        cork.write(b"b")
+        while len(cork._ready) > 1:  # let unrelated callbacks (the server's) run first
+            cork.flush()
+            await asyncio.sleep(0)
+            cork.write(b"b")
+        assert cork.flush_if_last()
+        assert cork._chunks == [] and not cork._ready  # written, and its callback dequeued
+    cork.close()
+    server.close()
+    await server.wait_closed()
