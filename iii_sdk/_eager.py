@@ -44,19 +44,38 @@ def _take_step(
     _steps.append((callback, args, context))
 
 
-def start_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-    """A task running ``coro`` whose first step has already been taken (it may be done)."""
+async def _tracked(coro: Coroutine[Any, Any, T], track: Callable[[asyncio.Task[T]], object]) -> T:
+    task = asyncio.current_task()
+    assert task is not None
+    track(task)
+    return await coro
+
+
+def start_task(
+    loop: asyncio.AbstractEventLoop,
+    coro: Coroutine[Any, Any, T],
+    track: Callable[[asyncio.Task[T]], object],
+) -> None:
+    """Create a task running ``coro``, hand it to ``track``, then take its first step now.
+
+    ``track`` sees the task before any of its code runs (so code in the first step that looks
+    for its own task, in a table of running handlers say, finds it there).
+    """
     if _EAGER_API:  # pragma: no cover - the project's interpreter is 3.11
-        return asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg]
+        # 3.12's eager start runs the first step inside the constructor: track from within.
+        asyncio.Task(_tracked(coro, track), loop=loop, eager_start=True)  # type: ignore[call-arg]
+        return
     attributes = getattr(loop, "__dict__", None)
     if attributes is None or "call_soon" in attributes or not _SWAPPABLE:
-        return loop.create_task(coro)
+        track(loop.create_task(coro))
+        return
     attributes["call_soon"] = _take_step
     try:
         task = asyncio.Task(coro, loop=loop)
     finally:
         del attributes["call_soon"]
     step, args, context = _steps.pop()
+    track(task)
     caller = _current.get(loop)
     if caller is not None:
         tasks._leave_task(loop, caller)
@@ -68,4 +87,3 @@ def start_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) ->
     finally:
         if caller is not None:
             tasks._enter_task(loop, caller)
-    return task

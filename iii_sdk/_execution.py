@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -74,14 +75,14 @@ class Executor:
             self._not_found(message, generation, http_invoked=entry is not None)
             return
         # The handler's first step runs now (see _eager): one that does not wait has answered
-        # before this returns. A task that goes on removes itself from the table when it ends
-        # (no done callback to schedule).
+        # before this returns. The task is in the table before its code runs, and removes
+        # itself when it ends (no done callback to schedule).
         number = next(self._numbers)
-        task = start_task(
-            asyncio.get_running_loop(), self._run(entry.handler, message, generation, number)
+        start_task(
+            asyncio.get_running_loop(),
+            self._run(entry.handler, message, generation, number),
+            partial(self._tasks.__setitem__, number),
         )
-        if not task.done():
-            self._tasks[number] = task
 
     async def close(self) -> None:
         """Cancel running handlers."""

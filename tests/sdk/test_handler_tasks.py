@@ -110,17 +110,37 @@ async def test_timeouts_errors_and_close_inside_handlers() -> None:
         assert await cancelled
 
 
-async def test_start_task_outside_a_task_and_on_a_done_coroutine() -> None:
+async def test_start_task_tracks_before_the_first_step() -> None:
     loop = asyncio.get_running_loop()
     outer = asyncio.current_task()
+    tracked: list[asyncio.Task[Any]] = []
 
-    async def quick() -> int:
-        return 5
+    async def quick() -> Any:
+        return asyncio.current_task() in tracked  # tracked before its code ran
 
-    task = start_task(loop, quick())
-    assert task.done() and task.result() == 5
+    start_task(loop, quick(), tracked.append)
+    assert tracked[0].done() and tracked[0].result() is True
     assert asyncio.current_task() is outer
     # From a plain callback (no current task) the task still starts inside itself.
-    result: asyncio.Future[asyncio.Task[int]] = loop.create_future()
-    loop.call_soon(lambda: result.set_result(start_task(loop, quick())))
-    assert (await result).result() == 5
+    done: asyncio.Future[None] = loop.create_future()
+    loop.call_soon(lambda: (start_task(loop, quick(), tracked.append), done.set_result(None)))
+    await done
+    assert tracked[1].done() and tracked[1].result() is True
+
+
+async def test_a_handler_finds_its_task_in_the_table_from_its_first_step() -> None:
+    async with raw_server() as server:
+        worker = Worker(server.url, name="tasks-table")
+        table = worker._session.executor._tasks
+
+        async def inside(payload: Any) -> Any:
+            return asyncio.current_task() in table.values()
+
+        worker.register_function("svc::inside", inside)
+        await worker.connect()
+        conn = await server.accept()
+        await conn.take(2)
+        await conn.send(invoke("svc::inside", None))
+        assert (await conn.next())["result"] is True
+        assert table == {}
+        await worker.close()
