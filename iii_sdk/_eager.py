@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sys
+import threading
 from asyncio import tasks
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -34,14 +35,16 @@ _EAGER_API = sys.version_info >= (3, 12)
 _current: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = getattr(tasks, "_current_tasks", {})
 """asyncio's table of the task each loop is running (what ``current_task`` reads)."""
 _SWAPPABLE = all(hasattr(tasks, name) for name in ("_current_tasks", "_enter_task", "_leave_task"))
-_steps: list[tuple[Callable[..., object], tuple[Any, ...], contextvars.Context | None]] = []
+_taken = threading.local()
+"""The first step caught while a task is built (per thread: each loop runs in one thread, and
+several may build tasks at once)."""
 
 
 def _take_step(
     callback: Callable[..., object], *args: Any, context: contextvars.Context | None = None
 ) -> None:
     """Stands in for ``loop.call_soon`` while a task is built: keeps its first step."""
-    _steps.append((callback, args, context))
+    _taken.step = (callback, args, context)
 
 
 async def _tracked(coro: Coroutine[Any, Any, T], track: Callable[[asyncio.Task[T]], object]) -> T:
@@ -74,7 +77,8 @@ def start_task(
         task = asyncio.Task(coro, loop=loop)
     finally:
         del attributes["call_soon"]
-    step, args, context = _steps.pop()
+    step, args, context = _taken.step
+    _taken.step = None
     track(task)
     caller = _current.get(loop)
     if caller is not None:

@@ -144,3 +144,25 @@ async def test_a_handler_finds_its_task_in_the_table_from_its_first_step() -> No
         assert (await conn.next())["result"] is True
         assert table == {}
         await worker.close()
+
+
+def _start_many(count: int) -> list[bool]:
+    """In a fresh loop: start ``count`` tasks eagerly; whether each ran its own coroutine."""
+
+    async def main() -> list[bool]:
+        loop = asyncio.get_running_loop()
+        tracked: list[asyncio.Task[int]] = []
+
+        async def echo(n: int) -> int:
+            return n
+
+        for n in range(count):
+            start_task(loop, echo(n), tracked.append)
+        return [task.result() == n for n, task in enumerate(tracked)]
+
+    return asyncio.run(main())
+
+
+async def test_loops_in_several_threads_start_tasks_at_once() -> None:
+    results = await asyncio.gather(*(asyncio.to_thread(_start_many, 20000) for _ in range(3)))
+    assert all(all(ok) for ok in results)
