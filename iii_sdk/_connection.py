@@ -4,10 +4,11 @@ The connection knows nothing about iii messages beyond bytes. The session gives 
 callbacks: ``on_open`` (the frames a fresh socket starts with), ``on_frame`` (one inbound
 frame, called inline on the read task) and ``on_close``.
 
-Every frame goes out through :meth:`Connection.send` (from a coroutine) or
-:meth:`Connection.post` (from synchronous code), in call order either way. With compression
-off, aiohttp writes a frame to the transport synchronously, so a frame is written either at once
-or by the single flush task that drains the ordered buffer.
+Every frame goes out through :meth:`Connection.send_nowait` (or :meth:`Connection.send`, which
+then waits while the socket is congested, or :meth:`Connection.post`), in call order. With
+compression off, aiohttp frames and writes a frame synchronously: a frame is written at once
+through its frame writer, or, while the transport is paused or frames wait before it, by the
+single flush task that drains the ordered buffer.
 
 States: *offline* (no socket), *replaying* (socket open, the opening frames going out) and
 *ready*. The ``offline`` argument of a send says what happens to a frame outside *ready*
@@ -100,8 +101,9 @@ class Connection:
         """The open socket's aiohttp frame writer, when frames may be written to it directly
         (see :func:`~iii_sdk._corked.frame_writer`); ``None``: through ``send_frame``."""
         self._protocol: Any = None
-        self._cork: CorkedTransport | None = None
         """Its protocol, whose ``_paused`` is set while the transport's buffer is full."""
+        self._cork: CorkedTransport | None = None
+        """The open socket's write batching (see :mod:`iii_sdk._corked`)."""
         self._buffer: deque[bytes] = deque()
         self._offline: deque[tuple[bytes, Offline]] = deque()
         self._closed = False
