@@ -202,11 +202,17 @@ class Connection:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await writer.protocol._drain_helper()
 
-    def flush_if_last(self) -> None:
+    @property
+    def flush_mark(self) -> object:
+        """Taken when a step begins, for :meth:`flush_if_last` (see ``CorkedTransport``)."""
+        cork = self._cork
+        return None if cork is None else cork.pending
+
+    def flush_if_last(self, mark: object) -> None:
         """Before a task waits: write queued frames now if nothing else runs in this pass."""
         cork = self._cork
         if cork is not None:
-            cork.flush_if_last()
+            cork.flush_if_last(mark)  # type: ignore[arg-type]
 
     def _emit(self, frame: bytes) -> None:
         """Write ``frame`` now, or behind the frames the flush task still holds."""
@@ -356,6 +362,7 @@ class Connection:
             message = await ws.receive()
             kind = message.type
             if kind is _TEXT or kind is _BINARY:
+                mark = None if cork is None else cork.pending
                 try:
                     on_frame(message.data, generation)
                 except Exception:
@@ -366,7 +373,7 @@ class Connection:
                         on_frame(message.data, generation)
                     except Exception:
                         log.exception("error handling a frame from the engine")
-                if cork is not None and not cork.flush_if_last():
+                if cork is not None and not cork.flush_if_last(mark):
                     # The answers of the handlers that did not wait leave now, not a pass later.
                     cork.flush()
             elif kind is aiohttp.WSMsgType.ERROR:

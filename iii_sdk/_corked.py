@@ -68,17 +68,33 @@ class CorkedTransport:
         self._handle = None
         self.flush()
 
-    def flush_if_last(self) -> bool:
+    @property
+    def pending(self) -> asyncio.Handle | None:
+        """The end-of-pass flush waiting in the loop's queue, if any (a mark for
+        :meth:`flush_if_last`)."""
+        return self._handle
+
+    def flush_if_last(self, mark: asyncio.Handle | None) -> bool:
         """Flush now if this cork's own end-of-pass flush is all that is left to run.
 
         Called by a task about to wait (a caller awaiting its result, the read loop at the end
         of a read): when no other callback could still add frames, the pass would only end with
         the flush, and running it now (and taking it off the loop's queue) spares the event
         loop a turn (one more poll of the sockets) per call. False when other callbacks wait.
+
+        ``mark`` is :attr:`pending` as it was when the caller's step began. Only a flush
+        scheduled since then may be taken off the queue: one scheduled in an earlier pass is
+        part of the pass the loop is running, which has counted it and will pop it itself.
         """
         ready = self._ready
         handle = self._handle
-        if ready is None or handle is None or len(ready) != 1 or ready[0] is not handle:
+        if (
+            ready is None
+            or handle is None
+            or handle is mark
+            or len(ready) != 1
+            or ready[0] is not handle
+        ):
             return False
         ready.pop()
         self._handle = None

@@ -263,8 +263,9 @@ class Session:
         call = self.pending.add(message.function_id, timeout_s)
         message.invocation_id = call.invocation_id
         connection = self.connection
+        mark = connection.flush_mark
         connection.send_nowait(encode(message), offline=call)
-        connection.flush_if_last()  # the caller waits next
+        connection.flush_if_last(mark)  # the caller waits next
         return call
 
     async def call_void(self, message: InvokeFunction) -> None:
