@@ -96,7 +96,7 @@ class CorkedTransport:
             or ready[0] is not handle
         ):
             return False
-        ready.pop()
+        ready.popleft()  # another thread may append (call_soon_threadsafe) but only on the right
         self._handle = None
         self.flush()
         return True
