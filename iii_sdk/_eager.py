@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sys
-import threading
+import weakref
 from asyncio import tasks
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -30,56 +30,84 @@ from typing import Any, TypeVar
 __all__ = ["start_task"]
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 _EAGER_API = sys.version_info >= (3, 12)
 _current: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = getattr(tasks, "_current_tasks", {})
 """asyncio's table of the task each loop is running (what ``current_task`` reads)."""
 _SWAPPABLE = all(hasattr(tasks, name) for name in ("_current_tasks", "_enter_task", "_leave_task"))
-_taken = threading.local()
-"""The first step caught while a task is built (per thread: each loop runs in one thread, and
-several may build tasks at once)."""
 
 
-def _take_step(
-    callback: Callable[..., object], *args: Any, context: contextvars.Context | None = None
-) -> None:
-    """Stands in for ``loop.call_soon`` while a task is built: keeps its first step."""
-    _taken.step = (callback, args, context)
+class _Catcher:
+    """Stands in for one loop's ``call_soon`` while a task is built: keeps its first step.
+
+    One per loop (a loop runs in one thread, and loops in several threads may build tasks at
+    once), with its bound method made once.
+    """
+
+    __slots__ = ("args", "context", "step", "take")
+
+    def __init__(self) -> None:
+        self.step: Callable[..., object] | None = None
+        self.args: tuple[Any, ...] = ()
+        self.context: contextvars.Context | None = None
+        self.take = self._take
+
+    def _take(
+        self,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        self.step = callback
+        self.args = args
+        self.context = context
 
 
-async def _tracked(coro: Coroutine[Any, Any, T], track: Callable[[asyncio.Task[T]], object]) -> T:
+_catchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Catcher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _tracked(coro: Coroutine[Any, Any, T], table: dict[K, asyncio.Task[Any]], key: K) -> T:
     task = asyncio.current_task()
     assert task is not None
-    track(task)
+    table[key] = task
     return await coro
 
 
 def start_task(
     loop: asyncio.AbstractEventLoop,
     coro: Coroutine[Any, Any, T],
-    track: Callable[[asyncio.Task[T]], object],
+    table: dict[K, asyncio.Task[Any]],
+    key: K,
 ) -> None:
-    """Create a task running ``coro``, hand it to ``track``, then take its first step now.
+    """Create a task running ``coro``, put it in ``table`` under ``key``, then take its first
+    step now.
 
-    ``track`` sees the task before any of its code runs (so code in the first step that looks
-    for its own task, in a table of running handlers say, finds it there).
+    The task is in the table before any of its code runs (so code in the first step that looks
+    for its own task among the running ones finds it there).
     """
     if _EAGER_API:  # pragma: no cover - the project's interpreter is 3.11
         # 3.12's eager start runs the first step inside the constructor: track from within.
-        asyncio.Task(_tracked(coro, track), loop=loop, eager_start=True)  # type: ignore[call-arg]
+        asyncio.Task(_tracked(coro, table, key), loop=loop, eager_start=True)  # type: ignore[call-arg]
         return
     attributes = getattr(loop, "__dict__", None)
     if attributes is None or "call_soon" in attributes or not _SWAPPABLE:
-        track(loop.create_task(coro))
+        table[key] = loop.create_task(coro)
         return
-    attributes["call_soon"] = _take_step
+    catcher = _catchers.get(loop)
+    if catcher is None:
+        catcher = _catchers[loop] = _Catcher()
+    attributes["call_soon"] = catcher.take
     try:
         task = asyncio.Task(coro, loop=loop)
     finally:
         del attributes["call_soon"]
-    step, args, context = _taken.step
-    _taken.step = None
-    track(task)
+    step, args, context = catcher.step, catcher.args, catcher.context
+    catcher.step = catcher.context = None
+    assert step is not None
+    table[key] = task
     caller = _current.get(loop)
     if caller is not None:
         tasks._leave_task(loop, caller)

@@ -13,7 +13,6 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 import aiohttp
@@ -81,7 +80,8 @@ class Executor:
         start_task(
             asyncio.get_running_loop(),
             self._run(entry.handler, message, generation, number),
-            partial(self._tasks.__setitem__, number),
+            self._tasks,
+            number,
         )
 
     async def close(self) -> None:

@@ -113,17 +113,17 @@ async def test_timeouts_errors_and_close_inside_handlers() -> None:
 async def test_start_task_tracks_before_the_first_step() -> None:
     loop = asyncio.get_running_loop()
     outer = asyncio.current_task()
-    tracked: list[asyncio.Task[Any]] = []
+    tracked: dict[int, asyncio.Task[Any]] = {}
 
     async def quick() -> Any:
-        return asyncio.current_task() in tracked  # tracked before its code ran
+        return asyncio.current_task() in tracked.values()  # tracked before its code ran
 
-    start_task(loop, quick(), tracked.append)
+    start_task(loop, quick(), tracked, 0)
     assert tracked[0].done() and tracked[0].result() is True
     assert asyncio.current_task() is outer
     # From a plain callback (no current task) the task still starts inside itself.
     done: asyncio.Future[None] = loop.create_future()
-    loop.call_soon(lambda: (start_task(loop, quick(), tracked.append), done.set_result(None)))
+    loop.call_soon(lambda: (start_task(loop, quick(), tracked, 1), done.set_result(None)))
     await done
     assert tracked[1].done() and tracked[1].result() is True
 
@@ -151,14 +151,14 @@ def _start_many(count: int) -> list[bool]:
 
     async def main() -> list[bool]:
         loop = asyncio.get_running_loop()
-        tracked: list[asyncio.Task[int]] = []
+        tracked: dict[int, asyncio.Task[Any]] = {}
 
         async def echo(n: int) -> int:
             return n
 
         for n in range(count):
-            start_task(loop, echo(n), tracked.append)
-        return [task.result() == n for n, task in enumerate(tracked)]
+            start_task(loop, echo(n), tracked, n)
+        return [task.result() == n for n, task in tracked.items()]
 
     return asyncio.run(main())
 
