@@ -4,10 +4,11 @@ The connection knows nothing about iii messages beyond bytes. The session gives 
 callbacks: ``on_open`` (the frames a fresh socket starts with), ``on_frame`` (one inbound
 frame, called inline on the read task) and ``on_close``.
 
-Every frame goes out through :meth:`Connection.send` (from a coroutine) or
-:meth:`Connection.post` (from synchronous code), in call order either way. With compression
-off, aiohttp writes a frame to the transport synchronously, so a frame is written either at once
-or by the single flush task that drains the ordered buffer.
+Every frame goes out through :meth:`Connection.send_nowait` (or :meth:`Connection.send`, which
+then waits while the socket is congested, or :meth:`Connection.post`), in call order. With
+compression off, aiohttp frames and writes a frame synchronously: a frame is written at once
+through its frame writer, or, while the transport is paused or frames wait before it, by the
+single flush task that drains the ordered buffer.
 
 States: *offline* (no socket), *replaying* (socket open, the opening frames going out) and
 *ready*. The ``offline`` argument of a send says what happens to a frame outside *ready*
@@ -23,11 +24,11 @@ import logging
 import random
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Final, Literal, NamedTuple, Protocol, TypeAlias
+from typing import Any, Final, Literal, NamedTuple, Protocol, TypeAlias
 
 import aiohttp
 
-from ._corked import cork
+from ._corked import CorkedTransport, cork, corked, frame_writer
 
 __all__ = ["Connection", "ConnectionClosed", "Offline", "Opening", "Outbound"]
 
@@ -96,6 +97,13 @@ class Connection:
         self._ws: _Socket | None = None
         self._task: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self._frames: Any = None
+        """The open socket's aiohttp frame writer, when frames may be written to it directly
+        (see :func:`~iii_sdk._corked.frame_writer`); ``None``: through ``send_frame``."""
+        self._protocol: Any = None
+        """Its protocol, whose ``_paused`` is set while the transport's buffer is full."""
+        self._cork: CorkedTransport | None = None
+        """The open socket's write batching (see :mod:`iii_sdk._corked`)."""
         self._buffer: deque[bytes] = deque()
         self._offline: deque[tuple[bytes, Offline]] = deque()
         self._closed = False
@@ -155,29 +163,74 @@ class Connection:
     # --- sending ----------------------------------------------------------------------------
 
     async def send(self, frame: bytes, *, offline: Offline, generation: int | None = None) -> bool:
-        """Send ``frame``, written inline when nothing is queued before it.
+        """Send ``frame`` (:meth:`send_nowait`), then wait while the socket is congested.
 
         ``generation``: only on that socket, dropped if it is gone (the result of a call that
         came in on it). Returns whether the frame went to the socket.
         """
+        sent = self.send_nowait(frame, offline=offline, generation=generation)
+        if self.congested:
+            await self.drained()
+        return sent
+
+    def send_nowait(self, frame: bytes, *, offline: Offline, generation: int | None = None) -> bool:
+        """Send ``frame`` without waiting: written at once when nothing is queued before it and
+        the socket accepts writes, else queued for the flush task (order is kept either way).
+
+        A caller that produces many frames should wait for :meth:`drained` while
+        :attr:`congested`, as :meth:`send` does.
+        """
         if not self._admit(frame, offline, generation):
             return False
-        ws = self._ws
-        if self._buffer or ws is None:
-            self._write(frame)
-            return True
-        try:
-            await ws.send_frame(frame, _TEXT)
-        except (ConnectionError, RuntimeError) as exc:
-            log.debug("send failed, connection is going away: %s", exc)
+        self._emit(frame)
         return True
 
     def post(self, frame: bytes, *, offline: Offline) -> bool:
-        """:meth:`send` for synchronous code: the frame is written by the flush task."""
-        if not self._admit(frame, offline, None):
-            return False
-        self._write(frame)
-        return True
+        """:meth:`send_nowait` for synchronous code that never waits for the socket."""
+        return self.send_nowait(frame, offline=offline)
+
+    @property
+    def congested(self) -> bool:
+        """Whether the socket's transport has asked writers to wait (its buffer is full)."""
+        protocol = self._protocol
+        return protocol is not None and bool(protocol._paused)
+
+    async def drained(self) -> None:
+        """Wait until the transport takes writes again (at once when it does)."""
+        writer = self._frames
+        if writer is not None and writer.protocol.writing_paused:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await writer.protocol._drain_helper()
+
+    @property
+    def flush_mark(self) -> object:
+        """Taken when a step begins, for :meth:`flush_if_last` (see ``CorkedTransport``)."""
+        cork = self._cork
+        return None if cork is None else cork.pending
+
+    def flush_if_last(self, mark: object) -> None:
+        """Before a task waits: write queued frames now if nothing else runs in this pass."""
+        cork = self._cork
+        if cork is not None:
+            cork.flush_if_last(mark)  # type: ignore[arg-type]
+
+    def _emit(self, frame: bytes) -> None:
+        """Write ``frame`` now, or behind the frames the flush task still holds."""
+        writer = self._frames
+        if writer is None or self._buffer or self._protocol._paused:
+            self._write(frame)
+            return
+        if writer._closing:
+            return  # the socket is closing: the frame would be refused, as aiohttp does
+        try:
+            writer._write_websocket_frame(frame, _TEXT, 0)
+        except (ConnectionError, RuntimeError) as exc:
+            log.debug("send failed, connection is going away: %s", exc)
+            return
+        # aiohttp's own send_frame resets this count and checks for a pause every ``_limit``
+        # bytes; the pause itself is checked before every write above.
+        if writer._output_size > writer._limit:
+            writer._output_size = 0
 
     def _admit(self, frame: bytes, offline: Offline, generation: int | None) -> bool:
         """True when ``frame`` goes to the socket now; else it is queued or dropped."""
@@ -241,10 +294,14 @@ class Connection:
             self.generation += 1
             generation = self.generation
             self._ws = ws
+            self._frames = frame_writer(ws)
+            self._protocol = None if self._frames is None else self._frames.protocol
+            self._cork = corked(ws)
             try:
                 await self._serve(ws, generation)
             finally:
                 self._ws = None
+                self._frames = self._protocol = self._cork = None
                 self.ready = self.replaying = False
                 self._buffer.clear()
                 self._on_close(generation)
@@ -294,14 +351,31 @@ class Connection:
         self.replaying = False
         self.ready = True
         on_frame = self._on_frame
+        queue = ws._reader
+        # The messages one socket read delivers wait in aiohttp's queue: after ``receive``
+        # returns the first, the rest are taken straight from the queue while they are data
+        # frames (a read that cannot wait), skipping ``receive``'s per-message bookkeeping.
+        # Anything else (close, error, ping) goes through ``receive`` as before.
+        queued = getattr(queue, "_buffer", None)
+        cork = corked(ws)
         while True:
             message = await ws.receive()
             kind = message.type
             if kind is _TEXT or kind is _BINARY:
+                mark = None if cork is None else cork.pending
                 try:
                     on_frame(message.data, generation)
                 except Exception:
                     log.exception("error handling a frame from the engine")
+                while queued and queued[0][0].type is _TEXT and not ws.closed:
+                    message = await queue.read()
+                    try:
+                        on_frame(message.data, generation)
+                    except Exception:
+                        log.exception("error handling a frame from the engine")
+                if cork is not None and not cork.flush_if_last(mark):
+                    # The answers of the handlers that did not wait leave now, not a pass later.
+                    cork.flush()
             elif kind is aiohttp.WSMsgType.ERROR:
                 log.warning("connection error: %s", ws.exception())
                 return

@@ -1,6 +1,7 @@
 """Running this worker's functions for the engine's ``invokefunction`` frames.
 
-Each invocation runs in its own task (handlers may take long and must run concurrently). The
+Each invocation runs in its own task (handlers may take long and must run concurrently), whose
+first step is taken at once (:mod:`iii_sdk._eager`). The
 answer goes back on the socket the call came in on; if that socket is gone the engine has
 already answered the caller with ``invocation_stopped`` and the result is dropped.
 """
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -32,6 +34,7 @@ from iii_sdk.protocol import (
     from_raw,
 )
 
+from ._eager import start_task
 from ._registrations import FunctionRegistration
 from ._tracing import INBOUND, run_handler, tracing
 from ._values import raw_value
@@ -49,13 +52,17 @@ class Executor:
     def __init__(
         self,
         functions: dict[str, FunctionRegistration],
-        send_on: Callable[[int, bytes], Coroutine[Any, Any, None]],
+        send_on: Callable[[int, bytes], bool],
+        drained: Callable[[], Awaitable[None]],
         engine_url: str,
     ) -> None:
         self._functions = functions
         self._send_on = send_on
+        self._drained = drained
         self._engine_url = engine_url
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        """Running handler tasks by a per-executor number; each task removes its own entry."""
+        self._numbers = itertools.count()
         self._channel_http: aiohttp.ClientSession | None = None
         """One HTTP session for every channel end handed to handlers (closed with the worker,
         so an end a handler never closed does not leak a session)."""
@@ -66,13 +73,21 @@ class Executor:
         if entry is None or entry.handler is None:
             self._not_found(message, generation, http_invoked=entry is not None)
             return
-        task = asyncio.get_running_loop().create_task(self._run(entry.handler, message, generation))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # The handler's first step runs now (see _eager): one that does not wait has answered
+        # before this returns. The task is in the table before its code runs, and removes
+        # itself when it ends (no done callback to schedule).
+        number = next(self._numbers)
+        start_task(
+            asyncio.get_running_loop(),
+            self._run(entry.handler, message, generation, number),
+            self._tasks,
+            number,
+        )
 
     async def close(self) -> None:
         """Cancel running handlers."""
-        tasks = list(self._tasks)
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -92,29 +107,35 @@ class Executor:
             payload = resolve_channel_refs(payload, self._engine_url, session=self._channel_http)
         return payload
 
-    async def _run(self, handler: AsyncHandler, message: InvokeFunction, generation: int) -> None:
+    async def _run(
+        self, handler: AsyncHandler, message: InvokeFunction, generation: int, number: int
+    ) -> None:
         function_id = message.function_id
         error: ErrorBody | None = None
         result: Any = None
         try:
-            if not tracing():  # no span: only carry the caller's context (own task)
-                if message.traceparent is not None:
-                    INBOUND.set((message.traceparent, message.baggage))
-                result = await handler(self._payload(message), from_raw(message.metadata))
-            else:
-                result = await run_handler(
-                    function_id,
-                    message.traceparent,
-                    message.baggage,
-                    lambda: handler(self._payload(message), from_raw(message.metadata)),
-                )
-        except Exception as exc:
-            if not isinstance(exc, InvocationError):
-                log.exception("function %s failed", function_id)
-            error = error_body(exc)
-        if message.invocation_id is None:
-            return
-        await self._send_on(generation, self._encode(message, result, error))
+            try:
+                if not tracing():  # no span: only carry the caller's context (own task)
+                    if message.traceparent is not None:
+                        INBOUND.set((message.traceparent, message.baggage))
+                    result = await handler(self._payload(message), from_raw(message.metadata))
+                else:
+                    result = await run_handler(
+                        function_id,
+                        message.traceparent,
+                        message.baggage,
+                        lambda: handler(self._payload(message), from_raw(message.metadata)),
+                    )
+            except Exception as exc:
+                if not isinstance(exc, InvocationError):
+                    log.exception("function %s failed", function_id)
+                error = error_body(exc)
+            if message.invocation_id is None:
+                return
+            if self._send_on(generation, self._encode(message, result, error)):
+                await self._drained()  # the socket is congested: stop answering until it drains
+        finally:
+            self._tasks.pop(number, None)
 
     def _encode(self, message: InvokeFunction, result: Any, error: ErrorBody | None) -> bytes:
         assert message.invocation_id is not None
@@ -158,6 +179,4 @@ class Executor:
                 error=error,
             )
         )
-        task = asyncio.get_running_loop().create_task(self._send_on(generation, frame))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._send_on(generation, frame)

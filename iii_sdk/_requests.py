@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -75,9 +74,11 @@ def binding_namespace(explicit: str | None, own: str | None) -> str | None:
     return explicit if explicit is not None else own
 
 
-@dataclass(frozen=True)
-class TriggerRequest:
-    """The arguments of :meth:`Worker.trigger`, from either of its two call forms."""
+class TriggerRequest(NamedTuple):
+    """The arguments of :meth:`Worker.trigger`, from either of its two call forms.
+
+    A named tuple: built once per call, it is several times cheaper than a frozen dataclass.
+    """
 
     function_id: str
     payload: Any

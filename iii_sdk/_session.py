@@ -49,7 +49,7 @@ from iii_sdk.protocol import (
 
 from ._connection import Connection, ConnectionClosed, Opening
 from ._execution import Executor
-from ._invocations import PendingCalls
+from ._invocations import Call, PendingCalls
 from ._providers import Providers
 from ._registrations import (
     FunctionHandle,
@@ -95,7 +95,9 @@ class Session:
             on_frame=self._on_frame,
             on_close=self._on_close,
         )
-        self.executor = Executor(self.registrations.functions, self._reply, url)
+        self.executor = Executor(
+            self.registrations.functions, self._reply_nowait, self.connection.drained, url
+        )
         self.providers = Providers(self.registrations, self._reply)
         # Observers re-send every live observer on ``workerregistered``: like registrations,
         # dropped while offline and queued while the replay runs.
@@ -245,18 +247,34 @@ class Session:
 
     async def call(self, message: InvokeFunction, timeout_s: float) -> Raw | UnsetType:
         """Send an invocation and wait for its raw result (:meth:`check_callable` first)."""
-        call = self.pending.add(message.function_id, timeout_s)
-        message.invocation_id = call.invocation_id
-        await self.connection.send(encode(message), offline=call)
+        call = self.start_call(message, timeout_s)
+        connection = self.connection
         try:
+            if connection.congested:
+                await connection.drained()
             return await call.future
         except asyncio.CancelledError:
             self.pending.discard(call.invocation_id)
             raise
 
+    def start_call(self, message: InvokeFunction, timeout_s: float) -> Call:
+        """Send an invocation without waiting: its :class:`Call` (whose future the caller
+        awaits after :meth:`Connection.drained` when congested; discard it if cancelled)."""
+        call = self.pending.add(message.function_id, timeout_s)
+        message.invocation_id = call.invocation_id
+        connection = self.connection
+        mark = connection.flush_mark
+        connection.send_nowait(encode(message), offline=call)
+        connection.flush_if_last(mark)  # the caller waits next
+        return call
+
     async def call_void(self, message: InvokeFunction) -> None:
         """Send an invocation nobody waits for (queued while offline)."""
         await self.connection.send(encode(message), offline="queue")
+
+    def send_void(self, message: InvokeFunction) -> None:
+        """:meth:`call_void` without waiting for a congested socket to drain."""
+        self.connection.send_nowait(encode(message), offline="queue")
 
     def post_void(self, message: InvokeFunction) -> None:
         """:meth:`call_void` from synchronous code (frames keep call order)."""
@@ -265,6 +283,12 @@ class Session:
     async def _reply(self, generation: int, frame: bytes) -> None:
         # A result goes back on the socket its call came in on, or nowhere.
         await self.connection.send(frame, offline="drop", generation=generation)
+
+    def _reply_nowait(self, generation: int, frame: bytes) -> bool:
+        """:meth:`_reply` without waiting; True when the socket is congested."""
+        connection = self.connection
+        connection.send_nowait(frame, offline="drop", generation=generation)
+        return connection.congested
 
     # --- connection callbacks ---------------------------------------------------------------
 

@@ -23,9 +23,12 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from iii_sdk._requests import TriggerRequest
 from iii_sdk._serving import run_forever
+from iii_sdk._tracing import tracing
 from iii_sdk.handlers import Handler
 from iii_sdk.plugin import TriggerType
+from iii_sdk.protocol import from_raw
 from iii_sdk.worker import Worker
 
 __all__ = ["SyncHandle", "SyncWorker", "run_forever"]
@@ -123,6 +126,79 @@ class SyncWorker:
         """See :meth:`Worker.register_trigger_type`."""
         return SyncHandle(self._call(self.worker.register_trigger_type, trigger_type), self)
 
-    def trigger(self, request: Any, payload: Any = None, **options: Any) -> Any:
+    def trigger(
+        self,
+        request: Any,
+        payload: Any = None,
+        *,
+        action: Any = None,
+        timeout_ms: float | None = None,
+        metadata: Any = None,
+        namespace: str | None = None,
+    ) -> Any:
         """See :meth:`Worker.trigger`; blocks until the result arrives."""
-        return self._run(self.worker.trigger(request, payload, **options))
+        call = TriggerRequest.of(request, payload, action, timeout_ms, metadata, namespace)
+        if tracing():  # the client span wraps the whole call: run the coroutine
+            return self._run(
+                self.worker.trigger(
+                    request,
+                    payload,
+                    action=action,
+                    timeout_ms=timeout_ms,
+                    metadata=metadata,
+                    namespace=namespace,
+                )
+            )
+        # Without a span the call needs no task on the worker's loop: the invocation is sent
+        # from a callback and the call's future wakes this thread directly.
+        return self._outcome(_BlockingCall(self.worker, call).wait(self._loop))
+
+    @staticmethod
+    def _outcome(outcome: tuple[bool, Any]) -> Any:
+        ok, value = outcome
+        if ok:
+            return from_raw(value)
+        raise value
+
+
+class _BlockingCall:
+    """One :meth:`SyncWorker.trigger` without a span: started on the worker's loop, waited
+    for on a plain lock by the calling thread."""
+
+    __slots__ = ("_call", "_done", "_outcome", "_worker")
+
+    def __init__(self, worker: Worker, call: TriggerRequest) -> None:
+        self._worker = worker
+        self._call = call
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._outcome: tuple[bool, Any] = (True, None)
+
+    def wait(self, loop: asyncio.AbstractEventLoop) -> tuple[bool, Any]:
+        """Start the call on ``loop`` and block until it has an outcome."""
+        loop.call_soon_threadsafe(self._start)
+        self._done.acquire()
+        return self._outcome
+
+    def _start(self) -> None:
+        try:
+            pending = self._worker._start(self._call, traced=False)
+        except BaseException as exc:  # raised in the waiting thread instead
+            self._finish(False, exc)
+            return
+        if pending is None:  # void: sent (or queued) already
+            self._finish(True, None)
+            return
+        pending.future.add_done_callback(self._settled)
+
+    def _settled(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            self._finish(False, asyncio.CancelledError())
+        elif (exc := future.exception()) is not None:
+            self._finish(False, exc)
+        else:
+            self._finish(True, future.result())
+
+    def _finish(self, ok: bool, value: Any) -> None:
+        self._outcome = (ok, value)
+        self._done.release()

@@ -24,6 +24,7 @@ them from the worker's event loop thread (see :mod:`iii_sdk.sync` for other thre
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -45,6 +46,7 @@ from iii_sdk.protocol import (
 from iii_sdk.typed import input_type
 
 from ._connection import ConnectionClosed
+from ._invocations import Call
 from ._metadata import (
     resolve_headers,
     resolve_name,
@@ -305,19 +307,52 @@ class Worker:
         ``SHUTDOWN`` when the worker closes.
         """
         call = TriggerRequest.of(request, payload, action, timeout_ms, metadata, namespace)
-        if not tracing():
-            return await self._trigger(call, traced=False)
-        with call_context(call.function_id):  # an OpenTelemetry client span when configured
-            return await self._trigger(call)
+        if tracing():
+            with call_context(call.function_id):  # an OpenTelemetry client span when configured
+                return await self._trigger(call)
+        # Untraced (the usual case): :meth:`_trigger` inlined, so a call's result reaches the
+        # caller through one coroutine instead of three.
+        session = self._session
+        pending = self._start(call, traced=False)
+        connection = session.connection
+        try:
+            if connection.congested:
+                await connection.drained()
+            if pending is None:
+                return None
+            raw = await pending.future
+        except asyncio.CancelledError:
+            if pending is not None:
+                session.pending.discard(pending.invocation_id)
+            raise
+        return from_raw(raw)
 
-    async def _trigger(self, call: TriggerRequest, *, traced: bool = True) -> Any:
-        self._session.check_callable(call.function_id)
+    async def _trigger(self, call: TriggerRequest) -> Any:
+        session = self._session
+        pending = self._start(call, traced=True)
+        connection = session.connection
+        try:
+            if connection.congested:
+                await connection.drained()
+            if pending is None:
+                return None
+            raw = await pending.future
+        except asyncio.CancelledError:
+            if pending is not None:
+                session.pending.discard(pending.invocation_id)
+            raise
+        return from_raw(raw)
+
+    def _start(self, call: TriggerRequest, *, traced: bool) -> Call | None:
+        """Send the invocation for ``call``; the pending call, or ``None`` for a void one."""
+        session = self._session
+        session.check_callable(call.function_id)
         message = invocation(call, self.namespace, traced=traced)
         if isinstance(message.action, VoidAction):
-            await self._session.call_void(message)
+            session.send_void(message)
             return None
         timeout_ms = self.invocation_timeout_ms if call.timeout_ms is None else call.timeout_ms
-        return from_raw(await self._session.call(message, timeout_ms / 1000))
+        return session.start_call(message, timeout_ms / 1000)
 
     def observe(self, source: str, target: str, **options: Any) -> Observer:
         """Invoke ``target`` on every matching call of ``source`` (see :mod:`iii_sdk.observe`).

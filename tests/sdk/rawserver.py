@@ -21,8 +21,16 @@ WAIT_S = 5.0
 class RawConnection:
     """One accepted socket: the frames it received and a way to answer or drop it."""
 
-    def __init__(self, ws: web.WebSocketResponse, worker_id: str, token: str) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        worker_id: str,
+        token: str,
+        transport: asyncio.BaseTransport | None = None,
+    ) -> None:
         self.ws = ws
+        self.transport = transport
+        """The server end of the socket: pause its reading to back the SDK's writes up."""
         self.worker_id = worker_id
         self.token = token
         self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -40,6 +48,21 @@ class RawConnection:
     async def send(self, frame: dict[str, Any]) -> None:
         """Send a frame to the SDK."""
         await self.ws.send_str(json.dumps(frame))
+
+    async def send_all(self, frames: list[dict[str, Any]]) -> None:
+        """Send ``frames`` back to back, in one loop pass (they share TCP segments)."""
+        for frame in frames:
+            await self.ws.send_str(json.dumps(frame))
+
+    def pause_reading(self) -> None:
+        """Stop reading the socket: the SDK's writes back up in its buffers."""
+        transport: Any = self.transport  # asyncio's or uvloop's: both can pause reading
+        transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read the socket again."""
+        transport: Any = self.transport
+        transport.resume_reading()
 
     async def close(self) -> None:
         """Drop the socket from the server side."""
@@ -68,7 +91,7 @@ class RawServer:
             await ws.send_str(json.dumps({"type": "error", "error": error}))
             await ws.close()
             return ws
-        conn = RawConnection(ws, str(uuid.uuid4()), str(uuid.uuid4()))
+        conn = RawConnection(ws, str(uuid.uuid4()), str(uuid.uuid4()), request.transport)
         self._open.append(conn)
         hello = {
             "type": "workerregistered",

@@ -97,3 +97,44 @@ async def test_run_forever_exits_non_zero_when_its_name_is_taken(
     _, stderr = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode != 0
     assert b"WORKER_NAMESPACE_CONFLICT" in stderr
+
+
+def _blocking_outcomes(url: str) -> dict[str, Any]:
+    """SyncWorker.trigger's outcomes other than a plain result, from a plain thread."""
+    from iii_sdk import InvocationError
+
+    outcomes: dict[str, Any] = {}
+    with SyncWorker(url, name="outcomes") as worker:
+        worker.register_function("sync::slow", lambda p: __import__("time").sleep(0.2))
+        worker.trigger("engine::functions::list", {})
+        outcomes["void"] = worker.trigger("sync::slow", {}, action={"type": "void"})
+        try:
+            worker.trigger("sync::slow", {}, timeout_ms=20)
+        except InvocationError as exc:
+            outcomes["timeout"] = exc.code
+        try:
+            worker.trigger("sync::slow", {}, bogus=1)  # type: ignore[call-arg]
+        except TypeError:
+            outcomes["bad option"] = True
+        outcomes["meta"] = (
+            worker.trigger(
+                {"function_id": "engine::functions::list", "payload": {}}, metadata={"m": 1}
+            )
+            is not None
+        )
+    try:
+        worker.trigger("engine::functions::list", {})
+    except Exception as exc:
+        outcomes["closed"] = type(exc).__name__
+    return outcomes
+
+
+async def test_sync_trigger_outcomes(iii_engine: Engine) -> None:
+    outcomes = await asyncio.to_thread(_blocking_outcomes, iii_engine.worker_url)
+    assert outcomes == {
+        "void": None,
+        "timeout": "TIMEOUT",
+        "bad option": True,
+        "meta": True,
+        "closed": "RuntimeError",
+    }
