@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Protocol
 import msgspec
 
 from iii_sdk.observer import Span
-from plugins.observability.spans import Row, SpanRecord
+from plugins.observability.spans import Row, SpanRecord, error_text, format_traceparent
 
 __all__ = ["CallSink", "CallSpan"]
 
@@ -64,7 +64,7 @@ class CallSpan(msgspec.Struct, gc=False, eq=False):
     @property
     def traceparent(self) -> str:
         """``00-<trace id>-<span id>-<01 if sampled else 00>``."""
-        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
+        return format_traceparent(self.trace_id, self.span_id, self.sampled)
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Attach one attribute."""
@@ -83,9 +83,7 @@ class CallSpan(msgspec.Struct, gc=False, eq=False):
             self.status = "ok"
         else:
             self.status = "error"
-            self.status_description = (
-                error_code if not error_message else f"{error_code}: {error_message}"
-            )
+            self.status_description = error_text(error_code, error_message)
         self.tracer.finish_call(self)
 
     def freeze(self) -> Row:

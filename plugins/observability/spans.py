@@ -16,7 +16,7 @@ from typing import Any
 
 from iii_sdk.observer import Span
 
-__all__ = ["Row", "SpanRecord", "new_span_id", "new_trace_id"]
+__all__ = ["Row", "SpanRecord", "error_text", "format_traceparent", "new_span_id", "new_trace_id"]
 
 Row = tuple[Any, ...]
 """A stored span (:meth:`SpanRecord.freeze`)."""
@@ -32,6 +32,16 @@ def new_span_id() -> str:
     """A random 64-bit span id, lowercase hex (never all zeros)."""
     value = randbytes(8).hex()
     return value if value != _ZERO_SPAN else new_span_id()
+
+
+def format_traceparent(trace_id: str, span_id: str, sampled: bool) -> str:
+    """A span's W3C header: ``00-<trace id>-<span id>-<01 if sampled else 00>``."""
+    return f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
+
+
+def error_text(error_code: str, error_message: str | None) -> str:
+    """An ended span's status description: ``code: message`` (the code alone without one)."""
+    return error_code if not error_message else f"{error_code}: {error_message}"
 
 
 _ZERO_TRACE = "0" * 32
@@ -106,7 +116,7 @@ class SpanRecord:
     @property
     def traceparent(self) -> str:
         """``00-<trace id>-<span id>-<01 if sampled else 00>``."""
-        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
+        return format_traceparent(self.trace_id, self.span_id, self.sampled)
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Attach one attribute."""
@@ -125,9 +135,7 @@ class SpanRecord:
             self.status = "ok"
         else:
             self.status = "error"
-            self.status_description = (
-                error_code if not error_message else f"{error_code}: {error_message}"
-            )
+            self.status_description = error_text(error_code, error_message)
         sink = self._sink
         if sink is not None:
             self._sink = None
