@@ -19,7 +19,7 @@ from iii_sdk.errors import error_body
 from iii_sdk.observer import CURRENT, Span
 from iii_sdk.protocol import NULL, ErrorBody, InvocationResult, InvokeFunction, encode, to_raw
 
-__all__ = ["call_immediate"]
+__all__ = ["answer_frame", "call_immediate"]
 
 log = logging.getLogger("iii.router")
 
@@ -61,12 +61,19 @@ def call_immediate(
     finally:
         if token is not None:
             CURRENT.reset(token)
+    return answer_frame(entry, reply_id, result, error)
+
+
+def answer_frame(
+    entry: FunctionEntry, reply_id: str, result: Raw | UnsetType, error: ErrorBody | None
+) -> bytes:
+    """The ``invocationresult`` answering a call of ``entry`` (in-process functions)."""
     if error is None and result is not UNSET:
         # What encode(InvocationResult(...)) writes, from bytes cached on the entry (the id
         # was validated as a UUID when the frame was decoded, so it needs no escaping).
         return b"".join((_RESULT_HEAD, reply_id.encode(), entry.result_middle(), result, b"}"))
     return encode(
         InvocationResult(
-            invocation_id=reply_id, function_id=msg.function_id, result=result, error=error
+            invocation_id=reply_id, function_id=entry.function_id, result=result, error=error
         )
     )

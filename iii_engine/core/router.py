@@ -19,7 +19,7 @@ from msgspec import UNSET, Raw, UnsetType
 from iii_engine.core import traced
 from iii_engine.core.eager import start_eager
 from iii_engine.core.enqueue import enqueue
-from iii_engine.core.immediate import call_immediate
+from iii_engine.core.immediate import answer_frame, call_immediate
 from iii_engine.core.invocation import (
     STOPPED,
     Pending,
@@ -491,16 +491,7 @@ class Router:
             conn.pending_count -= 1
             if token is not None:
                 CURRENT.reset(token)
-        await conn.send(
-            encode(
-                InvocationResult(
-                    invocation_id=reply_id,
-                    function_id=msg.function_id,
-                    result=result,
-                    error=error,
-                )
-            )
-        )
+        await conn.send(answer_frame(entry, reply_id, result, error))
 
     def _fail(self, invocation_id: str, code: str, message: str) -> None:
         pending = self.pending.pop(invocation_id, None)
