@@ -3,7 +3,7 @@
 A worker's call of such a function is answered from the connection's read loop, with no task,
 coroutine or context copy: the handler gets the payload's JSON as received and the answer is
 assembled from bytes. Everything a caller can observe is what the task path
-(``Router._run_local``) gives: the result or error body, the call span, void calls.
+(:mod:`iii_engine.core.local`) gives: the result or error body, the call span, void calls.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ def call_immediate(
 ) -> bytes | None:
     """Run an immediate handler (:func:`iii_sdk.handlers.immediate`); the frame to answer with.
 
-    The same outcome as :meth:`Router._run_local`: the call span is current while the handler
-    runs and ends before the answer is written, a void call answers nothing, and a failure
-    (the result's encoding included) becomes the error body.
+    The same outcome as a run on a task (:mod:`iii_engine.core.local`): the call span is
+    current while the handler runs and ends before the answer is written, a void call answers
+    nothing, and a failure (the result's encoding included) becomes the error body.
     """
     data = msg.data
     result: Raw | UnsetType = UNSET

@@ -1,9 +1,11 @@
 """The pieces of an invocation shared by the router's paths: pending records, payload
-rewriting, and the error bodies the engine produces."""
+rewriting, the refusals and error bodies the engine produces, and the cleanup of a
+disconnected worker's calls."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +14,7 @@ from msgspec import Raw, UnsetType
 from iii_engine.core.registry import FunctionRegistry
 from iii_sdk import errors
 from iii_sdk.observer import Span
-from iii_sdk.protocol import NULL, UNSET, ErrorBody, from_raw, to_raw
+from iii_sdk.protocol import NULL, UNSET, ErrorBody, InvocationResult, encode, from_raw, to_raw
 
 if TYPE_CHECKING:
     from iii_engine.core.peer import Chunk, Peer
@@ -24,7 +26,12 @@ __all__ = [
     "caller_parts",
     "inject_caller",
     "not_found_message",
+    "refuse_not_found",
+    "refuse_over_limit",
+    "stop_pending",
 ]
+
+log = logging.getLogger("iii.router")
 
 _EMPTY_OBJECT = re.compile(rb"\{\s*\}")
 CALLER_KEY = "_caller_worker_id"
@@ -104,3 +111,65 @@ def not_found_message(registry: FunctionRegistry, function_id: str, namespace: s
     if elsewhere:
         message += f" It is registered in namespace(s): {', '.join(elsewhere)}."
     return message
+
+
+async def refuse_not_found(
+    conn: Peer, registry: FunctionRegistry, reply_id: str | None, function_id: str, namespace: str
+) -> None:
+    """Answer a call of a function nobody provides (a void call gets no answer)."""
+    if reply_id is not None:
+        await conn.send_error(
+            reply_id,
+            function_id,
+            errors.FUNCTION_NOT_FOUND,
+            not_found_message(registry, function_id, namespace),
+        )
+
+
+async def refuse_over_limit(conn: Peer, reply_id: str | None, function_id: str) -> None:
+    """Refuse a call past ``max_pending_invocations`` (a void call is dropped and logged)."""
+    if reply_id is None:
+        log.warning("worker %s: void call of %s dropped: too many pending", conn, function_id)
+        return
+    await conn.send_error(
+        reply_id,
+        function_id,
+        errors.LIMIT_EXCEEDED,
+        "too many pending invocations on this connection "
+        f"(max_pending_invocations is {conn.max_pending})",
+    )
+
+
+def stop_pending(table: dict[str, Pending], conn: Peer) -> list[tuple[Peer, bytes]]:
+    """Drop every record of ``table`` that ``conn`` executes or waits on (it disconnected).
+
+    Returns the ``invocation_stopped`` frames owed to other waiting callers; the caller sends
+    them (cleanup step 2 of docs/protocol.md section 2.6). Scanning the table here keeps
+    per-call bookkeeping off the hot path. In-process waiters get ``invocation_stopped`` at once.
+    """
+    owed: list[tuple[Peer, bytes]] = []
+    affected = [
+        (invocation_id, pending)
+        for invocation_id, pending in table.items()
+        if pending.executor is conn or pending.caller is conn
+    ]
+    for invocation_id, pending in affected:
+        del table[invocation_id]
+        if pending.span is not None:
+            pending.span.end(STOPPED.code, STOPPED.message)
+        if pending.watch is not None:
+            pending.watch.stopped()
+        if pending.caller is not None:
+            pending.caller.pending_count -= 1
+            if pending.caller is not conn:
+                frame = encode(
+                    InvocationResult(
+                        invocation_id=pending.caller_invocation_id or invocation_id,
+                        function_id=pending.function_id,
+                        error=STOPPED,
+                    )
+                )
+                owed.append((pending.caller, frame))
+        elif pending.future is not None and not pending.future.done():
+            pending.future.set_result((UNSET, STOPPED))
+    return owed

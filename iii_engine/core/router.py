@@ -4,8 +4,9 @@ A call from a worker to a function owned by another worker is forwarded as bytes
 stays :class:`msgspec.Raw`, a pending record maps the invocation id back to the caller, and the
 executor's result is written straight to the caller's socket from the executor's read loop — no
 task, queue or future per call. In-process callers (trigger types, HTTP) wait on a future;
-in-process functions run on a task so a slow one never blocks a connection's read loop, except
-those that never wait (:mod:`iii_engine.core.immediate`) or rarely do (``@eager``).
+in-process functions run on a task (:mod:`iii_engine.core.local`) so a slow one never blocks a
+connection's read loop, except those that never wait (:mod:`iii_engine.core.immediate`) or
+rarely do (``@eager``).
 """
 
 from __future__ import annotations
@@ -17,21 +18,23 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET, Raw, UnsetType
 
 from iii_engine.core import traced
-from iii_engine.core.eager import start_eager
 from iii_engine.core.enqueue import enqueue
-from iii_engine.core.immediate import answer_frame, call_immediate
+from iii_engine.core.immediate import call_immediate
 from iii_engine.core.invocation import (
-    STOPPED,
     Pending,
     caller_parts,
     inject_caller,
     not_found_message,
+    refuse_not_found,
+    refuse_over_limit,
+    stop_pending,
 )
+from iii_engine.core.local import run_void, start_local
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_engine.core.sizes import PAYLOAD_TOO_LARGE, too_large
 from iii_sdk import errors
-from iii_sdk.errors import InvocationError, error_body, invocation_error
-from iii_sdk.observer import CURRENT, Observer, Span
+from iii_sdk.errors import InvocationError, invocation_error
+from iii_sdk.observer import Observer
 from iii_sdk.protocol import (
     EnqueueAction,
     ErrorBody,
@@ -105,7 +108,7 @@ class Router:
             self._spawn(enqueue(self.invoke, conn, msg, action.queue, namespace))
             return
         if entry is None:
-            await self._not_found(conn, reply_id, msg.function_id, namespace)
+            await refuse_not_found(conn, self.functions, reply_id, msg.function_id, namespace)
             return
         if (entry.observers is not None or msg.activation is not UNSET) and self.observe:
             await self.observe.route(conn, msg, entry, reply_id)  # 0.25 observe (slow path)
@@ -120,7 +123,7 @@ class Router:
         if executor is None:
             handler = entry.immediate
             if handler is None or conn.pending_count >= conn.max_pending:
-                await self._start_local(entry, conn, reply_id, msg, span)
+                await start_local(entry, conn, reply_id, msg, span, self._spawn, self._track)
                 return
             # A handler that never waits runs right here, on this read loop's stack: no task,
             # no coroutine, no context copy, and the payload as received.
@@ -131,7 +134,7 @@ class Router:
         invocation_id = new_id() if reply_id is None else reply_id
         if reply_id is not None:
             if conn.pending_count >= conn.max_pending:
-                await self._over_limit(conn, reply_id, msg.function_id)
+                await refuse_over_limit(conn, reply_id, msg.function_id)
                 return
             conn.pending_count += 1
             if invocation_id in self.pending:
@@ -220,38 +223,9 @@ class Router:
             pending.future.set_result((msg.result, msg.error))
 
     def stop_invocations(self, conn: Peer) -> list[tuple[Peer, bytes]]:
-        """Drop every invocation ``conn`` executes or waits on (it disconnected).
-
-        Returns the ``invocation_stopped`` frames owed to other waiting callers; the caller sends
-        them (cleanup step 2 of docs/protocol.md section 2.6). Scanning the pending table here keeps
-        per-call bookkeeping off the hot path.
-        """
-        owed: list[tuple[Peer, bytes]] = []
-        affected = [
-            (invocation_id, pending)
-            for invocation_id, pending in self.pending.items()
-            if pending.executor is conn or pending.caller is conn
-        ]
-        for invocation_id, pending in affected:
-            del self.pending[invocation_id]
-            if pending.span is not None:
-                pending.span.end(STOPPED.code, STOPPED.message)
-            if pending.watch is not None:
-                pending.watch.stopped()
-            if pending.caller is not None:
-                pending.caller.pending_count -= 1
-                if pending.caller is not conn:
-                    frame = encode(
-                        InvocationResult(
-                            invocation_id=pending.caller_invocation_id or invocation_id,
-                            function_id=pending.function_id,
-                            error=STOPPED,
-                        )
-                    )
-                    owed.append((pending.caller, frame))
-            elif pending.future is not None and not pending.future.done():
-                pending.future.set_result((UNSET, STOPPED))
-        return owed
+        """Drop every invocation ``conn`` executes or waits on (it disconnected); the
+        ``invocation_stopped`` frames owed to other callers (see :func:`stop_pending`)."""
+        return stop_pending(self.pending, conn)
 
     def active_invocations(self, conn: Peer) -> int:
         """How many invocations ``conn`` is executing or waiting on."""
@@ -390,7 +364,7 @@ class Router:
             log.debug("void invocation of %s: not found in %s", function_id, namespace)
             return
         if entry.owner is None:
-            self._spawn(self._void_local(entry, payload, metadata))
+            self._spawn(run_void(entry, payload, metadata))
             return
         entry.owner.post(
             encode(
@@ -404,94 +378,6 @@ class Router:
         )
 
     # --- internals -------------------------------------------------------------------------------
-
-    @staticmethod
-    async def _over_limit(conn: Peer, reply_id: str | None, function_id: str) -> None:
-        """Refuse a call past ``max_pending_invocations`` (void calls are dropped)."""
-        if reply_id is None:
-            log.warning("worker %s: void call of %s dropped: too many pending", conn, function_id)
-            return
-        await conn.send_error(
-            reply_id,
-            function_id,
-            errors.LIMIT_EXCEEDED,
-            "too many pending invocations on this connection "
-            f"(max_pending_invocations is {conn.max_pending})",
-        )
-
-    async def _not_found(
-        self, conn: Peer, reply_id: str | None, function_id: str, namespace: str
-    ) -> None:
-        if reply_id is not None:
-            await conn.send_error(
-                reply_id,
-                function_id,
-                errors.FUNCTION_NOT_FOUND,
-                not_found_message(self.functions, function_id, namespace),
-            )
-
-    async def _start_local(
-        self,
-        entry: FunctionEntry,
-        conn: Peer,
-        reply_id: str | None,
-        msg: InvokeFunction,
-        span: Span | None,
-    ) -> None:
-        if conn.pending_count >= conn.max_pending:
-            await self._over_limit(conn, reply_id, msg.function_id)
-            return
-        conn.pending_count += 1  # in-process runs count too (each is a task)
-        data = inject_caller(msg.data, conn.worker_id)
-        extra = entry.extra
-        if not extra:
-            self._spawn(self._run_local(entry, conn, reply_id, msg, data, span))
-        elif extra.get("eager"):  # a task only if the handler suspends
-            start_eager(self._run_local(entry, conn, reply_id, msg, data, span), self._track)
-        elif extra.get("inline"):
-            await self._run_local(entry, conn, reply_id, msg, data, span)
-        else:
-            self._spawn(self._run_local(entry, conn, reply_id, msg, data, span))
-
-    async def _void_local(self, entry: FunctionEntry, payload: Any, metadata: Any) -> None:
-        assert entry.handler is not None
-        try:
-            await entry.handler(payload, metadata)
-        except Exception as exc:
-            log.debug("void invocation of %s failed: %s", entry.function_id, exc)
-
-    async def _run_local(
-        self,
-        entry: FunctionEntry,
-        conn: Peer,
-        reply_id: str | None,
-        msg: InvokeFunction,
-        data: Raw | UnsetType,
-        span: Span | None = None,
-    ) -> None:
-        assert entry.handler is not None
-        result: Raw | UnsetType = UNSET
-        error: ErrorBody | None = None
-        token = None if span is None else CURRENT.set(span)
-        try:
-            value = await entry.handler(from_raw(data), from_raw(msg.metadata))
-            if span is not None:
-                span.end()
-            if reply_id is None:
-                return
-            result = to_raw(value) if value is not None else UNSET
-        except Exception as exc:
-            error = error_body(exc)
-            if span is not None:
-                span.end(error.code, error.message)
-            if reply_id is None:
-                log.debug("void call of %s failed: %s", entry.function_id, exc)
-                return
-        finally:
-            conn.pending_count -= 1
-            if token is not None:
-                CURRENT.reset(token)
-        await conn.send(answer_frame(entry, reply_id, result, error))
 
     def _fail(self, invocation_id: str, code: str, message: str) -> None:
         pending = self.pending.pop(invocation_id, None)
