@@ -1,7 +1,9 @@
 """The ``redis`` adapter: Redis Streams with consumer groups, shared by several engines.
 
 Each queue key is a stream (``<prefix>s:<key>``) read by the consumer group ``iii``; every
-engine is one consumer. ``push`` is ``XADD`` (answered once Redis has it). An engine reads with
+engine is one consumer (the key layout, counts and dead letters: :mod:`.redis_letters`).
+``push`` is ``XADD``, answered once Redis has it (concurrent pushes and acknowledgements share
+one transaction: :mod:`.redis_batch`). An engine reads with
 ``XREADGROUP`` up to its free slots, and removes a message (``XACK`` + ``XDEL``) only after the
 handler succeeded. A failed attempt moves the job, in one transaction, to the delayed sorted
 set ``<prefix>d:<key>`` (score = when to retry; any engine moves due jobs back to the stream
@@ -39,7 +41,10 @@ import msgspec
 import redis.asyncio as redis
 from redis.exceptions import ResponseError
 
+from plugins.queue.adapters import redis_letters
 from plugins.queue.adapters.base import Defer, JobRunner, QueueStats
+from plugins.queue.adapters.redis_batch import Command, CommandBatch
+from plugins.queue.adapters.redis_letters import GROUP, RedisKeys
 from plugins.queue.clock import Clock, SystemClock, Timer
 from plugins.queue.job import Job, QueueSpec, failure_step
 
@@ -47,7 +52,6 @@ __all__ = ["RedisAdapter"]
 
 log = logging.getLogger("iii.queue")
 
-GROUP = "iii"
 _encode = msgspec.json.Encoder().encode
 _decode_job = msgspec.json.Decoder(Job).decode
 
@@ -61,8 +65,6 @@ end
 return #due
 """
 
-
-_Command = tuple[str, tuple[Any, ...]]
 
 # How long close() and stop_consuming() wait for a stopped task beyond one blocking read: a
 # command in flight ends within redis-py's socket timeout (5 s) even on a dead connection.
@@ -95,6 +97,7 @@ class RedisAdapter:
         self.url = url
         self.clock: Clock = clock or SystemClock()
         self.prefix = key_prefix
+        self.names = RedisKeys(key_prefix)
         self.visibility_ms = visibility_timeout_ms
         self.block_ms = block_ms
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -102,9 +105,7 @@ class RedisAdapter:
         self._queues: dict[str, _Queue] = {}
         self._promote: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._batch: list[_Command] = []
-        self._next: asyncio.Future[None] | None = None
-        self._flusher: asyncio.Task[None] | None = None
+        self._batch = CommandBatch(lambda: self.client)
         self._timers: set[Timer] = set()
         self._closing = False
 
@@ -114,9 +115,6 @@ class RedisAdapter:
         if self._client is None:
             raise RuntimeError("redis queue adapter is not open")
         return self._client
-
-    def _stream(self, key: str) -> str:
-        return f"{self.prefix}s:{key}"
 
     async def open(self) -> None:
         """Connect and check the server answers."""
@@ -144,8 +142,9 @@ class RedisAdapter:
         for task in tasks:
             task.cancel()
         await self._settle(tasks)
-        if self._flusher is not None:  # acks the jobs finished before they were stopped
-            await self._settle([self._flusher])
+        flusher = self._batch.flusher
+        if flusher is not None:  # acks the jobs finished before they were stopped
+            await self._settle([flusher])
         keys = list(self._queues)
         self._queues.clear()
         if self._client is not None:
@@ -166,7 +165,7 @@ class RedisAdapter:
         # Drop this engine's consumer from each group it holds nothing in (jobs it was running
         # stay pending under its name, for another engine to take over).
         for key in keys:
-            stream = self._stream(key)
+            stream = self.names.stream(key)
             pending = await self.client.xpending_range(
                 stream, GROUP, min="-", max="+", count=1, consumername=self.consumer
             )
@@ -175,39 +174,11 @@ class RedisAdapter:
 
     async def push(self, jobs: Sequence[Job]) -> None:
         """``XADD`` every job (and remember its queue key); return once Redis answered."""
-        commands: list[_Command] = []
+        commands: list[Command] = []
         for job in jobs:
-            commands.append(("xadd", (self._stream(job.queue), {"job": _encode(job)})))
-            commands.append(("sadd", (f"{self.prefix}keys", job.queue)))
-        await self._submit(commands)
-
-    async def _submit(self, commands: list[_Command]) -> None:
-        """Run ``commands`` in the next pipeline (one MULTI/EXEC round trip for every caller
-        that arrived meanwhile); return once it executed."""
-        loop = asyncio.get_running_loop()
-        if self._next is None:
-            self._next = loop.create_future()
-        done = self._next
-        self._batch.extend(commands)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = loop.create_task(self._flush())
-        await asyncio.shield(done)
-
-    async def _flush(self) -> None:
-        while self._batch:
-            batch, self._batch = self._batch, []
-            done, self._next = self._next, None
-            assert done is not None
-            try:
-                async with self.client.pipeline(transaction=True) as pipe:
-                    for name, args in batch:
-                        getattr(pipe, name)(*args)
-                    await pipe.execute()
-            except Exception as exc:
-                done.set_exception(exc)
-                done.exception()  # retrieved: the callers waiting get it
-            else:
-                done.set_result(None)
+            commands.append(("xadd", (self.names.stream(job.queue), {"job": _encode(job)})))
+            commands.append(("sadd", (self.names.known, job.queue)))
+        await self._batch.run(commands)
 
     def consume(self, spec: QueueSpec, runner: JobRunner) -> None:
         """Start this engine's consumer of ``spec.key``."""
@@ -231,7 +202,7 @@ class RedisAdapter:
 
     async def _consume(self, queue: _Queue) -> None:
         key = queue.spec.key
-        stream = self._stream(key)
+        stream = self.names.stream(key)
         with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
             await self.client.xgroup_create(stream, GROUP, id="0", mkstream=True)
         last_maintenance = 0.0
@@ -243,7 +214,7 @@ class RedisAdapter:
                     last_maintenance = now
                     await self._maintain(queue)
                 else:
-                    await self._promote(keys=[f"{self.prefix}d:{key}", stream], args=[now, 100])
+                    await self._promote(keys=[self.names.delayed(key), stream], args=[now, 100])
                 if queue.spec.fifo and not await self._lease(queue):
                     await asyncio.sleep(self.block_ms / 1000)
                     continue
@@ -269,7 +240,7 @@ class RedisAdapter:
         return limit - len(queue.running)
 
     async def _lease(self, queue: _Queue) -> bool:
-        lease = f"{self.prefix}lease:{queue.spec.key}"
+        lease = self.names.lease(queue.spec.key)
         client = self.client
         if await client.set(lease, self.consumer, nx=True, px=self.visibility_ms):
             # A new holder first takes over what a vanished holder left pending.
@@ -283,8 +254,8 @@ class RedisAdapter:
 
     async def _maintain(self, queue: _Queue) -> None:
         key = queue.spec.key
-        stream = self._stream(key)
-        await self._promote(keys=[f"{self.prefix}d:{key}", stream], args=[self.clock.now(), 1000])
+        stream = self.names.stream(key)
+        await self._promote(keys=[self.names.delayed(key), stream], args=[self.clock.now(), 1000])
         if queue.running:  # heartbeat: reset the idle time of what this engine runs
             await self.client.xclaim(
                 stream, GROUP, self.consumer, 0, list(queue.running), justid=True
@@ -297,7 +268,7 @@ class RedisAdapter:
         if free <= 0:
             return
         reply = await self.client.xautoclaim(
-            self._stream(queue.spec.key), GROUP, self.consumer, min_idle_ms, "0-0", count=free
+            self.names.stream(queue.spec.key), GROUP, self.consumer, min_idle_ms, "0-0", count=free
         )
         messages = reply[1] if reply else []
         if messages:
@@ -360,25 +331,27 @@ class RedisAdapter:
             timer.cancel()
 
     async def _ack(self, queue: _Queue, message_id: bytes) -> None:
-        stream = self._stream(queue.spec.key)
-        await self._submit([("xack", (stream, GROUP, message_id)), ("xdel", (stream, message_id))])
+        stream = self.names.stream(queue.spec.key)
+        await self._batch.run(
+            [("xack", (stream, GROUP, message_id)), ("xdel", (stream, message_id))]
+        )
 
     async def _fail(
         self, queue: _Queue, message_id: bytes, job: Job, retry_at: float | None, now: float
     ) -> None:
         key = queue.spec.key
-        stream = self._stream(key)
+        stream = self.names.stream(key)
         async with self.client.pipeline(transaction=True) as pipe:
             if retry_at is None:
                 job.failed_at = now
-                pipe.hset(f"{self.prefix}dlq:{key}", job.id, _encode(job))
-                pipe.zadd(f"{self.prefix}dlqi:{key}", {job.id: now})
+                pipe.hset(self.names.dead(key), job.id, _encode(job))
+                pipe.zadd(self.names.dead_index(key), {job.id: now})
                 log.warning(
                     "queue job %s (%s) dead-lettered: %s", job.id, job.function_id, job.error
                 )
             else:
                 job.available_at = retry_at
-                pipe.zadd(f"{self.prefix}d:{key}", {_encode(job): retry_at})
+                pipe.zadd(self.names.delayed(key), {_encode(job): retry_at})
             pipe.xack(stream, GROUP, message_id)
             pipe.xdel(stream, message_id)
             await pipe.execute()
@@ -396,7 +369,7 @@ class RedisAdapter:
 
     async def _promote_due(self, key: str) -> None:
         if self._client is not None and not self._closing:
-            keys = [f"{self.prefix}d:{key}", self._stream(key)]
+            keys = [self.names.delayed(key), self.names.stream(key)]
             await self._promote(keys=keys, args=[self.clock.now(), 1000])
 
     def _spawn(self, coro: Any) -> None:
@@ -407,60 +380,24 @@ class RedisAdapter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # --- inspection and dead letters -------------------------------------------------------------
+    # --- inspection and dead letters (see redis_letters) ---------------------------------------
 
     async def stats(self, key: str) -> QueueStats:
         """Waiting (stream + delayed, minus pending), in flight (pending), dead."""
-        stream = self._stream(key)
-        client = self.client
-        length = await client.xlen(stream)
-        pending = 0
-        with contextlib.suppress(ResponseError):  # no group yet
-            summary = await client.xpending(stream, GROUP)
-            pending = int(summary["pending"]) if summary else 0
-        delayed = await client.zcard(f"{self.prefix}d:{key}")
-        dead = await client.hlen(f"{self.prefix}dlq:{key}")
-        return QueueStats(length - pending + delayed, pending, dead)
+        return await redis_letters.stats(self.client, self.names, key)
 
     async def dead_letters(self, key: str, offset: int, limit: int) -> list[Job]:
         """Dead letters by failure time."""
-        ids = await self.client.zrange(f"{self.prefix}dlqi:{key}", offset, offset + limit - 1)
-        if not ids:
-            return []
-        records = await self.client.hmget(f"{self.prefix}dlq:{key}", ids)
-        return [_decode_job(r) for r in records if r is not None]
+        return await redis_letters.dead_letters(self.client, self.names, key, offset, limit)
 
     async def redrive(self, key: str, message_id: str | None = None) -> int:
         """Put dead letters back on the stream with attempts reset."""
-        index = f"{self.prefix}dlqi:{key}"
-        if message_id is None:
-            ids = [i.decode() for i in await self.client.zrange(index, 0, -1)]
-        else:
-            ids = [message_id]
-        count = 0
-        for job_id in ids:
-            record = await self.client.hget(f"{self.prefix}dlq:{key}", job_id)
-            if record is None:
-                continue
-            job = _decode_job(record)
-            job.attempts, job.error, job.failed_at, job.available_at = 0, None, None, 0.0
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hdel(f"{self.prefix}dlq:{key}", job_id)
-                pipe.zrem(index, job_id)
-                pipe.xadd(self._stream(key), {"job": _encode(job)})
-                removed = (await pipe.execute())[0]
-            count += int(removed)
-        return count
+        return await redis_letters.redrive(self.client, self.names, key, message_id)
 
     async def discard(self, key: str, message_id: str) -> int:
         """Delete one dead letter."""
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hdel(f"{self.prefix}dlq:{key}", message_id)
-            pipe.zrem(f"{self.prefix}dlqi:{key}", message_id)
-            removed = (await pipe.execute())[0]
-        return int(removed)
+        return await redis_letters.discard(self.client, self.names, key, message_id)
 
     async def keys(self) -> list[str]:
         """Every queue key ever pushed to."""
-        members = await self.client.smembers(f"{self.prefix}keys")
-        return sorted(m.decode() for m in members)
+        return await redis_letters.known_keys(self.client, self.names)
