@@ -19,7 +19,7 @@ from iii_sdk.errors import error_body
 from iii_sdk.observer import CURRENT, Span
 from iii_sdk.protocol import NULL, ErrorBody, InvocationResult, InvokeFunction, encode, to_raw
 
-__all__ = ["answer_frame", "call_immediate"]
+__all__ = ["answer_frame", "call_immediate", "failure"]
 
 log = logging.getLogger("iii.router")
 
@@ -52,16 +52,28 @@ def call_immediate(
         if value is not None:
             result = value if type(value) is Raw else to_raw(value)
     except Exception as exc:
-        error = error_body(exc)
-        if span is not None:
-            span.end(error.code, error.message)
-        if reply_id is None:
-            log.debug("void call of %s failed: %s", entry.function_id, exc)
+        error = failure(entry, reply_id, span, exc)
+        if error is None:
             return None
     finally:
         if token is not None:
             CURRENT.reset(token)
+    assert reply_id is not None  # a void call returned above
     return answer_frame(entry, reply_id, result, error)
+
+
+def failure(
+    entry: FunctionEntry, reply_id: str | None, span: Span | None, exc: Exception
+) -> ErrorBody | None:
+    """A call of in-process ``entry`` raised ``exc``: end ``span`` with its error body and
+    return the body to answer with, or ``None`` (logged) when the call was void."""
+    error = error_body(exc)
+    if span is not None:
+        span.end(error.code, error.message)
+    if reply_id is None:
+        log.debug("void call of %s failed: %s", entry.function_id, exc)
+        return None
+    return error
 
 
 def answer_frame(

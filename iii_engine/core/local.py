@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 from msgspec import UNSET, Raw, UnsetType
 
 from iii_engine.core.eager import start_eager
-from iii_engine.core.immediate import answer_frame
+from iii_engine.core.immediate import answer_frame, failure
 from iii_engine.core.invocation import inject_caller, refuse_over_limit
 from iii_engine.core.registry import FunctionEntry
-from iii_sdk.errors import error_body
 from iii_sdk.observer import CURRENT, Span
 from iii_sdk.protocol import ErrorBody, InvokeFunction, from_raw, to_raw
 
@@ -92,14 +91,12 @@ async def _run(
             return
         result = to_raw(value) if value is not None else UNSET
     except Exception as exc:
-        error = error_body(exc)
-        if span is not None:
-            span.end(error.code, error.message)
-        if reply_id is None:
-            log.debug("void call of %s failed: %s", entry.function_id, exc)
+        error = failure(entry, reply_id, span, exc)
+        if error is None:
             return
     finally:
         conn.pending_count -= 1
         if token is not None:
             CURRENT.reset(token)
+    assert reply_id is not None  # a void call returned above
     await conn.send(answer_frame(entry, reply_id, result, error))
