@@ -1,19 +1,23 @@
 """Running this worker's functions for the engine's ``invokefunction`` frames.
 
 Each invocation runs in its own task (handlers may take long and must run concurrently), whose
-first step is taken at once (:mod:`iii_sdk._eager`). The
-answer goes back on the socket the call came in on; if that socket is gone the engine has
-already answered the caller with ``invocation_stopped`` and the result is dropped.
+first step is taken at once (:mod:`iii_sdk._eager`). A handler that cannot suspend
+(:func:`~iii_sdk.handlers.never_suspends`: an ``async def`` with no ``await``) needs no task: it
+runs to completion on the spot, in a copy of the context as a task would, unless OpenTelemetry
+spans are on (their context is set up the task's way). The answer goes back on the socket the
+call came in on; if that socket is gone the engine has already answered the caller with
+``invocation_stopped`` and the result is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, cast
 
 import aiohttp
 
@@ -72,6 +76,9 @@ class Executor:
         entry = self._functions.get(message.function_id)
         if entry is None or entry.handler is None:
             self._not_found(message, generation, http_invoked=entry is not None)
+            return
+        if entry.inline and not tracing():
+            contextvars.copy_context().run(self._run_now, entry.handler, message, generation)
             return
         # The handler's first step runs now (see _eager): one that does not wait has answered
         # before this returns. The task is in the table before its code runs, and removes
@@ -136,6 +143,32 @@ class Executor:
                 await self._drained()  # the socket is congested: stop answering until it drains
         finally:
             self._tasks.pop(number, None)
+
+    def _run_now(self, handler: AsyncHandler, message: InvokeFunction, generation: int) -> None:
+        """Run a handler that cannot suspend to its end, and answer (inside its own context)."""
+        error: ErrorBody | None = None
+        result: Any = None
+        try:
+            if message.traceparent is not None:
+                INBOUND.set((message.traceparent, message.baggage))
+            coro = cast(
+                "Coroutine[Any, Any, Any]",
+                handler(self._payload(message), from_raw(message.metadata)),
+            )
+            try:
+                coro.send(None)
+            except StopIteration as done:
+                result = done.value
+            else:  # pragma: no cover - its code has no wait point
+                coro.close()
+                raise RuntimeError("a handler marked as never suspending suspended")
+        except Exception as exc:
+            if not isinstance(exc, InvocationError):
+                log.exception("function %s failed", message.function_id)
+            error = error_body(exc)
+        if message.invocation_id is not None:
+            # Already sent when the socket is congested: a task would only hold its slot.
+            self._send_on(generation, self._encode(message, result, error))
 
     def _encode(self, message: InvokeFunction, result: Any, error: ErrorBody | None) -> bytes:
         assert message.invocation_id is not None

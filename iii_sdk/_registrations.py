@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iii_sdk.errors import InvocationError, RegistrationRejected
-from iii_sdk.handlers import AsyncHandler
+from iii_sdk.handlers import AsyncHandler, never_suspends
 from iii_sdk.plugin import Trigger, TriggerType
 
 __all__ = [
@@ -124,6 +124,11 @@ class FunctionRegistration:
     handler: AsyncHandler | None
     frame: bytes
     handle: FunctionHandle
+    inline: bool = field(init=False)
+    """The handler cannot suspend (:func:`~iii_sdk.handlers.never_suspends`): run it on the spot."""
+
+    def __post_init__(self) -> None:
+        self.inline = never_suspends(self.handler)
 
 
 @dataclass(slots=True)

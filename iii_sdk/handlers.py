@@ -8,11 +8,17 @@ thread so they never block the event loop.
 An *immediate* handler (:func:`immediate`) is a different convention, for in-process functions
 of plugins that never wait: ``fn(payload_json) -> result``, called by the engine straight from
 the connection that carried the call.
+
+An ``async def`` handler whose own code has no point where it could wait (no ``await``,
+``async with`` or ``async for``), such as ``async def add(p): return p["a"] + p["b"]``, cannot
+suspend: its adapted form is marked (:func:`never_suspends`) and a worker runs it to completion
+on the spot instead of in a task of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dis
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
@@ -23,7 +29,7 @@ from msgspec import Raw
 from iii_sdk.protocol import from_raw, to_raw
 from iii_sdk.typed import payload_decoder
 
-__all__ = ["AsyncHandler", "Handler", "adapt", "immediate", "is_immediate"]
+__all__ = ["AsyncHandler", "Handler", "adapt", "immediate", "is_immediate", "never_suspends"]
 
 Handler = Callable[..., Any]
 """A user handler: ``fn(payload)`` or ``fn(payload, metadata)``, sync or async."""
@@ -34,6 +40,21 @@ AsyncHandler = Callable[[Any, Any], Awaitable[Any]]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _IMMEDIATE = "__iii_immediate__"
+_NEVER_SUSPENDS = "__iii_never_suspends__"
+_WAIT_POINTS = frozenset(
+    dis.opmap[name]
+    for name in (
+        "GET_AWAITABLE",
+        "GET_AITER",
+        "GET_ANEXT",
+        "BEFORE_ASYNC_WITH",
+        "SEND",
+        "YIELD_VALUE",
+        "ASYNC_GEN_WRAP",
+    )
+    if name in dis.opmap
+)
+"""Opcodes of the points where a coroutine's own code can give up control (any version)."""
 
 
 def immediate(handler: F) -> F:
@@ -57,6 +78,32 @@ def immediate(handler: F) -> F:
 def is_immediate(handler: Any) -> bool:
     """True when :func:`immediate` marked ``handler`` (bound methods included)."""
     return getattr(handler, _IMMEDIATE, False) is True
+
+
+def never_suspends(handler: Any) -> bool:
+    """True when :func:`adapt` made ``handler`` from an ``async def`` that cannot suspend.
+
+    Calling such a handler gives a coroutine that finishes at its first ``send(None)``.
+    """
+    return getattr(handler, _NEVER_SUSPENDS, False) is True
+
+
+def _cannot_suspend(fn: Handler) -> bool:
+    """Whether ``fn`` is a plain ``async def`` (or a method of one) whose code has no wait point.
+
+    Only the function's own code counts: what it calls synchronously cannot suspend it, and a
+    coroutine it creates runs only where it is awaited (which is a wait point). Partials,
+    callable objects and wrapped functions are not inspected (the code that runs is another).
+    """
+    target = fn.__func__ if inspect.ismethod(fn) else fn
+    if not inspect.isfunction(target) or not inspect.iscoroutinefunction(target):
+        return False
+    return not any(op.opcode in _WAIT_POINTS for op in dis.get_instructions(target.__code__))
+
+
+def _mark_never_suspends(handler: AsyncHandler) -> AsyncHandler:
+    setattr(handler, _NEVER_SUSPENDS, True)
+    return handler
 
 
 def _wants_metadata(fn: Handler) -> bool:
@@ -92,7 +139,7 @@ def adapt(fn: Handler, *, run_sync_in_thread: bool = True) -> AsyncHandler:
     async def call_typed(payload: Any, metadata: Any) -> Any:
         return await adapted(decode(payload), metadata)
 
-    return call_typed
+    return _mark_never_suspends(call_typed) if never_suspends(adapted) else call_typed
 
 
 def _adapt_immediate(fn: Handler) -> AsyncHandler:
@@ -100,23 +147,26 @@ def _adapt_immediate(fn: Handler) -> AsyncHandler:
         result = fn(to_raw(payload))
         return from_raw(result) if isinstance(result, Raw) else result
 
-    return call_immediate
+    return _mark_never_suspends(call_immediate)
 
 
 def _adapt(fn: Handler, run_sync_in_thread: bool) -> AsyncHandler:
     wants_metadata = _wants_metadata(fn)
     if _is_async(fn):
+        adapted: AsyncHandler
         if wants_metadata:
 
             async def call_async_meta(payload: Any, metadata: Any) -> Any:
                 return await fn(payload, metadata=metadata)
 
-            return call_async_meta
+            adapted = call_async_meta
+        else:
 
-        async def call_async(payload: Any, metadata: Any) -> Any:
-            return await fn(payload)
+            async def call_async(payload: Any, metadata: Any) -> Any:
+                return await fn(payload)
 
-        return call_async
+            adapted = call_async
+        return _mark_never_suspends(adapted) if _cannot_suspend(fn) else adapted
 
     def call_sync(payload: Any, metadata: Any) -> Any:
         if wants_metadata:

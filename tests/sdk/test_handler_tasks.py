@@ -134,6 +134,8 @@ async def test_a_handler_finds_its_task_in_the_table_from_its_first_step() -> No
         table = worker._session.executor._tasks
 
         async def inside(payload: Any) -> Any:
+            if payload:  # a wait point (never reached): the handler gets a task of its own
+                await asyncio.sleep(0)
             return asyncio.current_task() in table.values()
 
         worker.register_function("svc::inside", inside)
