@@ -98,8 +98,9 @@ class TriggerRequest(NamedTuple):
         namespace: str | None,
     ) -> TriggerRequest:
         """Keyword form, or upstream's dict ``{"function_id", "payload", "action", ...}``."""
-        if not isinstance(request, Mapping):
+        if type(request) is str or (type(request) is not dict and not isinstance(request, Mapping)):
             return cls(request, payload, action, timeout_ms, metadata, namespace)
+        # A plain dict skips the ABC check (the common form from upstream's examples).
         return cls(
             str(request["function_id"]),
             request.get("payload", payload),
