@@ -15,6 +15,9 @@ The batching policy:
   one call in flight a frame leaves exactly when it would have uncorked.
 - A caller about to wait for its result flushes at once when nothing else is left to run in
   the pass (:meth:`CorkedTransport.flush_if_last`): the pass would end with the flush anyway.
+- The connection's read loop also flushes after every
+  :data:`~iii_sdk._connection.ANSWER_SLICE` frames of one read, so a worker's answers to a
+  burst of calls start leaving before it has answered them all.
 - A burst leaves in slices: once :data:`SLICE_FRAMES` frames or :data:`SLICE_BYTES` bytes are
   queued they are written at once. Writing a whole window in one ``send`` makes the peers of a
   ring (caller, engine, worker) work strictly in turn, one batch going round: the first slice

@@ -11,6 +11,8 @@ import msgspec
 import pytest
 
 from iii_sdk import InvocationError, Worker
+from iii_sdk._connection import ANSWER_SLICE
+from iii_sdk._corked import corked
 from iii_sdk._tracing import inbound
 from iii_sdk.handlers import adapt, never_suspends
 from tests.sdk.rawserver import raw_server
@@ -167,4 +169,52 @@ async def test_inline_and_task_handlers_mix_without_holding_each_other_up() -> N
         assert quick["invocation_id"] == frames[1]["invocation_id"]
         release.set()
         assert await answers_by_id(conn, frames[:1]) == {frames[0]["invocation_id"]: 1}
+        await worker.close()
+
+
+def count_frames(data: bytes) -> int:
+    """The number of whole (masked, client-side) WebSocket frames in ``data``."""
+    count = at = 0
+    while at < len(data):
+        length = data[at + 1] & 0x7F
+        at += 2
+        if length == 126:
+            length, at = int.from_bytes(data[at : at + 2], "big"), at + 2
+        elif length == 127:
+            length, at = int.from_bytes(data[at : at + 8], "big"), at + 8
+        at += 4 + length  # the mask key, then the payload
+        count += 1
+    assert at == len(data)
+    return count
+
+
+async def test_a_burst_of_answers_leaves_in_slices() -> None:
+    async with raw_server() as server:
+        worker = Worker(server.url, name="inline-burst")
+        worker.register_function("svc::echo", plain)
+        await worker.connect()
+        conn = await server.accept()
+        await conn.take(2)
+        cork = corked(worker._session.connection._ws)
+        assert cork is not None
+        real = cork._transport
+        answers_per_write: list[int] = []
+
+        class Counting:
+            """The socket's transport, counting the answers each write carries."""
+
+            def write(self, data: bytes) -> None:
+                answers_per_write.append(count_frames(data))
+                real.write(data)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+        cork._transport = Counting()  # type: ignore[assignment]
+        frames = [invoke("svc::echo", i) for i in range(5 * ANSWER_SLICE)]
+        await conn.send_all(frames)
+        answers = await conn.take(len(frames))
+        assert [a["result"] for a in answers] == list(range(len(frames)))
+        assert sum(answers_per_write) == len(frames)
+        assert max(answers_per_write) <= ANSWER_SLICE
         await worker.close()
