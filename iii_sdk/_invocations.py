@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import time
 import uuid
 from typing import Final
 
@@ -27,6 +28,8 @@ from iii_sdk.protocol import InvocationResult, Raw, UnsetType
 __all__ = ["Call", "PendingCalls"]
 
 SWEEP_INTERVAL_S: Final = 0.05
+_now: Final = time.monotonic
+"""The deadlines' clock (asyncio's loop clock, without a method call per call)."""
 NOT_SENT: Final = -1
 
 
@@ -75,10 +78,6 @@ class PendingCalls:
         self._id_prefix = str(uuid.uuid4())[:24]
         self._id_counter = itertools.count(random.getrandbits(47))
 
-    def next_id(self) -> str:
-        """A fresh invocation id (canonical lowercase UUIDv4 form)."""
-        return f"{self._id_prefix}{next(self._id_counter) & 0xFFFFFFFFFFFF:012x}"
-
     def __len__(self) -> int:
         return len(self._calls)
 
@@ -90,8 +89,9 @@ class PendingCalls:
         :class:`InvocationError`."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Raw | UnsetType] = loop.create_future()
-        invocation_id = self.next_id()
-        call = Call(self, invocation_id, future, function_id, loop.time() + timeout_s)
+        # A canonical lowercase UUIDv4 string (see __init__), made inline: one per call.
+        invocation_id = f"{self._id_prefix}{next(self._id_counter) & 0xFFFFFFFFFFFF:012x}"
+        call = Call(self, invocation_id, future, function_id, _now() + timeout_s)
         self._calls[invocation_id] = call
         if self._sweeper is None:
             self._sweeper = loop.create_task(self._sweep())
@@ -101,8 +101,11 @@ class PendingCalls:
         """Forget a call (its frame could not be sent, or the caller gave up)."""
         self._calls.pop(invocation_id, None)
 
-    def resolve(self, message: InvocationResult) -> None:
-        """Settle the call ``message`` answers; a late or unknown result is ignored."""
+    def resolve(self, message: InvocationResult, generation: int = 0) -> None:
+        """Settle the call ``message`` answers; a late or unknown result is ignored.
+
+        ``generation`` (the socket it came on) is unused: the signature of the session's frame
+        handlers, so results go straight here."""
         call = self._calls.pop(message.invocation_id, None)
         if call is None or call.future.done():
             return
@@ -150,11 +153,10 @@ class PendingCalls:
         )
 
     async def _sweep(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self._calls:
                 await asyncio.sleep(SWEEP_INTERVAL_S)
-                now = loop.time()
+                now = _now()
                 expired = [iid for iid, call in self._calls.items() if call.deadline <= now]
                 for invocation_id in expired:
                     call = self._calls[invocation_id]

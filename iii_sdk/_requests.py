@@ -62,8 +62,8 @@ def _check(explicit: str | None) -> None:
 def call_namespace(explicit: str | None, function_id: str, own: str | None) -> str | None:
     """Where an invocation resolves: explicit, else ``default`` for the engine's own
     ``engine::`` functions, else the worker's namespace (``None``: the engine's default)."""
-    _check(explicit)
     if explicit is not None:
+        _check(explicit)
         return explicit
     return "default" if function_id.startswith("engine::") else own
 
@@ -123,7 +123,7 @@ def invocation(
     return InvokeFunction(
         function_id=function_id,
         data=raw_value(call.payload),
-        action=parse_action(call.action),
+        action=None if call.action is None else parse_action(call.action),
         metadata=UNSET if call.metadata is None else raw_value(call.metadata),
         namespace=call_namespace(call.namespace, function_id, own_namespace),
         traceparent=traceparent,

@@ -109,7 +109,7 @@ class Session:
         self._reattach_token: str | None = None
         self._registered: asyncio.Future[str] | None = None
         self._dispatch: dict[type[Any], Callable[[Any, int], None]] = {
-            InvocationResult: self._on_result,
+            InvocationResult: self.pending.resolve,
             InvokeFunction: self.executor.handle,
             WorkerRegistered: self._on_worker_registered,
             RegisterTrigger: self.providers.deliver,
@@ -328,9 +328,6 @@ class Session:
             self.notify("disconnected")
 
     # --- inbound frames ---------------------------------------------------------------------
-
-    def _on_result(self, message: InvocationResult, generation: int) -> None:
-        self.pending.resolve(message)
 
     def _on_worker_registered(self, message: WorkerRegistered, generation: int) -> None:
         self.worker_id = message.worker_id

@@ -63,8 +63,15 @@ def _active() -> bool:
 
 
 def tracing() -> bool:
-    """Whether calls get OpenTelemetry spans (one check per call, then :func:`inbound`)."""
-    return _trace is not None and _active()
+    """Whether calls get OpenTelemetry spans (one check per call, then :func:`inbound`).
+
+    :func:`_active` spelled out for the usual answer (no provider set), which every call asks.
+    """
+    if _trace is None:
+        return False
+    if getattr(_trace, "_TRACER_PROVIDER", _trace) is None and not _PROVIDER_FROM_ENV:
+        return False
+    return _active()
 
 
 def inbound() -> tuple[str | None, str | None]:
