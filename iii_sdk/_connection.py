@@ -111,6 +111,8 @@ class Connection:
         """Its protocol, whose ``_paused`` is set while the transport's buffer is full."""
         self._cork: CorkedTransport | None = None
         """The open socket's write batching (see :mod:`iii_sdk._corked`)."""
+        self._early: CorkedTransport | None = None
+        """:attr:`_cork` when it can flush before the pass ends (asyncio's loop, not uvloop's)."""
         self._buffer: deque[bytes] = deque()
         self._offline: deque[tuple[bytes, Offline]] = deque()
         self._closed = False
@@ -187,7 +189,14 @@ class Connection:
         A caller that produces many frames should wait for :meth:`drained` while
         :attr:`congested`, as :meth:`send` does.
         """
-        if not self._admit(frame, offline, generation):
+        if generation is not None:  # an answer: only on the socket its call came in on
+            if self._ws is None or generation != self.generation:
+                return False
+        elif self.ready:
+            if not (isinstance(offline, str) or offline.sent(self.generation)):
+                return False  # the caller gave up on the call already
+        else:
+            self._hold(frame, offline)
             return False
         self._emit(frame)
         return True
@@ -212,12 +221,12 @@ class Connection:
     @property
     def flush_mark(self) -> object:
         """Taken when a step begins, for :meth:`flush_if_last` (see ``CorkedTransport``)."""
-        cork = self._cork
+        cork = self._early
         return None if cork is None else cork.pending
 
     def flush_if_last(self, mark: object) -> None:
         """Before a task waits: write queued frames now if nothing else runs in this pass."""
-        cork = self._cork
+        cork = self._early
         if cork is not None:
             cork.flush_if_last(mark)  # type: ignore[arg-type]
 
@@ -239,20 +248,15 @@ class Connection:
         if writer._output_size > writer._limit:
             writer._output_size = 0
 
-    def _admit(self, frame: bytes, offline: Offline, generation: int | None) -> bool:
-        """True when ``frame`` goes to the socket now; else it is queued or dropped."""
-        if generation is not None:
-            return self._ws is not None and generation == self.generation
-        if self.ready:
-            return isinstance(offline, str) or offline.sent(self.generation)
+    def _hold(self, frame: bytes, offline: Offline) -> None:
+        """No socket takes frames now: queue ``frame`` for the next one, or drop it."""
         if offline == "drop" or (offline == "replay" and not self.replaying):
-            return False
+            return
         if len(self._offline) >= OFFLINE_QUEUE_MAX:
             _, pushed_out = self._offline.popleft()
             if not isinstance(pushed_out, str):
                 pushed_out.dropped()
         self._offline.append((frame, offline))
-        return False
 
     async def _flush(self) -> None:
         """Wait until every frame written so far has been handed to the transport."""
@@ -303,12 +307,13 @@ class Connection:
             self._ws = ws
             self._frames = frame_writer(ws)
             self._protocol = None if self._frames is None else self._frames.protocol
-            self._cork = corked(ws)
+            self._cork = cork = corked(ws)
+            self._early = cork if cork is not None and cork.flushes_early else None
             try:
                 await self._serve(ws, generation)
             finally:
                 self._ws = None
-                self._frames = self._protocol = self._cork = None
+                self._frames = self._protocol = self._cork = self._early = None
                 self.ready = self.replaying = False
                 self._buffer.clear()
                 self._on_close(generation)

@@ -44,38 +44,35 @@ SLICE_BYTES: Final = 64 * 1024
 class CorkedTransport:
     """A write-batching stand-in for the transport of one WebSocket's frame writer."""
 
-    __slots__ = ("_chunks", "_handle", "_loop", "_ready", "_size", "_transport")
+    __slots__ = ("_chunks", "_loop", "_ready", "_size", "_transport", "flushes_early", "pending")
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self._loop = asyncio.get_running_loop()
         self._chunks: list[bytes] = []
         self._size = 0
-        self._handle: asyncio.Handle | None = None
-        """The pending end-of-pass flush, while frames are queued."""
+        self.pending: asyncio.Handle | None = None
+        """The end-of-pass flush waiting in the loop's queue while frames are queued (read
+        only: a mark for :meth:`flush_if_last`)."""
         self._ready: Any = getattr(self._loop, "_ready", None)
         """asyncio's queue of the callbacks left to run in this pass and the next (None on
         loops without one, such as uvloop's)."""
+        self.flushes_early = self._ready is not None
+        """Whether :meth:`flush_if_last` can ever flush (not on loops without that queue)."""
 
     def write(self, data: bytes) -> None:
         """Queue ``data``; it is written when the running task yields, or with its slice."""
         chunks = self._chunks
         chunks.append(data)
         self._size += len(data)
-        if self._handle is None:
-            self._handle = self._loop.call_soon(self._flush_soon)
+        if self.pending is None:
+            self.pending = self._loop.call_soon(self._flush_soon)
         elif len(chunks) >= SLICE_FRAMES or self._size >= SLICE_BYTES:
             self.flush()
 
     def _flush_soon(self) -> None:
-        self._handle = None
+        self.pending = None
         self.flush()
-
-    @property
-    def pending(self) -> asyncio.Handle | None:
-        """The end-of-pass flush waiting in the loop's queue, if any (a mark for
-        :meth:`flush_if_last`)."""
-        return self._handle
 
     def flush_if_last(self, mark: asyncio.Handle | None) -> bool:
         """Flush now if this cork's own end-of-pass flush is all that is left to run.
@@ -90,7 +87,7 @@ class CorkedTransport:
         part of the pass the loop is running, which has counted it and will pop it itself.
         """
         ready = self._ready
-        handle = self._handle
+        handle = self.pending
         if (
             ready is None
             or handle is None
@@ -100,7 +97,7 @@ class CorkedTransport:
         ):
             return False
         ready.popleft()  # another thread may append (call_soon_threadsafe) but only on the right
-        self._handle = None
+        self.pending = None
         self.flush()
         return True
 

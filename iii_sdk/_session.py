@@ -243,7 +243,8 @@ class Session:
         if self.fatal is not None:
             fatal = self.fatal
             raise InvocationError(fatal.code, str(fatal), function_id=function_id)
-        self.start()
+        if self._registered is None:  # not started yet (start() is idempotent, but a call)
+            self.start()
 
     async def call(self, message: InvokeFunction, timeout_s: float) -> Raw | UnsetType:
         """Send an invocation and wait for its raw result (:meth:`check_callable` first)."""
