@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import msgspec
 
@@ -27,6 +27,7 @@ __all__ = [
     "call_namespace",
     "invocation",
     "parse_action",
+    "plain_head",
     "schema_raw",
 ]
 
@@ -129,3 +130,36 @@ def invocation(
         traceparent=traceparent,
         baggage=baggage,
     )
+
+
+_HEADS: dict[str, bytes] = {}
+"""The head of the plain-call frame per function id (see :func:`plain_head`)."""
+_HEADS_MAX: Final = 1024
+
+
+def plain_head(call: TriggerRequest, own_namespace: str | None) -> bytes | None:
+    """The start of the ``invokefunction`` frame of a call that is nothing but a function id
+    and a payload, up to the opening quote of its ``invocation_id``; ``None`` when the call
+    carries more (an action, metadata, a namespace, trace context).
+
+    The frame is completed as ``head + id + '","data":' + payload JSON + '}'``: the same JSON
+    :func:`invocation` gives, without building and encoding a message per call. Only for
+    untraced calls (the caller checked that OpenTelemetry is off).
+    """
+    function_id = call.function_id
+    if (
+        call.action is not None
+        or call.metadata is not None
+        or call_namespace(call.namespace, function_id, own_namespace) is not None
+        or inbound() != (None, None)
+    ):
+        return None
+    head = _HEADS.get(function_id)
+    if head is None:
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.clear()
+        head = b'{"type":"invokefunction","function_id":%s,"invocation_id":"' % (
+            msgspec.json.encode(function_id)
+        )
+        _HEADS[function_id] = head
+    return head

@@ -263,11 +263,23 @@ class Session:
         awaits after :meth:`Connection.drained` when congested; discard it if cancelled)."""
         call = self.pending.add(message.function_id, timeout_s)
         message.invocation_id = call.invocation_id
+        self._send_call(call, encode(message))
+        return call
+
+    def start_plain_call(
+        self, head: bytes, function_id: str, data: bytes, timeout_s: float
+    ) -> Call:
+        """:meth:`start_call` for a call that is only a function id and a payload: its frame
+        completed from ``head`` (:func:`~iii_sdk._requests.plain_head`) and the payload's JSON."""
+        call = self.pending.add(function_id, timeout_s)
+        self._send_call(call, b'%s%s","data":%s}' % (head, call.invocation_id.encode(), data))
+        return call
+
+    def _send_call(self, call: Call, frame: bytes) -> None:
         connection = self.connection
         mark = connection.flush_mark
-        connection.send_nowait(encode(message), offline=call)
+        connection.send_nowait(frame, offline=call)
         connection.flush_if_last(mark)  # the caller waits next
-        return call
 
     async def call_void(self, message: InvokeFunction) -> None:
         """Send an invocation nobody waits for (queued while offline)."""

@@ -13,16 +13,19 @@ import msgspec
 from iii_sdk.channels import enc_hook
 from iii_sdk.protocol import NULL, Raw
 
-__all__ = ["raw_value"]
+__all__ = ["json_value", "raw_value"]
 
 _encoder: Final = msgspec.json.Encoder(enc_hook=enc_hook)
 
 
 def raw_value(value: Any) -> Raw:
     """``value`` as Raw JSON (``None`` is ``null``); raise ``TypeError`` if not encodable."""
-    if value is None:
-        return NULL
+    return NULL if value is None else Raw(json_value(value))
+
+
+def json_value(value: Any) -> bytes:
+    """``value`` as JSON bytes; raise ``TypeError`` if not encodable."""
     try:
-        return Raw(_encoder.encode(value))
+        return _encoder.encode(value)
     except NotImplementedError as exc:  # msgspec's enc_hook convention for "unsupported"
         raise TypeError(str(exc)) from exc

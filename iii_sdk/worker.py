@@ -59,11 +59,13 @@ from ._requests import (
     TriggerRequest,
     binding_namespace,
     invocation,
+    plain_head,
     schema_raw,
 )
 from ._serving import run_forever
 from ._session import Session
 from ._tracing import call_context, tracing
+from ._values import json_value
 from .observe import Observer
 
 __all__ = [
@@ -347,11 +349,16 @@ class Worker:
         """Send the invocation for ``call``; the pending call, or ``None`` for a void one."""
         session = self._session
         session.check_callable(call.function_id)
+        timeout_ms = self.invocation_timeout_ms if call.timeout_ms is None else call.timeout_ms
+        if not traced:
+            head = plain_head(call, self.namespace)
+            if head is not None:  # the usual call: its frame made from bytes
+                data = json_value(call.payload)
+                return session.start_plain_call(head, call.function_id, data, timeout_ms / 1000)
         message = invocation(call, self.namespace, traced=traced)
         if isinstance(message.action, VoidAction):
             session.send_void(message)
             return None
-        timeout_ms = self.invocation_timeout_ms if call.timeout_ms is None else call.timeout_ms
         return session.start_call(message, timeout_ms / 1000)
 
     def observe(self, source: str, target: str, **options: Any) -> Observer:
