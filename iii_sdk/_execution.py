@@ -39,9 +39,10 @@ from iii_sdk.protocol import (
 )
 
 from ._eager import start_task
+from ._frames import result_frame
 from ._registrations import FunctionRegistration
 from ._tracing import INBOUND, run_handler, tracing
-from ._values import raw_value
+from ._values import json_value
 
 __all__ = ["Executor"]
 
@@ -174,13 +175,7 @@ class Executor:
         assert message.invocation_id is not None
         if error is None:
             try:
-                return encode(
-                    InvocationResult(
-                        invocation_id=message.invocation_id,
-                        function_id=message.function_id,
-                        result=raw_value(result),
-                    )
-                )
+                return result_frame(message.invocation_id, message.function_id, json_value(result))
             except Exception as exc:  # any encoding failure is the handler's failure
                 error = ErrorBody(
                     code=INVOCATION_FAILED,

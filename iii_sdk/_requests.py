@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -19,6 +19,7 @@ from iii_sdk.protocol import (
     to_raw,
 )
 
+from ._frames import call_head
 from ._values import raw_value
 
 __all__ = [
@@ -132,19 +133,12 @@ def invocation(
     )
 
 
-_HEADS: dict[str, bytes] = {}
-"""The head of the plain-call frame per function id (see :func:`plain_head`)."""
-_HEADS_MAX: Final = 1024
-
-
 def plain_head(call: TriggerRequest, own_namespace: str | None) -> bytes | None:
-    """The start of the ``invokefunction`` frame of a call that is nothing but a function id
-    and a payload, up to the opening quote of its ``invocation_id``; ``None`` when the call
-    carries more (an action, metadata, a namespace, trace context).
+    """The head of the ``invokefunction`` frame (:func:`~iii_sdk._frames.call_head`) of a call
+    that is nothing but a function id and a payload; ``None`` when the call carries more (an
+    action, metadata, a namespace, trace context) and needs :func:`invocation`.
 
-    The frame is completed as ``head + id + '","data":' + payload JSON + '}'``: the same JSON
-    :func:`invocation` gives, without building and encoding a message per call. Only for
-    untraced calls (the caller checked that OpenTelemetry is off).
+    Only for untraced calls (the caller checked that OpenTelemetry is off).
     """
     function_id = call.function_id
     if (
@@ -154,12 +148,4 @@ def plain_head(call: TriggerRequest, own_namespace: str | None) -> bytes | None:
         or inbound() != (None, None)
     ):
         return None
-    head = _HEADS.get(function_id)
-    if head is None:
-        if len(_HEADS) >= _HEADS_MAX:
-            _HEADS.clear()
-        head = b'{"type":"invokefunction","function_id":%s,"invocation_id":"' % (
-            msgspec.json.encode(function_id)
-        )
-        _HEADS[function_id] = head
-    return head
+    return call_head(function_id)

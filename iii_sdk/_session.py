@@ -49,6 +49,7 @@ from iii_sdk.protocol import (
 
 from ._connection import Connection, ConnectionClosed, Opening
 from ._execution import Executor
+from ._frames import call_frame
 from ._invocations import Call, PendingCalls
 from ._providers import Providers
 from ._registrations import (
@@ -272,7 +273,7 @@ class Session:
         """:meth:`start_call` for a call that is only a function id and a payload: its frame
         completed from ``head`` (:func:`~iii_sdk._requests.plain_head`) and the payload's JSON."""
         call = self.pending.add(function_id, timeout_s)
-        self._send_call(call, b'%s%s","data":%s}' % (head, call.invocation_id.encode(), data))
+        self._send_call(call, call_frame(head, call.invocation_id, data))
         return call
 
     def _send_call(self, call: Call, frame: bytes) -> None:

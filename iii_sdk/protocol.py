@@ -68,6 +68,8 @@ __all__ = [
 ]
 
 NULL: Final = Raw(b"null")
+"""The JSON ``null`` as a Raw value (for fields that must be present on the wire)."""
+
 InvocationId = Annotated[
     str,
     msgspec.Meta(
@@ -75,7 +77,6 @@ InvocationId = Annotated[
     ),
 ]
 """Invocation ids are canonical UUID strings; a frame with any other id is undecodable."""
-"""The JSON ``null`` as a Raw value (for fields that must be present on the wire)."""
 
 
 class Message(msgspec.Struct, tag_field="type", tag=str.lower, omit_defaults=True, kw_only=True):

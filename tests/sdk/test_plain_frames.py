@@ -1,4 +1,4 @@
-"""The common call's frame, made from bytes, is the frame the message encoder would make."""
+"""The common call's and answer's frames, made from bytes, are what the encoder would make."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import msgspec
 import pytest
 
 from iii_sdk import Worker
+from iii_sdk._frames import call_frame, result_frame
 from iii_sdk._requests import TriggerRequest, invocation, plain_head
 from iii_sdk._tracing import INBOUND
-from iii_sdk._values import json_value
-from iii_sdk.protocol import InvokeFunction, encode
+from iii_sdk._values import json_value, raw_value
+from iii_sdk.protocol import InvocationResult, InvokeFunction, encode
 from tests.sdk.rawserver import raw_server
 
 INVOCATION_ID = "0af76519-16cd-43dd-8448-eb211c80319c"
@@ -45,12 +46,25 @@ def test_the_plain_frame_is_the_encoded_message(function_id: str, payload: Any) 
     call = request(function_id, payload)
     head = plain_head(call, None)
     assert head is not None
-    frame = b'%s%s","data":%s}' % (head, INVOCATION_ID.encode(), json_value(payload))
+    frame = call_frame(head, INVOCATION_ID, json_value(payload))
     message = invocation(call, None, traced=False)
     message.invocation_id = INVOCATION_ID
     decoded = msgspec.json.decode(frame)
     assert decoded == msgspec.json.decode(encode(message))
     assert msgspec.json.decode(frame, type=InvokeFunction) == message
+
+
+@pytest.mark.parametrize(
+    ("function_id", "result"),
+    [("svc::echo", {"n": 1}), ("svc::echo", None), ('odd "quoted" \\ id', ["\u00e9", 1.5])],
+)
+def test_the_answer_frame_is_the_encoded_message(function_id: str, result: Any) -> None:
+    frame = result_frame(INVOCATION_ID, function_id, json_value(result))
+    message = InvocationResult(
+        invocation_id=INVOCATION_ID, function_id=function_id, result=raw_value(result)
+    )
+    assert msgspec.json.decode(frame) == msgspec.json.decode(encode(message))
+    assert msgspec.json.decode(frame, type=InvocationResult) == message
 
 
 @pytest.mark.parametrize(
