@@ -163,7 +163,9 @@ class Executor:
             else:  # pragma: no cover - its code has no wait point
                 coro.close()
                 raise RuntimeError("a handler marked as never suspending suspended")
-        except Exception as exc:
+        except (Exception, asyncio.CancelledError) as exc:
+            # There is no task to cancel here: a CancelledError its code raises is a failure,
+            # and must not reach the read loop that runs it.
             if not isinstance(exc, InvocationError):
                 log.exception("function %s failed", message.function_id)
             error = error_body(exc)

@@ -112,18 +112,22 @@ async def test_inline_handlers_answer_in_order_each_in_its_own_context() -> None
         async def add(point: Point) -> int:
             return point.x + point.y
 
+        async def cancels(payload: Any) -> Any:
+            raise asyncio.CancelledError  # no task to cancel: a failure, the socket stays up
+
         for function_id, handler in [
             ("svc::observe", observe),
             ("svc::refuse", refuse),
             ("svc::crash", crash),
             ("svc::add", add),
+            ("svc::cancels", cancels),
         ]:
             worker.register_function(function_id, handler)
         assert all(entry.inline for entry in worker._session.registrations.functions.values())
         await worker.connect()
         reader = worker._session.connection.task
         conn = await server.accept()
-        await conn.take(5)
+        await conn.take(6)
         frames = [
             invoke("svc::observe", "a", traceparent=TRACEPARENT),
             invoke("svc::observe", "b"),
@@ -131,6 +135,8 @@ async def test_inline_handlers_answer_in_order_each_in_its_own_context() -> None
             invoke("svc::crash", "boom"),
             invoke("svc::add", {"x": 2, "y": 3}),
             invoke("svc::add", {"x": "two"}),
+            invoke("svc::cancels", None),
+            invoke("svc::add", {"x": 1, "y": 1}),
         ]
         await conn.send_all(frames)
         answers = await conn.take(len(frames))
@@ -143,6 +149,8 @@ async def test_inline_handlers_answer_in_order_each_in_its_own_context() -> None
         assert answers[3]["error"]["code"] == "invocation_failed"
         assert answers[4]["result"] == 5
         assert answers[5]["error"]["code"] == "invalid_payload"
+        assert answers[6]["error"]["code"] == "invocation_failed"
+        assert answers[7]["result"] == 2  # the read loop went on
         assert seen_tasks == [reader, reader]  # ran on the read task: no task of their own
         assert worker._session.executor._tasks == {}
         assert LABEL.get() == "none"
