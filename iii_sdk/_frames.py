@@ -18,6 +18,8 @@ __all__ = ["call_frame", "call_head", "result_frame"]
 
 _HEADS_MAX: Final = 1024
 """Heads kept per kind; past this the cache starts over (function ids are few in practice)."""
+_CALL_HEAD: Final = b'{"type":"invokefunction","function_id":%s,"invocation_id":"'
+_RESULT_HEAD: Final = b'{"type":"invocationresult","function_id":%s,"result":'
 _call_heads: dict[str, bytes] = {}
 _result_heads: dict[str, bytes] = {}
 
@@ -25,14 +27,7 @@ _result_heads: dict[str, bytes] = {}
 def call_head(function_id: str) -> bytes:
     """The start of a plain ``invokefunction`` frame, up to its ``invocation_id``'s value."""
     head = _call_heads.get(function_id)
-    if head is None:
-        if len(_call_heads) >= _HEADS_MAX:
-            _call_heads.clear()
-        head = b'{"type":"invokefunction","function_id":%s,"invocation_id":"' % (
-            msgspec.json.encode(function_id)
-        )
-        _call_heads[function_id] = head
-    return head
+    return _new_head(_call_heads, _CALL_HEAD, function_id) if head is None else head
 
 
 def call_frame(head: bytes, invocation_id: str, data: bytes) -> bytes:
@@ -44,10 +39,13 @@ def result_frame(invocation_id: str, function_id: str, result: bytes) -> bytes:
     """An ``invocationresult`` frame carrying ``result`` (JSON) for ``invocation_id``."""
     head = _result_heads.get(function_id)
     if head is None:
-        if len(_result_heads) >= _HEADS_MAX:
-            _result_heads.clear()
-        head = b'{"type":"invocationresult","function_id":%s,"result":' % (
-            msgspec.json.encode(function_id)
-        )
-        _result_heads[function_id] = head
+        head = _new_head(_result_heads, _RESULT_HEAD, function_id)
     return b'%s%s,"invocation_id":"%s"}' % (head, result, invocation_id.encode())
+
+
+def _new_head(cache: dict[str, bytes], template: bytes, function_id: str) -> bytes:
+    """Make and keep the head of ``function_id`` (a miss: the hit stays inline above)."""
+    if len(cache) >= _HEADS_MAX:
+        cache.clear()
+    head = cache[function_id] = template % msgspec.json.encode(function_id)
+    return head

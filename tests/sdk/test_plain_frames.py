@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from iii_sdk import Worker
-from iii_sdk._frames import call_frame, result_frame
+from iii_sdk._frames import call_frame, call_head, result_frame
 from iii_sdk._requests import TriggerRequest, invocation, plain_head
 from iii_sdk._tracing import INBOUND
 from iii_sdk._values import json_value, raw_value
@@ -112,3 +112,12 @@ async def test_plain_calls_on_the_wire_and_their_answers() -> None:
             )
         assert await asyncio.gather(*calls) == payloads
         await worker.close()
+
+
+def test_frame_heads_stay_right_past_the_cache_size() -> None:
+    for n in range(1100):  # past the per-kind cache size: it starts over and keeps working
+        function_id = f"svc::f{n}"
+        call = msgspec.json.decode(call_frame(call_head(function_id), INVOCATION_ID, b"1"))
+        answer = msgspec.json.decode(result_frame(INVOCATION_ID, function_id, b"2"))
+        assert (call["function_id"], call["data"]) == (function_id, 1)
+        assert (answer["function_id"], answer["result"]) == (function_id, 2)
