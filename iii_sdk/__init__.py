@@ -1,6 +1,6 @@
 """iii-py SDK: workers, functions, triggers and the plugin API, over the iii wire protocol."""
 
-from iii_sdk._connection import ConnectionClosed
+from iii_sdk._outbound import ConnectionClosed
 from iii_sdk._remote import RemoteContext
 from iii_sdk.actions import Enqueue, TriggerAction, Void
 from iii_sdk.channels import ChannelError, ChannelReader, ChannelWriter

@@ -12,8 +12,8 @@ single flush task that drains the ordered buffer.
 
 States: *offline* (no socket), *replaying* (socket open, the opening frames going out) and
 *ready*. The ``offline`` argument of a send says what happens to a frame outside *ready*
-(:data:`Offline`); the offline queue is bounded (the oldest frame is dropped) and is flushed
-right after the replay, before the opening's greeting.
+(:data:`~iii_sdk._outbound.Offline`); the offline queue is bounded (the oldest frame is
+dropped) and is flushed right after the replay, before the opening's greeting.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ import logging
 import random
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal, NamedTuple, Protocol, TypeAlias
+from typing import Any, Final, Literal
 
 import aiohttp
 
 from ._corked import CorkedTransport, cork, corked, frame_writer
+from ._outbound import Offline, Opening
 
-__all__ = ["Connection", "ConnectionClosed", "Offline", "Opening", "Outbound"]
+__all__ = ["ANSWER_SLICE", "Connection"]
 
 log = logging.getLogger("iii.sdk")
 
@@ -50,35 +51,6 @@ flushing once per read, for one more ``send`` per 8 answers)."""
 _Socket = aiohttp.ClientWebSocketResponse[Literal[False]]
 _TEXT: Final = aiohttp.WSMsgType.TEXT
 _BINARY: Final = aiohttp.WSMsgType.BINARY
-
-
-class ConnectionClosed(ConnectionError):
-    """The worker was closed, or stopped reconnecting after a fatal error."""
-
-
-class Outbound(Protocol):
-    """A frame that waits in the offline queue on behalf of someone (a call awaiting a result)."""
-
-    def sent(self, generation: int) -> bool:
-        """The frame is about to go out on socket ``generation``; False drops it (given up)."""
-        ...
-
-    def dropped(self) -> None:
-        """The frame was pushed out of the full offline queue."""
-        ...
-
-
-Offline: TypeAlias = Literal["drop", "replay", "queue"] | Outbound
-"""What a send does outside *ready*: ``"drop"`` the frame; ``"replay"`` (registrations) drop it
-while offline, because the replay re-sends every registration, but queue it while the replay is
-running; ``"queue"`` it; or queue it for an :class:`Outbound`, told when it goes out."""
-
-
-class Opening(NamedTuple):
-    """What a fresh socket starts with: ``replay``, then the offline queue, then ``greeting``."""
-
-    replay: list[bytes]
-    greeting: list[bytes]
 
 
 class Connection:

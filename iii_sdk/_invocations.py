@@ -4,7 +4,7 @@ Each call is a future keyed by its invocation id. Results resolve the future inl
 socket's read task (no task per result). Timeouts are enforced by one periodic sweep that runs
 only while calls are pending, instead of one timer per call.
 
-A call is the :class:`~iii_sdk._connection.Outbound` of its frame: the connection tells it the
+A call is the :class:`~iii_sdk._outbound.Outbound` of its frame: the connection tells it the
 socket generation the frame goes out on (at once, or from the offline queue after a reconnect).
 When that socket drops the engine forgets the call (it answers ``invocation_stopped`` to a
 socket that no longer exists), so :meth:`PendingCalls.fail_generation` fails it at once with
@@ -34,7 +34,7 @@ NOT_SENT: Final = -1
 
 
 class Call:
-    """One pending call; the :class:`~iii_sdk._connection.Outbound` of its frame."""
+    """One pending call; the :class:`~iii_sdk._outbound.Outbound` of its frame."""
 
     __slots__ = ("deadline", "function_id", "future", "generation", "invocation_id", "table")
 

@@ -3,6 +3,8 @@
 A registration is stored with its pre-encoded frame, so the replay after a reconnect is a
 sequence of writes in the upstream Python SDK's order: trigger types, functions, triggers.
 Trigger ids are chosen once, client side, so a replayed trigger replaces its earlier binding.
+:meth:`Registrations.opening` is the whole start of a fresh socket: a reattach to the previous
+worker id first, the replay, then the worker's ``engine::workers::register`` greeting.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from iii_sdk.errors import InvocationError, RegistrationRejected
 from iii_sdk.handlers import AsyncHandler, never_suspends
 from iii_sdk.plugin import Trigger, TriggerType
+from iii_sdk.protocol import InvokeFunction, Reattach, VoidAction, encode, to_raw
+
+from ._outbound import Opening
 
 __all__ = [
     "FunctionHandle",
@@ -28,6 +33,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("iii.sdk")
+
+WORKERS_REGISTER: Final = "engine::workers::register"
 
 
 class FunctionHandle:
@@ -163,6 +170,23 @@ class Registrations:
         frames.extend(entry.frame for entry in self.functions.values())
         frames.extend(entry.frame for entry in self.triggers.values())
         return frames
+
+    def opening(self, previous: tuple[str, str | None] | None, metadata: Any) -> Opening:
+        """What a fresh socket starts with: a reattach to ``previous`` (worker id and reattach
+        token) when there was a socket before, every registration, then the greeting that
+        sends this worker's ``metadata``."""
+        replay: list[bytes] = []
+        if previous is not None:
+            worker_id, token = previous
+            replay.append(encode(Reattach(previous_worker_id=worker_id, reattach_token=token)))
+        replay.extend(self.replay_frames())
+        register = InvokeFunction(
+            function_id=WORKERS_REGISTER,
+            data=to_raw(metadata),
+            action=VoidAction(),
+            namespace="default",
+        )
+        return Opening(replay, [encode(register)])
 
     def trigger_rejected(self, trigger_id: str, error: InvocationError) -> None:
         """Record a provider's rejection on the trigger's handle."""

@@ -32,7 +32,6 @@ from iii_sdk.protocol import (
     Ping,
     Pong,
     Raw,
-    Reattach,
     RegisterTrigger,
     RegistrationRejectedFrame,
     TriggerRegistrationResult,
@@ -40,17 +39,16 @@ from iii_sdk.protocol import (
     UnregisterTrigger,
     UnregisterTriggerType,
     UnsetType,
-    VoidAction,
     WorkerRegistered,
     decode,
     encode,
-    to_raw,
 )
 
-from ._connection import Connection, ConnectionClosed, Opening
+from ._connection import Connection
 from ._execution import Executor
 from ._frames import call_frame
 from ._invocations import Call, PendingCalls
+from ._outbound import ConnectionClosed, Opening
 from ._providers import Providers
 from ._registrations import (
     FunctionHandle,
@@ -67,7 +65,6 @@ __all__ = ["Session"]
 
 log = logging.getLogger("iii.sdk")
 
-WORKERS_REGISTER = "engine::workers::register"
 _PONG = encode(Pong())
 
 
@@ -307,20 +304,8 @@ class Session:
     # --- connection callbacks ---------------------------------------------------------------
 
     def _on_open(self, generation: int) -> Opening:
-        replay: list[bytes] = []
-        if self.worker_id is not None:
-            reattach = Reattach(
-                previous_worker_id=self.worker_id, reattach_token=self._reattach_token
-            )
-            replay.append(encode(reattach))
-        replay.extend(self.registrations.replay_frames())
-        register = InvokeFunction(
-            function_id=WORKERS_REGISTER,
-            data=to_raw(self._metadata()),
-            action=VoidAction(),
-            namespace="default",
-        )
-        return Opening(replay, [encode(register)])
+        previous = None if self.worker_id is None else (self.worker_id, self._reattach_token)
+        return self.registrations.opening(previous, self._metadata())
 
     def _on_frame(self, data: bytes, generation: int) -> None:
         try:

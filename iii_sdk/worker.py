@@ -45,7 +45,6 @@ from iii_sdk.protocol import (
 )
 from iii_sdk.typed import input_type
 
-from ._connection import ConnectionClosed
 from ._invocations import Call
 from ._metadata import (
     resolve_headers,
@@ -54,6 +53,7 @@ from ._metadata import (
     resolve_url,
     worker_metadata,
 )
+from ._outbound import ConnectionClosed
 from ._registrations import FunctionHandle, TriggerHandle, TriggerTypeHandle
 from ._requests import (
     TriggerRequest,
