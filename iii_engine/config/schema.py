@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, TypeVar
 
 import msgspec
 import yaml
 
 from iii_engine._version import ENGINE_VERSION
+from iii_engine.config import fields
+from iii_engine.config.fields import Restart, kind
 from iii_engine.config.strict import check_entry_keys, load_yaml
 from iii_engine.config.suggest import did_you_mean, struct_keys
 from iii_sdk.errors import ConfigError
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-Restart = Literal["always", "on-failure", "never"]
 
 ENV_PATTERN: Final = re.compile(r"\$\{([^}:]+)(?::([^}]*))?\}")
 VERSION_PLACEHOLDER: Final = "__III_ENGINE_VERSION__"
@@ -62,7 +62,6 @@ MIGRATED_PAIRS: Final = (
     ("iii-pubsub", "pubsub"),
     ("iii-stream", "stream"),
 )
-_RESTARTS: Final = ("always", "on-failure", "never")
 _AT_PATH: Final = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<where>[^`]*)`)?$", re.DOTALL)
 _FIELD_ERROR: Final = re.compile(
     r"^Object (?P<kind>contains unknown|missing required) field `(?P<field>[^`]*)`$"
@@ -253,7 +252,7 @@ def parse_config(
     raw_entries = [
         (f"{key}[{i}]", entry)
         for key in ("workers", "modules")
-        for i, entry in enumerate(_as_list(data.get(key), key))
+        for i, entry in enumerate(fields.as_list(data.get(key), key))
     ]
     entries: list[WorkerEntry] = []
     seen: dict[str, int] = {}
@@ -284,28 +283,20 @@ def _load_yaml(text: str) -> dict[Any, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"the top level must be a mapping, got {_kind(data)}")
+        raise ConfigError(f"the top level must be a mapping, got {kind(data)}")
     return data
-
-
-def _as_list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ConfigError(f"expected a list of entries, got {_kind(value)}", where)
-    return value
 
 
 def _parse_entry(raw: Any, where: str, index: int, base_dir: Path) -> WorkerEntry:
     if not isinstance(raw, dict):
-        raise ConfigError(f"expected a mapping with a name, got {_kind(raw)}", where)
+        raise ConfigError(f"expected a mapping with a name, got {kind(raw)}", where)
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("every entry needs a non-empty string name", f"{where}.name")
     check_entry_keys(raw, where)
     image = raw.get("image")
     if image is not None and not isinstance(image, str):
-        raise ConfigError(f"expected a string, got {_kind(image)}", f"{where}.image")
+        raise ConfigError(f"expected a string, got {kind(image)}", f"{where}.image")
     entry = WorkerEntry(
         name=name,
         instance_id=name,
@@ -313,11 +304,11 @@ def _parse_entry(raw: Any, where: str, index: int, base_dir: Path) -> WorkerEntr
         path=where,
         config=raw.get("config"),
         image=image,
-        command=_command(raw.get("command"), f"{where}.command"),
-        cwd=_cwd(raw.get("cwd"), f"{where}.cwd", base_dir),
-        env=_env(raw.get("env"), f"{where}.env"),
-        restart=_restart(raw.get("restart"), f"{where}.restart"),
-        watch=_strings(raw.get("watch"), f"{where}.watch"),
+        command=fields.command(raw.get("command"), f"{where}.command"),
+        cwd=fields.cwd(raw.get("cwd"), f"{where}.cwd", base_dir),
+        env=fields.env(raw.get("env"), f"{where}.env"),
+        restart=fields.restart(raw.get("restart"), f"{where}.restart"),
+        watch=fields.strings(raw.get("watch"), f"{where}.watch"),
     )
     if name == EXEC_WORKER and entry.command is None:
         _apply_exec_block(entry, raw)
@@ -332,70 +323,14 @@ def _apply_exec_block(entry: WorkerEntry, raw: dict[Any, Any]) -> None:
     where = f"{entry.path}.config"
     if not isinstance(block, dict):
         raise ConfigError("iii-exec needs a config block with an exec list", where)
-    commands = _strings(block.get("exec"), f"{where}.exec")
+    commands = fields.strings(block.get("exec"), f"{where}.exec")
     if not commands:
         raise ConfigError("expected a non-empty list of shell commands", f"{where}.exec")
     entry.exec = commands
-    entry.watch = entry.watch or _strings(block.get("watch"), f"{where}.watch")
+    entry.watch = entry.watch or fields.strings(block.get("watch"), f"{where}.watch")
     # Upstream iii-exec never restarts a crashed pipeline; only an explicit policy changes that.
     if raw.get("restart") is None:
         entry.restart = "never"
-
-
-def _command(value: Any, where: str) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            argv = shlex.split(value)
-        except ValueError as exc:
-            raise ConfigError(f"cannot split command: {exc}", where) from exc
-    else:
-        argv = _strings(value, where)
-    if not argv:
-        raise ConfigError("the command is empty", where)
-    return argv
-
-
-def _cwd(value: Any, where: str, base_dir: Path) -> Path | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ConfigError(f"expected a string, got {_kind(value)}", where)
-    return (base_dir / value).resolve()
-
-
-def _env(value: Any, where: str) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"expected a mapping, got {_kind(value)}", where)
-    env: dict[str, str] = {}
-    for key, item in value.items():
-        if isinstance(item, dict | list) or item is None:
-            raise ConfigError(f"expected a scalar, got {_kind(item)}", f"{where}.{key}")
-        env[str(key)] = str(item).lower() if isinstance(item, bool) else str(item)
-    return env
-
-
-def _restart(value: Any, where: str) -> Restart:
-    if value is None:
-        return "on-failure"
-    if value not in _RESTARTS:
-        raise ConfigError(f"expected one of {', '.join(_RESTARTS)}, got {value!r}", where)
-    restart: Restart = value
-    return restart
-
-
-def _strings(value: Any, where: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ConfigError(f"expected a list of strings, got {_kind(value)}", where)
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            raise ConfigError(f"expected a string, got {_kind(item)}", f"{where}[{i}]")
-    return list(value)
 
 
 def _check_migrated_pairs(entries: list[WorkerEntry]) -> None:
@@ -406,15 +341,3 @@ def _check_migrated_pairs(entries: list[WorkerEntry]) -> None:
                 f"{old!r} and {new!r} are two names of the same worker; keep only one",
                 names[new].path,
             )
-
-
-def _kind(value: Any) -> str:
-    return {
-        dict: "a mapping",
-        list: "a list",
-        str: "a string",
-        bool: "a bool",
-        int: "an int",
-        float: "a float",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
