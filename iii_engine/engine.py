@@ -239,7 +239,7 @@ class Engine:
             self.config.base_dir,
             router=self.router,
             triggers=self.triggers,
-            create_channel=self.local_channel,
+            create_channel=self.channels.create_local,
         )
 
     async def _stop_builtin(self, instance_id: str) -> None:

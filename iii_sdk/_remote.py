@@ -39,12 +39,22 @@ class RemoteChannel(Channel):
     """A data channel created through the engine (satisfies :class:`iii_sdk.plugin.Channel`)."""
 
     def __init__(self, reader_ref: StreamChannelRef, writer_ref: StreamChannelRef, url: str):
-        self.reader_ref = reader_ref
-        self.writer_ref = writer_ref
+        self._reader_ref = reader_ref
+        self._writer_ref = writer_ref
         self._url = url
         self._writer: ChannelWriter | None = None
         self._reader: ChannelReader | None = None
         self._discarding: asyncio.Task[None] | None = None
+
+    @property
+    def reader_ref(self) -> StreamChannelRef:
+        """The ref that claims the read side."""
+        return self._reader_ref
+
+    @property
+    def writer_ref(self) -> StreamChannelRef:
+        """The ref that claims the write side."""
+        return self._writer_ref
 
     async def writer(self) -> ChannelWriter:
         """Claim the write side locally."""

@@ -176,8 +176,15 @@ class Channel(Protocol):
     subclass this protocol to inherit the default :meth:`when_opened`.
     """
 
-    reader_ref: StreamChannelRef
-    writer_ref: StreamChannelRef
+    @property
+    def reader_ref(self) -> StreamChannelRef:
+        """The ref that claims the read side (from another worker)."""
+        ...
+
+    @property
+    def writer_ref(self) -> StreamChannelRef:
+        """The ref that claims the write side (from another worker)."""
+        ...
 
     async def writer(self) -> ChannelWriteSide:
         """Claim the write side locally."""

@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import os
+import re
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
@@ -349,13 +350,27 @@ def is_null(value: Raw | UnsetType | None) -> bool:
     return bytes(value).strip() == b"null"
 
 
+_ID_BATCH: Final = 64
+_ids: list[str] = []
+# Over a batch of 16-byte ids: clear the version nibble and the variant's top two bits, then
+# set version 4 and variant 10 (RFC 4122), in one big-integer operation for the whole batch.
+_KEEP: Final = int.from_bytes(bytes.fromhex("ffffffffffff0fff3fffffffffffffff") * _ID_BATCH, "big")
+_SET: Final = int.from_bytes(bytes.fromhex("00000000000040008000000000000000") * _ID_BATCH, "big")
+_GROUPS: Final = re.compile("(.{8})(.{4})(.{4})(.{4})(.{12})").findall
+"""The five dash-separated groups of each id in a batch's hex digits (one C call)."""
+
+
 def new_id() -> str:
     """A fresh lowercase UUIDv4 string, the form of every engine-generated id.
 
-    Built from ``os.urandom`` directly: about three times cheaper than ``str(uuid.uuid4())``.
+    Made in batches from ``os.urandom``: one system call per 64 ids, and no Python-level
+    slicing or formatting per id (the engine makes one per routed call and two per channel).
     """
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    if not _ids:
+        bits = int.from_bytes(os.urandom(16 * _ID_BATCH), "big") & _KEEP | _SET
+        _ids.extend(map("-".join, _GROUPS(bits.to_bytes(16 * _ID_BATCH, "big").hex())))
+    return _ids.pop()
 
 
-_VARIANT: Final = "89ab"
+# A forked child must not hand out the ids its parent still holds.
+os.register_at_fork(after_in_child=_ids.clear)

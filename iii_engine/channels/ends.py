@@ -9,6 +9,7 @@ import msgspec
 
 from iii_engine.channels.pipe import MAX_FRAME_SIZE, ChannelClosedError, Frame, _Channel
 from iii_sdk.plugin import Channel
+from iii_sdk.protocol import StreamChannelRef
 
 __all__ = ["ChannelSides", "LocalChannel"]
 
@@ -24,7 +25,7 @@ class ChannelSides(Protocol):
         """The reader left: the writer is dropped and the channel deleted."""
         ...
 
-    def discard(self, channel_id: str) -> None:
+    def discard_channel(self, channel: _Channel) -> None:
         """Delete a channel neither side will claim."""
         ...
 
@@ -105,11 +106,21 @@ class LocalChannel(Channel):
     at once (for example when the HTTP request it served is over).
     """
 
+    __slots__ = ("_channel", "_manager")
+
     def __init__(self, manager: ChannelSides, channel: _Channel) -> None:
         self._manager = manager
         self._channel = channel
-        self.reader_ref = channel.ref("read")
-        self.writer_ref = channel.ref("write")
+
+    @property
+    def reader_ref(self) -> StreamChannelRef:
+        """The ref a remote party claims the read side with."""
+        return self._channel.ref("read")
+
+    @property
+    def writer_ref(self) -> StreamChannelRef:
+        """The ref a remote party claims the write side with."""
+        return self._channel.ref("write")
 
     @property
     def channel_id(self) -> str:
@@ -144,4 +155,4 @@ class LocalChannel(Channel):
 
     def discard(self) -> None:
         """Delete the channel now (idempotent)."""
-        self._manager.discard(self._channel.id)
+        self._manager.discard_channel(self._channel)

@@ -30,6 +30,7 @@ from iii_engine.channels.pipe import (
     MAX_FRAME_SIZE,
     ChannelClosedError,
     _Channel,
+    _Pipe,
     _uuid4,
 )
 from iii_engine.server.sockets import set_nodelay
@@ -85,8 +86,9 @@ class ChannelManager:
         return channel.ref("write"), channel.ref("read")
 
     def _new(self, buffer_size: int, owner: str | None) -> _Channel:
-        size = min(max(int(buffer_size), 1), MAX_BUFFER_SIZE)
-        channel = _Channel(_uuid4(), _uuid4(), size, owner, time.monotonic())
+        if not 0 < buffer_size <= MAX_BUFFER_SIZE:  # also true for a float or bool in range
+            buffer_size = min(max(int(buffer_size), 1), MAX_BUFFER_SIZE)
+        channel = _Channel(_uuid4(), _uuid4(), owner, time.monotonic(), _Pipe(buffer_size))
         self._channels[channel.id] = channel
         if owner is not None:
             self._by_owner.setdefault(owner, set()).add(channel.id)
@@ -126,10 +128,22 @@ class ChannelManager:
         """Delete a channel now: a waiting writer fails, the reader ends, sockets close."""
         channel = self._channels.get(channel_id)
         if channel is not None:
-            self._remove(channel)
+            self.discard_channel(channel)
+
+    def discard_channel(self, channel: _Channel) -> None:
+        """:meth:`discard` for a channel in hand (an in-process end's)."""
+        if channel.owner is None and not channel.sockets:
+            # The usual case (HTTP's two channels per request, unclaimed or claimed in
+            # process), spelled out: this runs twice for every request.
+            channel.on_read = channel.on_write = None
+            if self._channels.get(channel.id) is channel:
+                del self._channels[channel.id]
             channel.pipe.break_()
-            for ws in list(channel.sockets):
-                self._spawn(ws.close(code=WSCloseCode.GOING_AWAY))
+            return
+        self._remove(channel)
+        channel.pipe.break_()
+        for ws in list(channel.sockets):
+            self._spawn(ws.close(code=WSCloseCode.GOING_AWAY))
 
     def drop_owner(self, owner: str) -> None:
         """Delete every channel created on behalf of connection ``owner``."""
