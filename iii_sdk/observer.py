@@ -97,12 +97,19 @@ class Observer(Protocol):
         ...
 
     def start_call(
-        self, function_id: str, traceparent: str | None, baggage: str | None, caller: str | None
+        self,
+        function_id: str,
+        traceparent: str | None,
+        baggage: str | None,
+        caller: str | None,
+        parent: Span | None = None,
     ) -> Span:
         """The router's span for one routed invocation (``call <function_id>``, kind server).
 
-        ``caller`` is the calling worker's id (``None`` for in-process callers). Called for
-        every invocation, so implementations keep it cheap.
+        The parent is ``parent`` if given (an in-process caller's span: no header to format
+        and parse again), else the span ``traceparent`` names. ``caller`` is the calling
+        worker's id (``None`` for in-process callers). Called for every invocation, so
+        implementations keep it cheap.
         """
         ...
 

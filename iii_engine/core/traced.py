@@ -65,7 +65,7 @@ def _start(observer: Observer, function_id: str) -> Span:
     parent = CURRENT.get()
     if parent is None:
         return observer.start_call(function_id, None, None, None)
-    return observer.start_call(function_id, parent.traceparent, parent.baggage, None)
+    return observer.start_call(function_id, None, parent.baggage, None, parent)
 
 
 async def invoke(
@@ -85,18 +85,9 @@ async def invoke(
         message = not_found_message(functions, function_id, namespace)
         span.end(errors.FUNCTION_NOT_FOUND, message)
         raise InvocationError(errors.FUNCTION_NOT_FOUND, message, function_id=function_id)
-    token = CURRENT.set(span)
-    try:
-        if entry.handler is not None:
-            if timeout_ms is None:
-                result = await entry.handler(payload, metadata)
-            else:
-                try:
-                    async with asyncio.timeout(timeout_ms / 1000):
-                        result = await entry.handler(payload, metadata)
-                except TimeoutError:
-                    raise InvocationError(errors.TIMEOUT, "Invocation timed out") from None
-        else:
+    if entry.handler is None:
+        # No code of this process runs for a remote call, so the span need not be current.
+        try:
             raw = await invoke_remote(
                 entry,
                 to_raw(payload),
@@ -105,7 +96,22 @@ async def invoke(
                 traceparent=span.traceparent,
                 baggage=span.baggage,
             )
-            result = from_raw(raw)
+        except BaseException as exc:
+            body = error_body(exc)
+            span.end(body.code, body.message)
+            raise
+        span.end()
+        return from_raw(raw)
+    token = CURRENT.set(span)
+    try:
+        if timeout_ms is None:
+            result = await entry.handler(payload, metadata)
+        else:
+            try:
+                async with asyncio.timeout(timeout_ms / 1000):
+                    result = await entry.handler(payload, metadata)
+            except TimeoutError:
+                raise InvocationError(errors.TIMEOUT, "Invocation timed out") from None
     except BaseException as exc:
         body = error_body(exc)
         span.end(body.code, body.message)

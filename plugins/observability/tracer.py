@@ -65,7 +65,12 @@ class Tracer:
     # --- Observer --------------------------------------------------------------------------------
 
     def start_call(
-        self, function_id: str, traceparent: str | None, baggage: str | None, caller: str | None
+        self,
+        function_id: str,
+        traceparent: str | None,
+        baggage: str | None,
+        caller: str | None,
+        parent: Span | None = None,
     ) -> CallSpan:
         """The ``call <function_id>`` span of one routed invocation (the hot path)."""
         call = self._calls.get(function_id)
@@ -80,8 +85,13 @@ class Tracer:
         digits, at = self._digits, self._next
         if at > _LAST_PAIR:
             digits, at = self._refill(), 0
-        if traceparent is not None and (parent := parse_traceparent(traceparent)) is not None:
-            trace_id, parent_id, sampled = parent
+        found: tuple[str, str, bool] | None
+        if parent is not None:
+            found = parent.trace_id, parent.span_id, getattr(parent, "sampled", True)
+        else:
+            found = None if traceparent is None else parse_traceparent(traceparent)
+        if found is not None:
+            trace_id, parent_id, sampled = found
             self._next = at + 16
             span_id = digits[at : at + 16]
             if span_id == _ZERO_SPAN:
@@ -146,12 +156,25 @@ class Tracer:
             if found is not None:
                 trace_id, parent_id, sampled = found
             else:
-                trace_id, parent_id = new_trace_id(), None
+                trace_id, parent_id = "", None
                 sampled = self._always or self.sampler.sample_root(name, None, self.service_name)
         if parent_id is not None and not self._parent_based:
             sampled = self.sampler.sample_root(name, None, self.service_name)
+        digits, at = self._digits, self._next
+        if at > _LAST_PAIR:
+            digits, at = self._refill(), 0
+        if trace_id:
+            self._next = at + 16
+            span_id = digits[at : at + 16]
+        else:
+            self._next = at + 48
+            trace_id, span_id = digits[at : at + 32], digits[at + 32 : at + 48]
+            if trace_id == _ZERO_TRACE:
+                trace_id = new_trace_id()
+        if span_id == _ZERO_SPAN:
+            span_id = new_span_id()
         span = SpanRecord(
-            trace_id, new_span_id(), parent_id, name, kind, self.service_name, sampled, self._finish
+            trace_id, span_id, parent_id, name, kind, self.service_name, sampled, self._finish
         )
         span.baggage = baggage
         span.internal = internal
@@ -197,13 +220,17 @@ class Tracer:
                     listener(record)
 
     def _finish(self, span: SpanRecord) -> None:
-        if span.attributes is not None and "http.response.status_code" in span.attributes:
-            attributes = span.attributes
+        attributes = span.attributes
+        if attributes is not None and "http.response.status_code" in attributes:
             self._engine_stats.count_http(
                 str(attributes.get("http.request.method")), attributes["http.response.status_code"]
             )
         if span.sampled:
-            self.keep(span)
+            store = self.store
+            if store is not None:
+                store.add(span)
+            for listener in self.listeners:
+                listener(span)
 
     def keep(self, span: SpanRecord) -> None:
         """Store a finished sampled span (the engine's or an ingested one) and announce it."""

@@ -94,3 +94,31 @@ def test_call_span_ids_are_fresh_and_well_formed_across_refills() -> None:
     assert all(len(s) == 16 and int(s, 16) for s in span_ids)
     assert all(len(t) == 32 and int(t, 16) for t in trace_ids)
     assert {span.trace_id for span in spans if span.parent_span_id is not None} == {TRACE}
+
+
+def test_call_span_of_an_in_process_parent_uses_its_ids() -> None:
+    tracer = Tracer(ObservabilityConfig(), None, EngineStats())
+    parent = tracer.start_span("GET /x", kind="server")
+    call = tracer.start_call("f::x", None, "k=v", None, parent)
+    assert (call.trace_id, call.parent_span_id) == (parent.trace_id, parent.span_id)
+    assert call.baggage == "k=v" and call.sampled
+    assert call.span_id != parent.span_id
+    parent.sampled = False
+    assert tracer.start_call("f::x", None, None, None, parent).sampled is False
+
+
+def test_span_ids_share_the_call_spans_batch_across_refills() -> None:
+    tracer = Tracer(ObservabilityConfig(), None, EngineStats())
+    remote = f"00-{TRACE}-00f067aa0ba902b7-01"
+    spans = [
+        tracer.start_span("s", traceparent=remote if n % 2 else None)
+        if n % 5
+        else tracer.start_call("f::x", None, None, None)
+        for n in range(500)
+    ]
+    span_ids = [span.span_id for span in spans]
+    roots = [span.trace_id for span in spans if span.parent_span_id is None]
+    assert len(set(span_ids)) == len(span_ids)
+    assert len(set(roots)) == len(roots)
+    assert all(len(s) == 16 and int(s, 16) for s in span_ids)
+    assert all(len(t) == 32 and int(t, 16) for t in roots)
