@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ class LocalWorkerContext:
         """The engine's observer while one runs (:mod:`iii_sdk.observer`)."""
         return self.router.observer
 
-    async def invoke(
+    def invoke(
         self,
         function_id: str,
         payload: Any = None,
@@ -66,9 +66,10 @@ class LocalWorkerContext:
         metadata: Any = None,
         namespace: str = DEFAULT_NAMESPACE,
         timeout_ms: float | None = None,
-    ) -> Any:
-        """Invoke any function through the engine's router."""
-        return await self.router.invoke(
+    ) -> Coroutine[Any, Any, Any]:
+        """Invoke any function through the engine's router (its coroutine, not a wrapper:
+        HTTP requests and trigger firings await it, and each layer is resumed per call)."""
+        return self.router.invoke(
             function_id, payload, metadata=metadata, namespace=namespace, timeout_ms=timeout_ms
         )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, Raw, UnsetType
@@ -233,7 +234,7 @@ class Router:
 
     # --- in-process calls ------------------------------------------------------------------------
 
-    async def invoke(
+    def invoke(
         self,
         function_id: str,
         payload: Any = None,
@@ -241,15 +242,18 @@ class Router:
         metadata: Any = None,
         namespace: str = DEFAULT_NAMESPACE,
         timeout_ms: float | None = None,
-    ) -> Any:
-        """Invoke a function from inside the engine and return its decoded result."""
+    ) -> Coroutine[Any, Any, Any]:
+        """Invoke a function from inside the engine; await it for the decoded result.
+
+        Returns the coroutine of the path that applies rather than awaiting it in one more.
+        """
         observe = self.observe
         if observe is not None:  # 0.25 observers see engine-made calls too (traced or not)
             watched = self.functions.get(namespace, function_id)
             if watched is not None and watched.observers is not None and observe.watched(watched):
-                return await observe.invoke(watched, payload, metadata, timeout_ms)
+                return observe.invoke(watched, payload, metadata, timeout_ms)
         if self.observer is not None:
-            return await traced.invoke(
+            return traced.invoke(
                 self.functions,
                 self.invoke_remote,
                 self.observer,
@@ -259,6 +263,16 @@ class Router:
                 namespace,
                 timeout_ms,
             )
+        return self._invoke(function_id, payload, metadata, namespace, timeout_ms)
+
+    async def _invoke(
+        self,
+        function_id: str,
+        payload: Any,
+        metadata: Any,
+        namespace: str,
+        timeout_ms: float | None,
+    ) -> Any:
         entry = self.functions.get(namespace, function_id)
         if entry is None:
             raise InvocationError(
