@@ -1,13 +1,15 @@
 """Request timeouts enforced by one periodic sweep instead of a timer per request.
 
 Every request gets the same timeout, so insertion order is deadline order: the sweep pops
-expired requests from the front of an insertion-ordered dict and cancels their tasks.
+expired requests from the front of an insertion-ordered dict and cancels their tasks. Times are
+``time.monotonic`` (the clock of asyncio's loop, without a method call per request).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from time import monotonic
 
 __all__ = ["Deadline", "Deadlines"]
 
@@ -49,7 +51,7 @@ class Deadlines:
         """Start timing the current task."""
         deadline = Deadline(asyncio.current_task())
         if self._sweeper is not None:
-            self._pending[deadline] = asyncio.get_running_loop().time() + self.timeout_s
+            self._pending[deadline] = monotonic() + self.timeout_s
         return deadline
 
     def remove(self, deadline: Deadline) -> None:
@@ -72,7 +74,6 @@ class Deadlines:
         return expired
 
     async def _sweep_forever(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self._interval)
-            self.sweep(loop.time())
+            self.sweep(monotonic())

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Protocol
 import msgspec
 
 from iii_sdk.observer import Span
-from plugins.observability.spans import Row, SpanRecord, error_text, format_traceparent
+from plugins.observability.spans import Row, SpanRecord, error_text
 
 __all__ = ["CallSink", "CallSpan"]
 
@@ -63,8 +63,9 @@ class CallSpan(msgspec.Struct, gc=False, eq=False):
 
     @property
     def traceparent(self) -> str:
-        """``00-<trace id>-<span id>-<01 if sampled else 00>``."""
-        return format_traceparent(self.trace_id, self.span_id, self.sampled)
+        """``00-<trace id>-<span id>-<01 if sampled else 00>`` (format_traceparent, inline:
+        every remote call sends it)."""
+        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Attach one attribute."""
