@@ -1,10 +1,10 @@
-"""Spans: the record kept for every span (the engine's own and those ingested from SDKs), and
-the :class:`Tracer` implementing :class:`iii_sdk.observer.Observer` for the engine.
+"""Spans: the record kept for every span (the engine's own and those ingested from SDKs).
 
-The engine calls :meth:`Tracer.start_call` for every routed invocation, so it is kept to a few
-attribute stores: ids come from :func:`random.randbytes`, the parent is parsed from the W3C
-header with one ``split``, the span's own ``traceparent`` is formatted only when asked for, and
-its stored form (:meth:`SpanRecord.to_dict`) is built only when queried.
+:class:`SpanRecord` is what :meth:`~plugins.observability.tracer.Tracer.start_span` opens (the
+HTTP request span, trigger firings) and what ingested and stored spans come back as. iii-http
+opens one per request, so it is a msgspec Struct: its constructor, start time included, runs
+in C. The span's own ``traceparent`` is formatted only when asked for, and its stored form
+(:meth:`SpanRecord.to_dict`) is built only when queried.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from collections.abc import Callable
 from random import randbytes
 from time import time_ns
 from typing import Any
+
+import msgspec
 
 from iii_sdk.observer import Span
 
@@ -49,67 +51,37 @@ _NO_EXTRA = (None, None, None, None, None, None)
 _ZERO_SPAN = "0" * 16
 
 
-class SpanRecord:
-    """One span: open while ``end_ns == 0``; the stored shape is :meth:`to_dict` (StoredSpan)."""
+class SpanRecord(msgspec.Struct, gc=False, eq=False):
+    """One span: open while ``end_ns == 0``; the stored shape is :meth:`to_dict` (StoredSpan).
 
-    __slots__ = (
-        "__dict__",  # the rarely set fields below live there, created only when set
-        "_sink",
-        "attributes",
-        "baggage",
-        "caller",
-        "end_ns",
-        "function_id",
-        "internal",
-        "kind",
-        "name",
-        "parent_span_id",
-        "sampled",
-        "service_name",
-        "span_id",
-        "start_ns",
-        "status",
-        "trace_id",
-    )
+    Built positionally as ``SpanRecord(trace_id, span_id, parent_span_id, name, kind,
+    service_name, sampled, sink)``; the start time is taken then. ``gc=False``: a span holds
+    strings, numbers, its attributes and its sink (the tracer), which never refers back to
+    it. Equality is identity, as for any span.
+    """
 
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    kind: str
+    service_name: str
+    sampled: bool
+    _sink: Callable[[SpanRecord], None] | None
+    function_id: str | None = None
+    caller: str | None = None
+    baggage: str | None = None
+    internal: bool = False
+    start_ns: int = msgspec.field(default_factory=time_ns)
+    end_ns: int = 0
+    status: str = "unset"
+    attributes: dict[str, Any] | None = None
     status_description: str | None = None
     events: list[dict[str, Any]] | None = None
     links: list[dict[str, Any]] | None = None
     scope_name: str | None = None
     scope_version: str | None = None
     trace_state: str | None = None
-
-    def __init__(
-        self,
-        trace_id: str,
-        span_id: str,
-        parent_span_id: str | None,
-        name: str,
-        kind: str,
-        service_name: str,
-        sampled: bool,
-        sink: Callable[[SpanRecord], None] | None,
-        function_id: str | None = None,
-        caller: str | None = None,
-        baggage: str | None = None,
-        internal: bool = False,
-    ) -> None:
-        self.trace_id = trace_id
-        self.span_id = span_id
-        self.parent_span_id = parent_span_id
-        self.name = name
-        self.kind = kind
-        self.service_name = service_name
-        self.sampled = sampled
-        self.start_ns = time_ns()
-        self.end_ns = 0
-        self.status = "unset"
-        self.attributes: dict[str, Any] | None = None
-        self.baggage = baggage
-        self.caller = caller
-        self.function_id = function_id
-        self.internal = internal
-        self._sink = sink
 
     # --- iii_sdk.observer.Span -------------------------------------------------------------------
 

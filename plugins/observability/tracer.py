@@ -173,14 +173,19 @@ class Tracer:
                 trace_id = new_trace_id()
         if span_id == _ZERO_SPAN:
             span_id = new_span_id()
-        span = SpanRecord(
-            trace_id, span_id, parent_id, name, kind, self.service_name, sampled, self._finish
+        return SpanRecord(
+            trace_id,
+            span_id,
+            parent_id,
+            name,
+            kind,
+            self.service_name,
+            sampled,
+            self._finish,
+            baggage=baggage,
+            internal=internal,
+            attributes=dict(attributes) if attributes else None,
         )
-        span.baggage = baggage
-        span.internal = internal
-        if attributes:
-            span.attributes = dict(attributes)
-        return span
 
     def on_telemetry(self, frame: bytes) -> None:
         """A telemetry frame from an SDK."""
