@@ -46,6 +46,7 @@ def test_stored_spans_cost_the_garbage_collector_nothing() -> None:
     with_attributes = _span(time.time_ns())
     with_attributes.attributes = {"http.route": "/x", "http.response.status_code": 200}
     store.add(with_attributes)
+    assert len(store) == 2  # a read packs the pending spans
     assert all(type(row) is bytes for row in store._spans)  # one packed object per span
     assert not any(gc.is_tracked(row) for row in store._spans)
 
@@ -76,6 +77,7 @@ def test_span_store_drops_spans_older_than_the_retention_without_queries() -> No
     clock.ns += 61 * 10**9
     for _ in range(PRUNE_EVERY):  # additions alone prune, so an idle store stays bounded
         store.add(_span(clock.ns))
+    assert len(store._spans) == PRUNE_EVERY - 1  # the first batch, less the expired span
     assert len(store) == PRUNE_EVERY
     assert store.trace(TRACE)[0].start_ns == clock.ns
 
@@ -140,3 +142,20 @@ def test_span_ids_share_the_call_spans_batch_across_refills() -> None:
     assert len(set(roots)) == len(roots)
     assert all(len(s) == 16 and int(s, 16) for s in span_ids)
     assert all(len(t) == 32 and int(t, 16) for t in roots)
+
+
+def test_pending_spans_are_seen_by_every_read_and_counted_when_dropped() -> None:
+    clock = Clock()
+    store = SpanStore(max_spans=PRUNE_EVERY + 2, retention_s=60, now_ns=clock)
+    first = [_span(clock.ns + i) for i in range(PRUNE_EVERY + 1)]  # one batch plus one
+    for span in first:
+        store.add(span)
+    assert store.storage()["span_count"] == PRUNE_EVERY + 1
+    assert [s.span_id for s in store.trace(TRACE)][-1] == first[-1].span_id
+    for i in range(3):
+        store.add(_span(clock.ns + 1000 + i))
+    assert len(store) == PRUNE_EVERY + 2
+    assert store.storage()["dropped_spans"] == 2
+    store.add(_span(clock.ns))
+    store.clear()
+    assert len(store) == 0 and list(store) == []
