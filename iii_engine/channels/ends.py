@@ -8,7 +8,6 @@ from typing import Any, Literal, Protocol
 import msgspec
 
 from iii_engine.channels.pipe import MAX_FRAME_SIZE, ChannelClosedError, Frame, _Channel
-from iii_sdk.plugin import Channel
 from iii_sdk.protocol import StreamChannelRef
 
 __all__ = ["ChannelSides", "LocalChannel"]
@@ -98,12 +97,14 @@ class _LocalReader:
             self._manager.reader_finished(self._channel)
 
 
-class LocalChannel(Channel):
+class LocalChannel:
     """In-process handle of a channel, implementing :class:`iii_sdk.plugin.Channel`.
 
     Hand :attr:`reader_ref` / :attr:`writer_ref` to a remote party inside a payload and claim
     the other side here with :meth:`writer` / :meth:`reader`. :meth:`discard` deletes the channel
-    at once (for example when the HTTP request it served is over).
+    at once (for example when the HTTP request it served is over). iii-http makes two per
+    request, so the handle is a plain slotted class (the protocol is matched structurally) and
+    its hot methods do their small work themselves.
     """
 
     __slots__ = ("_channel", "_manager")
@@ -115,12 +116,14 @@ class LocalChannel(Channel):
     @property
     def reader_ref(self) -> StreamChannelRef:
         """The ref a remote party claims the read side with."""
-        return self._channel.ref("read")
+        channel = self._channel
+        return StreamChannelRef(channel.id, channel.access_key, "read")
 
     @property
     def writer_ref(self) -> StreamChannelRef:
         """The ref a remote party claims the write side with."""
-        return self._channel.ref("write")
+        channel = self._channel
+        return StreamChannelRef(channel.id, channel.access_key, "write")
 
     @property
     def channel_id(self) -> str:
@@ -151,7 +154,16 @@ class LocalChannel(Channel):
         Claimed locally or by a socket; called at once if the side already is, never if the
         channel is deleted first. Lets an owner skip work for sides nobody opens.
         """
-        self._channel.when_opened(direction, callback)
+        channel = self._channel
+        if direction == "write":
+            if channel.writer_claimed:
+                callback()
+            else:
+                channel.on_write = callback
+        elif channel.reader_claimed:
+            callback()
+        else:
+            channel.on_read = callback
 
     def discard(self) -> None:
         """Delete the channel now (idempotent)."""

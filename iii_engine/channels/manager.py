@@ -18,8 +18,8 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import time
 from collections.abc import Coroutine
+from time import monotonic
 from typing import Any
 
 import msgspec
@@ -31,11 +31,10 @@ from iii_engine.channels.pipe import (
     ChannelClosedError,
     _Channel,
     _Pipe,
-    _uuid4,
 )
 from iii_engine.server.sockets import set_nodelay
 from iii_sdk.plugin import decode_input
-from iii_sdk.protocol import StreamChannelRef
+from iii_sdk.protocol import StreamChannelRef, new_id
 
 __all__ = [
     "DEFAULT_BUFFER_SIZE",
@@ -88,7 +87,7 @@ class ChannelManager:
     def _new(self, buffer_size: int, owner: str | None) -> _Channel:
         if not 0 < buffer_size <= MAX_BUFFER_SIZE:  # also true for a float or bool in range
             buffer_size = min(max(int(buffer_size), 1), MAX_BUFFER_SIZE)
-        channel = _Channel(_uuid4(), _uuid4(), owner, time.monotonic(), _Pipe(buffer_size))
+        channel = _Channel(new_id(), new_id(), owner, monotonic(), _Pipe(buffer_size))
         self._channels[channel.id] = channel
         if owner is not None:
             self._by_owner.setdefault(owner, set()).add(channel.id)
@@ -105,7 +104,12 @@ class ChannelManager:
         self, buffer_size: int = DEFAULT_BUFFER_SIZE, *, owner: str | None = None
     ) -> LocalChannel:
         """Create a channel and return its in-process handle (``WorkerContext.create_channel``)."""
-        return LocalChannel(self, self._new(buffer_size, owner))
+        if owner is not None or not 0 < buffer_size <= MAX_BUFFER_SIZE:
+            return LocalChannel(self, self._new(buffer_size, owner))
+        # _new for the usual case, spelled out: iii-http makes two of these per request.
+        channel = _Channel(new_id(), new_id(), None, monotonic(), _Pipe(buffer_size))
+        self._channels[channel.id] = channel
+        return LocalChannel(self, channel)
 
     def local(self, channel_id: str) -> LocalChannel:
         """The in-process handle of an existing channel; ``KeyError`` when it does not exist."""
@@ -138,7 +142,12 @@ class ChannelManager:
             channel.on_read = channel.on_write = None
             if self._channels.get(channel.id) is channel:
                 del self._channels[channel.id]
-            channel.pipe.break_()
+            pipe = channel.pipe
+            if pipe.data_waiter is None and pipe.room_waiter is None:
+                pipe.broken = True  # break_() with nobody to wake
+                pipe.frames.clear()
+            else:
+                pipe.break_()
             return
         self._remove(channel)
         channel.pipe.break_()
@@ -182,7 +191,7 @@ class ChannelManager:
 
     def sweep(self) -> int:
         """Delete channels older than ``ttl`` not claimed by both sides; return how many."""
-        deadline = time.monotonic() - self._ttl
+        deadline = monotonic() - self._ttl
         stale = [
             c
             for c in self._channels.values()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import msgspec
 from aiohttp import web
 
-from iii_sdk.protocol import StreamChannelRef, new_id
+from iii_sdk.protocol import StreamChannelRef
 
 __all__ = ["MAX_FRAME_SIZE", "ChannelClosedError", "Frame"]
 
@@ -22,9 +22,6 @@ Frame = bytes | str
 class ChannelClosedError(ConnectionResetError):
     """The other side of the channel is gone (reader closed, or the channel was deleted)."""
 
-
-_uuid4 = new_id
-"""A fresh UUIDv4 string (made in batches: channels need two ids each)."""
 
 OpenCallback = Callable[[], None]
 """Called (synchronously, once) when a side of a channel is claimed."""
