@@ -7,7 +7,10 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from plugins.http.trigger import Route
+
 __all__ = [
+    "handler_payload",
     "header_map",
     "is_json",
     "middleware_input",
@@ -95,4 +98,24 @@ def middleware_input(
             "method": method,
         },
         "context": {},
+    }
+
+
+def handler_payload(
+    request: web.BaseRequest,
+    binding: Route,
+    params: dict[str, str],
+    query: dict[str, str],
+    headers: dict[str, str],
+    body: Any,
+) -> dict[str, Any]:
+    """What the handler (and a condition) receives; the channel refs are added later."""
+    return {
+        "query_params": query,
+        "path_params": params,
+        "headers": headers,
+        "path": binding.path,
+        "method": request.method,
+        "body": body,
+        "trigger": dict(binding.trigger_info),  # handlers in process may mutate payloads
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from typing import Any
@@ -10,10 +11,13 @@ import msgspec
 from aiohttp import web
 from multidict import CIMultiDict
 
+from iii_sdk.errors import InvocationError
+
 __all__ = [
     "condition_not_met",
     "error_response",
     "internal_error",
+    "invocation_failed",
     "method_not_allowed",
     "middleware_response",
     "middleware_timeout",
@@ -24,6 +28,8 @@ __all__ = [
     "request_timeout",
     "valid_header",
 ]
+
+log = logging.getLogger("iii.http")
 
 _json_encode = msgspec.json.Encoder().encode
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -177,3 +183,21 @@ def middleware_timeout() -> web.Response:
 def request_timeout() -> web.Response:
     """The whole request exceeded ``default_timeout``: 504 with an empty body."""
     return web.Response(status=504)
+
+
+def invocation_failed(
+    request: web.BaseRequest, function_id: str, exc: InvocationError
+) -> web.Response:
+    """A 500 for a failed invocation, logged with the ``error_id`` the client receives."""
+    error_id = new_error_id()
+    log.error(
+        "%s %s: %s failed (error_id %s, invocation %s): %s: %s",
+        request.method,
+        request.path,
+        function_id,
+        error_id,
+        exc.invocation_id or "-",
+        exc.code,
+        exc.message,
+    )
+    return error_response(exc.code, exc.message, error_id)

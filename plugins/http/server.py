@@ -6,12 +6,13 @@ import asyncio
 import logging
 import socket
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
 
 from iii_sdk.errors import InvocationError
-from iii_sdk.observer import CURRENT, Observer, Span
+from iii_sdk.observer import CURRENT, Span
 from iii_sdk.plugin import WorkerContext, check_condition
 from iii_sdk.protocol import StreamChannelRef
 from iii_sdk.serving import HandshakeGuard
@@ -22,6 +23,7 @@ from plugins.http.exchange import Exchange, answer_from
 from plugins.http.limit import Limit
 from plugins.http.middleware import run_middleware
 from plugins.http.payload import (
+    handler_payload,
     header_map,
     is_json,
     middleware_input,
@@ -31,14 +33,15 @@ from plugins.http.payload import (
 )
 from plugins.http.rendering import (
     condition_not_met,
-    error_response,
     internal_error,
+    invocation_failed,
     method_not_allowed,
     new_error_id,
     not_found,
     request_timeout,
 )
 from plugins.http.routes import RouteTable
+from plugins.http.spans import end_span, server_span
 from plugins.http.trigger import Route
 
 __all__ = ["HttpServer"]
@@ -144,9 +147,10 @@ class HttpServer:
             if task is not None and not task.done():
                 task.cancel()  # still waiting on its handler's invocation
 
-    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        """The whole pipeline of one request, in as few coroutines as possible: every
-        coroutine between aiohttp and the invocation's future is re-entered when it resolves."""
+    def _handle(self, request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
+        """Route one request: a routed one is served by :meth:`_serve` (the request's only
+        coroutine between aiohttp and the invocation: each is re-entered when it resolves);
+        a preflight, a 404 or a 405 is answered here."""
         timed = self._access_log and access_log.isEnabledFor(logging.INFO)
         started = time.perf_counter() if timed else 0.0
         headers = request.headers
@@ -154,7 +158,9 @@ class HttpServer:
         cors = self._cors.response_headers(origin) if origin is not None else None
         method = request.method
         if method == "OPTIONS" and "Access-Control-Request-Method" in headers:
-            return self._logged(request, self._cors.preflight(request), None, started, timed)
+            return _ready(
+                self._logged(request, self._cors.preflight(request), None, started, timed)
+            )
         path = request.raw_path
         cut = path.find("?")
         if cut >= 0:
@@ -162,30 +168,13 @@ class HttpServer:
         match = self.routes.lookup(method, path)
         if match is None and method == "HEAD":
             match = self.routes.lookup("GET", path)
-        response: web.StreamResponse
-        if match is None:
-            others = self.routes.other_methods(method, path)
-            response = method_not_allowed(others) if others else not_found()
-            function_id = None
-        else:
-            binding = match[0].value
-            function_id = binding.trigger.function_id
-            limit = self._limit
-            if not limit.try_acquire():
-                await limit.acquire()
-            try:
-                response = await self._serve(request, binding, match[1], cors, cut >= 0)
-            except web.HTTPException as exc:  # a JSON body over MAX_JSON_BODY
-                response = web.Response(status=exc.status, text=exc.text)
-            except Exception:
-                error_id = new_error_id()
-                log.exception("failed serving %s %s (error_id %s)", method, path, error_id)
-                response = internal_error(error_id)
-            finally:
-                limit.release()
-        if cors and not response.prepared:
+        if match is not None:
+            return self._serve(request, match[0].value, match[1], cors, cut >= 0, started, timed)
+        others = self.routes.other_methods(method, path)
+        response = method_not_allowed(others) if others else not_found()
+        if cors:
             response.headers.update(cors)
-        return self._logged(request, response, function_id, started, timed)
+        return _ready(self._logged(request, response, None, started, timed))
 
     @staticmethod
     def _logged(
@@ -207,73 +196,96 @@ class HttpServer:
             )
         return response
 
-    async def _serve(
+    async def _serve(  # noqa: PLR0915 - the request's one coroutine, on purpose
         self,
         request: web.BaseRequest,
         binding: Route,
         params: dict[str, str],
         cors: dict[str, str] | None,
         has_query: bool,
+        started: float,
+        timed: bool,
     ) -> web.StreamResponse:
-        """Steps 2-7 of the pipeline for a routed request.
+        """Steps 2-7 of the pipeline for a routed request, within the concurrency limit.
 
         While tracing is on, it runs under a ``<METHOD> <route>`` span continuing the request's
         ``traceparent`` / ``baggage`` headers (the handler's call span is its child). A route
         without middleware or condition makes its call right here, not in another coroutine.
+        A failure is a 500 with an ``error_id`` (a JSON body too large to read, a 413).
         """
-        observer = self._ctx.observer
-        span: Span | None = None
-        if observer is not None:
-            span = _server_span(observer, request, binding)
-            token = CURRENT.set(span)
-        exchange = Exchange(self._deadlines, self._streaming, request, cors)
+        limit = self._limit
+        if not limit.try_acquire():
+            await limit.acquire()
+        trigger = binding.trigger
+        response: web.StreamResponse
         try:
-            if binding.gated or self._global_middleware:
-                answer = await self._gated(request, binding, params, exchange, has_query)
-            else:
-                ctx, trigger = self._ctx, binding.trigger
-                headers = header_map(request)
-                body: Any = None
-                if is_json(headers):
-                    exchange.raw = raw = await read_body(request, MAX_JSON_BODY)
-                    body = parse_json_body(raw)
-                query = query_map(request) if has_query else {}
-                payload = _payload(request, binding, params, query, headers, body)
-                await self._open_channels(payload, exchange)
-                try:
-                    result = await ctx.invoke(
-                        trigger.function_id,
-                        payload,
-                        metadata=trigger.metadata,
-                        namespace=trigger.namespace,
-                    )
-                except InvocationError as exc:
-                    answer = (
-                        None if exchange.streaming else _failed(request, trigger.function_id, exc)
-                    )
+            observer = self._ctx.observer
+            span: Span | None = None
+            if observer is not None:
+                span = server_span(observer, request, binding)
+                token = CURRENT.set(span)
+            exchange = Exchange(self._deadlines, self._streaming, request, cors)
+            try:
+                if binding.gated or self._global_middleware:
+                    answer = await self._gated(request, binding, params, exchange, has_query)
                 else:
-                    answer = answer_from(result, exchange)
-            if answer is None:
-                answer = await exchange.streamed()
-        except asyncio.CancelledError as exc:
-            deadline = exchange.deadline
-            if not deadline.expired or deadline.task is None:
+                    headers = header_map(request)
+                    body: Any = None
+                    if is_json(headers):
+                        exchange.raw = raw = await read_body(request, MAX_JSON_BODY)
+                        body = parse_json_body(raw)
+                    query = query_map(request) if has_query else {}
+                    payload = handler_payload(request, binding, params, query, headers, body)
+                    await self._open_channels(payload, exchange)
+                    try:
+                        result = await self._ctx.invoke(
+                            trigger.function_id,
+                            payload,
+                            metadata=trigger.metadata,
+                            namespace=trigger.namespace,
+                        )
+                    except InvocationError as exc:
+                        answer = (
+                            None
+                            if exchange.streaming
+                            else invocation_failed(request, trigger.function_id, exc)
+                        )
+                    else:
+                        answer = answer_from(result, exchange)
+                if answer is None:
+                    answer = await exchange.streamed()
+            except asyncio.CancelledError as exc:
+                deadline = exchange.deadline
+                if not deadline.expired or deadline.task is None:
+                    if span is not None:
+                        span.end("http_error", str(exc) or type(exc).__name__)
+                    raise
+                deadline.task.uncancel()
+                answer = request_timeout()
+            except BaseException as exc:
                 if span is not None:
                     span.end("http_error", str(exc) or type(exc).__name__)
                 raise
-            deadline.task.uncancel()
-            answer = request_timeout()
-        except BaseException as exc:
+            finally:
+                exchange.close()
+                if span is not None:
+                    CURRENT.reset(token)
             if span is not None:
-                span.end("http_error", str(exc) or type(exc).__name__)
-            raise
+                end_span(span, answer.status)
+            response = answer
+        except web.HTTPException as exc:  # a JSON body over MAX_JSON_BODY
+            response = web.Response(status=exc.status, text=exc.text)
+        except Exception:
+            error_id = new_error_id()
+            log.exception(
+                "failed serving %s %s (error_id %s)", request.method, request.path, error_id
+            )
+            response = internal_error(error_id)
         finally:
-            exchange.close()
-            if span is not None:
-                CURRENT.reset(token)
-        if span is not None:
-            _end_span(span, answer.status)
-        return answer
+            limit.release()
+        if cors and not response.prepared:
+            response.headers.update(cors)
+        return self._logged(request, response, trigger.function_id, started, timed)
 
     async def _gated(
         self,
@@ -298,14 +310,14 @@ class HttpServer:
         if is_json(headers):
             exchange.raw = raw = await read_body(request, MAX_JSON_BODY)
             body = parse_json_body(raw)
-        payload = _payload(request, binding, params, query, headers, body)
+        payload = handler_payload(request, binding, params, query, headers, body)
         if binding.condition_function_id:
             try:
                 passed = await check_condition(
                     ctx, binding.condition_function_id, payload, trigger.namespace
                 )
             except InvocationError as exc:
-                return _failed(request, binding.condition_function_id, exc)
+                return invocation_failed(request, binding.condition_function_id, exc)
             if not passed:
                 return condition_not_met()
         if binding.middleware_function_ids:
@@ -325,7 +337,9 @@ class HttpServer:
                 namespace=trigger.namespace,
             )
         except InvocationError as exc:
-            return None if exchange.streaming else _failed(request, trigger.function_id, exc)
+            return (
+                None if exchange.streaming else invocation_failed(request, trigger.function_id, exc)
+            )
         return answer_from(result, exchange)
 
     async def _open_channels(self, payload: dict[str, Any], exchange: Exchange) -> None:
@@ -338,61 +352,6 @@ class HttpServer:
         payload["response"] = _ref(response_channel.writer_ref, "write")
 
 
-def _server_span(observer: Observer, request: web.BaseRequest, binding: Route) -> Span:
-    """The request's ``<METHOD> <route>`` span, continuing its ``traceparent`` / ``baggage``."""
-    headers = request.headers
-    return observer.start_span(
-        f"{request.method} {binding.path}",
-        kind="server",
-        traceparent=headers.get("traceparent"),
-        baggage=headers.get("baggage"),
-        attributes={
-            "http.request.method": request.method,
-            "http.route": binding.path,
-            "url.path": request.path,
-        },
-    )
-
-
-def _end_span(span: Span, status: int) -> None:
-    span.set_attribute("http.response.status_code", status)
-    if status >= 500:
-        span.end("http_error", f"HTTP {status}")
-    else:
-        span.end()
-
-
-def _payload(
-    request: web.BaseRequest,
-    binding: Route,
-    params: dict[str, str],
-    query: dict[str, str],
-    headers: dict[str, str],
-    body: Any,
-) -> dict[str, Any]:
-    """What the handler (and a condition) receives; the channel refs are added later."""
-    return {
-        "query_params": query,
-        "path_params": params,
-        "headers": headers,
-        "path": binding.path,
-        "method": request.method,
-        "body": body,
-        "trigger": dict(binding.trigger_info),  # handlers in process may mutate payloads
-    }
-
-
-def _failed(request: web.BaseRequest, function_id: str, exc: InvocationError) -> web.Response:
-    """A 500 for a failed invocation, logged with the ``error_id`` the client receives."""
-    error_id = new_error_id()
-    log.error(
-        "%s %s: %s failed (error_id %s, invocation %s): %s: %s",
-        request.method,
-        request.path,
-        function_id,
-        error_id,
-        exc.invocation_id or "-",
-        exc.code,
-        exc.message,
-    )
-    return error_response(exc.code, exc.message, error_id)
+async def _ready(response: web.StreamResponse) -> web.StreamResponse:
+    """An answer made without waiting, as the awaitable aiohttp expects of a handler."""
+    return response
