@@ -17,7 +17,7 @@ import contextvars
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, cast
+from typing import Any
 
 import aiohttp
 
@@ -152,10 +152,8 @@ class Executor:
         try:
             if message.traceparent is not None:
                 INBOUND.set((message.traceparent, message.baggage))
-            coro = cast(
-                "Coroutine[Any, Any, Any]",
-                handler(self._payload(message), from_raw(message.metadata)),
-            )
+            coro: Coroutine[Any, Any, Any]
+            coro = handler(self._payload(message), from_raw(message.metadata))  # type: ignore[assignment]
             try:
                 coro.send(None)
             except StopIteration as done:
