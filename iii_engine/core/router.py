@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, Raw, UnsetType
 
-from iii_engine.core import traced
+from iii_engine.core import plain, traced
 from iii_engine.core.enqueue import enqueue
 from iii_engine.core.immediate import call_immediate
 from iii_engine.core.invocation import (
@@ -30,7 +30,7 @@ from iii_engine.core.invocation import (
     refuse_over_limit,
     stop_pending,
 )
-from iii_engine.core.local import run_void, start_local
+from iii_engine.core.local import start_local
 from iii_engine.core.registry import DEFAULT_NAMESPACE, FunctionEntry, FunctionRegistry
 from iii_engine.core.sizes import PAYLOAD_TOO_LARGE, too_large
 from iii_sdk import errors
@@ -42,10 +42,8 @@ from iii_sdk.protocol import (
     InvocationResult,
     InvokeFunction,
     encode,
-    from_raw,
     is_null,
     new_id,
-    to_raw,
 )
 
 if TYPE_CHECKING:
@@ -263,38 +261,15 @@ class Router:
                 namespace,
                 timeout_ms,
             )
-        return self._invoke(function_id, payload, metadata, namespace, timeout_ms)
-
-    async def _invoke(
-        self,
-        function_id: str,
-        payload: Any,
-        metadata: Any,
-        namespace: str,
-        timeout_ms: float | None,
-    ) -> Any:
-        entry = self.functions.get(namespace, function_id)
-        if entry is None:
-            raise InvocationError(
-                errors.FUNCTION_NOT_FOUND,
-                not_found_message(self.functions, function_id, namespace),
-                function_id=function_id,
-            )
-        if entry.handler is not None:
-            if timeout_ms is None:
-                return await entry.handler(payload, metadata)
-            try:
-                async with asyncio.timeout(timeout_ms / 1000):
-                    return await entry.handler(payload, metadata)
-            except TimeoutError:
-                raise InvocationError(errors.TIMEOUT, "Invocation timed out") from None
-        result = await self.invoke_remote(
-            entry,
-            to_raw(payload),
-            UNSET if metadata is None else to_raw(metadata),
+        return plain.invoke(
+            self.functions,
+            self.invoke_remote,
+            function_id,
+            payload,
+            metadata,
+            namespace,
             timeout_ms,
         )
-        return from_raw(result)
 
     async def invoke_remote(
         self,
@@ -373,23 +348,7 @@ class Router:
                 namespace,
             )
             return
-        entry = self.functions.get(namespace, function_id)
-        if entry is None:
-            log.debug("void invocation of %s: not found in %s", function_id, namespace)
-            return
-        if entry.owner is None:
-            self._spawn(run_void(entry, payload, metadata))
-            return
-        entry.owner.post(
-            encode(
-                InvokeFunction(
-                    invocation_id=new_id(),
-                    function_id=entry.delivered_id,
-                    data=to_raw(payload),
-                    metadata=UNSET if metadata is None else to_raw(metadata),
-                )
-            )
-        )
+        plain.invoke_void(self.functions, self._spawn, function_id, payload, metadata, namespace)
 
     # --- internals -------------------------------------------------------------------------------
 
