@@ -113,7 +113,7 @@ class _Channel(msgspec.Struct, eq=False):
     on_write: OpenCallback | None = None
 
     def claim(self, direction: str) -> None:
-        """Mark side ``direction`` claimed and fire its :meth:`when_opened` callback, if any."""
+        """Mark side ``direction`` claimed and fire its ``LocalChannel.when_opened`` callback."""
         if direction == "write":
             self.writer_claimed = True
             callback, self.on_write = self.on_write, None
@@ -122,18 +122,6 @@ class _Channel(msgspec.Struct, eq=False):
             callback, self.on_read = self.on_read, None
         if callback is not None:
             callback()
-
-    def when_opened(self, direction: str, callback: OpenCallback) -> None:
-        """Call ``callback`` once side ``direction`` is claimed (now, if it already is)."""
-        if direction == "write":
-            if self.writer_claimed:
-                callback()
-            else:
-                self.on_write = callback
-        elif self.reader_claimed:
-            callback()
-        else:
-            self.on_read = callback
 
     def ref(self, direction: str) -> StreamChannelRef:
         return StreamChannelRef(
