@@ -29,7 +29,7 @@ from typing import Any, Final, Literal
 import aiohttp
 
 from ._corked import CorkedTransport, cork, corked, frame_writer
-from ._outbound import Offline, Opening
+from ._outbound import Offline, Opening, Outbound
 
 __all__ = ["ANSWER_SLICE", "Connection"]
 
@@ -173,6 +173,34 @@ class Connection:
         self._emit(frame)
         return True
 
+    def send_call(self, frame: bytes, call: Outbound) -> None:
+        """:meth:`send_nowait` for a call whose caller waits for its result next.
+
+        The usual case (a ready socket taking writes) is spelled out, and on asyncio's loop the
+        frame is flushed at once when nothing else is left to run in this pass (see
+        :meth:`~iii_sdk._corked.CorkedTransport.flush_if_last`).
+        """
+        writer = self._frames
+        cork = self._cork
+        if (
+            not self.ready
+            or writer is None
+            or cork is None
+            or self._buffer
+            or self._protocol._paused
+            or writer._closing
+        ):
+            mark = self.flush_mark
+            self.send_nowait(frame, offline=call)
+            self.flush_if_last(mark)
+            return
+        if not call.sent(self.generation):
+            return
+        mark = cork.pending
+        cork.write_text(frame)
+        if self._early is not None:
+            cork.flush_if_last(mark)
+
     def post(self, frame: bytes, *, offline: Offline) -> bool:
         """:meth:`send_nowait` for synchronous code that never waits for the socket."""
         return self.send_nowait(frame, offline=offline)
@@ -210,6 +238,10 @@ class Connection:
             return
         if writer._closing:
             return  # the socket is closing: the frame would be refused, as aiohttp does
+        cork = self._cork
+        if cork is not None:
+            cork.write_text(frame)  # framed and masked by iii_sdk._wsframes
+            return
         try:
             writer._write_websocket_frame(frame, _TEXT, 0)
         except (ConnectionError, RuntimeError) as exc:

@@ -31,7 +31,10 @@ and the writers wait on that as before.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, Final
+
+from ._wsframes import KEY_BATCH, SMALL_FRAME, SMALL_HEADS, masked_text_frame, websocket_mask
 
 __all__ = ["SLICE_BYTES", "SLICE_FRAMES", "CorkedTransport", "cork", "corked", "frame_writer"]
 
@@ -44,7 +47,17 @@ SLICE_BYTES: Final = 64 * 1024
 class CorkedTransport:
     """A write-batching stand-in for the transport of one WebSocket's frame writer."""
 
-    __slots__ = ("_chunks", "_loop", "_ready", "_size", "_transport", "flushes_early", "pending")
+    __slots__ = (
+        "_chunks",
+        "_key",
+        "_keys",
+        "_loop",
+        "_ready",
+        "_size",
+        "_transport",
+        "flushes_early",
+        "pending",
+    )
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
@@ -59,12 +72,44 @@ class CorkedTransport:
         loops without one, such as uvloop's)."""
         self.flushes_early = self._ready is not None
         """Whether :meth:`flush_if_last` can ever flush (not on loops without that queue)."""
+        self._keys = b""
+        """Masking keys for :meth:`write_text` (see :mod:`iii_sdk._wsframes`)."""
+        self._key = 0
 
     def write(self, data: bytes) -> None:
         """Queue ``data``; it is written when the running task yields, or with its slice."""
         chunks = self._chunks
         chunks.append(data)
         self._size += len(data)
+        if self.pending is None:
+            self.pending = self._loop.call_soon(self._flush_soon)
+        elif len(chunks) >= SLICE_FRAMES or self._size >= SLICE_BYTES:
+            self.flush()
+
+    def write_text(self, payload: bytes) -> None:
+        """Frame ``payload`` as one masked client text frame and queue it, as :meth:`write`.
+
+        The frame aiohttp's writer would make, made by :mod:`iii_sdk._wsframes`; the key is the
+        next of a batch drawn from :func:`os.urandom`.
+        """
+        pos = self._key
+        keys = self._keys
+        if pos >= len(keys):
+            keys = self._keys = os.urandom(KEY_BATCH * 4)
+            pos = 0
+        self._key = pos + 4
+        key = keys[pos : pos + 4]
+        size = len(payload)
+        # masked_text_frame(payload, key), spelled out for the usual small frame
+        if size < SMALL_FRAME:
+            body = bytearray(payload)
+            websocket_mask(key, body)
+            frame = SMALL_HEADS[size] + key + body
+        else:
+            frame = masked_text_frame(payload, key)
+        chunks = self._chunks
+        chunks.append(frame)
+        self._size += len(frame)
         if self.pending is None:
             self.pending = self._loop.call_soon(self._flush_soon)
         elif len(chunks) >= SLICE_FRAMES or self._size >= SLICE_BYTES:

@@ -14,20 +14,21 @@ from typing import Final
 
 import msgspec
 
-__all__ = ["call_frame", "call_head", "result_frame"]
+__all__ = ["CALL_HEADS", "call_frame", "call_head", "result_frame"]
 
 _HEADS_MAX: Final = 1024
 """Heads kept per kind; past this the cache starts over (function ids are few in practice)."""
 _CALL_HEAD: Final = b'{"type":"invokefunction","function_id":%s,"invocation_id":"'
 _RESULT_HEAD: Final = b'{"type":"invocationresult","function_id":%s,"result":'
-_call_heads: dict[str, bytes] = {}
+CALL_HEADS: dict[str, bytes] = {}
+"""The heads :func:`call_head` made, by function id (read directly on the hot path)."""
 _result_heads: dict[str, bytes] = {}
 
 
 def call_head(function_id: str) -> bytes:
     """The start of a plain ``invokefunction`` frame, up to its ``invocation_id``'s value."""
-    head = _call_heads.get(function_id)
-    return _new_head(_call_heads, _CALL_HEAD, function_id) if head is None else head
+    head = CALL_HEADS.get(function_id)
+    return _new_head(CALL_HEADS, _CALL_HEAD, function_id) if head is None else head
 
 
 def call_frame(head: bytes, invocation_id: str, data: bytes) -> bytes:

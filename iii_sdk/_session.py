@@ -59,6 +59,7 @@ from ._registrations import (
     TriggerTypeHandle,
     TriggerTypeRegistration,
 )
+from ._values import json_value
 from .observe import Observers
 
 __all__ = ["Session"]
@@ -265,19 +266,21 @@ class Session:
         return call
 
     def start_plain_call(
-        self, head: bytes, function_id: str, data: bytes, timeout_s: float
+        self, head: bytes, function_id: str, payload: Any, timeout_s: float
     ) -> Call:
         """:meth:`start_call` for a call that is only a function id and a payload: its frame
-        completed from ``head`` (:func:`~iii_sdk._requests.plain_head`) and the payload's JSON."""
+        completed from ``head`` (:func:`~iii_sdk._requests.plain_head`) and the payload's JSON.
+
+        Checks :meth:`check_callable` itself (spelled out for the usual answer)."""
+        if self.closed or self.fatal is not None or self._registered is None:
+            self.check_callable(function_id)
+        data = json_value(payload)
         call = self.pending.add(function_id, timeout_s)
-        self._send_call(call, call_frame(head, call.invocation_id, data))
+        self.connection.send_call(call_frame(head, call.invocation_id, data), call)
         return call
 
     def _send_call(self, call: Call, frame: bytes) -> None:
-        connection = self.connection
-        mark = connection.flush_mark
-        connection.send_nowait(frame, offline=call)
-        connection.flush_if_last(mark)  # the caller waits next
+        self.connection.send_call(frame, call)  # the caller waits next
 
     async def call_void(self, message: InvokeFunction) -> None:
         """Send an invocation nobody waits for (queued while offline)."""

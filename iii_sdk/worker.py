@@ -65,7 +65,6 @@ from ._requests import (
 from ._serving import run_forever
 from ._session import Session
 from ._tracing import call_context, tracing
-from ._values import json_value
 from .observe import Observer
 
 __all__ = [
@@ -315,7 +314,14 @@ class Worker:
         # Untraced (the usual case): :meth:`_trigger` inlined, so a call's result reaches the
         # caller through one coroutine instead of three.
         session = self._session
-        pending = self._start(call, traced=False)
+        head = plain_head(call, self.namespace)
+        if head is not None:  # the usual call (:meth:`_start`'s first case, spelled out)
+            timeout_ms = self.invocation_timeout_ms if call.timeout_ms is None else call.timeout_ms
+            pending: Call | None = session.start_plain_call(
+                head, call.function_id, call.payload, timeout_ms / 1000
+            )
+        else:
+            pending = self._start(call, traced=False)
         connection = session.connection
         try:
             if connection.congested:
@@ -348,13 +354,14 @@ class Worker:
     def _start(self, call: TriggerRequest, *, traced: bool) -> Call | None:
         """Send the invocation for ``call``; the pending call, or ``None`` for a void one."""
         session = self._session
-        session.check_callable(call.function_id)
         timeout_ms = self.invocation_timeout_ms if call.timeout_ms is None else call.timeout_ms
         if not traced:
             head = plain_head(call, self.namespace)
             if head is not None:  # the usual call: its frame made from bytes
-                data = json_value(call.payload)
-                return session.start_plain_call(head, call.function_id, data, timeout_ms / 1000)
+                return session.start_plain_call(
+                    head, call.function_id, call.payload, timeout_ms / 1000
+                )
+        session.check_callable(call.function_id)
         message = invocation(call, self.namespace, traced=traced)
         if isinstance(message.action, VoidAction):
             session.send_void(message)
