@@ -201,6 +201,24 @@ class Connection:
         if self._early is not None:
             cork.flush_if_last(mark)
 
+    def send_answer(self, generation: int, frame: bytes) -> bool:
+        """Send a handler's answer on socket ``generation`` (dropped when that socket is gone),
+        without waiting; True when the socket is congested and the handler should wait for
+        :meth:`drained` before answering more.
+
+        :meth:`send_nowait` with the usual case (a socket taking writes) spelled out.
+        """
+        if self._ws is None or generation != self.generation:
+            return False  # the socket the call came in on is gone, and its answer with it
+        writer = self._frames
+        cork = self._cork
+        protocol = self._protocol
+        if writer is None or cork is None or self._buffer or protocol._paused or writer._closing:
+            self._emit(frame)
+            return self.congested
+        cork.write_text(frame)
+        return bool(protocol._paused)  # a full slice may have been written
+
     def post(self, frame: bytes, *, offline: Offline) -> bool:
         """:meth:`send_nowait` for synchronous code that never waits for the socket."""
         return self.send_nowait(frame, offline=offline)

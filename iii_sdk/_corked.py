@@ -34,7 +34,16 @@ import asyncio
 import os
 from typing import Any, Final
 
-from ._wsframes import KEY_BATCH, SMALL_FRAME, SMALL_HEADS, masked_text_frame, websocket_mask
+from ._wsframes import (
+    FIN_TEXT,
+    KEY_BATCH,
+    MEDIUM_FRAME,
+    MEDIUM_HEAD,
+    SMALL_FRAME,
+    SMALL_HEADS,
+    masked_text_frame,
+    websocket_mask,
+)
 
 __all__ = ["SLICE_BYTES", "SLICE_FRAMES", "CorkedTransport", "cork", "corked", "frame_writer"]
 
@@ -100,11 +109,11 @@ class CorkedTransport:
         self._key = pos + 4
         key = keys[pos : pos + 4]
         size = len(payload)
-        # masked_text_frame(payload, key), spelled out for the usual small frame
-        if size < SMALL_FRAME:
+        if size < MEDIUM_FRAME:  # masked_text_frame(payload, key), spelled out
             body = bytearray(payload)
             websocket_mask(key, body)
-            frame = SMALL_HEADS[size] + key + body
+            head = SMALL_HEADS[size] if size < SMALL_FRAME else MEDIUM_HEAD(FIN_TEXT, 254, size)
+            frame = head + key + body
         else:
             frame = masked_text_frame(payload, key)
         chunks = self._chunks

@@ -152,8 +152,12 @@ class Executor:
         try:
             if message.traceparent is not None:
                 INBOUND.set((message.traceparent, message.baggage))
+            metadata = message.metadata
             coro: Coroutine[Any, Any, Any]
-            coro = handler(self._payload(message), from_raw(message.metadata))  # type: ignore[assignment]
+            coro = handler(  # type: ignore[assignment]
+                self._payload(message),
+                None if metadata is UNSET else from_raw(metadata),  # from_raw(), spelled out
+            )
             try:
                 coro.send(None)
             except StopIteration as done:

@@ -95,7 +95,7 @@ class Session:
             on_close=self._on_close,
         )
         self.executor = Executor(
-            self.registrations.functions, self._reply_nowait, self.connection.drained, url
+            self.registrations.functions, self.connection.send_answer, self.connection.drained, url
         )
         self.providers = Providers(self.registrations, self._reply)
         # Observers re-send every live observer on ``workerregistered``: like registrations,
@@ -297,12 +297,6 @@ class Session:
     async def _reply(self, generation: int, frame: bytes) -> None:
         # A result goes back on the socket its call came in on, or nowhere.
         await self.connection.send(frame, offline="drop", generation=generation)
-
-    def _reply_nowait(self, generation: int, frame: bytes) -> bool:
-        """:meth:`_reply` without waiting; True when the socket is congested."""
-        connection = self.connection
-        connection.send_nowait(frame, offline="drop", generation=generation)
-        return connection.congested
 
     # --- connection callbacks ---------------------------------------------------------------
 

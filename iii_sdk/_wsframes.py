@@ -20,7 +20,10 @@ from collections.abc import Callable
 from typing import Final
 
 __all__ = [
+    "FIN_TEXT",
     "KEY_BATCH",
+    "MEDIUM_FRAME",
+    "MEDIUM_HEAD",
     "SMALL_FRAME",
     "SMALL_HEADS",
     "mask_python",
@@ -31,13 +34,17 @@ __all__ = [
 KEY_BATCH: Final = 256
 """Masking keys to draw from the OS per :func:`os.urandom` call."""
 _KEY_BYTES: Final = 4
-_FIN_TEXT: Final = 0x81
+FIN_TEXT: Final = 0x81
+"""The first header byte of a final text frame."""
 _MASKED: Final = 0x80
 SMALL_FRAME: Final = 126
 """Payloads shorter than this have their length in the header's second byte."""
-SMALL_HEADS: Final = tuple(bytes((_FIN_TEXT, _MASKED | n)) for n in range(SMALL_FRAME))
+SMALL_HEADS: Final = tuple(bytes((FIN_TEXT, _MASKED | n)) for n in range(SMALL_FRAME))
 """The two header bytes of every masked text frame shorter than :data:`SMALL_FRAME`."""
-_MEDIUM_HEAD: Final = struct.Struct("!BBH").pack
+MEDIUM_FRAME: Final = 1 << 16
+"""Payloads shorter than this (and not small) have a 16-bit length after byte 254."""
+MEDIUM_HEAD: Final = struct.Struct("!BBH").pack
+"""Packs the header of a medium frame: ``MEDIUM_HEAD(FIN_TEXT, 254, size)``."""
 _LARGE_HEAD: Final = struct.Struct("!BBQ").pack
 
 
@@ -68,10 +75,10 @@ def masked_text_frame(payload: bytes, key: bytes) -> bytes:
     size = len(payload)
     if size < SMALL_FRAME:
         head = SMALL_HEADS[size]
-    elif size < 1 << 16:
-        head = _MEDIUM_HEAD(_FIN_TEXT, _MASKED | 126, size)
+    elif size < MEDIUM_FRAME:
+        head = MEDIUM_HEAD(FIN_TEXT, _MASKED | 126, size)
     else:
-        head = _LARGE_HEAD(_FIN_TEXT, _MASKED | 127, size)
+        head = _LARGE_HEAD(FIN_TEXT, _MASKED | 127, size)
     body = bytearray(payload)
     websocket_mask(key, body)
     return head + key + body
