@@ -255,7 +255,10 @@ async def engine(
         elif worker == "sdk":
             procs.append(
                 await _python(
-                    opts, "sdk-worker", "bench.peers.sdk_worker", "--url", url, "--function", prefix
+                    opts,
+                    "sdk-worker",
+                    "bench.peers.sdk_worker",
+                    *("--url", url, "--function", prefix, "--routes", str(routes)),
                 )
             )
         if worker is not None:

@@ -108,11 +108,17 @@ class Executor:
     def _payload(self, message: InvokeFunction) -> Any:
         data = message.data
         payload = from_raw(data)
-        # A cheap byte scan spares the tree walk for the common payload without channels.
-        if data is not UNSET and b'"channel_id"' in bytes(data):
+        # A cheap byte scan spares the tree walk for the common payload without channels,
+        # and tells the walk how many refs there can be at most.
+        if data is not UNSET and b'"channel_id"' in (raw := bytes(data)):
             if self._channel_http is None or self._channel_http.closed:
                 self._channel_http = aiohttp.ClientSession()
-            payload = resolve_channel_refs(payload, self._engine_url, session=self._channel_http)
+            payload = resolve_channel_refs(
+                payload,
+                self._engine_url,
+                session=self._channel_http,
+                at_most=raw.count(b'"channel_id"'),
+            )
         return payload
 
     async def _run(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Final, Literal
@@ -57,13 +58,18 @@ class ChannelError(IIIError):
     """A channel could not be opened (unknown id, wrong key) or its other side is gone."""
 
 
-def channel_url(engine_url: str, ref: StreamChannelRef) -> str:
-    """The data-socket URL of ``ref`` on the engine listening at ``engine_url``."""
+@functools.lru_cache(maxsize=32)
+def _channels_base(engine_url: str) -> str:
     parts = urlsplit(engine_url)
     # Only the listener's address matters: drop any query (auth tokens) and fragment.
-    base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def channel_url(engine_url: str, ref: StreamChannelRef) -> str:
+    """The data-socket URL of ``ref`` on the engine listening at ``engine_url``."""
     key = quote(ref.access_key, safe="")
-    return f"{base}/ws/channels/{quote(ref.channel_id, safe='')}?key={key}&dir={ref.direction}"
+    channel_id = quote(ref.channel_id, safe="")
+    return f"{_channels_base(engine_url)}/ws/channels/{channel_id}?key={key}&dir={ref.direction}"
 
 
 class _ChannelEnd:
@@ -82,11 +88,14 @@ class _ChannelEnd:
             ref = StreamChannelRef(ref["channel_id"], ref["access_key"], self._direction)
         self.ref = ref
         """The ref this end was built from (send it to hand the channel on)."""
-        self.url = channel_url(engine_url, ref)
+        self._engine_url = engine_url
+        self._url: str | None = None
         self._session = session
         self._owns_session = session is None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
+        """Made when the socket is first needed: most ends an HTTP handler gets are never
+        opened (a handler that ignores the request body), and are made for every request."""
         self._closed = False
         self._closed_here = False
         """:meth:`close` was called (as opposed to the stream ending or failing)."""
@@ -94,9 +103,19 @@ class _ChannelEnd:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(channel_id={self.ref.channel_id!r})"
 
+    @property
+    def url(self) -> str:
+        """The data-socket URL this end connects to (see :func:`channel_url`)."""
+        url = self._url
+        if url is None:
+            url = self._url = channel_url(self._engine_url, self.ref)
+        return url
+
     async def _socket(self) -> aiohttp.ClientWebSocketResponse:
         if self._ws is not None:
             return self._ws
+        if self._lock is None:
+            self._lock = asyncio.Lock()
         async with self._lock:
             if self._ws is None:
                 if self._closed:
@@ -296,25 +315,78 @@ def is_channel_ref(value: Any) -> bool:
 
 
 def resolve_channel_refs(
-    payload: Any, engine_url: str, *, session: aiohttp.ClientSession | None = None
+    payload: Any,
+    engine_url: str,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    at_most: int | None = None,
 ) -> Any:
     """Return ``payload`` with every channel ref replaced by a reader or writer.
 
-    Refs are found at any depth in dicts and lists; other values are returned as they are.
+    Refs are found at any depth in dicts and lists; other values are returned as they are, and
+    so are dicts and lists holding no ref (``payload`` itself is never changed).
     ``session``, when given, is shared by the created ends (otherwise each end opens its own).
+    ``at_most``, when known (the number of ``"channel_id"`` keys in the JSON the payload was
+    decoded from), stops the search once that many refs are found; a container's own refs
+    are looked at before the containers inside it, so an HTTP request's two refs are found
+    without walking its headers.
     """
-    if isinstance(payload, dict):
-        if is_channel_ref(payload):
-            ref = StreamChannelRef(
-                payload["channel_id"], payload["access_key"], payload["direction"]
-            )
-            if ref.direction == "read":
-                return ChannelReader(ref, engine_url, session=session)
-            return ChannelWriter(ref, engine_url, session=session)
-        return {k: resolve_channel_refs(v, engine_url, session=session) for k, v in payload.items()}
-    if isinstance(payload, list):
-        return [resolve_channel_refs(v, engine_url, session=session) for v in payload]
-    return payload
+    walk = _Walk(engine_url, session, -1 if at_most is None else at_most)
+    return walk.resolve(payload)
+
+
+_CONTAINERS: Final = (dict, list)
+"""What :func:`resolve_channel_refs` looks inside."""
+
+
+class _Walk:
+    """One :func:`resolve_channel_refs` search: where ends connect, and the refs left to find."""
+
+    __slots__ = ("engine_url", "left", "session")
+
+    def __init__(self, engine_url: str, session: aiohttp.ClientSession | None, left: int) -> None:
+        self.engine_url = engine_url
+        self.session = session
+        self.left = left
+        """Refs still to find; negative: no limit."""
+
+    def end(self, ref: dict[str, Any]) -> ChannelReader | ChannelWriter:
+        self.left -= 1
+        channel = StreamChannelRef(ref["channel_id"], ref["access_key"], ref["direction"])
+        if channel.direction == "read":
+            return ChannelReader(channel, self.engine_url, session=self.session)
+        return ChannelWriter(channel, self.engine_url, session=self.session)
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            if "channel_id" in value and is_channel_ref(value):
+                return self.end(value)
+            return self._children(value, value.items())
+        if isinstance(value, list):
+            return self._children(value, enumerate(value))
+        return value
+
+    def _children(self, value: Any, items: Any) -> Any:
+        """``value`` (a dict or a list) with the refs among its children resolved: a copy
+        when any was found, else ``value`` itself."""
+        nested = []
+        copy = None
+        for key, child in items:
+            if isinstance(child, dict) and "channel_id" in child and is_channel_ref(child):
+                if copy is None:
+                    copy = value.copy()
+                copy[key] = self.end(child)
+            elif child and isinstance(child, _CONTAINERS):
+                nested.append((key, child))
+        for key, child in nested:
+            if self.left == 0:
+                break
+            resolved = self.resolve(child)
+            if resolved is not child:
+                if copy is None:
+                    copy = value.copy()
+                copy[key] = resolved
+        return value if copy is None else copy
 
 
 def channel_ref(end: ChannelReader | ChannelWriter | StreamChannelRef) -> dict[str, str]:

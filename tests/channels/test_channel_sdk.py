@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import msgspec
 import pytest
 
@@ -47,6 +49,34 @@ def test_resolve_replaces_refs_at_any_depth() -> None:
     assert encode_channel_refs(out) == payload
     assert msgspec.json.decode(msgspec.json.encode(out, enc_hook=enc_hook)) == payload
     assert is_channel_ref(ref_w) and not is_channel_ref(payload["other"])
+
+
+def test_resolve_copies_only_the_containers_on_the_way_to_a_ref() -> None:
+    headers = {"content-type": "application/json"}
+    items = [1, {"x": 2}]
+    ref_w = {"channel_id": "c", "access_key": "k", "direction": "write"}
+    payload = {"headers": headers, "items": items, "out": [{"response": ref_w}]}
+    before = copy.deepcopy(payload)
+    out = resolve_channel_refs(payload, "ws://127.0.0.1:1/")
+    assert payload == before  # the input is never changed
+    assert isinstance(out["out"][0]["response"], ChannelWriter)
+    assert out["headers"] is headers and out["items"] is items
+    assert resolve_channel_refs(items, "ws://127.0.0.1:1/") is items
+
+
+def test_resolve_stops_once_it_found_as_many_refs_as_announced() -> None:
+    ref_r = {"channel_id": "c1", "access_key": "k", "direction": "read"}
+    ref_w = {"channel_id": "c2", "access_key": "k", "direction": "write"}
+    headers = {"a": "1"}
+    payload = {"headers": headers, "deep": {"ref": ref_r}, "response": ref_w}
+    url = "ws://127.0.0.1:1/"
+    found_one = resolve_channel_refs(payload, url, at_most=1)
+    # A container's own refs come before the containers inside it.
+    assert isinstance(found_one["response"], ChannelWriter)
+    assert found_one["deep"] is payload["deep"] and found_one["headers"] is headers
+    found_all = resolve_channel_refs(payload, url, at_most=2)
+    assert isinstance(found_all["deep"]["ref"], ChannelReader)
+    assert isinstance(resolve_channel_refs(payload, url)["deep"]["ref"], ChannelReader)
 
 
 async def test_writer_to_reader_roundtrip(channel_server: ChannelServer) -> None:
