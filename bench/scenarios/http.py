@@ -17,6 +17,12 @@ BARE_1 = http_cell("bare-http c1", http_floor, connections=1)
 BARE_64 = http_cell("bare-http c64", http_floor, connections=64)
 ENGINE_1 = http_cell("engine http c1", _engine_http, connections=1)
 ENGINE_64 = http_cell("engine http c64", _engine_http, connections=64)
+SDK_64 = http_cell(
+    "engine http sdk-worker c64",
+    lambda o: engine(o, http=True, routes=1, worker="sdk"),
+    connections=64,
+)
+"""The same route served by an ``iii_sdk`` worker (what users write), for an info row."""
 ENGINE_10K = http_cell(
     f"engine http {ROUTES} routes c64", lambda o: _engine_http(o, ROUTES), connections=64
 )
@@ -35,6 +41,10 @@ def _s5_rows(r: Results) -> list[Row]:
             "engine HTTP->WS / bare aiohttp rate, 64 connections",
             ratio(r, (ENGINE_64.key, "rate"), (BARE_64.key, "rate")),
             Target(">=", 0.8),
+        ),
+        Row(
+            "HTTP->iii_sdk worker / bare aiohttp rate, 64 connections (info)",
+            ratio(r, (SDK_64.key, "rate"), (BARE_64.key, "rate")),
         ),
     ]
 
@@ -74,7 +84,7 @@ HTTP_SCENARIOS = [
     Scenario(
         "5",
         "HTTP trigger -> WS worker vs bare aiohttp handler",
-        lambda ctx: [BARE_1, ENGINE_1, BARE_64, ENGINE_64],
+        lambda ctx: [BARE_1, ENGINE_1, BARE_64, ENGINE_64, SDK_64],
         _s5_rows,
         engine_available,
     ),
