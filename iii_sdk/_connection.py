@@ -29,13 +29,12 @@ from typing import Any, Final, Literal
 import aiohttp
 
 from ._corked import CorkedTransport, cork, corked, frame_writer
-from ._outbound import Offline, Opening, Outbound
+from ._outbound import Offline, OfflineQueue, Opening, Outbound
 
 __all__ = ["ANSWER_SLICE", "Connection"]
 
 log = logging.getLogger("iii.sdk")
 
-OFFLINE_QUEUE_MAX: Final = 1000
 BACKOFF_INITIAL_S: Final = 0.1
 BACKOFF_MAX_S: Final = 5.0
 HEARTBEAT_S: Final = 20.0
@@ -86,7 +85,7 @@ class Connection:
         self._early: CorkedTransport | None = None
         """:attr:`_cork` when it can flush before the pass ends (asyncio's loop, not uvloop's)."""
         self._buffer: deque[bytes] = deque()
-        self._offline: deque[tuple[bytes, Offline]] = deque()
+        self._offline = OfflineQueue()
         self._closed = False
         self._stopped = False
         self._first_error: BaseException | None = None
@@ -168,18 +167,15 @@ class Connection:
             if not (isinstance(offline, str) or offline.sent(self.generation)):
                 return False  # the caller gave up on the call already
         else:
-            self._hold(frame, offline)
+            self._offline.hold(frame, offline, replaying=self.replaying)
             return False
         self._emit(frame)
         return True
 
     def send_call(self, frame: bytes, call: Outbound) -> None:
-        """:meth:`send_nowait` for a call whose caller waits for its result next.
-
-        The usual case (a ready socket taking writes) is spelled out, and on asyncio's loop the
-        frame is flushed at once when nothing else is left to run in this pass (see
-        :meth:`~iii_sdk._corked.CorkedTransport.flush_if_last`).
-        """
+        """:meth:`send_nowait` of a call whose caller waits next, the usual case spelled out; on
+        asyncio's loop the frame leaves at once when nothing else is left to run in this pass
+        (:meth:`~iii_sdk._corked.CorkedTransport.flush_if_last`)."""
         writer = self._frames
         cork = self._cork
         if (
@@ -190,9 +186,11 @@ class Connection:
             or self._protocol._paused
             or writer._closing
         ):
-            mark = self.flush_mark
+            early = self._early
+            mark = None if early is None else early.pending
             self.send_nowait(frame, offline=call)
-            self.flush_if_last(mark)
+            if early is not None:
+                early.flush_if_last(mark)
             return
         if not call.sent(self.generation):
             return
@@ -202,12 +200,8 @@ class Connection:
             cork.flush_if_last(mark)
 
     def send_answer(self, generation: int, frame: bytes) -> bool:
-        """Send a handler's answer on socket ``generation`` (dropped when that socket is gone),
-        without waiting; True when the socket is congested and the handler should wait for
-        :meth:`drained` before answering more.
-
-        :meth:`send_nowait` with the usual case (a socket taking writes) spelled out.
-        """
+        """:meth:`send_nowait` of a handler's answer, the usual case spelled out: only on socket
+        ``generation``; True when the socket is congested (wait for :meth:`drained`)."""
         if self._ws is None or generation != self.generation:
             return False  # the socket the call came in on is gone, and its answer with it
         writer = self._frames
@@ -236,18 +230,6 @@ class Connection:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await writer.protocol._drain_helper()
 
-    @property
-    def flush_mark(self) -> object:
-        """Taken when a step begins, for :meth:`flush_if_last` (see ``CorkedTransport``)."""
-        cork = self._early
-        return None if cork is None else cork.pending
-
-    def flush_if_last(self, mark: object) -> None:
-        """Before a task waits: write queued frames now if nothing else runs in this pass."""
-        cork = self._early
-        if cork is not None:
-            cork.flush_if_last(mark)  # type: ignore[arg-type]
-
     def _emit(self, frame: bytes) -> None:
         """Write ``frame`` now, or behind the frames the flush task still holds."""
         writer = self._frames
@@ -269,16 +251,6 @@ class Connection:
         # bytes; the pause itself is checked before every write above.
         if writer._output_size > writer._limit:
             writer._output_size = 0
-
-    def _hold(self, frame: bytes, offline: Offline) -> None:
-        """No socket takes frames now: queue ``frame`` for the next one, or drop it."""
-        if offline == "drop" or (offline == "replay" and not self.replaying):
-            return
-        if len(self._offline) >= OFFLINE_QUEUE_MAX:
-            _, pushed_out = self._offline.popleft()
-            if not isinstance(pushed_out, str):
-                pushed_out.dropped()
-        self._offline.append((frame, offline))
 
     async def _flush(self) -> None:
         """Wait until every frame written so far has been handed to the transport."""
@@ -305,14 +277,6 @@ class Connection:
                 log.debug("send failed, connection is going away: %s", exc)
                 buffer.clear()
                 return
-
-    def _flush_offline(self) -> None:
-        """Write the frames queued while offline (after the replay)."""
-        generation = self.generation
-        while self._offline:
-            frame, offline = self._offline.popleft()
-            if isinstance(offline, str) or offline.sent(generation):
-                self._write(frame)
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -372,7 +336,8 @@ class Connection:
             for frame in opening.replay:
                 self._write(frame)
             await self._flush()
-            self._flush_offline()
+            for frame in self._offline.release(generation):  # after the replay
+                self._write(frame)
             for frame in opening.greeting:
                 self._write(frame)
         except (ConnectionError, RuntimeError) as exc:
