@@ -116,13 +116,7 @@ class CorkedTransport:
             frame = head + key + body
         else:
             frame = masked_text_frame(payload, key)
-        chunks = self._chunks
-        chunks.append(frame)
-        self._size += len(frame)
-        if self.pending is None:
-            self.pending = self._loop.call_soon(self._flush_soon)
-        elif len(chunks) >= SLICE_FRAMES or self._size >= SLICE_BYTES:
-            self.flush()
+        self.write(frame)
 
     def _flush_soon(self) -> None:
         self.pending = None
