@@ -262,7 +262,7 @@ class Session:
         awaits after :meth:`Connection.drained` when congested; discard it if cancelled)."""
         call = self.pending.add(message.function_id, timeout_s)
         message.invocation_id = call.invocation_id
-        self._send_call(call, encode(message))
+        self.connection.send_call(encode(message), call)
         return call
 
     def start_plain_call(
@@ -278,9 +278,6 @@ class Session:
         call = self.pending.add(function_id, timeout_s)
         self.connection.send_call(call_frame(head, call.invocation_id, data), call)
         return call
-
-    def _send_call(self, call: Call, frame: bytes) -> None:
-        self.connection.send_call(frame, call)  # the caller waits next
 
     async def call_void(self, message: InvokeFunction) -> None:
         """Send an invocation nobody waits for (queued while offline)."""
