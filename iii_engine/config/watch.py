@@ -32,6 +32,12 @@ __all__ = ["ApplyReload", "ConfigWatcher"]
 
 logger = logging.getLogger("iii.reload")
 
+IDLE_WAKE_MS = 5_000
+"""How long the watch thread waits for a change before it comes back to the event loop (a
+thread round trip, a task group and a loop pass each time: at 100 ms they kept an idle engine
+at ~1 % of a core). Stopping does not wait for it (the thread checks the stop event every
+``step``)."""
+
 ApplyReload = Callable[[EngineConfig], Awaitable[None]]
 """Applies a reload: stop removed/changed entries, start changed/added ones."""
 
@@ -39,16 +45,25 @@ ApplyReload = Callable[[EngineConfig], Awaitable[None]]
 class ConfigWatcher:
     """Follows the file of ``config`` and reports each effective change to ``apply``."""
 
-    def __init__(self, config: EngineConfig, apply: ApplyReload, *, debounce_ms: int = 500) -> None:
+    def __init__(
+        self,
+        config: EngineConfig,
+        apply: ApplyReload,
+        *,
+        debounce_ms: int = 500,
+        idle_wake_ms: int = IDLE_WAKE_MS,
+    ) -> None:
         if config.path is None:
             raise ValueError("only a config read from a file can be watched")
         self.config = config
         self.path: Path = config.path
         self.apply = apply
         self.debounce_ms = debounce_ms
+        self.idle_wake_ms = idle_wake_ms
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
-        """Set once the file system watch is armed (changes before that may be missed)."""
+        """Set once the file system watch is armed (changes before that may be missed): when
+        the watch first comes back, a change or ``idle_wake_ms`` after it started."""
 
     def stop(self) -> None:
         """Make :meth:`run` return after the change it may be applying."""
@@ -69,7 +84,7 @@ class ConfigWatcher:
             recursive=False,
             stop_event=self._stop,
             yield_on_timeout=True,
-            rust_timeout=100,
+            rust_timeout=self.idle_wake_ms,
         )
         async for batch in changes:
             self.ready.set()

@@ -49,7 +49,7 @@ async def watching(
     config_file: Path,
 ) -> AsyncIterator[tuple[ConfigWatcher, Applied, asyncio.Task[None]]]:
     applied = Applied()
-    watcher = ConfigWatcher(load_config(config_file), applied, debounce_ms=50)
+    watcher = ConfigWatcher(load_config(config_file), applied, debounce_ms=50, idle_wake_ms=100)
     task = asyncio.create_task(watcher.run())
     await asyncio.wait_for(watcher.ready.wait(), WAIT_S)
     yield watcher, applied, task
