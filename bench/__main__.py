@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         metavar="NAME",
         help="run only this scenario (repeatable): floors 1 1b 1c 2 3 5 5b 6 7 8 9 10 11 12 13 "
-        "14 15 16 17 18",
+        "14 15 16 17 18 19",
     )
     parser.add_argument("--reps", type=int, default=0, help="repetitions (default 5, quick 1)")
     parser.add_argument("--duration", type=float, default=0.0, help="seconds per measured cell")

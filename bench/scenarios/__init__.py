@@ -6,6 +6,7 @@ from bench.scenarios.access import ACCESS_SCENARIOS
 from bench.scenarios.base import Row, Scenario, Target
 from bench.scenarios.cron import CRON_SCENARIOS
 from bench.scenarios.http import HTTP_SCENARIOS
+from bench.scenarios.idle import IDLE_SCENARIOS
 from bench.scenarios.invoke import INVOKE_SCENARIOS
 from bench.scenarios.observe import OBSERVE_SCENARIOS
 from bench.scenarios.observers import OBSERVER_SCENARIOS
@@ -38,6 +39,7 @@ _ORDER = [
     "16",
     "17",
     "18",
+    "19",
 ]
 
 NOT_IN_HARNESS: dict[str, str] = {
@@ -55,6 +57,7 @@ SCENARIOS: list[Scenario] = sorted(
         *ACCESS_SCENARIOS,
         *OBSERVE_SCENARIOS,
         *OBSERVER_SCENARIOS,
+        *IDLE_SCENARIOS,
     ],
     key=lambda s: _ORDER.index(s.name),
 )
