@@ -12,6 +12,7 @@ from bench.scenarios.observe import OBSERVE_SCENARIOS
 from bench.scenarios.observers import OBSERVER_SCENARIOS
 from bench.scenarios.queue import QUEUE_SCENARIOS
 from bench.scenarios.scale import SCALE_SCENARIOS
+from bench.scenarios.state import STATE_SCENARIOS
 from bench.scenarios.stream import STREAM_SCENARIOS
 
 __all__ = ["NOT_IN_HARNESS", "SCENARIOS", "Row", "Scenario", "Target", "by_name"]
@@ -51,6 +52,7 @@ SCENARIOS: list[Scenario] = sorted(
         *INVOKE_SCENARIOS,
         *HTTP_SCENARIOS,
         *SCALE_SCENARIOS,
+        *STATE_SCENARIOS,
         *QUEUE_SCENARIOS,
         *CRON_SCENARIOS,
         *STREAM_SCENARIOS,
