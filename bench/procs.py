@@ -51,11 +51,13 @@ def schedstat(pid: int) -> tuple[float, int]:
     total_ns = 0
     main_slices = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):  # a thread that ended meanwhile
-            on_cpu, _waited, slices = (Path(task, "schedstat").read_text().split() + ["0"] * 3)[:3]
-            total_ns += int(on_cpu)
-            if task.name == str(pid):
-                main_slices = int(slices)
+        try:
+            on_cpu, _waited, slices = Path(task, "schedstat").read_text().split()[:3]
+        except OSError:  # a thread that ended meanwhile
+            continue
+        total_ns += int(on_cpu)
+        if task.name == str(pid):
+            main_slices = int(slices)
     return total_ns / 1e9, main_slices
 
 
